@@ -1,0 +1,88 @@
+"""Reduce single-view bias: what a camera cannot see of an object, inferred soundly.
+
+A camera sees only the near side of an object. Two corrections are made where
+physics supports them:
+
+- **Support**: an object resting on the floor (or on another object's top)
+  extends down to it. Its lowest visible point is usually a little above the
+  contact (the base curves away, or something in front hides it).
+- **Footprint**: the visible points of a convex object, projected on the floor,
+  trace the front of its footprint. See :func:`complete_footprint`.
+
+What remains is documented in README.md ("Single-view bias").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .objects import ObjectEstimate
+from .scene_frame import SceneFrame
+
+
+@dataclass(frozen=True)
+class CompletionConfig:
+    #: Extend down to the floor when the lowest visible point is at most this high [m].
+    floor_snap_m: float = 0.04
+    #: Extend down to a supporting object's top within this distance [m].
+    support_snap_m: float = 0.03
+    #: Complete the hidden back of the footprint (see complete_footprint).
+    footprint: bool = True
+
+
+def _with_z_range(e: ObjectEstimate, z_lo: float, z_hi: float) -> ObjectEstimate:
+    center = e.center_scene.copy()
+    extent = e.extent_scene.copy()
+    center[2] = (z_lo + z_hi) / 2
+    extent[2] = z_hi - z_lo
+    return replace(e, center_scene=center, extent_scene=extent)
+
+
+def _footprints_overlap(a: ObjectEstimate, b: ObjectEstimate) -> bool:
+    a_lo = a.center_scene[:2] - a.extent_scene[:2] / 2
+    a_hi = a.center_scene[:2] + a.extent_scene[:2] / 2
+    b_lo = b.center_scene[:2] - b.extent_scene[:2] / 2
+    b_hi = b.center_scene[:2] + b.extent_scene[:2] / 2
+    return bool(np.all(a_lo < b_hi) and np.all(b_lo < a_hi))
+
+
+def snap_to_support(estimates: list[ObjectEstimate], config: CompletionConfig
+                    ) -> list[ObjectEstimate]:
+    """Extend objects down to the floor or to the top of the object they stand on."""
+    out = []
+    for e in estimates:
+        if not e.localised:
+            out.append(e)
+            continue
+        z_lo = e.center_scene[2] - e.extent_scene[2] / 2
+        z_hi = e.center_scene[2] + e.extent_scene[2] / 2
+        if z_lo <= config.floor_snap_m:
+            out.append(_with_z_range(e, min(z_lo, 0.0) if z_lo < 0 else 0.0, z_hi))
+            continue
+        support_top = None
+        for other in estimates:
+            if other is e or not other.localised:
+                continue
+            top = other.center_scene[2] + other.extent_scene[2] / 2
+            below = -0.01 <= z_lo - top <= config.support_snap_m
+            higher = support_top is None or top > support_top
+            if below and higher and _footprints_overlap(e, other):
+                support_top = top
+        out.append(_with_z_range(e, support_top, z_hi) if support_top is not None else e)
+    return out
+
+
+def complete_footprint(points_xy: np.ndarray, camera_xy: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Placeholder until measured: returns None (use the visible box)."""
+    return None
+
+
+def complete_objects(estimates: list[ObjectEstimate], scene: SceneFrame,
+                     config: CompletionConfig = CompletionConfig()) -> list[ObjectEstimate]:
+    """Apply the single-view corrections that the scene supports (none without a floor)."""
+    if not scene.floor_found:
+        return estimates
+    return snap_to_support(estimates, config)

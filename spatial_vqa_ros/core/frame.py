@@ -1,0 +1,162 @@
+"""What perception hands to geometry: one RGB-D frame and the objects seen in it.
+
+Shapes (H, W = image height and width, N = number of observed objects):
+
+- ``Frame.rgb``: (H, W, 3) uint8, RGB order
+- ``Frame.depth_m``: (H, W) float32 metres along the optical axis; NaN where invalid
+- ``Observations.segmentation``: (H, W) int32; 0 = no object, k = object k-1
+- ``Observations.labels``: N strings; ``scores``: (N,) float32; ``source_ids``: (N,) int64
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .camera import CameraIntrinsics
+from .errors import CoreError
+
+#: Depth encodings (sensor_msgs/Image names) and the factor that turns them into metres.
+DEPTH_SCALE_TO_M = {"32FC1": 1.0, "64FC1": 1.0, "16UC1": 1e-3, "mono16": 1e-3}
+
+
+def depth_to_metres(
+    depth: np.ndarray, encoding: str, min_m: float = 0.05, max_m: float = 20.0
+) -> np.ndarray:
+    """Decode a depth image to float32 metres with every invalid value set to NaN.
+
+    Invalid: 0 (the ROS convention for "no return"), NaN, +-inf, and anything outside
+    [min_m, max_m] (sensor range). REP-118: 32FC1 is metres, 16UC1 millimetres.
+    """
+    scale = DEPTH_SCALE_TO_M.get(encoding)
+    if scale is None:
+        raise CoreError(
+            f"unsupported depth encoding {encoding!r}; expected one of "
+            f"{', '.join(DEPTH_SCALE_TO_M)} (REP-118: 32FC1 metres or 16UC1 millimetres)")
+    if depth.ndim != 2:
+        raise CoreError(f"depth image must be 2-D (H, W), got shape {depth.shape}")
+    depth_m = depth.astype(np.float32, copy=True)
+    if scale != 1.0:
+        depth_m *= np.float32(scale)
+    with np.errstate(invalid="ignore"):
+        invalid = ~((depth_m >= min_m) & (depth_m <= max_m))  # also catches NaN
+    depth_m[invalid] = np.nan
+    return depth_m
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One synchronised RGB-D frame with its intrinsics. Depth is aligned to rgb."""
+
+    rgb: np.ndarray
+    depth_m: np.ndarray
+    camera: CameraIntrinsics
+    stamp_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        h, w = self.camera.height, self.camera.width
+        if self.rgb.shape != (h, w, 3):
+            raise CoreError(
+                f"rgb image has shape {self.rgb.shape}, expected ({h}, {w}, 3) from CameraInfo")
+        if self.depth_m.shape != (h, w):
+            raise CoreError(
+                f"depth image has shape {self.depth_m.shape}, expected ({h}, {w}) to match "
+                "the rgb image: register depth to colour (e.g. aligned_depth_to_color)")
+        if self.depth_m.dtype != np.float32:
+            raise CoreError(f"depth_m must be float32 metres, got {self.depth_m.dtype}; "
+                            "decode it with depth_to_metres()")
+
+    @property
+    def valid_depth_fraction(self) -> float:
+        return float(np.isfinite(self.depth_m).mean())
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Objects seen in one frame, as a label image plus parallel per-object arrays.
+
+    A single label image keeps per-object pixel lookup fast; overlapping masks from
+    a segmentation model are resolved by score when built with :meth:`from_masks`.
+    """
+
+    segmentation: np.ndarray
+    labels: tuple[str, ...]
+    scores: np.ndarray
+    source_ids: np.ndarray
+    #: Things the caller should know but that did not stop processing
+    #: (e.g. instance ids that had no label and were ignored).
+    warnings: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if self.segmentation.ndim != 2 or self.segmentation.dtype != np.int32:
+            raise CoreError(
+                f"segmentation must be (H, W) int32, got {self.segmentation.shape} "
+                f"{self.segmentation.dtype}")
+        if self.scores.shape != (n,) or self.source_ids.shape != (n,):
+            raise CoreError(
+                f"scores {self.scores.shape} and source_ids {self.source_ids.shape} must both "
+                f"have shape ({n},) to match {n} labels")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @classmethod
+    def empty(cls, height: int, width: int) -> Observations:
+        return cls(np.zeros((height, width), np.int32), (), np.zeros(0, np.float32),
+                   np.zeros(0, np.int64))
+
+    @classmethod
+    def from_instance_image(
+        cls, instance_ids: np.ndarray, id_to_label: Mapping[int, str]
+    ) -> Observations:
+        """From a simulator's instance-id image (0 = none) and its id -> label map.
+
+        Ids present in the image but absent from the map are ignored and reported in
+        ``warnings`` (a label-less object cannot be named, so it gets no numbers).
+        """
+        if instance_ids.ndim != 2:
+            raise CoreError(f"instance image must be 2-D (H, W), got shape {instance_ids.shape}")
+        if instance_ids.dtype.kind not in "iu":
+            raise CoreError(f"instance image must hold integer ids, got {instance_ids.dtype}")
+        present = np.unique(instance_ids)
+        present = present[present != 0]
+        labelled = [int(i) for i in present if int(i) in id_to_label]
+        unlabelled = [int(i) for i in present if int(i) not in id_to_label]
+        lut = np.zeros(int(present.max()) + 1 if present.size else 1, dtype=np.int32)
+        for index, source_id in enumerate(labelled, start=1):
+            lut[source_id] = index
+        ids = instance_ids.astype(np.int64, copy=False)
+        segmentation = np.zeros(ids.shape, np.int32)
+        inside = (ids > 0) & (ids < lut.size)
+        segmentation[inside] = lut[ids[inside]]
+        warnings = ()
+        if unlabelled:
+            warnings = (f"instance ids {unlabelled} have no label in the labels JSON; ignored",)
+        return cls(
+            segmentation=segmentation,
+            labels=tuple(id_to_label[i] for i in labelled),
+            scores=np.ones(len(labelled), np.float32),
+            source_ids=np.array(labelled, np.int64),
+            warnings=warnings,
+        )
+
+    @classmethod
+    def from_masks(
+        cls, masks: np.ndarray, labels: tuple[str, ...] | list[str], scores: np.ndarray
+    ) -> Observations:
+        """From N boolean masks (N, H, W); where masks overlap the higher score wins."""
+        masks = np.asarray(masks)
+        if masks.ndim != 3:
+            raise CoreError(f"masks must be (N, H, W), got shape {masks.shape}")
+        n = masks.shape[0]
+        scores = np.asarray(scores, np.float32)
+        if len(labels) != n or scores.shape != (n,):
+            raise CoreError(f"{n} masks need {n} labels and scores, got {len(labels)} labels "
+                            f"and scores of shape {scores.shape}")
+        segmentation = np.zeros(masks.shape[1:], np.int32)
+        for k in np.argsort(scores, kind="stable"):  # low score first, high overwrites
+            segmentation[masks[k].astype(bool)] = k + 1
+        return cls(segmentation, tuple(labels), scores, np.arange(n, dtype=np.int64))

@@ -1,0 +1,94 @@
+"""One frame through the geometry: floor, objects, single-view completion, scene graph.
+
+This is the whole core as one call, shared by the live node, the bag tools and the
+benchmarks, so all of them compute the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .completion import CompletionConfig, complete_objects
+from .floor import FloorConfig, FloorTracker
+from .frame import Frame, Observations
+from .objects import ObjectConfig, ObjectEstimate, lift_objects
+from .scene_frame import SceneFrame
+from .scene_graph import SceneGraph, SceneGraphTracker, TrackerConfig
+
+#: Background pixels are sampled on this grid for the floor fit.
+_BACKGROUND_STRIDE = 4
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    floor: FloorConfig = field(default_factory=FloorConfig)
+    objects: ObjectConfig = field(default_factory=ObjectConfig)
+    completion: CompletionConfig = field(default_factory=CompletionConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    #: Frame id of the scene frame; empty = derived from the camera ("<camera>_floor").
+    scene_frame_id: str = ""
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one frame produced: its scene frame, per-object estimates, and the graph."""
+
+    scene: SceneFrame
+    estimates: tuple[ObjectEstimate, ...]
+    graph: SceneGraph
+    warnings: tuple[str, ...] = ()
+
+
+def scene_frame_id_for(camera_frame_id: str) -> str:
+    """``camera_color_optical_frame`` -> ``camera_floor`` (DESIGN: ``<camera>_floor``)."""
+    base = camera_frame_id or "camera"
+    for suffix in ("_color_optical_frame", "_rgb_optical_frame", "_optical_frame", "_link",
+                   "_frame"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    return f"{base}_floor"
+
+
+def background_points(frame: Frame, obs: Observations, stride: int = _BACKGROUND_STRIDE
+                      ) -> np.ndarray:
+    """(N, 3) camera-frame points of valid-depth pixels not on any object, on a grid."""
+    sub = (slice(None, None, stride), slice(None, None, stride))
+    depth = frame.depth_m[sub]
+    keep = (obs.segmentation[sub] == 0) & np.isfinite(depth)
+    return frame.camera.rays()[sub][keep] * depth[keep][:, None]
+
+
+class ScenePipeline:
+    """Stateful per camera stream (floor smoothing, tracking). One writer thread."""
+
+    def __init__(self, config: PipelineConfig = PipelineConfig()) -> None:
+        self.config = config
+        self.floor = FloorTracker(config.floor)
+        self.tracker = SceneGraphTracker(config.tracker)
+
+    def reset(self) -> None:
+        self.floor.reset()
+        self.tracker.reset()
+
+    def process(self, frame: Frame, obs: Observations) -> FrameResult:
+        if obs.segmentation.shape != frame.depth_m.shape:
+            from .errors import CoreError
+
+            raise CoreError(f"segmentation {obs.segmentation.shape} and depth "
+                            f"{frame.depth_m.shape} differ in size")
+        warnings = list(obs.warnings)
+        if frame.valid_depth_fraction == 0.0:
+            warnings.append("the depth image has no valid pixel: nothing can be localised")
+        scene = self.floor.update(background_points(frame, obs))
+        if not scene.floor_found:
+            warnings.append("no floor found: using a camera-aligned frame; relations that "
+                            "need 'up' are not available")
+        estimates = lift_objects(frame, obs, scene, self.config.objects)
+        estimates = complete_objects(estimates, scene, self.config.completion)
+        frame_id = self.config.scene_frame_id or scene_frame_id_for(frame.camera.frame_id)
+        graph = self.tracker.update(estimates, scene, frame.stamp_s, frame_id,
+                                    frame.camera.frame_id)
+        return FrameResult(scene, tuple(estimates), graph, tuple(warnings))

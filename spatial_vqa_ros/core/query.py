@@ -1,0 +1,257 @@
+"""Answer spatial questions from a scene-graph snapshot.
+
+Two entry points share one evaluator: :func:`answer_structured` (relation +
+subject + object, what planners call) and :func:`answer_question` (natural
+language; the phrasings of the VQA templates and everyday variants, parsed by a
+table of patterns). Answers never invent a number: unknown objects, missing
+floor, partial objects' sizes and ambiguous relations all get an explicit answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import CoreError, UnknownObjectError
+from .relations import (
+    MEASURES,
+    PREDICATES,
+    RELATIONS,
+    Margins,
+    direction,
+    evaluate_measure,
+    evaluate_predicate,
+)
+from .scene_graph import SceneGraph, SceneObject
+from .units import colloquial_length
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Reply to a spatial query; mirrors QuerySpatial.srv's response."""
+
+    success: bool
+    text: str
+    value: float = float("nan")
+    unit: str = ""
+    truth: str = ""
+    confidence: float = 0.0
+    error: str = ""
+    relation: str = ""
+    subject: str = ""
+    object: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedQuestion:
+    relation: str
+    subject: str
+    object: str = ""
+    #: "choice" questions ("which is taller, A or B?") name the winner.
+    choice: bool = False
+
+
+def _failure(message: str, relation: str = "", subject: str = "", obj: str = "") -> Answer:
+    return Answer(False, message, error=message, relation=relation, subject=subject, object=obj)
+
+
+# --- natural language --------------------------------------------------------
+_OBJ = r"(?P<a>.+?)"
+_OBJ2 = r"(?P<b>.+?)"
+_END = r"\s*[?.!]*\s*$"
+
+# (pattern, relation, choice, swap). With swap, group b is the subject.
+_PATTERNS: list[tuple[str, str, bool, bool]] = [
+    (rf"^(?:what is the )?horizontal distance (?:between|from) {_OBJ} (?:and|to) {_OBJ2}{_END}",
+     "horizontal_distance", False, False),
+    (rf"^how far (?:apart )?(?:is|are) {_OBJ} (?:from|and) {_OBJ2} horizontally{_END}",
+     "horizontal_distance", False, False),
+    (rf"^(?:what is the )?vertical distance (?:between|from) {_OBJ} (?:and|to) {_OBJ2}{_END}",
+     "vertical_distance", False, False),
+    (rf"^how far (?:above|below|up|down) (?:is|are) {_OBJ} (?:from|than|relative to) "
+     rf"{_OBJ2}{_END}", "vertical_distance", False, False),
+    (rf"^how far (?:apart )?(?:is|are) {_OBJ} (?:from|and|to) {_OBJ2}{_END}",
+     "distance", False, False),
+    (rf"^(?:what is the )?(?:direct )?distance (?:between|from) {_OBJ} (?:and|to) {_OBJ2}"
+     rf"{_END}", "distance", False, False),
+    (rf"^how (?:close|near) is {_OBJ} to {_OBJ2}{_END}", "distance", False, False),
+    (rf"^how (?:wide|broad) is {_OBJ}{_END}", "width", False, False),
+    (rf"^what is the width of {_OBJ}{_END}", "width", False, False),
+    (rf"^how (?:tall|high) is {_OBJ}{_END}", "height", False, False),
+    (rf"^what is the height of {_OBJ}{_END}", "height", False, False),
+    (rf"^(?:where is|in which direction is|what direction is) {_OBJ2} "
+     rf"(?:relative to|from|with respect to) {_OBJ}{_END}", "direction", False, False),
+    (rf"^if you are (?:at|standing at) {_OBJ}, where (?:is|would you find) {_OBJ2}{_END}",
+     "direction", False, False),
+    (rf"^which is closer to the camera,? {_OBJ} or {_OBJ2}{_END}",
+     "closer_to_camera", True, False),
+    (rf"^is {_OBJ} closer to the camera than {_OBJ2}{_END}", "closer_to_camera", False, False),
+]
+
+_PREDICATE_WORDS = {
+    "left_of": ["to the left of", "left of", "on the left of", "on the left side of"],
+    "right_of": ["to the right of", "right of", "on the right of", "on the right side of"],
+    "above": ["above", "higher than", "over", "on top of"],
+    "below": ["below", "under", "beneath", "lower than", "underneath"],
+    "behind": ["behind", "farther than", "further than", "farther away than",
+               "further away than", "in back of"],
+    "in_front_of": ["in front of", "closer than", "nearer than"],
+    "taller": ["taller than"],
+    "shorter": ["shorter than"],
+    "wider": ["wider than", "broader than"],
+    "thinner": ["thinner than", "narrower than", "slimmer than"],
+    "bigger": ["bigger than", "larger than"],
+    "smaller": ["smaller than", "tinier than"],
+}
+_CHOICE_WORDS = {
+    "left_of": ["more to the left", "more left", "further left", "farther left"],
+    "right_of": ["more to the right", "more right", "further right", "farther right"],
+    "above": ["higher", "higher up", "above"],
+    "below": ["lower", "lower down", "below"],
+    "behind": ["farther from the camera", "further from the camera", "farther away",
+               "further away", "behind"],
+    "in_front_of": ["closer", "nearer", "in front"],
+    "taller": ["taller"],
+    "shorter": ["shorter"],
+    "wider": ["wider", "broader"],
+    "thinner": ["thinner", "narrower"],
+    "bigger": ["bigger", "larger"],
+    "smaller": ["smaller"],
+}
+for _rel, _words in _PREDICATE_WORDS.items():
+    for _w in _words:
+        _PATTERNS.append((rf"^(?:is|are|does) {_OBJ} (?:appear |located |positioned |sit |)"
+                          rf"{re.escape(_w)} {_OBJ2}{_END}", _rel, False, False))
+for _rel, _words in _CHOICE_WORDS.items():
+    for _w in _words:
+        _PATTERNS.append((rf"^which (?:is|one is|of these is) {re.escape(_w)},? {_OBJ} or "
+                          rf"{_OBJ2}{_END}", _rel, True, False))
+        _PATTERNS.append((rf"^(?:between|of) {_OBJ} and {_OBJ2}, which (?:one )?is "
+                          rf"{re.escape(_w)}{_END}", _rel, True, False))
+
+_COMPILED = [(re.compile(p), rel, choice, swap) for p, rel, choice, swap in _PATTERNS]
+
+
+def parse_question(question: str) -> ParsedQuestion:
+    """Map a question to (relation, subject, object); raise CoreError if not understood."""
+    text = " ".join(question.strip().lower().split())
+    for pattern, relation, choice, swap in _COMPILED:
+        match = pattern.match(text)
+        if match:
+            groups = match.groupdict()
+            a, b = groups.get("a", ""), groups.get("b") or ""
+            if swap:
+                a, b = b, a
+            return ParsedQuestion(relation, a.strip(), b.strip(), choice)
+    raise CoreError(
+        f"could not understand the question {question!r}; try e.g. 'how far is the mug from "
+        "the chair?', 'is the box left of the chair?', 'how tall is the shelf?', "
+        "'which is closer to the camera, the mug or the box?', 'where is the box relative "
+        "to the chair?', or call with relation/subject/object set")
+
+
+# --- evaluation --------------------------------------------------------------
+def _confidence(objs: list[SceneObject]) -> float:
+    return float(min(o.confidence for o in objs)) if objs else 0.0
+
+
+def _length_answer(relation: str, value_m: float, subject: SceneObject,
+                   other: SceneObject | None, units: str) -> Answer:
+    q = colloquial_length(value_m, "imperial" if units == "imperial" else "metric")
+    phrases = {
+        "distance": (f"{subject.description} is {q.text()} from "
+                     f"{other.description if other else ''}"),
+        "horizontal_distance": (f"{subject.description} is {q.text()} from "
+                                f"{other.description if other else ''} horizontally"),
+        "vertical_distance": (f"{subject.description} and {other.description if other else ''}"
+                              f" are {q.text()} apart vertically"),
+        "width": f"{subject.description} is {q.text()} wide",
+        "height": f"{subject.description} is {q.text()} tall",
+    }
+    text = phrases[relation]
+    return Answer(True, text[0].upper() + text[1:] + ".", q.value, q.unit, "",
+                  _confidence([subject] + ([other] if other else [])), relation=relation,
+                  subject=subject.description, object=other.description if other else "")
+
+
+_PREDICATE_TEXT = {
+    "left_of": "to the left of", "right_of": "to the right of", "above": "above",
+    "below": "below", "behind": "behind", "in_front_of": "in front of",
+    "taller": "taller than", "shorter": "shorter than", "wider": "wider than",
+    "thinner": "thinner than", "bigger": "bigger than", "smaller": "smaller than",
+    "closer_to_camera": "closer to the camera than",
+}
+
+
+def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str = "",
+                      units: str = "metric", choice: bool = False,
+                      margins: Margins = Margins()) -> Answer:
+    """Evaluate ``relation`` for the named objects of ``graph``."""
+    rel = RELATIONS.get(relation)
+    if rel is None:
+        return _failure(f"unknown relation {relation!r}; known relations: "
+                        f"{', '.join(sorted(RELATIONS))}", relation, subject, obj)
+    if units not in ("metric", "imperial", ""):
+        return _failure(f"unit_preference must be 'metric' or 'imperial', got {units!r}",
+                        relation, subject, obj)
+    try:
+        a = graph.find(subject)
+        b = graph.find(obj) if rel.binary else None
+    except UnknownObjectError as error:
+        return _failure(str(error), relation, subject, obj)
+    if b is not None and b.id == a.id:
+        return _failure(f"{subject!r} and {obj!r} are the same object ({a.description})",
+                        relation, subject, obj)
+    if rel.needs_floor and not graph.floor_found:
+        return _failure(f"'{relation}' needs to know which way is up, but no floor was found "
+                        "in view", relation, subject, obj)
+    partial = [o.description for o in (a, b) if o is not None and o.partial]
+    if rel.uses_size and partial:
+        return _failure(f"cannot state the size of {' and '.join(partial)}: only partly "
+                        "visible (cut by the image border or occluded)", relation, subject, obj)
+    if relation == "direction":
+        assert b is not None
+        d = direction(a, b)
+        side = "left" if d.bearing_deg > 0 else "right"
+        text = (f"{b.description.capitalize()} is at {d.clock} o'clock from {a.description} "
+                f"({abs(d.bearing_deg):.0f} degrees to the {side} of straight ahead).")
+        return Answer(True, text, float(d.clock), "o'clock", "", _confidence([a, b]),
+                      relation=relation, subject=a.description, object=b.description)
+    if rel.kind == "measure":
+        value = evaluate_measure(relation, a, b)
+        if not math.isfinite(value):
+            return _failure("the estimate is not finite", relation, subject, obj)
+        return _length_answer(relation, value, a, b, units)
+    assert b is not None
+    camera = graph.scene.camera_position_scene if graph.floor_found else np.zeros(3)
+    truth, _, _ = evaluate_predicate(relation, a, b, margins, camera)
+    phrase = _PREDICATE_TEXT[relation]
+    if truth == "unclear":
+        text = (f"It is unclear whether {a.description} is {phrase} {b.description}: the "
+                "difference is within the measurement noise.")
+    elif choice:
+        winner, loser = (a, b) if truth == "true" else (b, a)
+        text = f"{winner.description.capitalize()} is {phrase} {loser.description}."
+    elif truth == "true":
+        text = f"Yes, {a.description} is {phrase} {b.description}."
+    else:
+        text = f"No, {a.description} is not {phrase} {b.description}."
+    confidence = _confidence([a, b]) if truth != "unclear" else 0.0
+    return Answer(True, text, float("nan"), "", truth, confidence, relation=relation,
+                  subject=a.description, object=b.description)
+
+
+def answer_question(graph: SceneGraph, question: str, units: str = "metric") -> Answer:
+    try:
+        parsed = parse_question(question)
+    except CoreError as error:
+        return _failure(str(error))
+    return answer_structured(graph, parsed.relation, parsed.subject, parsed.object, units,
+                             parsed.choice)
+
+
+__all__ = ["MEASURES", "PREDICATES", "Answer", "ParsedQuestion", "answer_question",
+           "answer_structured", "parse_question"]

@@ -1,0 +1,307 @@
+"""The live metric scene graph: objects tracked over frames, read as immutable snapshots.
+
+The tracker associates each frame's estimates with tracked objects by label and
+3D position (Hungarian assignment, gated), averages still objects to beat noise,
+snaps to moving ones, ages out what is no longer seen, and names every object
+with a referring expression that is unique in the snapshot ("the left chair").
+
+Readers (services, loggers) only ever see :class:`SceneGraph`, a frozen value:
+the tracker replaces it, never mutates it, so a reader needs no lock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .errors import UnknownObjectError
+from .objects import ObjectEstimate
+from .scene_frame import SceneFrame, camera_aligned_frame
+
+
+@dataclass(frozen=True)
+class SceneObject:
+    """One tracked object. Geometry in the graph's frame (``SceneGraph.frame_id``).
+
+    ``center_scene``/``extent_scene``: (3,) metres, extent = (depth x, width y,
+    height z). ``points_scene``: (M, 3) float32 visible points of the latest view.
+    """
+
+    id: int
+    label: str
+    description: str
+    confidence: float
+    center_scene: np.ndarray
+    extent_scene: np.ndarray
+    points_scene: np.ndarray
+    partial: bool
+    roi_xyxy: tuple[int, int, int, int]
+    pixel_count: int
+    point_count: int
+    position_sigma_m: float
+    first_seen_s: float
+    last_seen_s: float
+    observation_count: int
+    #: False when the object was not observed in the latest frame.
+    visible: bool = True
+
+    @property
+    def width_m(self) -> float:
+        return float(self.extent_scene[1])
+
+    @property
+    def height_m(self) -> float:
+        return float(self.extent_scene[2])
+
+    @property
+    def depth_m(self) -> float:
+        return float(self.extent_scene[0])
+
+
+@dataclass(frozen=True)
+class SceneGraph:
+    """Immutable snapshot of the scene graph."""
+
+    stamp_s: float
+    frame_id: str
+    scene: SceneFrame
+    objects: tuple[SceneObject, ...]
+    camera_frame_id: str = ""
+    #: Labels observed in the latest frame that could not be localised, with why.
+    unlocalised: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def floor_found(self) -> bool:
+        return self.scene.floor_found
+
+    def names(self) -> tuple[str, ...]:
+        """Every name that :meth:`find` resolves uniquely (descriptions first)."""
+        names = [o.description for o in self.objects]
+        labels = [o.label for o in self.objects]
+        names += [label for label in dict.fromkeys(labels) if labels.count(label) == 1]
+        return tuple(names)
+
+    def find(self, name: str) -> SceneObject:
+        """Resolve a label, a description, or ``#id``; raise UnknownObjectError otherwise."""
+        key = _normalise_name(name)
+        if key.startswith("#") and key[1:].isdigit():
+            matches = [o for o in self.objects if o.id == int(key[1:])]
+        else:
+            matches = [o for o in self.objects if _normalise_name(o.description) == key]
+            if not matches:
+                matches = [o for o in self.objects if _normalise_name(o.label) == key]
+        if len(matches) == 1:
+            return matches[0]
+        known = self.names()
+        if not matches:
+            listing = ", ".join(known) if known else "none (the scene graph is empty)"
+            raise UnknownObjectError(f"no object called {name!r}; known objects: {listing}",
+                                     known)
+        options = ", ".join(o.description for o in matches)
+        raise UnknownObjectError(f"{name!r} is ambiguous: say which one ({options})", known)
+
+
+def _normalise_name(name: str) -> str:
+    name = " ".join(name.strip().lower().split())
+    return name[4:] if name.startswith("the ") else name
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    #: Association gate: centres farther apart than this (plus the object's size) are
+    #: different objects [m].
+    gate_m: float = 0.35
+    #: Running average weight floor for still objects (1 = no averaging).
+    min_blend: float = 0.2
+    #: A displacement beyond ``motion_sigmas`` x sigma + 2 cm counts as motion: snap.
+    motion_sigmas: float = 3.0
+    #: Objects not seen for this long are removed [s].
+    remove_after_s: float = 2.0
+    #: Separation needed to tell same-label objects apart by side or range [m].
+    naming_margin_m: float = 0.05
+
+
+@dataclass
+class _Track:
+    id: int
+    label: str
+    confidence: float
+    center: np.ndarray
+    extent: np.ndarray
+    points: np.ndarray
+    partial: bool
+    roi: tuple[int, int, int, int]
+    pixel_count: int
+    point_count: int
+    sigma: float
+    first_seen: float
+    last_seen: float
+    count: int
+
+
+class SceneGraphTracker:
+    """Maintains the scene graph. Not thread-safe: one writer; readers use snapshots."""
+
+    def __init__(self, config: TrackerConfig = TrackerConfig()) -> None:
+        self.config = config
+        self._tracks: dict[int, _Track] = {}
+        self._next_id = 1
+        self._snapshot = SceneGraph(0.0, "", camera_aligned_frame(), ())
+
+    @property
+    def snapshot(self) -> SceneGraph:
+        return self._snapshot
+
+    def reset(self) -> None:
+        self._tracks.clear()
+        self._snapshot = SceneGraph(0.0, "", camera_aligned_frame(), ())
+
+    def update(self, estimates: Iterable[ObjectEstimate], scene: SceneFrame, stamp_s: float,
+               frame_id: str, camera_frame_id: str = "") -> SceneGraph:
+        """Fold one frame's estimates (already in the graph frame) into the graph."""
+        estimates = list(estimates)
+        located = [e for e in estimates if e.localised]
+        unlocalised = tuple((e.label, e.reason) for e in estimates if not e.localised)
+        assigned = self._associate(located)
+        seen: set[int] = set()
+        for estimate, matched_id in zip(located, assigned):
+            if matched_id is None:
+                seen.add(self._new_track(estimate, stamp_s))
+            else:
+                self._fold(self._tracks[matched_id], estimate, stamp_s)
+                seen.add(matched_id)
+        for track_id in [t for t, tr in self._tracks.items()
+                         if stamp_s - tr.last_seen > self.config.remove_after_s]:
+            del self._tracks[track_id]
+        objects = tuple(self._to_object(t, t.id in seen) for t in
+                        sorted(self._tracks.values(), key=lambda t: t.id))
+        objects = assign_descriptions(objects, scene, self.config.naming_margin_m)
+        self._snapshot = SceneGraph(stamp_s, frame_id, scene, objects, camera_frame_id,
+                                    unlocalised)
+        return self._snapshot
+
+    def _associate(self, located: list[ObjectEstimate]) -> list[int | None]:
+        tracks = list(self._tracks.values())
+        result: list[int | None] = [None] * len(located)
+        if not tracks or not located:
+            return result
+        cost = np.full((len(located), len(tracks)), np.inf)
+        for i, e in enumerate(located):
+            for j, t in enumerate(tracks):
+                if t.label != e.label:
+                    continue
+                distance = float(np.linalg.norm(e.center_scene - t.center))
+                gate = self.config.gate_m + 0.5 * float(np.max(t.extent))
+                if distance <= gate:
+                    cost[i, j] = distance
+        finite = np.where(np.isfinite(cost), cost, 1e6)
+        rows, cols = linear_sum_assignment(finite)
+        for i, j in zip(rows, cols):
+            if np.isfinite(cost[i, j]):
+                result[i] = tracks[j].id
+        return result
+
+    def _new_track(self, e: ObjectEstimate, stamp_s: float) -> int:
+        track_id = self._next_id
+        self._next_id += 1
+        self._tracks[track_id] = _Track(
+            track_id, e.label, e.score, e.center_scene.copy(), e.extent_scene.copy(),
+            e.points_scene, e.partial, e.roi_xyxy, e.pixel_count, e.point_count,
+            e.position_sigma_m, stamp_s, stamp_s, 1)
+        return track_id
+
+    def _fold(self, t: _Track, e: ObjectEstimate, stamp_s: float) -> None:
+        cfg = self.config
+        threshold = cfg.motion_sigmas * max(t.sigma, e.position_sigma_m) + 0.02
+        if e.partial:  # a cut-off view shifts the centre by up to half of what is missing
+            threshold += 0.5 * float(np.max(np.maximum(t.extent - e.extent_scene, 0.0)))
+        moved = float(np.linalg.norm(e.center_scene - t.center)) > threshold
+        keep_complete_view = e.partial and not t.partial and not moved
+        if not keep_complete_view:
+            if moved or (t.partial and not e.partial):
+                blend = 1.0  # moved, or a complete view replaces a partial one
+            else:
+                blend = max(1.0 / (t.count + 1), cfg.min_blend)
+            t.center = (1 - blend) * t.center + blend * e.center_scene
+            t.extent = (1 - blend) * t.extent + blend * e.extent_scene
+            t.sigma = e.position_sigma_m if blend == 1.0 else e.position_sigma_m * math.sqrt(blend)
+            t.partial = e.partial
+            t.points = e.points_scene
+        t.confidence = max(e.score, (1 - cfg.min_blend) * t.confidence)
+        t.roi, t.pixel_count, t.point_count = e.roi_xyxy, e.pixel_count, e.point_count
+        t.last_seen = stamp_s
+        t.count += 1
+
+    @staticmethod
+    def _to_object(t: _Track, visible: bool) -> SceneObject:
+        return SceneObject(
+            id=t.id, label=t.label, description=t.label, confidence=float(t.confidence),
+            center_scene=t.center.copy(), extent_scene=t.extent.copy(), points_scene=t.points,
+            partial=t.partial, roi_xyxy=t.roi, pixel_count=t.pixel_count,
+            point_count=t.point_count, position_sigma_m=float(t.sigma),
+            first_seen_s=t.first_seen, last_seen_s=t.last_seen, observation_count=t.count,
+            visible=visible)
+
+
+_ORDINALS = ("", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def _ordinal_names(label: str, count: int, side: str) -> list[str]:
+    """Names for ``count`` objects ordered from one side ("left") or nearest first."""
+    if side == "near":
+        if count == 2:
+            return [f"the {label} nearer the camera", f"the {label} farther from the camera"]
+        first, other = f"the {label} nearest the camera", "nearest"
+        return [first] + [f"the {_ORDINALS[i]} {other} {label}" if i < len(_ORDINALS)
+                          else f"the {label} #{i + 1} by distance" for i in range(1, count)]
+    opposite = {"left": "right", "right": "left"}[side]
+    if count == 2:
+        return [f"the {side} {label}", f"the {opposite} {label}"]
+    names = [f"the {side}most {label}"]
+    for i in range(1, count - 1):
+        names.append(f"the {_ORDINALS[i]} {label} from the {side}" if i < len(_ORDINALS)
+                     else f"the {label} #{i + 1} from the {side}")
+    return [*names, f"the {opposite}most {label}"]
+
+
+def _separated(values: list[float], margin: float) -> bool:
+    ordered = sorted(values)
+    return all(b - a > margin for a, b in pairwise(ordered))
+
+
+def assign_descriptions(objects: tuple[SceneObject, ...], scene: SceneFrame,
+                        margin_m: float) -> tuple[SceneObject, ...]:
+    """Give each object a referring expression unique in this snapshot.
+
+    A label seen once is "the <label>". Repeated labels are told apart left to
+    right when their lateral positions are clearly different, else by distance
+    from the camera, else by id ("the chair #7"): a name is never ambiguous.
+    """
+    by_label: dict[str, list[SceneObject]] = {}
+    for o in objects:
+        by_label.setdefault(o.label, []).append(o)
+    names: dict[int, str] = {}
+    camera = scene.camera_position_scene
+    for label, group in by_label.items():
+        if len(group) == 1:
+            names[group[0].id] = f"the {label}"
+            continue
+        lateral = [float(o.center_scene[1]) for o in group]
+        ranges = [float(np.linalg.norm(o.center_scene - camera)) for o in group]
+        if _separated(lateral, margin_m):
+            order = sorted(group, key=lambda o: -o.center_scene[1])  # left (+y) first
+            for o, name in zip(order, _ordinal_names(label, len(group), "left")):
+                names[o.id] = name
+        elif _separated(ranges, margin_m):
+            order = [o for _, o in sorted(zip(ranges, group), key=lambda p: p[0])]
+            for o, name in zip(order, _ordinal_names(label, len(group), "near")):
+                names[o.id] = name
+        else:
+            for o in group:
+                names[o.id] = f"the {label} #{o.id}"
+    return tuple(replace(o, description=names[o.id]) for o in objects)

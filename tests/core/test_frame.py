@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spatial_vqa_ros.core.camera import CameraIntrinsics
+from spatial_vqa_ros.core.errors import CoreError
+from spatial_vqa_ros.core.frame import Frame, Observations, depth_to_metres
+
+CAM = CameraIntrinsics(8, 6, 10.0, 10.0, 4.0, 3.0)
+
+
+def test_16uc1_millimetres_become_metres_and_zero_is_invalid():
+    raw = np.array([[0, 1000], [1500, 65535]], np.uint16)
+    depth = depth_to_metres(raw, "16UC1", max_m=20.0)
+    assert depth.dtype == np.float32
+    assert np.isnan(depth[0, 0])
+    assert depth[0, 1] == pytest.approx(1.0) and depth[1, 0] == pytest.approx(1.5)
+    assert np.isnan(depth[1, 1])  # 65.5 m is beyond the sensor range
+
+
+def test_32fc1_nan_inf_and_out_of_range_are_invalid():
+    raw = np.array([[np.nan, np.inf], [-1.0, 0.01], [2.0, 0.0]], np.float32)
+    depth = depth_to_metres(raw, "32FC1")
+    assert np.isnan(depth[:2]).all() and np.isnan(depth[2, 1])
+    assert depth[2, 0] == 2.0
+
+
+def test_unknown_depth_encoding_is_refused():
+    with pytest.raises(CoreError, match="unsupported depth encoding 'rgb8'"):
+        depth_to_metres(np.zeros((2, 2), np.uint8), "rgb8")
+
+
+def test_frame_rejects_depth_of_another_size():
+    rgb = np.zeros((6, 8, 3), np.uint8)
+    with pytest.raises(CoreError, match="depth image has shape .* to match the rgb"):
+        Frame(rgb, np.zeros((5, 8), np.float32), CAM)
+
+
+def test_frame_rejects_rgb_of_another_size():
+    with pytest.raises(CoreError, match=r"rgb image has shape \(6, 7, 3\)"):
+        Frame(np.zeros((6, 7, 3), np.uint8), np.zeros((6, 8), np.float32), CAM)
+
+
+def test_instance_ids_without_label_are_ignored_and_reported():
+    ids = np.array([[0, 3, 3], [7, 7, 0]], np.int32)
+    obs = Observations.from_instance_image(ids, {3: "mug"})
+    assert obs.labels == ("mug",)
+    assert obs.source_ids.tolist() == [3]
+    assert (obs.segmentation == np.array([[0, 1, 1], [0, 0, 0]])).all()
+    assert "[7]" in obs.warnings[0] and "no label" in obs.warnings[0]
+
+
+def test_overlapping_masks_go_to_the_higher_score():
+    masks = np.zeros((2, 3, 3), bool)
+    masks[0, :2, :2] = True
+    masks[1, 1:, 1:] = True
+    obs = Observations.from_masks(masks, ["a", "b"], np.array([0.9, 0.5]))
+    assert obs.segmentation[1, 1] == 1  # a wins the overlap
+    assert obs.segmentation[2, 2] == 2
+
+
+def test_masks_and_labels_must_agree():
+    with pytest.raises(CoreError, match="2 masks need 2 labels"):
+        Observations.from_masks(np.zeros((2, 3, 3), bool), ["a"], np.array([1.0, 1.0]))

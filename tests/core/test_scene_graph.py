@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spatial_vqa_ros.core.errors import UnknownObjectError
+from spatial_vqa_ros.core.objects import ObjectEstimate
+from spatial_vqa_ros.core.scene_frame import scene_frame_from_floor
+from spatial_vqa_ros.core.scene_graph import SceneGraphTracker, TrackerConfig
+
+SCENE = scene_frame_from_floor(np.array([0.0, -0.9, -0.436]) / np.linalg.norm([0, -0.9, -0.436]),
+                               1.0)
+
+
+def est(label, center, extent=(0.2, 0.2, 0.2), partial=False, sigma=0.005, score=0.9):
+    c = np.array(center, float)
+    return ObjectEstimate(
+        index=0, label=label, score=score, source_id=0, center_scene=c,
+        extent_scene=np.array(extent, float), points_scene=c[None].astype(np.float32),
+        roi_xyxy=(0, 0, 1, 1), pixel_count=500, point_count=400, localised=True,
+        partial=partial, cut_by_border=False, occluded_outline=0.0, position_sigma_m=sigma)
+
+
+def test_ids_are_stable_across_frames_and_noise_averages_out():
+    tracker = SceneGraphTracker()
+    rng = np.random.default_rng(0)
+    ids = set()
+    for k in range(20):
+        noise = rng.normal(0, 0.004, 3)
+        graph = tracker.update([est("mug", [2.0, 0.3, 0.1] + noise),
+                                est("box", [3.0, -0.5, 0.2])], SCENE, k * 0.1, "camera_floor")
+        ids.add(tuple(o.id for o in graph.objects))
+    assert ids == {(1, 2)}
+    mug = graph.find("mug")
+    assert mug.observation_count == 20
+    assert np.linalg.norm(mug.center_scene - [2.0, 0.3, 0.1]) < 0.004
+
+
+def test_moving_object_is_followed_not_averaged():
+    tracker = SceneGraphTracker()
+    for k in range(10):
+        graph = tracker.update([est("gripper", [1.0 + 0.05 * k, 0, 0.3])], SCENE, k * 0.1, "f")
+    assert graph.find("gripper").center_scene[0] == pytest.approx(1.45)
+    assert graph.find("gripper").id == 1
+
+
+def test_objects_not_seen_are_removed_after_the_timeout():
+    tracker = SceneGraphTracker(TrackerConfig(remove_after_s=1.0))
+    tracker.update([est("mug", [2, 0, 0])], SCENE, 0.0, "f")
+    graph = tracker.update([], SCENE, 0.5, "f")
+    assert len(graph.objects) == 1 and not graph.objects[0].visible
+    graph = tracker.update([], SCENE, 1.6, "f")
+    assert graph.objects == ()
+
+
+def test_a_partial_view_does_not_overwrite_a_complete_one():
+    tracker = SceneGraphTracker()
+    tracker.update([est("box", [2, 0, 0.2], (0.4, 0.4, 0.4))], SCENE, 0.0, "f")
+    graph = tracker.update([est("box", [2, 0.05, 0.2], (0.4, 0.2, 0.4), partial=True)],
+                           SCENE, 0.1, "f")
+    box = graph.find("box")
+    assert not box.partial and box.width_m == pytest.approx(0.4)
+
+
+def test_repeated_labels_get_unique_left_right_names():
+    tracker = SceneGraphTracker()
+    graph = tracker.update([est("chair", [2, 1.0, 0]), est("chair", [2, -1.0, 0]),
+                            est("chair", [2, 0.0, 0]), est("mug", [1, 0, 0])], SCENE, 0, "f")
+    names = {o.description for o in graph.objects}
+    assert names == {"the leftmost chair", "the second chair from the left",
+                     "the rightmost chair", "the mug"}
+    assert graph.find("the leftmost chair").center_scene[1] == 1.0
+    assert graph.find("#4").label == "mug"
+
+
+def test_same_side_repeats_are_named_by_range():
+    tracker = SceneGraphTracker()
+    graph = tracker.update([est("cup", [1.0, 0.0, 0]), est("cup", [3.0, 0.01, 0])],
+                           SCENE, 0, "f")
+    assert graph.find("the cup nearer the camera").center_scene[0] == 1.0
+    assert graph.find("the cup farther from the camera").center_scene[0] == 3.0
+
+
+def test_unknown_and_ambiguous_names_list_the_known_objects():
+    tracker = SceneGraphTracker()
+    graph = tracker.update([est("chair", [2, 1.0, 0]), est("chair", [2, -1.0, 0]),
+                            est("mug", [1, 0, 0])], SCENE, 0, "f")
+    with pytest.raises(UnknownObjectError, match="no object called 'sofa'.*the left chair"):
+        graph.find("sofa")
+    with pytest.raises(UnknownObjectError, match="ambiguous.*the left chair.*the right chair"):
+        graph.find("chair")
+    assert graph.find("The MUG").label == "mug"
+
+
+def test_snapshots_are_immutable_values():
+    tracker = SceneGraphTracker()
+    first = tracker.update([est("mug", [2, 0, 0])], SCENE, 0, "f")
+    tracker.update([est("mug", [2.5, 0, 0])], SCENE, 0.1, "f")
+    assert first.find("mug").center_scene[0] == 2.0
+    with pytest.raises(AttributeError):
+        first.objects = ()
