@@ -81,8 +81,8 @@ if ! stamp_ok "$VENV/.deps-stamp" "$DEPS_STAMP"; then
     # them (/opt/python/cp311-cp311/...); point them at this venv's own.
     PYINC="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
     NPINC="$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')"
-    grep -rlZ '/opt/python/cp3[0-9]*-cp3[0-9]*' --include='*.cmake' "$VENV/share" 2>/dev/null \
-      | xargs -0 -r sed -i -E \
+    { grep -rlZ '/opt/python/cp3[0-9]*-cp3[0-9]*' --include='*.cmake' "$VENV/share" 2>/dev/null \
+        || true; } | xargs -0 -r sed -i -E \
           -e "s#/opt/python/cp3[0-9]+-cp3[0-9]+/include/python3\.[0-9]+#$PYINC#g" \
           -e "s#/opt/python/cp3[0-9]+-cp3[0-9]+/lib/python3\.[0-9]+/site-packages/numpy/_core/include#$NPINC#g"
   else
@@ -133,6 +133,9 @@ cat > "$ENV_FILE.tmp" <<EOF
 set +u
 source "$VENV/bin/activate"
 source "$WS/install/local_setup.bash"
+# The source tree first: the install tree holds a copy of the package made at build
+# time (plus the generated msg/srv, found through the package's extended __path__).
+export PYTHONPATH="$ROOT\${PYTHONPATH:+:\$PYTHONPATH}"
 EOF
 if [ "$MODE" = wheels ]; then
   echo "export AMENT_PREFIX_PATH=\"\$AMENT_PREFIX_PATH:$VENV\"" >> "$ENV_FILE.tmp"

@@ -24,12 +24,18 @@ from .scene_frame import SceneFrame
 
 @dataclass(frozen=True)
 class CompletionConfig:
-    #: Extend down to the floor when the lowest visible point is at most this high [m].
-    floor_snap_m: float = 0.04
-    #: Extend down to a supporting object's top within this distance [m].
-    support_snap_m: float = 0.03
+    #: An object whose lowest visible point is within ``snap_m`` + ``snap_rel`` x its
+    #: visible height above a support (the floor, or the top of an object under it)
+    #: rests on that support: a curved base (ball, bottle on its side) hides its
+    #: lowest part from a camera above it.
+    snap_m: float = 0.04
+    snap_rel: float = 0.25
+    #: When something in front hides the object's base (this fraction of its lower
+    #: outline occluded), it rests on the support under it at any gap up to max_hidden_m.
+    occluded_bottom: float = 0.3
+    max_hidden_m: float = 1.0
     #: Complete the hidden back of the footprint (see complete_footprint).
-    footprint: bool = True
+    footprint: bool = False
 
 
 def _with_z_range(e: ObjectEstimate, z_lo: float, z_hi: float) -> ObjectEstimate:
@@ -48,6 +54,18 @@ def _footprints_overlap(a: ObjectEstimate, b: ObjectEstimate) -> bool:
     return bool(np.all(a_lo < b_hi) and np.all(b_lo < a_hi))
 
 
+def _support_below(e: ObjectEstimate, estimates: list[ObjectEstimate], z_lo: float) -> float:
+    """Height of the highest surface under the object: an object top, else the floor."""
+    best = 0.0
+    for other in estimates:
+        if other is e or not other.localised:
+            continue
+        top = other.center_scene[2] + other.extent_scene[2] / 2
+        if best < top <= z_lo + 0.01 and _footprints_overlap(e, other):
+            best = float(top)
+    return best
+
+
 def snap_to_support(estimates: list[ObjectEstimate], config: CompletionConfig
                     ) -> list[ObjectEstimate]:
     """Extend objects down to the floor or to the top of the object they stand on."""
@@ -58,19 +76,13 @@ def snap_to_support(estimates: list[ObjectEstimate], config: CompletionConfig
             continue
         z_lo = e.center_scene[2] - e.extent_scene[2] / 2
         z_hi = e.center_scene[2] + e.extent_scene[2] / 2
-        if z_lo <= config.floor_snap_m:
-            out.append(_with_z_range(e, min(z_lo, 0.0) if z_lo < 0 else 0.0, z_hi))
-            continue
-        support_top = None
-        for other in estimates:
-            if other is e or not other.localised:
-                continue
-            top = other.center_scene[2] + other.extent_scene[2] / 2
-            below = -0.01 <= z_lo - top <= config.support_snap_m
-            higher = support_top is None or top > support_top
-            if below and higher and _footprints_overlap(e, other):
-                support_top = top
-        out.append(_with_z_range(e, support_top, z_hi) if support_top is not None else e)
+        support = _support_below(e, estimates, z_lo)
+        gap = z_lo - support
+        base_hidden = e.occluded_bottom > config.occluded_bottom and gap <= config.max_hidden_m
+        if gap <= config.snap_m + config.snap_rel * (z_hi - z_lo) or base_hidden:
+            out.append(_with_z_range(e, min(support, z_lo), z_hi))
+        else:
+            out.append(e)
     return out
 
 

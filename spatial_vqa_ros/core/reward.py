@@ -13,10 +13,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from .errors import CoreError
 from .frame import Frame
-from .objects import _continuous_components
+from .objects import depth_continuous_pieces
 from .relations import gap_distance
 from .scene_frame import SceneFrame
 from .scene_graph import SceneGraph
@@ -68,16 +69,17 @@ def region_points(frame: Frame, scene: SceneFrame, roi_xywh: tuple[int, int, int
         raise CoreError(f"region x={x} y={y} w={w} h={h} has {int(valid.sum())} valid depth "
                         f"pixels (need {min_points})")
     threshold = 0.02 + 0.04 * np.nan_to_num(depth) * stride
-    n_comp, labels = _continuous_components(depth, valid, threshold)
-    z = depth[valid]
-    mean_depth = np.bincount(labels, weights=z, minlength=n_comp) / np.bincount(
-        labels, minlength=n_comp)
-    sizes = np.bincount(labels, minlength=n_comp)
+    pieces, count = depth_continuous_pieces(depth, valid, threshold)
+    if count == 0:
+        raise CoreError(f"region x={x} y={y} w={w} h={h} has no smooth surface")
+    sizes = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
+    mean_depth = ndimage.mean(depth, pieces, index=np.arange(1, count + 1))
     big = sizes >= max(min_points, 0.1 * sizes.max())
-    nearest = int(np.argmin(np.where(big, mean_depth, np.inf)))
-    keep = labels == nearest
-    rays = frame.camera.rays()[rows, cols][sub][valid][keep]
-    points = scene.to_scene((rays * z[keep][:, None]).astype(np.float32))
+    nearest = int(np.argmin(np.where(big, mean_depth, np.inf))) + 1
+    keep = pieces == nearest
+    z = depth[keep]
+    rays = frame.camera.rays()[rows, cols][sub][keep]
+    points = scene.to_scene((rays * z[:, None]).astype(np.float32))
     return RegionPoints(f"roi:{x},{y},{w},{h}", points[np.isfinite(points).all(axis=1)])
 
 

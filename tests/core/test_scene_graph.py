@@ -18,7 +18,8 @@ def est(label, center, extent=(0.2, 0.2, 0.2), partial=False, sigma=0.005, score
         index=0, label=label, score=score, source_id=0, center_scene=c,
         extent_scene=np.array(extent, float), points_scene=c[None].astype(np.float32),
         roi_xyxy=(0, 0, 1, 1), pixel_count=500, point_count=400, localised=True,
-        partial=partial, cut_by_border=False, occluded_outline=0.0, position_sigma_m=sigma)
+        partial=partial, cut_by_border=False, occluded_outline=0.0, occluded_bottom=0.0,
+        position_sigma_m=sigma)
 
 
 def test_ids_are_stable_across_frames_and_noise_averages_out():

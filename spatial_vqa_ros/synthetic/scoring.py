@@ -1,0 +1,179 @@
+"""Score the geometry core against exact ground truth, SpatialRGPT-Bench style.
+
+Success = estimate within +-25% of the truth; absolute relative error reported as a
+median. Computed over the objects the package states facts about (localised; not
+partial for sizes), with *coverage* beside it: stated objects / objects with at
+least ``min_pixels`` visible pixels. Both truth and estimate use the quantity
+definitions of :mod:`spatial_vqa_ros.core.relations`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from itertools import permutations
+
+import numpy as np
+
+from ..core.frame import Frame, Observations
+from ..core.pipeline import FrameResult, PipelineConfig, ScenePipeline
+from ..core.relations import (
+    MEASURES,
+    PREDICATES,
+    Margins,
+    clock_difference,
+    direction,
+    evaluate_measure,
+    evaluate_predicate,
+)
+from .render import DepthNoise, RenderedFrame, render
+from .scenes import SyntheticScene, random_scene
+from .truth import ObjectTruth, SceneTruth, ground_truth
+
+#: Objects with fewer visible pixels are not counted in coverage.
+MIN_PIXELS = 200
+SIZE_MEASURES = ("width", "height")
+DISTANCE_MEASURES = ("distance", "horizontal_distance", "vertical_distance")
+#: The truth is exact: predicates on it are compared with no margin at all.
+EXACT = Margins(position_m=0.0, sigmas=0.0, size_m=0.0, size_rel=0.0, volume_rel=0.0)
+
+
+@dataclass
+class _TruthBox:
+    """ObjectTruth seen through the relations' Boxed protocol (exact: zero noise)."""
+
+    center_scene: np.ndarray
+    extent_scene: np.ndarray
+    position_sigma_m: float = 0.0
+    partial: bool = False
+
+
+@dataclass
+class GeometryScores:
+    """Accumulated errors; ``summary()`` gives the figures."""
+
+    relative_errors: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    predicate_counts: dict[str, list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0, 0]))  # correct, emitted, unclear
+    direction_within_hour: list[bool] = field(default_factory=list)
+    floor_normal_error_deg: list[float] = field(default_factory=list)
+    camera_height_error_m: list[float] = field(default_factory=list)
+    floor_missed: int = 0
+    objects_visible: int = 0
+    objects_stated: int = 0
+    objects_localised: int = 0
+    frames: int = 0
+
+    def add_measure(self, name: str, estimate: float, truth: float) -> None:
+        if truth > 1e-9 and math.isfinite(estimate):
+            self.relative_errors[name].append(abs(estimate - truth) / truth)
+
+    def summary(self) -> dict[str, float]:
+        out: dict[str, float] = {"frames": self.frames}
+        for name, errors in sorted(self.relative_errors.items()):
+            e = np.asarray(errors)
+            out[f"{name}.n"] = e.size
+            out[f"{name}.success"] = float((e <= 0.25).mean()) if e.size else float("nan")
+            out[f"{name}.median_rel_error"] = float(np.median(e)) if e.size else float("nan")
+        correct = emitted = unclear = 0
+        for name, (c, n, u) in sorted(self.predicate_counts.items()):
+            out[f"pred.{name}.accuracy"] = c / n if n else float("nan")
+            correct, emitted, unclear = correct + c, emitted + n, unclear + u
+        out["predicates.accuracy"] = correct / emitted if emitted else float("nan")
+        out["predicates.emitted"] = emitted
+        out["predicates.unclear_fraction"] = unclear / (emitted + unclear) if emitted else 0.0
+        d = np.asarray(self.direction_within_hour)
+        out["direction.within_1h"] = float(d.mean()) if d.size else float("nan")
+        fn = np.asarray(self.floor_normal_error_deg)
+        fh = np.asarray(self.camera_height_error_m)
+        out["floor.normal_error_deg.median"] = float(np.median(fn)) if fn.size else float("nan")
+        out["floor.normal_error_deg.p95"] = (float(np.percentile(fn, 95)) if fn.size
+                                             else float("nan"))
+        out["floor.height_error_m.median"] = float(np.median(fh)) if fh.size else float("nan")
+        out["floor.height_error_m.p95"] = float(np.percentile(fh, 95)) if fh.size else float("nan")
+        out["floor.missed"] = self.floor_missed
+        out["coverage"] = self.objects_stated / self.objects_visible if self.objects_visible \
+            else float("nan")
+        return out
+
+
+def render_case(seed: int, noise: DepthNoise | None = None
+                ) -> tuple[SyntheticScene, RenderedFrame, SceneTruth]:
+    rng = np.random.default_rng(seed)
+    scene = random_scene(rng)
+    rendered = render(scene, noise, np.random.default_rng(seed + 1_000_000) if noise else None)
+    return scene, rendered, ground_truth(scene, rendered)
+
+
+def run_pipeline(rendered: RenderedFrame, config: PipelineConfig = PipelineConfig()
+                 ) -> FrameResult:
+    frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera, 0.0)
+    obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
+    return ScenePipeline(config).process(frame, obs)
+
+
+def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) -> None:
+    scores.frames += 1
+    scene = result.scene
+    if not scene.floor_found:
+        scores.floor_missed += 1
+    else:
+        cos = float(np.clip(scene.floor_normal_cam @ truth.frame.floor_normal_cam, -1, 1))
+        scores.floor_normal_error_deg.append(math.degrees(math.acos(cos)))
+        scores.camera_height_error_m.append(abs(scene.camera_height_m - truth.camera_height_m))
+    by_source = {e.source_id: e for e in result.estimates}
+    truth_by_id = {t.id: t for t in truth.objects}
+    stated = []
+    for t in truth.objects:
+        if t.visible_pixel_count < MIN_PIXELS:
+            continue
+        scores.objects_visible += 1
+        e = by_source.get(t.id)
+        if e is not None and e.localised:
+            scores.objects_localised += 1
+            if not e.partial:
+                scores.objects_stated += 1
+    for e in result.estimates:
+        t = truth_by_id.get(e.source_id)
+        if t is None or not e.localised:
+            continue
+        stated.append((e, t))
+        if e.partial:
+            continue
+        for name in SIZE_MEASURES:
+            scores.add_measure(name, evaluate_measure(name, e), evaluate_measure(name, _box(t)))
+    if not scene.floor_found:
+        return
+    camera_est = scene.camera_position_scene
+    camera_true = truth.frame.camera_position_scene
+    for (ea, ta), (eb, tb) in permutations(stated, 2):
+        if ea.partial or eb.partial:
+            continue
+        ba, bb = _box(ta), _box(tb)
+        if ta.id < tb.id:  # symmetric measures once per pair
+            for name in DISTANCE_MEASURES:
+                scores.add_measure(name, evaluate_measure(name, ea, eb),
+                                   evaluate_measure(name, ba, bb))
+        d_est, d_true = direction(ea, eb), direction(ba, bb)
+        scores.direction_within_hour.append(clock_difference(d_est.clock, d_true.clock) <= 1)
+        for name in (*PREDICATES, "closer_to_camera"):
+            size = name not in ("left_of", "right_of", "above", "below", "behind",
+                                "in_front_of", "closer_to_camera")
+            if size and (ea.partial or eb.partial):
+                continue
+            truth_value, _, _ = evaluate_predicate(name, ba, bb, EXACT, camera_true)
+            estimate, _, _ = evaluate_predicate(name, ea, eb, camera_scene=camera_est)
+            counts = scores.predicate_counts[name]
+            if estimate == "unclear":
+                counts[2] += 1
+                continue
+            counts[1] += 1
+            counts[0] += int(estimate == truth_value)
+
+
+def _box(t: ObjectTruth) -> _TruthBox:
+    return _TruthBox(t.center_scene, t.extent_scene)
+
+
+__all__ = ["MEASURES", "GeometryScores", "render_case", "run_pipeline", "score_frame"]
