@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
 
+from .camera import CameraIntrinsics
 from .frame import Frame, Observations
 from .scene_frame import SceneFrame
 
@@ -108,6 +110,16 @@ def auto_stride(height: int, width: int, target_pixels: int = 80_000) -> int:
     return max(1, round(math.sqrt(height * width / target_pixels)))
 
 
+@lru_cache(maxsize=8)
+def _grid_rays(camera: CameraIntrinsics, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous (h*w, 3) rays of the pixel grid and a mask of the valid ones."""
+    rays = np.ascontiguousarray(camera.rays()[::stride, ::stride].reshape(-1, 3))
+    valid = np.isfinite(rays[:, 0]) & np.isfinite(rays[:, 1])
+    rays.setflags(write=False)
+    valid.setflags(write=False)
+    return rays, valid
+
+
 def _shifted(a: np.ndarray, dy: int, dx: int, fill) -> np.ndarray:
     """``out[y, x] = a[y + dy, x + dx]``, ``fill`` outside the image."""
     out = np.full_like(a, fill)
@@ -137,25 +149,36 @@ class _GridAnalysis:
 
 def _analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int,
                   config: ObjectConfig) -> _GridAnalysis:
-    valid = np.isfinite(depth)
-    threshold = config.continuity_abs_m + config.continuity_rel * stride * np.where(
-        valid, depth, 0.0)
+    threshold = config.continuity_abs_m + config.continuity_rel * stride * np.nan_to_num(depth)
     jump = np.zeros(seg.shape, bool)
-    inside = seg > 0
     outline, occluded = {}, {}
-    for side, (dy, dx) in SIDES.items():
-        n_seg = _shifted(seg, dy, dx, -1)  # -1: beyond the image
-        n_depth = _shifted(depth, dy, dx, np.nan)
+    count = n + 1
+    # Each neighbour pair is compared once: (a, b) = (left, right) then (top, bottom);
+    # a's outline on the b side and b's outline on the a side come out together.
+    for axis, (side_of_a, side_of_b) in enumerate((("right", "left"), ("bottom", "top"))):
+        first = (slice(None), slice(None, -1)) if axis == 0 else (slice(None, -1), slice(None))
+        second = (slice(None), slice(1, None)) if axis == 0 else (slice(1, None), slice(None))
+        seg_a, seg_b = seg[first], seg[second]
+        depth_a, depth_b = depth[first], depth[second]
+        same = seg_a == seg_b
         with np.errstate(invalid="ignore"):
-            same = n_seg == seg
-            jump |= inside & same & valid & (np.abs(n_depth - depth) >= threshold)
-            edge = inside & ~same & (n_seg >= 0)
+            step = np.abs(depth_a - depth_b)
+            jumps = same & (seg_a > 0) & (step >= np.minimum(threshold[first], threshold[second]))
             # a neighbour outside the mask that is nearer, or another object with no
-            # depth (it may well be nearer), hides part of this object
-            hides = edge & ((n_depth < depth - config.occlusion_margin_m)
-                            | ((n_seg > 0) & ~np.isfinite(n_depth)))
-        outline[side] = np.bincount(seg[edge], minlength=n + 1)[: n + 1]
-        occluded[side] = np.bincount(seg[hides], minlength=n + 1)[: n + 1]
+            # depth (it may well be nearer), hides part of the object
+            a_hidden = (depth_b < depth_a - config.occlusion_margin_m) | (
+                (seg_b > 0) & np.isnan(depth_b))
+            b_hidden = (depth_a < depth_b - config.occlusion_margin_m) | (
+                (seg_a > 0) & np.isnan(depth_a))
+        jump[first] |= jumps
+        jump[second] |= jumps
+        differ = ~same
+        edge_a = differ & (seg_a > 0)
+        edge_b = differ & (seg_b > 0)
+        outline[side_of_a] = np.bincount(seg_a[edge_a], minlength=count)[:count]
+        outline[side_of_b] = np.bincount(seg_b[edge_b], minlength=count)[:count]
+        occluded[side_of_a] = np.bincount(seg_a[edge_a & a_hidden], minlength=count)[:count]
+        occluded[side_of_b] = np.bincount(seg_b[edge_b & b_hidden], minlength=count)[:count]
     return _GridAnalysis(jump, outline, occluded)
 
 
@@ -165,9 +188,11 @@ def estimate_depth_noise(seg: np.ndarray, depth: np.ndarray, jump: np.ndarray) -
     Second differences along image rows cancel smooth (planar) depth and leave
     noise * sqrt(6); the median over every object pixel is robust to creases.
     """
-    left, mid, right = depth[:, :-2], depth[:, 1:-1], depth[:, 2:]
-    usable = ((seg[:, 1:-1] > 0) & (seg[:, :-2] == seg[:, 1:-1]) & (seg[:, 2:] == seg[:, 1:-1])
-              & ~jump[:, 1:-1] & np.isfinite(left) & np.isfinite(mid) & np.isfinite(right))
+    rows = slice(None, None, 2)  # every other row is plenty for one number
+    left, mid, right = depth[rows, :-2], depth[rows, 1:-1], depth[rows, 2:]
+    seg_mid = seg[rows, 1:-1]
+    usable = ((seg_mid > 0) & (seg[rows, :-2] == seg_mid) & (seg[rows, 2:] == seg_mid)
+              & ~jump[rows, 1:-1] & np.isfinite(left) & np.isfinite(mid) & np.isfinite(right))
     if usable.sum() < 50:
         return 0.0
     d2 = np.abs(left[usable] - 2 * mid[usable] + right[usable]) / mid[usable] ** 2
@@ -223,16 +248,17 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
     for label in np.unique(seg[analysis.jump]):
         dropped[label] += _clean_components(seg, keep, int(label), crops[label - 1], config)
 
-    index = np.flatnonzero(keep)
+    grid_rays, ray_ok = _grid_rays(frame.camera, s)
+    index = np.flatnonzero(keep.ravel() & ray_ok)
     labels = seg.ravel()[index]
     order = np.argsort(labels, kind="stable")
     index, labels = index[order], labels[order]
     z = depth.ravel()[index]
-    rays = frame.camera.rays()[grid].reshape(-1, 3)[index]
-    points_scene = scene.to_scene((rays * z[:, None]).astype(np.float32))
-    finite = np.isfinite(points_scene).all(axis=1)
-    points_scene, labels, z = points_scene[finite], labels[finite], z[finite]
+    rays = grid_rays[index]
+    points_scene = scene.to_scene(rays * z[:, None])
     starts = np.searchsorted(labels, np.arange(1, n + 2))
+    sizes = np.diff(starts)
+    mean_range = np.bincount(labels, weights=z, minlength=n + 1)[1:] / np.maximum(sizes, 1)
     noisy = noise_c > config.noisy_threshold
     if noisy:
         # Depth noise moves a point along its ray: by sigma(z) * (ray in the scene frame)
@@ -240,7 +266,7 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
         # taking extremes keeps noise from stretching boxes, most in x and z, hardly
         # in y (width), where rays are nearly perpendicular.
         sigma_axes = (noise_c * z ** 2)[:, None] * np.abs(
-            rays[finite] @ scene.rotation_scene_from_cam.T.astype(np.float32))
+            rays @ scene.rotation_scene_from_cam.T.astype(np.float32))
         pull = (config.noise_sigmas * sigma_axes).astype(np.float32)
         upper, lower = points_scene - pull, points_scene + pull
     else:
@@ -281,7 +307,7 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
         if np.any(hi < lo):  # a thin object inside the noise band: fall back to the middle
             mid = np.median(pts, axis=0).astype(np.float64)
             lo, hi = np.minimum(lo, mid), np.maximum(hi, mid)
-        range_m = float(np.median(z[starts[k]:starts[k + 1]]))
+        range_m = float(mean_range[k])
         notes = (f"dropped {dropped[label]} points as outliers",) if dropped[label] else ()
         estimates.append(ObjectEstimate(
             index=k, label=obs.labels[k], score=float(obs.scores[k]),

@@ -19,7 +19,8 @@ class Quantity:
         names = {"cm": "centimeters", "m": "meters", "in": "inches", "ft": "feet"}
         if self.unit in ("cm", "in"):
             return f"{self.value:.0f} {names[self.unit]}"
-        return f"{self.value:.2f} {names[self.unit]}".replace(".00 ", " ")
+        digits = 1 if self.unit == "ft" else 2
+        return f"{self.value:.{digits}f} {names[self.unit]}"
 
 
 def colloquial_length(metres: float, system: str = "metric") -> Quantity:

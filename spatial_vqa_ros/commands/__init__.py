@@ -1,0 +1,1 @@
+"""Subcommands of the ``spatial-vqa`` command, one module each (see cli.py)."""
