@@ -10,12 +10,12 @@ floor, partial objects' sizes and ambiguous relations all get an explicit answer
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import CoreError, UnknownObjectError
+from .language import ParsedQuestion, parse_question
 from .relations import (
     MEASURES,
     PREDICATES,
@@ -45,112 +45,8 @@ class Answer:
     object: str = ""
 
 
-@dataclass(frozen=True)
-class ParsedQuestion:
-    relation: str
-    subject: str
-    object: str = ""
-    #: "choice" questions ("which is taller, A or B?") name the winner.
-    choice: bool = False
-
-
 def _failure(message: str, relation: str = "", subject: str = "", obj: str = "") -> Answer:
     return Answer(False, message, error=message, relation=relation, subject=subject, object=obj)
-
-
-# --- natural language --------------------------------------------------------
-_OBJ = r"(?P<a>.+?)"
-_OBJ2 = r"(?P<b>.+?)"
-_END = r"\s*[?.!]*\s*$"
-
-# (pattern, relation, choice, swap). With swap, group b is the subject.
-_PATTERNS: list[tuple[str, str, bool, bool]] = [
-    (rf"^(?:what is the )?horizontal distance (?:between|from) {_OBJ} (?:and|to) {_OBJ2}{_END}",
-     "horizontal_distance", False, False),
-    (rf"^how far (?:apart )?(?:is|are) {_OBJ} (?:from|and) {_OBJ2} horizontally{_END}",
-     "horizontal_distance", False, False),
-    (rf"^(?:what is the )?vertical distance (?:between|from) {_OBJ} (?:and|to) {_OBJ2}{_END}",
-     "vertical_distance", False, False),
-    (rf"^how far (?:above|below|up|down) (?:is|are) {_OBJ} (?:from|than|relative to) "
-     rf"{_OBJ2}{_END}", "vertical_distance", False, False),
-    (rf"^how far (?:apart )?(?:is|are) {_OBJ} (?:from|and|to) {_OBJ2}{_END}",
-     "distance", False, False),
-    (rf"^(?:what is the )?(?:direct )?distance (?:between|from) {_OBJ} (?:and|to) {_OBJ2}"
-     rf"{_END}", "distance", False, False),
-    (rf"^how (?:close|near) is {_OBJ} to {_OBJ2}{_END}", "distance", False, False),
-    (rf"^how (?:wide|broad) is {_OBJ}{_END}", "width", False, False),
-    (rf"^what is the width of {_OBJ}{_END}", "width", False, False),
-    (rf"^how (?:tall|high) is {_OBJ}{_END}", "height", False, False),
-    (rf"^what is the height of {_OBJ}{_END}", "height", False, False),
-    (rf"^(?:where is|in which direction is|what direction is) {_OBJ2} "
-     rf"(?:relative to|from|with respect to) {_OBJ}{_END}", "direction", False, False),
-    (rf"^if you are (?:at|standing at) {_OBJ}, where (?:is|would you find) {_OBJ2}{_END}",
-     "direction", False, False),
-    (rf"^which is closer to the camera,? {_OBJ} or {_OBJ2}{_END}",
-     "closer_to_camera", True, False),
-    (rf"^is {_OBJ} closer to the camera than {_OBJ2}{_END}", "closer_to_camera", False, False),
-]
-
-_PREDICATE_WORDS = {
-    "left_of": ["to the left of", "left of", "on the left of", "on the left side of"],
-    "right_of": ["to the right of", "right of", "on the right of", "on the right side of"],
-    "above": ["above", "higher than", "over", "on top of"],
-    "below": ["below", "under", "beneath", "lower than", "underneath"],
-    "behind": ["behind", "farther than", "further than", "farther away than",
-               "further away than", "in back of"],
-    "in_front_of": ["in front of", "closer than", "nearer than"],
-    "taller": ["taller than"],
-    "shorter": ["shorter than"],
-    "wider": ["wider than", "broader than"],
-    "thinner": ["thinner than", "narrower than", "slimmer than"],
-    "bigger": ["bigger than", "larger than"],
-    "smaller": ["smaller than", "tinier than"],
-}
-_CHOICE_WORDS = {
-    "left_of": ["more to the left", "more left", "further left", "farther left"],
-    "right_of": ["more to the right", "more right", "further right", "farther right"],
-    "above": ["higher", "higher up", "above"],
-    "below": ["lower", "lower down", "below"],
-    "behind": ["farther from the camera", "further from the camera", "farther away",
-               "further away", "behind"],
-    "in_front_of": ["closer", "nearer", "in front"],
-    "taller": ["taller"],
-    "shorter": ["shorter"],
-    "wider": ["wider", "broader"],
-    "thinner": ["thinner", "narrower"],
-    "bigger": ["bigger", "larger"],
-    "smaller": ["smaller"],
-}
-for _rel, _words in _PREDICATE_WORDS.items():
-    for _w in _words:
-        _PATTERNS.append((rf"^(?:is|are|does) {_OBJ} (?:appear |located |positioned |sit |)"
-                          rf"{re.escape(_w)} {_OBJ2}{_END}", _rel, False, False))
-for _rel, _words in _CHOICE_WORDS.items():
-    for _w in _words:
-        _PATTERNS.append((rf"^which (?:is|one is|of these is) {re.escape(_w)},? {_OBJ} or "
-                          rf"{_OBJ2}{_END}", _rel, True, False))
-        _PATTERNS.append((rf"^(?:between|of) {_OBJ} and {_OBJ2}, which (?:one )?is "
-                          rf"{re.escape(_w)}{_END}", _rel, True, False))
-
-_COMPILED = [(re.compile(p), rel, choice, swap) for p, rel, choice, swap in _PATTERNS]
-
-
-def parse_question(question: str) -> ParsedQuestion:
-    """Map a question to (relation, subject, object); raise CoreError if not understood."""
-    text = " ".join(question.strip().lower().split())
-    for pattern, relation, choice, swap in _COMPILED:
-        match = pattern.match(text)
-        if match:
-            groups = match.groupdict()
-            a, b = groups.get("a", ""), groups.get("b") or ""
-            if swap:
-                a, b = b, a
-            return ParsedQuestion(relation, a.strip(), b.strip(), choice)
-    raise CoreError(
-        f"could not understand the question {question!r}; try e.g. 'how far is the mug from "
-        "the chair?', 'is the box left of the chair?', 'how tall is the shelf?', "
-        "'which is closer to the camera, the mug or the box?', 'where is the box relative "
-        "to the chair?', or call with relation/subject/object set")
 
 
 # --- evaluation --------------------------------------------------------------
@@ -245,10 +141,12 @@ def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str =
 
 
 def answer_question(graph: SceneGraph, question: str, units: str = "metric") -> Answer:
+    names = [o.description for o in graph.objects] + [o.label for o in graph.objects]
     try:
-        parsed = parse_question(question)
+        parsed = parse_question(question, names)
     except CoreError as error:
-        return _failure(str(error))
+        known = ", ".join(graph.names()) or "none (the scene graph is empty)"
+        return _failure(f"{error}; known objects: {known}")
     return answer_structured(graph, parsed.relation, parsed.subject, parsed.object, units,
                              parsed.choice)
 
