@@ -14,7 +14,7 @@ from .completion import CompletionConfig, complete_objects
 from .floor import FloorConfig, FloorTracker
 from .frame import Frame, Observations
 from .objects import ObjectConfig, ObjectEstimate, lift_objects
-from .scene_frame import SceneFrame
+from .scene_frame import SceneFrame, camera_from_scene
 from .scene_graph import SceneGraph, SceneGraphTracker, TrackerConfig
 
 #: Background pixels are sampled on this grid for the floor fit.
@@ -73,7 +73,10 @@ class ScenePipeline:
         self.floor.reset()
         self.tracker.reset()
 
-    def process(self, frame: Frame, obs: Observations) -> FrameResult:
+    def process(self, frame: Frame, obs: Observations,
+                world_from_camera: np.ndarray | None = None) -> FrameResult:
+        """Run one frame. ``world_from_camera`` (4x4): the camera optical frame's pose in
+        a fixed world frame (odometry), when known; see SceneGraphTracker.update."""
         if obs.segmentation.shape != frame.depth_m.shape:
             from .errors import CoreError
 
@@ -89,6 +92,9 @@ class ScenePipeline:
         estimates = lift_objects(frame, obs, scene, self.config.objects)
         estimates = complete_objects(estimates, scene, self.config.completion)
         frame_id = self.config.scene_frame_id or scene_frame_id_for(frame.camera.frame_id)
+        world_from_scene = None
+        if world_from_camera is not None:
+            world_from_scene = np.asarray(world_from_camera) @ camera_from_scene(scene)
         graph = self.tracker.update(estimates, scene, frame.stamp_s, frame_id,
-                                    frame.camera.frame_id)
+                                    frame.camera.frame_id, world_from_scene)
         return FrameResult(scene, tuple(estimates), graph, tuple(warnings))

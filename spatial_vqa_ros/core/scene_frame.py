@@ -74,6 +74,14 @@ class SceneFrame:
         return self.to_scene(np.zeros((1, 3)))[0]
 
 
+def camera_from_scene(scene: SceneFrame) -> np.ndarray:
+    """4x4 transform taking scene-frame points to the camera optical frame."""
+    transform = np.eye(4)
+    transform[:3, :3] = scene.rotation_scene_from_cam.T
+    transform[:3, 3] = scene.origin_cam
+    return transform
+
+
 def scene_frame_from_floor(normal_cam: np.ndarray, offset_m: float) -> SceneFrame:
     """Scene frame from a floor plane n.p + d = 0 (camera frame, n unit, pointing up).
 

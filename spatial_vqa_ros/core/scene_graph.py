@@ -162,10 +162,19 @@ class SceneGraphTracker:
         self._snapshot = SceneGraph(0.0, "", camera_aligned_frame(), ())
 
     def update(self, estimates: Iterable[ObjectEstimate], scene: SceneFrame, stamp_s: float,
-               frame_id: str, camera_frame_id: str = "") -> SceneGraph:
-        """Fold one frame's estimates (already in the graph frame) into the graph."""
+               frame_id: str, camera_frame_id: str = "",
+               world_from_scene: np.ndarray | None = None) -> SceneGraph:
+        """Fold one frame's estimates (in this frame's scene frame) into the graph.
+
+        ``world_from_scene`` (4x4), when the camera pose is known (odometry), is where
+        this frame's scene frame sits in a fixed world frame: tracks then live in the
+        world, so objects keep their ids and positions while the camera moves, and
+        each snapshot is expressed in the *current* scene frame (relations stay
+        egocentric). Without it, tracks live in the scene frame itself.
+        """
         estimates = list(estimates)
-        located = [e for e in estimates if e.localised]
+        to_world = np.eye(4) if world_from_scene is None else np.asarray(world_from_scene)
+        located = [_transformed(e, to_world) for e in estimates if e.localised]
         unlocalised = tuple((e.label, e.reason) for e in estimates if not e.localised)
         assigned = self._associate(located)
         seen: set[int] = set()
@@ -178,7 +187,8 @@ class SceneGraphTracker:
         for track_id in [t for t, tr in self._tracks.items()
                          if stamp_s - tr.last_seen > self.config.remove_after_s]:
             del self._tracks[track_id]
-        objects = tuple(self._to_object(t, t.id in seen) for t in
+        to_scene = np.linalg.inv(to_world)
+        objects = tuple(self._to_object(t, t.id in seen, to_scene) for t in
                         sorted(self._tracks.values(), key=lambda t: t.id))
         objects = assign_descriptions(objects, scene, self.config.naming_margin_m)
         self._snapshot = SceneGraph(stamp_s, frame_id, scene, objects, camera_frame_id,
@@ -238,14 +248,31 @@ class SceneGraphTracker:
         t.count += 1
 
     @staticmethod
-    def _to_object(t: _Track, visible: bool) -> SceneObject:
+    def _to_object(t: _Track, visible: bool, scene_from_world: np.ndarray) -> SceneObject:
+        rotation, translation = scene_from_world[:3, :3], scene_from_world[:3, 3]
+        points = t.points
+        if points.size and not np.array_equal(scene_from_world, np.eye(4)):
+            points = (points @ rotation.T.astype(np.float32)
+                      + translation.astype(np.float32))
         return SceneObject(
             id=t.id, label=t.label, description=t.label, confidence=float(t.confidence),
-            center_scene=t.center.copy(), extent_scene=t.extent.copy(), points_scene=t.points,
+            center_scene=rotation @ t.center + translation, extent_scene=t.extent.copy(),
+            points_scene=points,
             partial=t.partial, roi_xyxy=t.roi, pixel_count=t.pixel_count,
             point_count=t.point_count, position_sigma_m=float(t.sigma),
             first_seen_s=t.first_seen, last_seen_s=t.last_seen, observation_count=t.count,
             visible=visible)
+
+
+def _transformed(e: ObjectEstimate, world_from_scene: np.ndarray) -> ObjectEstimate:
+    """The estimate with its centre and points in the world frame (extents unchanged:
+    the box stays the one measured in its own view)."""
+    if np.array_equal(world_from_scene, np.eye(4)):
+        return e
+    rotation, translation = world_from_scene[:3, :3], world_from_scene[:3, 3]
+    points = (e.points_scene @ rotation.T.astype(np.float32)
+              + translation.astype(np.float32))
+    return replace(e, center_scene=rotation @ e.center_scene + translation, points_scene=points)
 
 
 _ORDINALS = ("", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from nav_msgs.msg import Odometry
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
@@ -55,6 +56,7 @@ from ..io.images import camera_info_to_intrinsics, image_to_numpy, to_rgb
 from ..io.labels import parse_labels_json
 from ..perception.errors import PerceptionError
 from ..perception.simulation import SimulationBackend
+from .camera_pose import OdometryPoses, TfPoses, pose_matrix
 from .conversions import (
     scene_graph_to_markers,
     scene_graph_to_msg,
@@ -116,6 +118,20 @@ class SpatialNode(Node):
         self._subscribe_sensors(qos, sensors)
         self.create_subscription(CameraInfo, p["camera_info_topic"], self._on_camera_info, qos,
                                  callback_group=sensors)
+        self._poses = None
+        self._tf = None
+        if p["odometry_topic"]:
+            extrinsic = p["camera_in_odometry_child"]
+            self._poses = OdometryPoses(pose_matrix(extrinsic[:3], extrinsic[3:]),
+                                        p["odometry_slop_s"])
+            self.create_subscription(Odometry, p["odometry_topic"], self._on_odometry, 50,
+                                     callback_group=sensors)
+        elif p["tf_fixed_frame"]:
+            try:
+                self._tf = TfPoses(self, p["tf_fixed_frame"])
+            except ImportError:
+                raise ValueError("tf_fixed_frame needs tf2_ros, which is not installed; "
+                                 "use odometry_topic instead") from None
         if p["labels_topic"]:
             # Simulators often latch labels (transient local): that subscription gets the
             # last one even when it was published before we started. A best-effort one
@@ -166,6 +182,10 @@ class SpatialNode(Node):
             "reward_distance_kind": "gap",
             "reward_shaping": "negative_distance",
             "reward_scale": 1.0,
+            "odometry_topic": "",
+            "odometry_slop_s": 0.05,
+            "camera_in_odometry_child": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+            "tf_fixed_frame": "",
             "debug_backend_delay_s": 0.0,
         }
         values = {name: self.declare_parameter(name, default).value
@@ -176,6 +196,10 @@ class SpatialNode(Node):
                              f"{values['backend']!r}")
         if values["qos"] not in ("sensor_data", "reliable"):
             raise ValueError(f"qos must be 'sensor_data' or 'reliable', got {values['qos']!r}")
+        if len(values["camera_in_odometry_child"]) != 7:
+            raise ValueError("camera_in_odometry_child is [x, y, z, qx, qy, qz, qw]")
+        if values["odometry_topic"] and values["tf_fixed_frame"]:
+            raise ValueError("set odometry_topic or tf_fixed_frame, not both")
         if values["reward_distance_kind"] not in DISTANCE_KINDS:
             raise ValueError(f"reward_distance_kind must be one of {DISTANCE_KINDS}")
         if values["reward_shaping"] not in SHAPINGS:
@@ -224,6 +248,31 @@ class SpatialNode(Node):
             self._report_error(f"bad CameraInfo: {error}")
             return
         self._camera = camera
+
+    def _on_odometry(self, msg: Odometry) -> None:
+        try:
+            self._poses.add(msg)
+        except ValueError as error:
+            self._report_error(f"odometry ignored: {error}")
+
+    def _camera_pose(self, rgb_msg: Image, camera_frame: str) -> np.ndarray | None:
+        """World-from-camera for this frame, None without a pose source; raises if a
+        configured source has no pose for the frame (the frame is then skipped)."""
+        stamp = stamp_to_seconds(rgb_msg.header.stamp)
+        if self._poses is not None:
+            pose = self._poses.lookup(stamp)
+            if pose is None:
+                raise DataIOError(f"no odometry on {self._params['odometry_topic']} within "
+                                  f"{self._params['odometry_slop_s']} s of the frame at "
+                                  f"{stamp:.3f} s: frame skipped")
+            return pose
+        if self._tf is not None:
+            pose = self._tf.lookup_frame(camera_frame, rgb_msg.header.stamp)
+            if pose is None:
+                raise DataIOError(f"no TF from {self._params['tf_fixed_frame']} to "
+                                  f"{camera_frame} at {stamp:.3f} s: frame skipped")
+            return pose
+        return None
 
     def _on_labels(self, msg: String) -> None:
         try:
@@ -280,7 +329,8 @@ class SpatialNode(Node):
             time.sleep(p["debug_backend_delay_s"])  # a deliberately slow backend, for tests
         observations = self._backend.observe(rgb, instances, self._labels)
         frame = Frame(rgb, depth_m, camera, stamp_to_seconds(rgb_msg.header.stamp))
-        result = self._pipeline.process(frame, observations)
+        world_from_camera = self._camera_pose(rgb_msg, camera.frame_id)
+        result = self._pipeline.process(frame, observations, world_from_camera)
         self._snapshot = Snapshot(result.graph, frame, result)
         for warning in result.warnings:
             self.get_logger().warn(warning, throttle_duration_sec=5.0)
