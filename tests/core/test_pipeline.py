@@ -1,0 +1,106 @@
+"""The whole core on rendered frames: accuracy at robust thresholds, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spatial_vqa_ros.core.camera import CameraIntrinsics
+from spatial_vqa_ros.core.errors import CoreError
+from spatial_vqa_ros.core.frame import Frame, Observations
+from spatial_vqa_ros.core.pipeline import ScenePipeline, scene_frame_id_for
+from spatial_vqa_ros.synthetic.render import DepthNoise
+from spatial_vqa_ros.synthetic.scoring import GeometryScores, render_case, run_pipeline, score_frame
+
+
+@pytest.mark.parametrize("noise", [None, DepthNoise()], ids=["exact", "noisy"])
+def test_quantities_match_ground_truth_on_rendered_scenes(noise):
+    scores = GeometryScores()
+    for seed in range(12):
+        _, rendered, truth = render_case(1000 + seed, noise)
+        score_frame(scores, run_pipeline(rendered), truth)
+    s = scores.summary()
+    for name in ("distance", "horizontal_distance", "width", "height"):
+        assert s[f"{name}.success"] >= 0.9, (name, s[f"{name}.success"])
+    assert s["vertical_distance.success"] >= 0.85
+    assert s["predicates.accuracy"] >= 0.97
+    assert s["direction.within_1h"] >= 0.95
+    assert s["floor.missed"] == 0
+    assert s["floor.normal_error_deg.p95"] < 1.0
+    assert s["floor.height_error_m.p95"] < 0.02
+    assert s["coverage"] >= 0.7
+
+
+def _flat_frame(depth: np.ndarray) -> tuple[Frame, CameraIntrinsics]:
+    h, w = depth.shape
+    camera = CameraIntrinsics(w, h, 100.0, 100.0, w / 2, h / 2)
+    return Frame(np.zeros((h, w, 3), np.uint8), depth.astype(np.float32), camera), camera
+
+
+def test_all_invalid_depth_gives_unlocalised_objects_and_a_warning():
+    frame, _ = _flat_frame(np.full((60, 80), np.nan))
+    seg = np.zeros((60, 80), np.int32)
+    seg[20:40, 30:50] = 1
+    obs = Observations(seg, ("box",), np.ones(1, np.float32), np.array([5]))
+    result = ScenePipeline().process(frame, obs)
+    (estimate,) = result.estimates
+    assert not estimate.localised and "no valid depth" in estimate.reason
+    assert np.isnan(estimate.center_scene).all()
+    assert any("no valid pixel" in w for w in result.warnings)
+    assert not result.scene.floor_found
+    assert result.graph.objects == () and result.graph.unlocalised == (("box", estimate.reason),)
+
+
+def test_no_floor_in_view_falls_back_to_camera_frame():
+    # a wall straight ahead: no horizontal plane
+    frame, _ = _flat_frame(np.full((60, 80), 2.0))
+    seg = np.zeros((60, 80), np.int32)
+    seg[20:40, 30:50] = 1
+    depth = frame.depth_m.copy()
+    depth[20:40, 30:50] = 1.5
+    frame = Frame(frame.rgb, depth, frame.camera)
+    obs = Observations(seg, ("poster",), np.ones(1, np.float32), np.array([1]))
+    result = ScenePipeline().process(frame, obs)
+    assert not result.scene.floor_found
+    assert any("no floor found" in w for w in result.warnings)
+    (obj,) = result.graph.objects
+    assert obj.center_scene[0] == pytest.approx(1.5, abs=0.01)  # x = forward
+    assert obj.width_m == pytest.approx(0.3, abs=0.03)  # 20 px at 1.5 m, f = 100
+
+
+def test_one_pixel_and_empty_masks_are_unlocalised_not_guessed():
+    frame, _ = _flat_frame(np.full((60, 80), 2.0))
+    seg = np.zeros((60, 80), np.int32)
+    seg[10, 10] = 1  # one pixel; label 2 has no pixel at all
+    obs = Observations(seg, ("speck", "ghost"), np.ones(2, np.float32), np.array([1, 2]))
+    estimates = ScenePipeline().process(frame, obs).estimates
+    assert [e.localised for e in estimates] == [False, False]
+    assert "valid depth points" in estimates[0].reason and "no pixels" in estimates[1].reason
+
+
+def test_nan_inf_and_zero_depth_inside_a_mask_are_ignored():
+    _, rendered, truth = render_case(3)
+    depth = rendered.depth_m.copy()
+    rng = np.random.default_rng(0)
+    holes = rng.random(depth.shape) < 0.1
+    depth[holes] = np.nan  # depth_to_metres turns 0 and inf into NaN the same way
+    frame = Frame(rendered.rgb, depth, rendered.camera)
+    obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
+    result = ScenePipeline().process(frame, obs)
+    for e in result.estimates:
+        if e.localised and not e.partial:
+            t = truth.object(e.source_id)
+            assert abs(e.height_m - t.extent_scene[2]) < 0.25 * t.extent_scene[2]
+
+
+def test_segmentation_of_another_size_is_refused():
+    frame, _ = _flat_frame(np.full((60, 80), 2.0))
+    obs = Observations.empty(30, 40)
+    with pytest.raises(CoreError, match="segmentation"):
+        ScenePipeline().process(frame, obs)
+
+
+def test_scene_frame_id_follows_the_camera_name():
+    assert scene_frame_id_for("camera_color_optical_frame") == "camera_floor"
+    assert scene_frame_id_for("head_rgb_optical_frame") == "head_floor"
+    assert scene_frame_id_for("") == "camera_floor"
