@@ -188,7 +188,7 @@ def estimate_depth_noise(seg: np.ndarray, depth: np.ndarray, jump: np.ndarray) -
     Second differences along image rows cancel smooth (planar) depth and leave
     noise * sqrt(6); the median over every object pixel is robust to creases.
     """
-    rows = slice(None, None, 2)  # every other row is plenty for one number
+    rows = slice(None, None, 4)  # every fourth row is plenty for one number
     left, mid, right = depth[rows, :-2], depth[rows, 1:-1], depth[rows, 2:]
     seg_mid = seg[rows, 1:-1]
     usable = ((seg_mid > 0) & (seg[rows, :-2] == seg_mid) & (seg[rows, 2:] == seg_mid)
@@ -271,6 +271,14 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
         upper, lower = points_scene - pull, points_scene + pull
     else:
         upper = lower = points_scene
+    # box extremes of every object in one call each (groups are contiguous after the sort)
+    nonempty = sizes > 0
+    group_starts = starts[:-1][nonempty]
+    lows = np.full((n, 3), np.nan, np.float32)
+    highs = np.full((n, 3), np.nan, np.float32)
+    if group_starts.size:
+        lows[nonempty] = np.minimum.reduceat(lower, group_starts, axis=0)
+        highs[nonempty] = np.maximum.reduceat(upper, group_starts, axis=0)
 
     estimates = []
     for k in range(n):
@@ -301,9 +309,7 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
             estimates.append(_unlocalised(obs, k, roi, int(pixel_counts[label]), pts.shape[0],
                                           partial, cut, occluded, occluded_bottom, why))
             continue
-        group = slice(starts[k], starts[k + 1])
-        lo = lower[group].min(axis=0).astype(np.float64)
-        hi = upper[group].max(axis=0).astype(np.float64)
+        lo, hi = lows[k].astype(np.float64), highs[k].astype(np.float64)
         if np.any(hi < lo):  # a thin object inside the noise band: fall back to the middle
             mid = np.median(pts, axis=0).astype(np.float64)
             lo, hi = np.minimum(lo, mid), np.maximum(hi, mid)
