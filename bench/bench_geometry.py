@@ -54,8 +54,9 @@ def speed(seed: int, n_frames: int = 200) -> tuple[float, float, float, float]:
 
 def _print(title: str, summary: dict[str, float]) -> None:
     print(f"\n## {title}")
-    for key in ("distance", "horizontal_distance", "vertical_distance", "width", "height"):
-        print(f"  {key:20s} success {summary[f'{key}.success']:.1%}  median rel err "
+    for key in ("distance", "horizontal_distance", "vertical_distance",
+                "vertical_distance_over_5cm", "width", "height"):
+        print(f"  {key:27s} success {summary[f'{key}.success']:.1%}  median rel err "
               f"{summary[f'{key}.median_rel_error']:.1%}  (n={summary[f'{key}.n']:.0f})")
     print(f"  predicates accuracy {summary['predicates.accuracy']:.2%} over "
           f"{summary['predicates.emitted']:.0f} emitted "

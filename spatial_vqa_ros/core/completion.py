@@ -29,7 +29,7 @@ class CompletionConfig:
     #: rests on that support: a curved base (ball, bottle on its side) hides its
     #: lowest part from a camera above it.
     snap_m: float = 0.04
-    snap_rel: float = 0.25
+    snap_rel: float = 0.35
     #: When something in front hides the object's base (this fraction of its lower
     #: outline occluded), it rests on the support under it at any gap up to max_hidden_m.
     occluded_bottom: float = 0.3
@@ -55,7 +55,20 @@ def _footprints_overlap(a: ObjectEstimate, b: ObjectEstimate) -> bool:
 
 
 def _support_below(e: ObjectEstimate, estimates: list[ObjectEstimate], z_lo: float) -> float:
-    """Height of the highest surface under the object: an object top, else the floor."""
+    """Height of the surface the object stands on: an object top, else the floor.
+
+    The object hiding the base is the first candidate (a mug behind a table's front
+    edge stands on the table, even when the table's box, seen from the front, is too
+    shallow to reach under the mug); then any object top whose footprint overlaps.
+    """
+    if 0 <= e.base_occluder < len(estimates):
+        occluder = estimates[e.base_occluder]
+        if occluder.localised:
+            top = float(occluder.center_scene[2] + occluder.extent_scene[2] / 2)
+            lateral_overlap = abs(occluder.center_scene[1] - e.center_scene[1]) < (
+                occluder.extent_scene[1] + e.extent_scene[1]) / 2
+            if 0.0 < top <= z_lo + 0.01 and lateral_overlap:
+                return top
     best = 0.0
     for other in estimates:
         if other is e or not other.localised:

@@ -90,6 +90,9 @@ class ObjectEstimate:
     occluded_bottom: float
     #: 1-sigma uncertainty of a centre coordinate [m], from depth noise and range.
     position_sigma_m: float
+    #: Index (in this frame's estimates) of the object that hides most of the base,
+    #: or -1: usually what the object stands on (a mug behind a table's front edge).
+    base_occluder: int = -1
     reason: str = ""
     notes: tuple[str, ...] = field(default=())
 
@@ -140,6 +143,7 @@ class _GridAnalysis:
     jump: np.ndarray  # (h, w) bool: a same-object neighbour is across a depth jump
     outline: dict[str, np.ndarray]  # side -> (n+1,) outline pixel counts per label
     occluded: dict[str, np.ndarray]  # side -> (n+1,) occluded outline pixel counts
+    base_occluder: np.ndarray  # (n+1,) label hiding most of each object's base, or 0
 
     def occluded_fraction(self, label: int, sides: tuple[str, ...]) -> float:
         total = sum(int(self.outline[side][label]) for side in sides)
@@ -178,8 +182,23 @@ def _analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int,
         outline[side_of_a] = np.bincount(seg_a[edge_a], minlength=count)[:count]
         outline[side_of_b] = np.bincount(seg_b[edge_b], minlength=count)[:count]
         occluded[side_of_a] = np.bincount(seg_a[edge_a & a_hidden], minlength=count)[:count]
+        if side_of_a == "bottom":
+            base_occluder = _main_occluder(seg_a[edge_a & a_hidden], seg_b[edge_a & a_hidden],
+                                           count)
         occluded[side_of_b] = np.bincount(seg_b[edge_b & b_hidden], minlength=count)[:count]
-    return _GridAnalysis(jump, outline, occluded)
+    return _GridAnalysis(jump, outline, occluded, base_occluder)
+
+
+def _main_occluder(hidden: np.ndarray, hiding: np.ndarray, count: int) -> np.ndarray:
+    """For each label, the object label that hides most of its pixels (0 = none)."""
+    result = np.zeros(count, np.int64)
+    pairs = (hidden.astype(np.int64) * count + hiding)[hiding > 0]
+    if pairs.size == 0:
+        return result
+    codes, votes = np.unique(pairs, return_counts=True)
+    order = np.argsort(votes, kind="stable")  # ascending: the biggest vote is written last
+    result[codes[order] // count] = codes[order] % count
+    return result
 
 
 def estimate_depth_noise(seg: np.ndarray, depth: np.ndarray, jump: np.ndarray) -> float:
@@ -321,6 +340,7 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
             points_scene=pts, roi_xyxy=roi, pixel_count=int(pixel_counts[label]),
             point_count=int(pts.shape[0]), localised=True, partial=partial, cut_by_border=cut,
             occluded_outline=float(occluded), occluded_bottom=float(occluded_bottom),
+            base_occluder=int(analysis.base_occluder[label]) - 1,
             position_sigma_m=0.005 + max(0.003, 2 * noise_c) * range_m ** 2, notes=notes))
     return estimates
 
@@ -335,4 +355,4 @@ def _unlocalised(obs: Observations, k: int, roi: tuple[int, int, int, int], pixe
         points_scene=np.zeros((0, 3), np.float32), roi_xyxy=roi, pixel_count=pixels,
         point_count=points, localised=False, partial=partial, cut_by_border=cut,
         occluded_outline=float(occluded), occluded_bottom=float(occluded_bottom),
-        position_sigma_m=float("nan"), reason=reason)
+        base_occluder=-1, position_sigma_m=float("nan"), reason=reason)
