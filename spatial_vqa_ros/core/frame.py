@@ -54,6 +54,9 @@ class Frame:
     depth_m: np.ndarray
     camera: CameraIntrinsics
     stamp_s: float = 0.0
+    #: The exact stamp in integer nanoseconds when known (ROS header stamps): float
+    #: seconds lose ~0.1 us, enough to break exact-stamp matching downstream.
+    stamp_ns: int | None = None
 
     def __post_init__(self) -> None:
         h, w = self.camera.height, self.camera.width
@@ -67,6 +70,10 @@ class Frame:
         if self.depth_m.dtype != np.float32:
             raise CoreError(f"depth_m must be float32 metres, got {self.depth_m.dtype}; "
                             "decode it with depth_to_metres()")
+
+    @property
+    def stamp_nanoseconds(self) -> int:
+        return self.stamp_ns if self.stamp_ns is not None else round(self.stamp_s * 1e9)
 
     @property
     def valid_depth_fraction(self) -> float:

@@ -96,5 +96,6 @@ class ScenePipeline:
         if world_from_camera is not None:
             world_from_scene = np.asarray(world_from_camera) @ camera_from_scene(scene)
         graph = self.tracker.update(estimates, scene, frame.stamp_s, frame_id,
-                                    frame.camera.frame_id, world_from_scene)
+                                    frame.camera.frame_id, world_from_scene,
+                                    frame.stamp_nanoseconds)
         return FrameResult(scene, tuple(estimates), graph, tuple(warnings))

@@ -14,6 +14,8 @@ could not plausibly have it the other way round.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -90,12 +92,42 @@ def volume(a: Boxed) -> float:
     return float(np.prod(a.extent_scene))
 
 
-def gap_distance(points_a: np.ndarray, points_b: np.ndarray) -> float:
+class KDTreeCache:
+    """k-d trees of point arrays, built once per array.
+
+    Snapshot arrays never change, so a service answering many reward calls about the
+    same objects builds each tree once. The array is kept with its tree, so its id
+    cannot be reused by another array while cached. Thread-safe.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._trees: OrderedDict[int, tuple[np.ndarray, cKDTree]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def tree(self, points: np.ndarray) -> cKDTree:
+        key = id(points)
+        with self._lock:
+            hit = self._trees.get(key)
+            if hit is not None and hit[0] is points:
+                self._trees.move_to_end(key)
+                return hit[1]
+        tree = cKDTree(points)
+        with self._lock:
+            self._trees[key] = (points, tree)
+            while len(self._trees) > self._size:
+                self._trees.popitem(last=False)
+        return tree
+
+
+def gap_distance(points_a: np.ndarray, points_b: np.ndarray,
+                 cache: KDTreeCache | None = None) -> float:
     """Closest distance between two (N, 3) point sets [m]; 0 would mean touching."""
     if points_a.shape[0] == 0 or points_b.shape[0] == 0:
         return float("nan")
     small, large = sorted((points_a, points_b), key=len)
-    distances, _ = cKDTree(large).query(small, k=1)
+    tree = cache.tree(large) if cache is not None else cKDTree(large)
+    distances, _ = tree.query(small, k=1)
     return float(distances.min())
 
 

@@ -18,7 +18,7 @@ from scipy import ndimage
 from .errors import CoreError
 from .frame import Frame
 from .objects import depth_continuous_pieces
-from .relations import gap_distance
+from .relations import KDTreeCache, gap_distance
 from .scene_frame import SceneFrame
 from .scene_graph import SceneGraph
 
@@ -84,9 +84,10 @@ def region_points(frame: Frame, scene: SceneFrame, roi_xywh: tuple[int, int, int
 
 
 def distance_between(a_points: np.ndarray, a_center: np.ndarray, b_points: np.ndarray,
-                     b_center: np.ndarray, kind: str) -> float:
+                     b_center: np.ndarray, kind: str, cache: KDTreeCache | None = None
+                     ) -> float:
     if kind == "gap":
-        return gap_distance(a_points, b_points)
+        return gap_distance(a_points, b_points, cache)
     if kind == "center":
         return float(np.linalg.norm(a_center - b_center))
     raise CoreError(f"distance kind must be one of {DISTANCE_KINDS}, got {kind!r}")

@@ -74,6 +74,8 @@ class SceneGraph:
     camera_frame_id: str = ""
     #: Labels observed in the latest frame that could not be localised, with why.
     unlocalised: tuple[tuple[str, str], ...] = field(default=())
+    #: The exact stamp of the latest frame [ns] (``stamp_s`` rounded to float).
+    stamp_ns: int = 0
 
     @property
     def floor_found(self) -> bool:
@@ -163,7 +165,8 @@ class SceneGraphTracker:
 
     def update(self, estimates: Iterable[ObjectEstimate], scene: SceneFrame, stamp_s: float,
                frame_id: str, camera_frame_id: str = "",
-               world_from_scene: np.ndarray | None = None) -> SceneGraph:
+               world_from_scene: np.ndarray | None = None,
+               stamp_ns: int | None = None) -> SceneGraph:
         """Fold one frame's estimates (in this frame's scene frame) into the graph.
 
         ``world_from_scene`` (4x4), when the camera pose is known (odometry), is where
@@ -191,8 +194,9 @@ class SceneGraphTracker:
         objects = tuple(self._to_object(t, t.id in seen, to_scene) for t in
                         sorted(self._tracks.values(), key=lambda t: t.id))
         objects = assign_descriptions(objects, scene, self.config.naming_margin_m)
-        self._snapshot = SceneGraph(stamp_s, frame_id, scene, objects, camera_frame_id,
-                                    unlocalised)
+        self._snapshot = SceneGraph(
+            stamp_s, frame_id, scene, objects, camera_frame_id, unlocalised,
+            stamp_ns if stamp_ns is not None else round(stamp_s * 1e9))
         return self._snapshot
 
     def _associate(self, located: list[ObjectEstimate]) -> list[int | None]:

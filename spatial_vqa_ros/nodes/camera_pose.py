@@ -10,6 +10,7 @@ camera itself).
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 
 import numpy as np
@@ -33,7 +34,7 @@ class OdometryPoses:
         self._camera_in_child = camera_in_child
         self._slop_s = slop_s
         self._poses: deque[tuple[float, np.ndarray]] = deque(maxlen=history)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self.frame_id = ""
 
     def add(self, msg) -> None:
@@ -47,6 +48,19 @@ class OdometryPoses:
             self.frame_id = msg.header.frame_id
             self._poses.append((stamp_to_seconds(msg.header.stamp),
                                 world_from_child @ self._camera_in_child))
+            self._lock.notify_all()
+
+    def wait_for(self, stamp_s: float, timeout_s: float) -> np.ndarray | None:
+        """Like :meth:`lookup`, but waits up to ``timeout_s`` for a pose at or after the
+        stamp to arrive (odometry published a little after the images)."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while not self._poses or self._poses[-1][0] < stamp_s:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._lock.wait(remaining)
+        return self.lookup(stamp_s)
 
     def lookup(self, stamp_s: float) -> np.ndarray | None:
         """World-from-camera at ``stamp_s``: the nearest pose within slop, else None."""

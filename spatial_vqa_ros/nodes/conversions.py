@@ -21,6 +21,16 @@ def stamp_to_seconds(stamp: Time) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
+def stamp_to_ns(stamp: Time) -> int:
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def ns_to_stamp(nanoseconds: int) -> Time:
+    if nanoseconds <= 0:
+        return Time()
+    return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
 def seconds_to_stamp(seconds: float) -> Time:
     if not math.isfinite(seconds) or seconds < 0:
         return Time()
@@ -52,7 +62,7 @@ def scene_object_to_msg(o: SceneObject) -> SceneObjectMsg:
 def scene_graph_to_msg(graph: SceneGraph) -> SceneGraphMsg:
     scene = graph.scene
     return SceneGraphMsg(
-        header=Header(stamp=seconds_to_stamp(graph.stamp_s), frame_id=graph.frame_id),
+        header=Header(stamp=ns_to_stamp(graph.stamp_ns), frame_id=graph.frame_id),
         objects=[scene_object_to_msg(o) for o in graph.objects],
         floor_found=bool(scene.floor_found),
         floor_plane_camera=np.asarray(scene.floor_plane_cam, dtype=np.float64),
@@ -69,7 +79,7 @@ def _colour(index: int, alpha: float) -> ColorRGBA:
 
 def scene_graph_to_markers(graph: SceneGraph, lifetime_s: float = 1.0) -> MarkerArray:
     """Boxes, text labels and the floor, for RViz and Foxglove, in the graph frame."""
-    header = Header(stamp=seconds_to_stamp(graph.stamp_s), frame_id=graph.frame_id)
+    header = Header(stamp=ns_to_stamp(graph.stamp_ns), frame_id=graph.frame_id)
     lifetime = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1) * 1e9))
     markers = [Marker(header=header, ns="objects", action=Marker.DELETEALL)]
     for o in graph.objects:

@@ -43,6 +43,7 @@ from ..core.errors import CoreError, UnknownObjectError
 from ..core.frame import Frame, depth_to_metres
 from ..core.pipeline import FrameResult, PipelineConfig, ScenePipeline
 from ..core.query import Answer, answer_question, answer_structured
+from ..core.relations import KDTreeCache
 from ..core.reward import (
     DISTANCE_KINDS,
     SHAPINGS,
@@ -58,9 +59,10 @@ from ..perception.errors import PerceptionError
 from ..perception.simulation import SimulationBackend
 from .camera_pose import OdometryPoses, TfPoses, pose_matrix
 from .conversions import (
+    ns_to_stamp,
     scene_graph_to_markers,
     scene_graph_to_msg,
-    seconds_to_stamp,
+    stamp_to_ns,
     stamp_to_seconds,
 )
 from .sync import ApproximateTimeSync
@@ -110,6 +112,7 @@ class SpatialNode(Node):
         self._latencies: deque[float] = deque(maxlen=120)
         self._reward_memory: dict[tuple[str, str, str], float] = {}
         self._reward_lock = threading.Lock()
+        self._trees = KDTreeCache()
 
         sensors = MutuallyExclusiveCallbackGroup()
         services = ReentrantCallbackGroup()
@@ -236,10 +239,16 @@ class SpatialNode(Node):
         self._sync = ApproximateTimeSync(len(topics), p["sync_queue_size"], p["sync_slop_s"],
                                          self._on_synced)
         for index, (msg_type, name) in enumerate(topics):
-            self.create_subscription(
-                msg_type, name,
-                lambda msg, i=index: self._sync.add(i, stamp_to_seconds(msg.header.stamp), msg),
-                qos, callback_group=group)
+            self.create_subscription(msg_type, name,
+                                     lambda msg, i=index: self._offer(i, msg),
+                                     qos, callback_group=group)
+
+    def _offer(self, index: int, msg) -> None:
+        """Hand a sensor message to the synchroniser; a bad message never stops the node."""
+        try:
+            self._sync.add(index, stamp_to_seconds(msg.header.stamp), msg)
+        except Exception as error:  # a callback exception would end executor.spin()
+            self._report_error(f"input message dropped: {type(error).__name__}: {error}")
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         try:
@@ -260,7 +269,8 @@ class SpatialNode(Node):
         configured source has no pose for the frame (the frame is then skipped)."""
         stamp = stamp_to_seconds(rgb_msg.header.stamp)
         if self._poses is not None:
-            pose = self._poses.lookup(stamp)
+            # odometry may arrive a little after the images: wait for it briefly
+            pose = self._poses.wait_for(stamp, timeout_s=2 * self._params["odometry_slop_s"])
             if pose is None:
                 raise DataIOError(f"no odometry on {self._params['odometry_topic']} within "
                                   f"{self._params['odometry_slop_s']} s of the frame at "
@@ -300,11 +310,15 @@ class SpatialNode(Node):
                 inputs, self._mailbox = self._mailbox, None
             if inputs is None:
                 continue
+            if not self.context.ok():
+                return  # shutting down: publishers are gone
             try:
                 self._process(inputs)
             except (CoreError, DataIOError, PerceptionError) as error:
                 self._report_error(str(error))
             except Exception as error:  # the node must survive any frame
+                if not self.context.ok():
+                    return
                 self._report_error(f"unexpected error while processing a frame: "
                                    f"{type(error).__name__}: {error}")
 
@@ -328,7 +342,8 @@ class SpatialNode(Node):
         if p["debug_backend_delay_s"] > 0:
             time.sleep(p["debug_backend_delay_s"])  # a deliberately slow backend, for tests
         observations = self._backend.observe(rgb, instances, self._labels)
-        frame = Frame(rgb, depth_m, camera, stamp_to_seconds(rgb_msg.header.stamp))
+        frame = Frame(rgb, depth_m, camera, stamp_to_seconds(rgb_msg.header.stamp),
+                      stamp_to_ns(rgb_msg.header.stamp))
         world_from_camera = self._camera_pose(rgb_msg, camera.frame_id)
         result = self._pipeline.process(frame, observations, world_from_camera)
         self._snapshot = Snapshot(result.graph, frame, result)
@@ -346,7 +361,7 @@ class SpatialNode(Node):
         p = self._params
         kind, shaping = p["reward_distance_kind"], p["reward_shaping"]
         graph = self._snapshot.graph
-        msg = DistanceReward(header=Header(stamp=seconds_to_stamp(graph.stamp_s),
+        msg = DistanceReward(header=Header(stamp=ns_to_stamp(graph.stamp_ns),
                                            frame_id=graph.frame_id),
                              source=source, target=target, distance_kind=kind,
                              distance=float("nan"), reward=float("nan"), valid=False)
@@ -395,7 +410,7 @@ class SpatialNode(Node):
         response.unit = answer.unit
         response.truth = answer.truth
         response.confidence = float(answer.confidence)
-        response.scene_stamp = seconds_to_stamp(graph.stamp_s)
+        response.scene_stamp = ns_to_stamp(graph.stamp_ns)
         response.error_message = answer.error
         return response
 
@@ -421,7 +436,7 @@ class SpatialNode(Node):
         snapshot = self._snapshot
         kind = request.distance_kind or "gap"
         shaping = request.shaping or "negative_distance"
-        response.scene_stamp = seconds_to_stamp(snapshot.graph.stamp_s)
+        response.scene_stamp = ns_to_stamp(snapshot.graph.stamp_ns)
         response.distance = float("nan")
         response.reward = float("nan")
         try:
@@ -429,7 +444,7 @@ class SpatialNode(Node):
                                     request.source_roi)
             dst = self._reward_side(snapshot, request.target_label, request.target_id,
                                     request.target_roi)
-            distance = distance_between(src[1], src[2], dst[1], dst[2], kind)
+            distance = distance_between(src[1], src[2], dst[1], dst[2], kind, self._trees)
             if not np.isfinite(distance):
                 raise CoreError("one side has no valid 3D points")
             previous = self._remember_distance((src[0], dst[0], kind), distance)

@@ -34,6 +34,8 @@ class ApproximateTimeSync:
             queue[stamp_s] = msg
             while len(queue) > self._queue_size:
                 del queue[min(queue)]
+            if stamp_s not in queue:  # older than everything in a full queue: dropped
+                return
             candidates = []
             for i, other in enumerate(self._queues):
                 if i == index:

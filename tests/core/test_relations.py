@@ -118,3 +118,16 @@ def test_table_is_complete():
     assert set(PREDICATES) | set(MEASURES) | {"direction", "closer_to_camera"} == set(RELATIONS)
     assert RELATIONS["height"].needs_floor and RELATIONS["width"].uses_size
     assert not RELATIONS["left_of"].needs_floor
+
+
+def test_kdtree_cache_builds_once_per_array_and_gives_the_same_gap():
+    from spatial_vqa_ros.core.relations import KDTreeCache
+
+    rng = np.random.default_rng(0)
+    a = rng.random((500, 3)).astype(np.float32)
+    b = (rng.random((800, 3)) + [2.0, 0, 0]).astype(np.float32)
+    cache = KDTreeCache(size=2)
+    assert gap_distance(a, b, cache) == pytest.approx(gap_distance(a, b))
+    assert cache.tree(b) is cache.tree(b)
+    c = b.copy()
+    assert cache.tree(c) is not cache.tree(b)  # another array, another tree

@@ -45,6 +45,15 @@ def test_queues_are_bounded_under_any_rate():
     assert sync.pending() == 4 and out == []
 
 
+def test_a_message_older_than_a_full_queue_is_dropped_not_crashing():
+    sync, out = make(n=2, queue=2)
+    sync.add(1, 0.5, "x")
+    sync.add(0, 1.0, "a")
+    sync.add(0, 2.0, "b")
+    sync.add(0, 0.5, "c")  # older than both queued stamps: trimmed at once
+    assert out == [] and sync.pending() == 3
+
+
 def test_out_of_order_arrival_still_matches():
     sync, out = make(n=2)
     for k in range(5):

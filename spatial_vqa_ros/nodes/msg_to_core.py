@@ -1,0 +1,98 @@
+"""SceneGraph messages -> core SceneGraph, so VQA can be synthesised from a live graph.
+
+Duck-typed (any object with the message's fields): needs no rclpy, so it is tested
+without ROS. The message lacks some of what the core keeps, filled in as follows:
+
+- ``position_sigma_m``: the message carries no uncertainty; every object gets the
+  caller's value (the logger's ``position_sigma_m`` parameter, default 0.02 m). It
+  widens the ambiguity margin of position predicates (left/above/behind/closer and
+  the direction check) by ``sigmas x sqrt(2) x sigma``; 0.02 m is the typical 1-sigma
+  of an object centre from an RGB-D sensor at 1-3 m.
+- ``points_scene``: empty (0, 3); closest-point gaps are not available.
+- ``pixel_count``: 0 (the message has the 2D box ``roi`` but not the mask size).
+- ``visible``: the object was observed in the graph's latest frame, i.e. its
+  ``last_seen`` equals the header stamp (the spatial node sets both from the frame).
+
+The scene frame is rebuilt from ``floor_plane_camera`` exactly as the core builds it
+(``scene_frame_from_floor``), or the camera-aligned fallback when ``floor_found`` is
+false, so relations that need "up" are refused the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import CoreError
+from ..core.scene_frame import SceneFrame, camera_aligned_frame, scene_frame_from_floor
+from ..core.scene_graph import SceneGraph, SceneObject, assign_descriptions
+
+#: Default 1-sigma position uncertainty given to objects of a SceneGraph message [m].
+DEFAULT_POSITION_SIGMA_M = 0.02
+
+
+def stamp_ns(stamp: Any) -> int:
+    """builtin_interfaces/Time -> integer nanoseconds."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def scene_frame_from_msg(msg: Any) -> SceneFrame:
+    """The graph's scene frame from its floor plane (camera-aligned if no floor)."""
+    if not msg.floor_found:
+        return camera_aligned_frame()
+    plane = np.asarray(msg.floor_plane_camera, dtype=np.float64)
+    if plane.shape != (4,) or not np.isfinite(plane).all():
+        raise CoreError(f"SceneGraph floor_plane_camera must be 4 finite numbers, got {plane}")
+    return scene_frame_from_floor(plane[:3], float(plane[3]))
+
+
+def scene_object_from_msg(o: Any, graph_stamp_ns: int,
+                          position_sigma_m: float = DEFAULT_POSITION_SIGMA_M) -> SceneObject:
+    """One SceneObject message as a core SceneObject (see the module docstring)."""
+    center = np.array([o.center.x, o.center.y, o.center.z], dtype=np.float64)
+    extent = np.array([o.size.x, o.size.y, o.size.z], dtype=np.float64)  # depth, width, height
+    roi = o.roi
+    x0, y0 = int(roi.x_offset), int(roi.y_offset)
+    last_seen_ns = stamp_ns(o.last_seen)
+    return SceneObject(
+        id=int(o.id), label=str(o.label), description=str(o.description or f"the {o.label}"),
+        confidence=float(o.confidence), center_scene=center, extent_scene=extent,
+        points_scene=np.zeros((0, 3), np.float32), partial=bool(o.partial),
+        roi_xyxy=(x0, y0, x0 + int(roi.width), y0 + int(roi.height)), pixel_count=0,
+        point_count=int(o.point_count), position_sigma_m=float(position_sigma_m),
+        first_seen_s=stamp_ns(o.first_seen) * 1e-9, last_seen_s=last_seen_ns * 1e-9,
+        observation_count=int(o.observation_count), visible=last_seen_ns == graph_stamp_ns)
+
+
+def scene_graph_from_msg(msg: Any, position_sigma_m: float = DEFAULT_POSITION_SIGMA_M, *,
+                         visible_only: bool = True, naming_margin_m: float = 0.05
+                         ) -> SceneGraph:
+    """A SceneGraph message as a core SceneGraph.
+
+    ``visible_only``: keep only the objects seen in the latest frame (what the image
+    of that frame shows) and name them uniquely among themselves; otherwise keep all
+    with the message's descriptions. Objects with a non-finite centre or size are
+    dropped (they cannot be stated).
+    """
+    if not (np.isfinite(position_sigma_m) and position_sigma_m >= 0):
+        raise CoreError(f"position_sigma_m must be finite and >= 0, got {position_sigma_m}")
+    graph_ns = stamp_ns(msg.header.stamp)
+    scene = scene_frame_from_msg(msg)
+    objects = tuple(scene_object_from_msg(o, graph_ns, position_sigma_m) for o in msg.objects)
+    objects = tuple(o for o in objects if np.isfinite(o.center_scene).all()
+                    and np.isfinite(o.extent_scene).all())
+    if visible_only:
+        objects = assign_descriptions(tuple(o for o in objects if o.visible), scene,
+                                      naming_margin_m)
+    return SceneGraph(stamp_s=graph_ns * 1e-9, frame_id=str(msg.header.frame_id),
+                      scene=scene, objects=objects, camera_frame_id=str(msg.camera_frame_id))
+
+
+__all__ = [
+    "DEFAULT_POSITION_SIGMA_M",
+    "scene_frame_from_msg",
+    "scene_graph_from_msg",
+    "scene_object_from_msg",
+    "stamp_ns",
+]

@@ -1,0 +1,53 @@
+"""bag2dataset on Ray Data (2 local workers) writes exactly what one process writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+#: Ray Data warns about its own deprecated settings when it copies its context.
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated:DeprecationWarning")
+
+from test_bag2dataset import CONFIG, write_bag  # noqa: E402
+
+from spatial_vqa_ros.io.datasets import load_records  # noqa: E402
+from spatial_vqa_ros.offline.bag2dataset import bag2dataset  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def _content(root: Path) -> tuple[list[dict], list[str], dict[str, bytes], dict]:
+    records = sorted(load_records(root), key=lambda r: r["id"])
+    scenes = sorted((root / "scene_graphs.jsonl").read_text().splitlines())
+    images = {str(p.relative_to(root)): p.read_bytes() for p in (root / "images").rglob("*.jpg")}
+    manifest = json.loads((root / "progress.json").read_text())
+    return records, scenes, images, manifest
+
+
+def test_ray_engine_output_equals_the_local_engine_output(tmp_path: Path, local_ray) -> None:
+    bags = [write_bag(tmp_path / "lab_a", 1, blank=frozenset({2})),
+            write_bag(tmp_path / "lab_b", 2), write_bag(tmp_path / "lab_c", 3, n_frames=5)]
+    local = bag2dataset(bags, tmp_path / "local", CONFIG, progress=False)
+    remote = bag2dataset(bags, tmp_path / "ray", CONFIG, engine="ray", workers=2,
+                         progress=False)
+    assert remote.ok and local.ok
+    assert remote.totals() == {**local.totals()}
+    records, scenes, images, manifest = _content(tmp_path / "ray")
+    expected = _content(tmp_path / "local")
+    assert len(records) == 20
+    assert records == expected[0]
+    assert scenes == expected[1]
+    assert images == expected[2]
+    assert manifest["skipped"] == expected[3]["skipped"]
+    assert manifest["settings"] == expected[3]["settings"]
+    assert ray.is_initialized()  # a running instance is used, not shut down

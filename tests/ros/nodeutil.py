@@ -1,0 +1,217 @@
+"""Helpers for tests that talk to a running spatial node: a probe node in the test
+process that publishes camera frames, watches the node's outputs and calls its services.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rosbags.rosbag2 import Reader
+from sensor_msgs.msg import CameraInfo, Image
+from spatial_vqa_ros.msg import SceneGraph
+from spatial_vqa_ros.srv import ComputeReward, QuerySpatial
+from std_msgs.msg import String
+
+from spatial_vqa_ros.io.bags import BagTopics
+from spatial_vqa_ros.offline.play import message_class
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+#: Multiply an answer's value in this unit to get metres.
+UNIT_TO_M = {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "in": 0.0254}
+
+
+def stamp_ns(stamp) -> int:
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def bag_frames(path: Path) -> list[dict[str, tuple[str, bytes]]]:
+    """The raw messages of a bag grouped by log time: per frame, topic -> (type, cdr)."""
+    reader = Reader(path)
+    reader.open()
+    try:
+        messages = [(c.topic, c.msgtype, t, bytes(raw)) for c, t, raw in reader.messages()]
+    finally:
+        reader.close()
+    return [{topic: (msgtype, raw) for topic, msgtype, _, raw in group}
+            for _, group in groupby(messages, key=lambda m: m[2])]
+
+
+class Probe:
+    """A node in the test process, wired to one spatial node (``ns``: its namespace)."""
+
+    def __init__(self, name: str, ns: str = "", topics: BagTopics = BagTopics()) -> None:
+        self.node = rclpy.create_node(name)
+        self.topics = topics
+        base = f"{ns}/spatial_vqa"
+        self.graphs: list[Any] = []
+        self.diagnostics: list[Any] = []
+        self.node.create_subscription(SceneGraph, f"{base}/scene_graph", self.graphs.append,
+                                      RELIABLE)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append,
+                                      RELIABLE)
+        self.query_client = self.node.create_client(QuerySpatial, f"{base}/query")
+        self.reward_client = self.node.create_client(ComputeReward, f"{base}/compute_reward")
+        self._publishers: dict[str, Any] = {}
+
+    def destroy(self) -> None:
+        self.node.destroy_node()
+
+    # --- publishing -----------------------------------------------------------
+    def publisher(self, topic: str, msg_type: type, qos: QoSProfile = RELIABLE):
+        if topic not in self._publishers:
+            self._publishers[topic] = self.node.create_publisher(msg_type, topic, qos)
+        return self._publishers[topic]
+
+    def frame_publishers(self, frame: dict[str, tuple[str, bytes]]) -> list[str]:
+        """Create the publishers a frame of :func:`bag_frames` needs; their topics."""
+        for topic, (msgtype, _) in frame.items():
+            qos = LATCHED if topic == self.topics.labels else RELIABLE
+            self.publisher(topic, message_class(msgtype), qos)
+        return sorted(frame)
+
+    def publish_raw(self, frame: dict[str, tuple[str, bytes]]) -> None:
+        """Publish one frame of :func:`bag_frames` (labels latched, the rest reliable)."""
+        self.frame_publishers(frame)
+        for topic, (_, raw) in sorted(frame.items()):
+            self._publishers[topic].publish(raw)
+
+    def publish_labels(self, text: str) -> None:
+        self.publisher(self.topics.labels, String, LATCHED).publish(String(data=text))
+
+    def publish_image(self, topic: str, stamp: int, array: np.ndarray, encoding: str,
+                      frame_id: str = "cam_optical") -> None:
+        array = np.ascontiguousarray(array)
+        msg = Image(height=array.shape[0], width=array.shape[1], encoding=encoding,
+                    is_bigendian=0, step=array.strides[0])
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+        msg.header.frame_id = frame_id
+        msg.data = array.tobytes()
+        self.publisher(topic, Image).publish(msg)
+
+    def publish_frame(self, stamp: int, rendered, *, camera_info: bool = True,
+                      rgb: tuple[np.ndarray, str] | None = None,
+                      depth: tuple[np.ndarray, str] | None = None) -> None:
+        """Publish a ``synthetic.RenderedFrame`` (rgb8, 32FC1, 16UC1 ids) stamped ``stamp``;
+        ``rgb`` / ``depth`` replace an image by (array, encoding)."""
+        cam = rendered.camera
+        if camera_info:
+            msg = CameraInfo(width=cam.width, height=cam.height, distortion_model="plumb_bob")
+            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+            msg.header.frame_id = cam.frame_id
+            msg.k = cam.k_matrix.ravel().tolist()
+            msg.p = np.hstack([cam.k_matrix, np.zeros((3, 1))]).ravel().tolist()
+            msg.r = np.eye(3).ravel().tolist()
+            msg.d = [0.0] * 5
+            self.publisher(self.topics.camera_info, CameraInfo).publish(msg)
+        rgb = rgb or (rendered.rgb, "rgb8")
+        depth = depth or (rendered.depth_m.astype(np.float32), "32FC1")
+        self.publish_image(self.topics.rgb, stamp, *rgb, frame_id=cam.frame_id)
+        self.publish_image(self.topics.depth, stamp, *depth, frame_id=cam.frame_id)
+        self.publish_image(self.topics.instances, stamp,
+                           rendered.instance_ids.astype(np.uint16), "16UC1",
+                           frame_id=cam.frame_id)
+
+    def frame_topics(self) -> list[str]:
+        """Create the publishers :meth:`publish_frame` uses; their topics."""
+        self.publisher(self.topics.camera_info, CameraInfo)
+        for topic in (self.topics.rgb, self.topics.depth, self.topics.instances):
+            self.publisher(topic, Image)
+        return [self.topics.camera_info, self.topics.rgb, self.topics.depth,
+                self.topics.instances]
+
+    def wait_for_subscribers(self, topics: list[str], timeout_s: float = 20.0) -> None:
+        self.wait_for(lambda: all(self._publishers[t].get_subscription_count() > 0
+                                  for t in topics), timeout_s, f"subscribers on {topics}")
+
+    # --- waiting and reading --------------------------------------------------
+    def spin_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            rclpy.spin_once(self.node, timeout_sec=min(0.05, max(deadline - time.monotonic(),
+                                                                   0.0)))
+
+    def wait_for(self, condition: Callable[[], Any], timeout_s: float, what: str,
+                 log_path: Path | None = None) -> Any:
+        """Spin until ``condition()`` is truthy; return its value (or fail the test)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            rclpy.spin_once(self.node, timeout_sec=0.05)
+        log = f"\nnode log:\n{log_path.read_text(errors='replace')[-3000:]}" if log_path else ""
+        raise AssertionError(f"timed out after {timeout_s} s waiting for {what}{log}")
+
+    def diagnostic_values(self) -> dict[str, str]:
+        """Key/values of the latest spatial_vqa diagnostic status ({} if none yet)."""
+        for array in reversed(self.diagnostics):
+            for status in array.status:
+                if "scene graph" in status.name:
+                    return {kv.key: kv.value for kv in status.values} | {
+                        "message": status.message}
+        return {}
+
+    def graph_for(self, stamp: int) -> Any:
+        """The latest scene graph of the frame stamped ``stamp`` (ns), or None.
+
+        Matched within 1 us: the node carries stamps as float seconds (~0.2 us steps).
+        """
+        return next((g for g in reversed(self.graphs)
+                     if abs(stamp_ns(g.header.stamp) - stamp) < 1000), None)
+
+    def call(self, client, request, timeout_s: float = 10.0):
+        future = client.call_async(request)
+        rclpy.spin_until_future_complete(self.node, future, timeout_sec=timeout_s)
+        if not future.done():
+            raise AssertionError(f"no answer from {client.srv_name} within {timeout_s} s")
+        return future.result()
+
+    def query(self, timeout_s: float = 10.0, **fields: str):
+        return self.call(self.query_client, QuerySpatial.Request(**fields), timeout_s)
+
+    def reward(self, timeout_s: float = 10.0, **fields: Any):
+        return self.call(self.reward_client, ComputeReward.Request(**fields), timeout_s)
+
+
+def answer_metres(reply) -> float:
+    """A measure's answer value in metres."""
+    assert reply.success, reply.error_message
+    return reply.value * UNIT_TO_M[reply.unit]
+
+
+def labels_json(labels: dict[int, str]) -> str:
+    return json.dumps({str(k): v for k, v in labels.items()})
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    from scipy.stats import spearmanr
+
+    rho = spearmanr(a, b).statistic
+    return float(rho) if math.isfinite(rho) else 0.0
+
+
+def prefixed_topics(prefix: str) -> BagTopics:
+    """The camera topics of the convention under ``prefix`` (one set per test)."""
+    default = BagTopics()
+    return BagTopics(rgb=prefix + default.rgb, camera_info=prefix + default.camera_info,
+                     depth=prefix + default.depth, instances=prefix + default.instances,
+                     labels=prefix + default.labels)
+
+
+def node_topic_args(topics: BagTopics) -> list[str]:
+    """``-p name:=topic`` ROS arguments pointing the node at ``topics``."""
+    return ["-p", f"rgb_topic:={topics.rgb}", "-p", f"camera_info_topic:={topics.camera_info}",
+            "-p", f"depth_topic:={topics.depth}", "-p", f"instances_topic:={topics.instances}",
+            "-p", f"labels_topic:={topics.labels}"]
