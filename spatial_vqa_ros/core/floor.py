@@ -13,6 +13,9 @@ frames of a still camera and skips RANSAC while the previous plane still fits.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,8 +97,6 @@ def detect_floor(points_cam: np.ndarray, config: FloorConfig = FloorConfig()
 
     Background points are those not on any detected object; the caller samples them.
     """
-    import open3d as o3d  # heavy import, only where planes are fitted
-
     points = np.asarray(points_cam, dtype=np.float64)
     points = points[np.isfinite(points).all(axis=1)]
     total = points.shape[0]
@@ -104,9 +105,27 @@ def detect_floor(points_cam: np.ndarray, config: FloorConfig = FloorConfig()
     min_support = max(config.min_support_points, int(config.min_support_fraction * total))
     up_prior = np.array([0.0, -1.0, 0.0])
     cos_max_tilt = np.cos(np.radians(config.max_tilt_deg))
-    remaining = points
     candidates: list[FloorEstimate] = []
-    o3d_random_seed_once()
+    with deterministic_open3d():
+        planes = _ransac_planes(points, config, min_support)
+    for normal, d, inliers in planes:
+        is_horizontal = normal @ up_prior >= cos_max_tilt
+        if is_horizontal and d >= config.min_camera_height_m:
+            candidates.append(FloorEstimate(normal, d, inliers / total, inliers))
+    if not candidates:
+        return None
+    # Lowest plane = largest camera height: the floor below a table, or the table
+    # when no floor is in view.
+    return max(candidates, key=lambda c: c.offset_m)
+
+
+def _ransac_planes(points: np.ndarray, config: FloorConfig, min_support: int
+                   ) -> list[tuple[np.ndarray, float, int]]:
+    """Up to ``max_planes`` planes (unit normal towards the camera, d, inlier count)."""
+    import open3d as o3d  # heavy import, only where planes are fitted
+
+    remaining = points
+    planes = []
     for _ in range(config.max_planes):
         if remaining.shape[0] < min_support:
             break
@@ -124,30 +143,34 @@ def detect_floor(points_cam: np.ndarray, config: FloorConfig = FloorConfig()
         tight = distances < config.inlier_distance_m * 0.75
         if tight.sum() >= 3:
             normal, d = _oriented_up(*fit_plane_least_squares(remaining[tight]))
-        is_horizontal = normal @ up_prior >= cos_max_tilt
-        if is_horizontal and d >= config.min_camera_height_m:
-            candidates.append(FloorEstimate(normal, d, inliers.size / total, int(inliers.size)))
+        planes.append((normal, d, int(inliers.size)))
         keep = np.ones(remaining.shape[0], dtype=bool)
         keep[inliers] = False
         remaining = remaining[keep]
-    if not candidates:
-        return None
-    # Lowest plane = largest camera height: the floor below a table, or the table
-    # when no floor is in view.
-    return max(candidates, key=lambda c: c.offset_m)
+    return planes
 
 
-_SEEDED = False
+_OPEN3D_LOCK = threading.Lock()
 
 
-def o3d_random_seed_once(seed: int = 0) -> None:
-    """Make open3d's RANSAC deterministic, so a bag always gives the same answers."""
-    global _SEEDED  # noqa: PLW0603 - process-wide library state, set once
-    if not _SEEDED:
-        import open3d as o3d
+@contextmanager
+def deterministic_open3d(seed: int = 0) -> Iterator[None]:
+    """open3d's RANSAC on one thread with its random engine reseeded.
 
+    open3d (0.20, TBB) draws RANSAC samples from one shared engine across threads, so
+    even a seeded run differs from the last one; on one thread and reseeded for every
+    frame, the same frame always gives the same floor (bags give the same answers).
+    """
+    import open3d as o3d
+
+    with _OPEN3D_LOCK:
+        previous = o3d.utility.get_max_threads()
+        o3d.utility.set_max_threads(1)
         o3d.utility.random.seed(seed)
-        _SEEDED = True
+        try:
+            yield
+        finally:
+            o3d.utility.set_max_threads(previous)
 
 
 def plane_inlier_fraction(points_cam: np.ndarray, normal: np.ndarray, offset_m: float,

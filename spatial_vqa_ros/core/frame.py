@@ -129,8 +129,14 @@ class Observations:
             raise CoreError(f"instance image must be 2-D (H, W), got shape {instance_ids.shape}")
         if instance_ids.dtype.kind not in "iu":
             raise CoreError(f"instance image must hold integer ids, got {instance_ids.dtype}")
-        present = np.unique(instance_ids)
-        present = present[present != 0]
+        ids_flat = instance_ids.ravel()
+        top = int(ids_flat.max()) if ids_flat.size else 0
+        if int(ids_flat.min(initial=0)) >= 0 and top < 1 << 20:
+            # a histogram is several times faster than np.unique for a label image
+            present = np.flatnonzero(np.bincount(ids_flat, minlength=1))
+        else:
+            present = np.unique(instance_ids)
+        present = present[present > 0]
         labelled = [int(i) for i in present if int(i) in id_to_label]
         unlabelled = [int(i) for i in present if int(i) not in id_to_label]
         lut = np.zeros(int(present.max()) + 1 if present.size else 1, dtype=np.int32)

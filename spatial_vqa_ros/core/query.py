@@ -145,7 +145,8 @@ def answer_question(graph: SceneGraph, question: str, units: str = "metric") -> 
     try:
         parsed = parse_question(question, names)
     except CoreError as error:
-        known = ", ".join(graph.names()) or "none (the scene graph is empty)"
+        known = (", ".join(o.description for o in graph.objects)
+                 or "none (the scene graph is empty)")
         return _failure(f"{error}; known objects: {known}")
     return answer_structured(graph, parsed.relation, parsed.subject, parsed.object, units,
                              parsed.choice)

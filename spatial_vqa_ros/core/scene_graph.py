@@ -101,7 +101,8 @@ class SceneGraph:
             return matches[0]
         known = self.names()
         if not matches:
-            listing = ", ".join(known) if known else "none (the scene graph is empty)"
+            descriptions = [o.description for o in self.objects]
+            listing = ", ".join(descriptions) or "none (the scene graph is empty)"
             raise UnknownObjectError(f"no object called {name!r}; known objects: {listing}",
                                      known)
         options = ", ".join(o.description for o in matches)

@@ -8,10 +8,8 @@ the objects *visible in the frame* (re-described, so names are unique among them
 inputs and the settings (seed included): the ``ray`` engine, which runs one source
 per task, writes the same records as the ``local`` one.
 
-Determinism needs one thing from outside the core: open3d's RANSAC (the floor fit)
-draws from one process-wide random engine, from several threads in any order. Each
-source is therefore processed with open3d pinned to one thread and its engine
-reseeded at the start (:func:`deterministic_open3d`); it costs nothing measurable.
+Determinism of the floor fit (open3d's RANSAC) is the core's business: see
+:func:`spatial_vqa_ros.core.floor.deterministic_open3d`.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ import re
 import sys
 import time
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -259,20 +257,6 @@ def _from_dict(cls: type, values: Mapping[str, Any]) -> Any:
 
 
 # --- one source ------------------------------------------------------------------------
-@contextmanager
-def deterministic_open3d(seed: int = 0) -> Iterator[None]:
-    """open3d on one thread with its random engine reseeded (see the module docstring)."""
-    import open3d as o3d
-
-    previous = o3d.utility.get_max_threads()
-    o3d.utility.set_max_threads(1)
-    o3d.utility.random.seed(seed)
-    try:
-        yield
-    finally:
-        o3d.utility.set_max_threads(previous)
-
-
 def visible_graph(graph: SceneGraph, naming_margin_m: float) -> SceneGraph:
     """The objects seen in the graph's latest frame, named uniquely among themselves
     (a tracked object out of view must not appear in questions about the image)."""
@@ -356,21 +340,20 @@ class SourceRun:
         report, config = self.report, self.config
         pipeline = ScenePipeline(config.pipeline)
         margin = config.pipeline.tracker.naming_margin_m
-        with deterministic_open3d():
-            try:
-                for index, item in enumerate(self.source):
-                    report.frames_read += 1
-                    if index % config.every_n:
-                        yield FrameOutput(item.key, "unselected")
-                        continue
-                    report.frames_selected += 1
-                    yield self._frame(item, pipeline, margin)
-                report.complete = True
-            except DataIOError as error:
-                report.error = str(error)
-            finally:
-                report.reader = self.source.stats()
-                report.seconds = time.perf_counter() - start
+        try:
+            for index, item in enumerate(self.source):
+                report.frames_read += 1
+                if index % config.every_n:
+                    yield FrameOutput(item.key, "unselected")
+                    continue
+                report.frames_selected += 1
+                yield self._frame(item, pipeline, margin)
+            report.complete = True
+        except DataIOError as error:
+            report.error = str(error)
+        finally:
+            report.reader = self.source.stats()
+            report.seconds = time.perf_counter() - start
 
     def _frame(self, item: SourceFrame, pipeline: ScenePipeline, margin: float) -> FrameOutput:
         report, config = self.report, self.config

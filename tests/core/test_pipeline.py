@@ -104,3 +104,12 @@ def test_scene_frame_id_follows_the_camera_name():
     assert scene_frame_id_for("camera_color_optical_frame") == "camera_floor"
     assert scene_frame_id_for("head_rgb_optical_frame") == "head_floor"
     assert scene_frame_id_for("") == "camera_floor"
+
+
+def test_the_same_frame_always_gives_the_same_floor_and_boxes():
+    _, rendered, _ = render_case(11)
+    first = run_pipeline(rendered)
+    second = run_pipeline(rendered)
+    np.testing.assert_array_equal(first.scene.floor_plane_cam, second.scene.floor_plane_cam)
+    for a, b in zip(first.estimates, second.estimates, strict=True):
+        np.testing.assert_array_equal(a.center_scene, b.center_scene)

@@ -183,6 +183,13 @@ def _evaluate(cat: Category, graph: SceneGraph, a: SceneObject, b: SceneObject |
     value = evaluate_measure(cat.relation, a, b if rel.binary else None)
     if not math.isfinite(value):
         return "non_finite", None, math.nan
+    if rel.binary and b is not None:
+        # a separation within the position noise is not a fact worth teaching ("the
+        # cans are 0.4 cm apart vertically"): its relative error is unbounded
+        noise = margins.position_m + margins.sigmas * math.hypot(a.position_sigma_m,
+                                                                 b.position_sigma_m)
+        if value <= noise:
+            return "unclear", None, math.nan
     return None, None, value
 
 

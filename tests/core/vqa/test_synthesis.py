@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -26,12 +25,11 @@ from spatial_vqa_ros.core.vqa import (
 
 SCENE = scene_frame_from_floor(np.array([0.0, -0.9, -0.436]) / np.linalg.norm([0, -0.9, -0.436]),
                                1.0)
-_ESTIMATE_FIELDS = {f.name for f in fields(ObjectEstimate)}
 
 
 def est(label, center, extent=(0.2, 0.2, 0.2), partial=False, sigma=0.005):
     c = np.array(center, float)
-    optional = {"occluded_bottom": 0.0} if "occluded_bottom" in _ESTIMATE_FIELDS else {}
+    optional = {"occluded_bottom": 0.0}
     return ObjectEstimate(
         index=0, label=label, score=0.9, source_id=0, center_scene=c,
         extent_scene=np.array(extent, float), points_scene=c[None].astype(np.float32),
@@ -370,3 +368,12 @@ def test_direction_answers_give_the_clock_and_the_bearing():
     assert "45 degrees to the left" in degrees.answer
     behind = render_qa("direction_degrees", graph, box, mug, rng())
     assert "135 degrees to the right" in behind.answer
+
+
+def test_separations_within_the_position_noise_are_not_emitted():
+    # two cans side by side: 1 cm apart vertically is noise, 1.5 m apart is a fact
+    graph = graph_of(est("can", [2.0, 0.75, 0.06], (0.07, 0.07, 0.12)),
+                     est("bottle", [2.0, -0.75, 0.07], (0.07, 0.07, 0.14)))
+    can, bottle = graph.find("can"), graph.find("bottle")
+    assert skip_reason("vertical_distance", graph, can, bottle) == "unclear"
+    assert skip_reason("distance", graph, can, bottle) is None
