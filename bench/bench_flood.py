@@ -44,6 +44,8 @@ def _start(command: list[str], log: Path) -> subprocess.Popen:
 
 
 def main() -> int:
+    from spatial_vqa_ros.nodes.runtime import stop_process
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=120.0, help="flood duration")
     parser.add_argument("--input-hz", type=float, default=60.0)
@@ -123,13 +125,7 @@ def main() -> int:
         node.destroy_node()
         rclpy.shutdown()
         for proc in (player, node_proc):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
 
     t = np.array([s[0] for s in samples])
     rss = np.array([s[1] for s in samples])

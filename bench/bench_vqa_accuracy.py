@@ -32,22 +32,9 @@ from spatial_vqa_ros.core.units import colloquial_length, to_metres
 from spatial_vqa_ros.core.vqa import QA, SynthesisConfig, synthesize
 from spatial_vqa_ros.offline.bag2dataset import visible_graph
 from spatial_vqa_ros.synthetic.render import DepthNoise
-from spatial_vqa_ros.synthetic.scoring import EXACT, render_case, run_pipeline
-from spatial_vqa_ros.synthetic.truth import ObjectTruth
+from spatial_vqa_ros.synthetic.scoring import EXACT, render_case, run_pipeline, truth_box
 
 TOLERANCE = 0.25
-
-
-@dataclass
-class _Box:
-    center_scene: np.ndarray
-    extent_scene: np.ndarray
-    position_sigma_m: float = 0.0
-    partial: bool = False
-
-
-def _box(t: ObjectTruth) -> _Box:
-    return _Box(t.center_scene, t.extent_scene)
 
 
 @dataclass
@@ -95,7 +82,7 @@ def score_scene(scores: Scores, seed: int, noise: DepthNoise | None, config: Syn
             scores.unmatched += 1
             continue
         scores.qas += 1
-        ta, tb = _box(a), _box(b) if b is not None else None
+        ta, tb = truth_box(a), truth_box(b) if b is not None else None
         if qa.relation in MEASURES:
             true = evaluate_measure(qa.relation, ta, tb if MEASURES[qa.relation][1] else None)
             error = abs(qa.value - true) / true if true > 0 else math.inf

@@ -32,16 +32,6 @@ def _spawn(args: list[str], log: Path) -> subprocess.Popen:
                             stdout=handle, stderr=subprocess.STDOUT)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 class _Client:
     """The planner's side: one rclpy node calling services and listening to topics."""
 
@@ -136,6 +126,7 @@ def _spearman(x: list[float], y: list[float]) -> float:
 
 
 def run(out: Path, seed: int) -> int:
+    from spatial_vqa_ros.nodes.runtime import stop_process as _stop
     from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag
 
     if out.exists():

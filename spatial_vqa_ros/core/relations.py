@@ -46,7 +46,7 @@ class Margins:
     size_m: float = 0.03
     size_rel: float = 0.10
     #: Volumes: relative difference below this is unclear.
-    volume_rel: float = 0.25
+    volume_rel: float = 0.40
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -55,6 +53,7 @@ from ..io.datasets import DatasetWriter, build_record, encode_image
 from ..io.errors import DataIOError
 from ..io.images import image_to_numpy, to_rgb
 from .msg_to_core import scene_graph_from_msg, stamp_ns
+from .runtime import run_node
 
 
 @dataclass(frozen=True)
@@ -364,26 +363,7 @@ class LoggerNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = LoggerNode()
-    except (DataIOError, ValueError) as error:
-        print(f"spatial_vqa_logger: {error}", flush=True)
-        if rclpy.ok():
-            rclpy.shutdown()
-        return 2
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        executor.shutdown()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return run_node(LoggerNode, args, "spatial_vqa_logger")
 
 
 if __name__ == "__main__":

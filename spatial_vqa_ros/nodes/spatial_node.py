@@ -19,11 +19,9 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from nav_msgs.msg import Odometry
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import (
     DurabilityPolicy,
@@ -65,6 +63,7 @@ from .conversions import (
     stamp_to_ns,
     stamp_to_seconds,
 )
+from .runtime import run_node
 from .sync import ApproximateTimeSync
 
 BACKENDS = {"simulation": SimulationBackend}
@@ -508,17 +507,5 @@ class SpatialNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = SpatialNode()
-    executor = MultiThreadedExecutor(num_threads=4)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        executor.shutdown()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    # several executor threads: services must not wait behind sensor callbacks
+    return run_node(SpatialNode, args, "spatial_vqa", threads=4)

@@ -40,7 +40,7 @@ EXACT = Margins(position_m=0.0, sigmas=0.0, size_m=0.0, size_rel=0.0, volume_rel
 
 
 @dataclass
-class _TruthBox:
+class TruthBox:
     """ObjectTruth seen through the relations' Boxed protocol (exact: zero noise)."""
 
     center_scene: np.ndarray
@@ -142,7 +142,8 @@ def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) 
         if e.partial:
             continue
         for name in SIZE_MEASURES:
-            scores.add_measure(name, evaluate_measure(name, e), evaluate_measure(name, _box(t)))
+            scores.add_measure(name, evaluate_measure(name, e),
+                               evaluate_measure(name, truth_box(t)))
     if not scene.floor_found:
         return
     camera_est = scene.camera_position_scene
@@ -150,7 +151,7 @@ def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) 
     for (ea, ta), (eb, tb) in permutations(stated, 2):
         if ea.partial or eb.partial:
             continue
-        ba, bb = _box(ta), _box(tb)
+        ba, bb = truth_box(ta), truth_box(tb)
         if ta.id < tb.id:  # symmetric measures once per pair
             for name in DISTANCE_MEASURES:
                 true_value = evaluate_measure(name, ba, bb)
@@ -177,8 +178,10 @@ def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) 
             counts[0] += int(estimate == truth_value)
 
 
-def _box(t: ObjectTruth) -> _TruthBox:
-    return _TruthBox(t.center_scene, t.extent_scene)
+def truth_box(t: ObjectTruth) -> TruthBox:
+    """The truth of an object as the relations see an object: exact, no noise."""
+    return TruthBox(t.center_scene, t.extent_scene)
 
 
-__all__ = ["MEASURES", "GeometryScores", "render_case", "run_pipeline", "score_frame"]
+__all__ = ["MEASURES", "GeometryScores", "TruthBox", "render_case", "run_pipeline", "score_frame",
+           "truth_box"]
