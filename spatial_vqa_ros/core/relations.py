@@ -127,8 +127,19 @@ def gap_distance(points_a: np.ndarray, points_b: np.ndarray,
         return float("nan")
     small, large = sorted((points_a, points_b), key=len)
     tree = cache.tree(large) if cache is not None else cKDTree(large)
-    distances, _ = tree.query(small, k=1)
-    return float(distances.min())
+    # Branch and bound, exact: a point's distance to the large set's bounding box is a
+    # lower bound of its distance to the set. The few points with the smallest bounds
+    # give an upper bound; only points whose lower bound beats it are queried.
+    lo, hi = large.min(axis=0), large.max(axis=0)
+    lower = np.linalg.norm(np.maximum(np.maximum(lo - small, small - hi), 0.0), axis=1)
+    k = min(16, small.shape[0])
+    seeds = np.argpartition(lower, k - 1)[:k]
+    best = float(tree.query(small[seeds], k=1)[0].min())
+    rest = small[lower < best]
+    if rest.shape[0]:
+        distances, _ = tree.query(rest, k=1, distance_upper_bound=best)
+        best = min(best, float(distances.min()))
+    return best
 
 
 @dataclass(frozen=True)

@@ -131,3 +131,13 @@ def test_kdtree_cache_builds_once_per_array_and_gives_the_same_gap():
     assert cache.tree(b) is cache.tree(b)
     c = b.copy()
     assert cache.tree(c) is not cache.tree(b)  # another array, another tree
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_pruned_gap_equals_the_brute_force_closest_distance(seed):
+    rng = np.random.default_rng(seed)
+    a = (rng.random((rng.integers(1, 400), 3)) * rng.uniform(0.05, 1.0)).astype(np.float32)
+    b = (rng.random((rng.integers(1, 400), 3)) * rng.uniform(0.05, 1.0)
+         + rng.uniform(-0.5, 1.5, 3)).astype(np.float32)
+    brute = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)).min()
+    assert gap_distance(a, b) == pytest.approx(brute, abs=1e-6)

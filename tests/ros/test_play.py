@@ -59,7 +59,10 @@ def node():
 
 
 def _play_command(bag, *args: str) -> list[str]:
-    return [sys.executable, "-m", "spatial_vqa_ros.cli", "play", str(bag), *args]
+    # a deep publisher history: on a loaded machine a reliable writer keeping only 10
+    # samples overwrites ones the reader has not acknowledged yet
+    return [sys.executable, "-m", "spatial_vqa_ros.cli", "play", str(bag), "--qos-depth",
+            "100", *args]
 
 
 class _Recorder:
