@@ -23,9 +23,11 @@ def generate_launch_description() -> LaunchDescription:
     return LaunchDescription([
         DeclareLaunchArgument("bag", description="rosbag2 directory to replay (loops)"),
         DeclareLaunchArgument("rate", default_value="1.0", description="replay speed factor"),
+        # reliable QoS: large images replayed over best effort on one host lose fragments
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(os.path.join(share, "launch",
-                                                       "spatial_vqa.launch.py"))),
+                                                       "spatial_vqa.launch.py")),
+            launch_arguments={"qos": "reliable"}.items()),
         ExecuteProcess(
             cmd=["ros2", "run", "spatial_vqa_ros", "spatial-vqa", "play",
                  LaunchConfiguration("bag"), "--loop", "--rate", LaunchConfiguration("rate")],

@@ -46,6 +46,8 @@ def generate_launch_description() -> LaunchDescription:
                               description="perception backend"),
         DeclareLaunchArgument("namespace", default_value="",
                               description="namespace of the node"),
+        DeclareLaunchArgument("qos", default_value="sensor_data",
+                              description="sensor_data (robots) or reliable (bag playback)"),
         Node(
             package="spatial_vqa_ros",
             executable="spatial-vqa",
@@ -54,6 +56,7 @@ def generate_launch_description() -> LaunchDescription:
             namespace=LaunchConfiguration("namespace"),
             output="screen",
             parameters=[LaunchConfiguration("params_file"),
-                        {"backend": LaunchConfiguration("backend"), **topic_params}],
+                        {"backend": LaunchConfiguration("backend"),
+                         "qos": LaunchConfiguration("qos"), **topic_params}],
         ),
     ])

@@ -130,22 +130,25 @@ class Observations:
         if instance_ids.dtype.kind not in "iu":
             raise CoreError(f"instance image must hold integer ids, got {instance_ids.dtype}")
         ids_flat = instance_ids.ravel()
-        top = int(ids_flat.max()) if ids_flat.size else 0
-        if int(ids_flat.min(initial=0)) >= 0 and top < 1 << 20:
-            # a histogram is several times faster than np.unique for a label image
+        small_ids = ids_flat.size and int(ids_flat.min()) >= 0 and int(ids_flat.max()) < 1 << 20
+        if small_ids:
+            # a histogram and a lookup table are several times faster than np.unique
             present = np.flatnonzero(np.bincount(ids_flat, minlength=1))
+            present = present[present > 0]
+        else:  # 32-bit or hashed ids: a lookup table would take gigabytes
+            present, inverse = np.unique(ids_flat, return_inverse=True)
+        labelled = [int(i) for i in present if int(i) > 0 and int(i) in id_to_label]
+        unlabelled = [int(i) for i in present if int(i) > 0 and int(i) not in id_to_label]
+        index_of = {source_id: k for k, source_id in enumerate(labelled, start=1)}
+        if small_ids:
+            lut = np.zeros(int(present.max()) + 1 if present.size else 1, dtype=np.int32)
+            for source_id, index in index_of.items():
+                lut[source_id] = index
+            segmentation = lut[ids_flat].reshape(instance_ids.shape)
         else:
-            present = np.unique(instance_ids)
-        present = present[present > 0]
-        labelled = [int(i) for i in present if int(i) in id_to_label]
-        unlabelled = [int(i) for i in present if int(i) not in id_to_label]
-        lut = np.zeros(int(present.max()) + 1 if present.size else 1, dtype=np.int32)
-        for index, source_id in enumerate(labelled, start=1):
-            lut[source_id] = index
-        ids = instance_ids.astype(np.int64, copy=False)
-        segmentation = np.zeros(ids.shape, np.int32)
-        inside = (ids > 0) & (ids < lut.size)
-        segmentation[inside] = lut[ids[inside]]
+            per_unique = np.array([index_of.get(int(i), 0) for i in present], dtype=np.int32)
+            segmentation = per_unique[inverse].reshape(instance_ids.shape) if ids_flat.size \
+                else np.zeros(instance_ids.shape, np.int32)
         warnings = ()
         if unlabelled:
             warnings = (f"instance ids {unlabelled} have no label in the labels JSON; ignored",)

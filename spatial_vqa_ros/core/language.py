@@ -52,7 +52,7 @@ _PREDICATE_WORDS: dict[str, tuple[str, ...]] = {
                 "more to the left", "further left", "farther left", "more left"),
     "right_of": ("to the right of", "right of", "on the right of", "on the right side of",
                  "more to the right", "further right", "farther right", "more right"),
-    "above": ("above", "higher up than", "higher than", "over", "on top of", "higher up",
+    "above": ("above", "higher up than", "higher than", "on top of", "higher up",
               "higher", "at a greater elevation than", "at a greater elevation"),
     "below": ("below", "under", "beneath", "underneath", "lower down than", "lower than",
               "lower down", "lower"),
@@ -79,12 +79,13 @@ _PREDICATE_TABLE = sorted(((phrase, rel) for rel, phrases in _PREDICATE_WORDS.it
 # "ignoring any horizontal offset" is a vertical question).
 _MEASURE_WORDS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     # (relation, phrases, needs two objects)
+    ("horizontal_distance", ("leaving out any difference in height", "ignoring height",
+                             "ignoring any difference in height"), True),
     ("vertical_distance", ("vertical", "elevation", "height difference", "higher or lower",
                            "up and down", "up-down", "horizontal offset", "how far above",
-                           "how far below"), True),
+                           "how far below", "difference in height"), True),
     ("horizontal_distance", ("horizontal", "along the floor", "from above", "floor plan",
-                             "floor-plane", "ignoring height", "onto the floor",
-                             "difference in height"), True),
+                             "floor-plane", "onto the floor"), True),
     ("distance", ("how far", "distance", "how close", "how near", "apart", "separat",
                   "how distant", "space", "measured from"), True),
     ("width", ("wide", "width", "side to side", "side-to-side", "left to right", "broad"),
@@ -143,6 +144,9 @@ def _measure_relation(text: str, n_objects: int) -> str | None:
         if any(phrase in text for phrase in phrases):
             return relation
     return None
+
+
+_NEGATION = re.compile(r"\bnot\b|n't\b|\bnever\b")
 
 
 def parse_with_names(question: str, names: Sequence[str]) -> ParsedQuestion:
@@ -223,6 +227,9 @@ def parse_question(question: str, names: Sequence[str] | None = None) -> ParsedQ
     ``names``: the objects the question may mention (labels and descriptions). With
     them, phrasing is free; without, the question must fit one of the fixed patterns.
     """
+    if _NEGATION.search(_normalise(question)):
+        raise CoreError(f"the question {question!r} is negated; ask it the positive way "
+                        "round (e.g. 'is the mug above the box?') and read the answer's truth")
     if names:
         try:
             return parse_with_names(question, names)

@@ -83,6 +83,12 @@ class ScenePipeline:
             raise CoreError(f"segmentation {obs.segmentation.shape} and depth "
                             f"{frame.depth_m.shape} differ in size")
         warnings = list(obs.warnings)
+        last = self.tracker.snapshot.stamp_ns
+        if last and frame.stamp_nanoseconds < last:
+            # time ran backwards (a bag looped, a simulator reset): start afresh, or
+            # tracks would never age out
+            self.reset()
+            warnings.append("the frame is older than the last one: scene graph reset")
         if frame.valid_depth_fraction == 0.0:
             warnings.append("the depth image has no valid pixel: nothing can be localised")
         scene = self.floor.update(background_points(frame, obs))

@@ -26,7 +26,7 @@ from .relations import (
     evaluate_predicate,
 )
 from .scene_graph import SceneGraph, SceneObject
-from .units import colloquial_length
+from .units import colloquial_length, to_metres
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ def _length_answer(relation: str, value_m: float, subject: SceneObject,
         "height": f"{subject.description} is {q.text()} tall",
     }
     text = phrases[relation]
-    return Answer(True, text[0].upper() + text[1:] + ".", q.value, q.unit, "",
+    # the value is exact in the unit of the text (the text shows it rounded)
+    return Answer(True, text[0].upper() + text[1:] + ".", value_m / to_metres(1.0, q.unit),
+                  q.unit, "",
                   _confidence([subject] + ([other] if other else [])), relation=relation,
                   subject=subject.description, object=other.description if other else "")
 
@@ -101,6 +103,11 @@ def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str =
     if b is not None and b.id == a.id:
         return _failure(f"{subject!r} and {obj!r} are the same object ({a.description})",
                         relation, subject, obj)
+    unseen = [o.description for o in (a, b) if o is not None and not o.visible]
+    if unseen and not graph.world_fixed:
+        return _failure(f"{' and '.join(unseen)} is not in view in the latest frame, and "
+                        "without a camera pose (odometry) its last position may be stale",
+                        relation, subject, obj)
     if rel.needs_floor and not graph.floor_found:
         return _failure(f"'{relation}' needs to know which way is up, but no floor was found "
                         "in view", relation, subject, obj)
@@ -110,6 +117,13 @@ def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str =
                         "visible (cut by the image border or occluded)", relation, subject, obj)
     if relation == "direction":
         assert b is not None
+        noise = margins.position_m + margins.sigmas * math.hypot(a.position_sigma_m,
+                                                                 b.position_sigma_m)
+        if evaluate_measure("horizontal_distance", a, b) <= noise:
+            text = (f"It is unclear where {b.description} is from {a.description}: they are "
+                    "at the same place on the floor, within the measurement noise.")
+            return Answer(True, text, float("nan"), "o'clock", "unclear", 0.0,
+                          relation=relation, subject=a.description, object=b.description)
         d = direction(a, b)
         side = "left" if d.bearing_deg > 0 else "right"
         text = (f"{b.description.capitalize()} is at {d.clock} o'clock from {a.description} "

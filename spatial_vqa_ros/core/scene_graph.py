@@ -49,6 +49,9 @@ class SceneObject:
     observation_count: int
     #: False when the object was not observed in the latest frame.
     visible: bool = True
+    #: Exact stamps [ns] of the first and latest observation (0 when unknown).
+    first_seen_ns: int = 0
+    last_seen_ns: int = 0
 
     @property
     def width_m(self) -> float:
@@ -76,6 +79,10 @@ class SceneGraph:
     unlocalised: tuple[tuple[str, str], ...] = field(default=())
     #: The exact stamp of the latest frame [ns] (``stamp_s`` rounded to float).
     stamp_ns: int = 0
+    #: True when objects are tracked in a fixed world frame (camera pose known): then
+    #: objects out of view keep valid positions. Without it, an object not seen in the
+    #: latest frame may be where it was only if the camera did not move.
+    world_fixed: bool = False
 
     @property
     def floor_found(self) -> bool:
@@ -145,6 +152,11 @@ class _Track:
     first_seen: float
     last_seen: float
     count: int
+    first_seen_ns: int
+    last_seen_ns: int
+    #: world_from_view rotation of the frame the extent was measured in: a box is
+    #: axis-aligned in its own view's scene frame, not in later ones.
+    extent_rotation: np.ndarray
 
 
 class SceneGraphTracker:
@@ -178,15 +190,17 @@ class SceneGraphTracker:
         """
         estimates = list(estimates)
         to_world = np.eye(4) if world_from_scene is None else np.asarray(world_from_scene)
+        stamp_ns = stamp_ns if stamp_ns is not None else round(stamp_s * 1e9)
+        seen_at = (stamp_s, stamp_ns, to_world[:3, :3].copy())
         located = [_transformed(e, to_world) for e in estimates if e.localised]
         unlocalised = tuple((e.label, e.reason) for e in estimates if not e.localised)
         assigned = self._associate(located)
         seen: set[int] = set()
         for estimate, matched_id in zip(located, assigned):
             if matched_id is None:
-                seen.add(self._new_track(estimate, stamp_s))
+                seen.add(self._new_track(estimate, *seen_at))
             else:
-                self._fold(self._tracks[matched_id], estimate, stamp_s)
+                self._fold(self._tracks[matched_id], estimate, *seen_at)
                 seen.add(matched_id)
         for track_id in [t for t, tr in self._tracks.items()
                          if stamp_s - tr.last_seen > self.config.remove_after_s]:
@@ -195,9 +209,8 @@ class SceneGraphTracker:
         objects = tuple(self._to_object(t, t.id in seen, to_scene) for t in
                         sorted(self._tracks.values(), key=lambda t: t.id))
         objects = assign_descriptions(objects, scene, self.config.naming_margin_m)
-        self._snapshot = SceneGraph(
-            stamp_s, frame_id, scene, objects, camera_frame_id, unlocalised,
-            stamp_ns if stamp_ns is not None else round(stamp_s * 1e9))
+        self._snapshot = SceneGraph(stamp_s, frame_id, scene, objects, camera_frame_id,
+                                    unlocalised, stamp_ns, world_from_scene is not None)
         return self._snapshot
 
     def _associate(self, located: list[ObjectEstimate]) -> list[int | None]:
@@ -221,16 +234,18 @@ class SceneGraphTracker:
                 result[i] = tracks[j].id
         return result
 
-    def _new_track(self, e: ObjectEstimate, stamp_s: float) -> int:
+    def _new_track(self, e: ObjectEstimate, stamp_s: float, stamp_ns: int,
+                   view_rotation: np.ndarray) -> int:
         track_id = self._next_id
         self._next_id += 1
         self._tracks[track_id] = _Track(
             track_id, e.label, e.score, e.center_scene.copy(), e.extent_scene.copy(),
             e.points_scene, e.partial, e.roi_xyxy, e.pixel_count, e.point_count,
-            e.position_sigma_m, stamp_s, stamp_s, 1)
+            e.position_sigma_m, stamp_s, stamp_s, 1, stamp_ns, stamp_ns, view_rotation)
         return track_id
 
-    def _fold(self, t: _Track, e: ObjectEstimate, stamp_s: float) -> None:
+    def _fold(self, t: _Track, e: ObjectEstimate, stamp_s: float, stamp_ns: int,
+              view_rotation: np.ndarray) -> None:
         cfg = self.config
         threshold = cfg.motion_sigmas * max(t.sigma, e.position_sigma_m) + 0.02
         if e.partial:  # a cut-off view shifts the centre by up to half of what is missing
@@ -243,13 +258,19 @@ class SceneGraphTracker:
             else:
                 blend = max(1.0 / (t.count + 1), cfg.min_blend)
             t.center = (1 - blend) * t.center + blend * e.center_scene
-            t.extent = (1 - blend) * t.extent + blend * e.extent_scene
+            if not _same_axes(t.extent_rotation, view_rotation):
+                blend_extent = 1.0  # boxes of views facing other ways do not average
+                t.extent_rotation = view_rotation
+            else:
+                blend_extent = blend
+            t.extent = (1 - blend_extent) * t.extent + blend_extent * e.extent_scene
             t.sigma = e.position_sigma_m if blend == 1.0 else e.position_sigma_m * math.sqrt(blend)
             t.partial = e.partial
             t.points = e.points_scene
         t.confidence = max(e.score, (1 - cfg.min_blend) * t.confidence)
         t.roi, t.pixel_count, t.point_count = e.roi_xyxy, e.pixel_count, e.point_count
         t.last_seen = stamp_s
+        t.last_seen_ns = stamp_ns
         t.count += 1
 
     @staticmethod
@@ -259,14 +280,23 @@ class SceneGraphTracker:
         if points.size and not np.array_equal(scene_from_world, np.eye(4)):
             points = (points @ rotation.T.astype(np.float32)
                       + translation.astype(np.float32))
+        # the box as seen now: the axis-aligned box, in this view, of the box measured
+        # in its own view (the same box when the camera did not turn)
+        extent = np.abs(rotation @ t.extent_rotation) @ t.extent
         return SceneObject(
             id=t.id, label=t.label, description=t.label, confidence=float(t.confidence),
-            center_scene=rotation @ t.center + translation, extent_scene=t.extent.copy(),
+            center_scene=rotation @ t.center + translation, extent_scene=extent,
             points_scene=points,
             partial=t.partial, roi_xyxy=t.roi, pixel_count=t.pixel_count,
             point_count=t.point_count, position_sigma_m=float(t.sigma),
             first_seen_s=t.first_seen, last_seen_s=t.last_seen, observation_count=t.count,
-            visible=visible)
+            visible=visible, first_seen_ns=t.first_seen_ns, last_seen_ns=t.last_seen_ns)
+
+
+def _same_axes(a: np.ndarray, b: np.ndarray, tolerance_deg: float = 5.0) -> bool:
+    """Whether two rotations differ by less than ``tolerance_deg``."""
+    cos = (np.trace(a.T @ b) - 1.0) / 2.0
+    return bool(cos >= np.cos(np.radians(tolerance_deg)))
 
 
 def _transformed(e: ObjectEstimate, world_from_scene: np.ndarray) -> ObjectEstimate:

@@ -79,7 +79,7 @@ def view_of(msg: Any) -> _View:
     """What keyframe selection compares: the camera pose and visible object centres."""
     graph_ns = stamp_ns(msg.header.stamp)
     centers = {int(o.id): np.array([o.center.x, o.center.y, o.center.z])
-               for o in msg.objects if stamp_ns(o.last_seen) == graph_ns}
+               for o in msg.objects if o.visible}
     return _View(graph_ns * 1e-9, (float(msg.camera_height), float(msg.camera_pitch),
                                    float(msg.camera_roll)), centers)
 
@@ -93,6 +93,19 @@ class KeyframeSelector:
         self._recent: deque[float] = deque()
 
     def consider(self, view: _View) -> str:
+        """:meth:`check`, and :meth:`record` the view when it is a keyframe."""
+        verdict = self.check(view)
+        if verdict == "keyframe":
+            self.record(view)
+        return verdict
+
+    def record(self, view: _View) -> None:
+        """Count ``view`` as the latest keyframe (once it is really kept)."""
+        self._last = view
+        self._recent.append(view.stamp_s)
+
+    def check(self, view: _View) -> str:
+        """"keyframe", or why not; changes nothing."""
         cfg, last = self.config, self._last
         if last is not None:
             if view.stamp_s - last.stamp_s < cfg.min_interval_s:
@@ -105,8 +118,6 @@ class KeyframeSelector:
                 return "unchanged"
         if not view.centers:
             return "no_objects"
-        self._last = view
-        self._recent.append(view.stamp_s)
         return "keyframe"
 
     def _changed(self, last: _View, view: _View) -> bool:
@@ -208,7 +219,7 @@ class LoggerNode(Node):
             "camera_height_change_m": 0.05,
             "camera_angle_change_deg": 5.0,
             "object_move_m": 0.10,
-            "image_buffer_size": 30,
+            "image_buffer_size": 90,
             "queue_size": 8,
             "max_disk_mb": 1000.0,
         }
@@ -251,13 +262,16 @@ class LoggerNode(Node):
         if self._over_budget:
             self._counts["over_budget"] += 1
             return
-        verdict = self._selector.consider(view_of(graph))
+        view = view_of(graph)
+        verdict = self._selector.check(view)
         if verdict != "keyframe":
             self._rejected[verdict] = self._rejected.get(verdict, 0) + 1
             return
         self._counts["keyframes"] += 1
         try:
             self._queue.put_nowait((graph, image))
+            # only a keyframe that is really kept makes similar later frames redundant
+            self._selector.record(view)
         except queue.Full:
             self._counts["dropped_queue_full"] += 1
             self.get_logger().warn("the dataset writer is behind: keyframes are dropped",

@@ -10,8 +10,8 @@ without ROS. The message lacks some of what the core keeps, filled in as follows
   of an object centre from an RGB-D sensor at 1-3 m.
 - ``points_scene``: empty (0, 3); closest-point gaps are not available.
 - ``pixel_count``: 0 (the message has the 2D box ``roi`` but not the mask size).
-- ``visible``: the object was observed in the graph's latest frame, i.e. its
-  ``last_seen`` equals the header stamp (the spatial node sets both from the frame).
+- ``visible``: the message's own ``visible`` flag (the object was observed in the
+  graph's latest frame).
 
 The scene frame is rebuilt from ``floor_plane_camera`` exactly as the core builds it
 (``scene_frame_from_floor``), or the camera-aligned fallback when ``floor_found`` is
@@ -62,7 +62,8 @@ def scene_object_from_msg(o: Any, graph_stamp_ns: int,
         roi_xyxy=(x0, y0, x0 + int(roi.width), y0 + int(roi.height)), pixel_count=0,
         point_count=int(o.point_count), position_sigma_m=float(position_sigma_m),
         first_seen_s=stamp_ns(o.first_seen) * 1e-9, last_seen_s=last_seen_ns * 1e-9,
-        observation_count=int(o.observation_count), visible=last_seen_ns == graph_stamp_ns)
+        observation_count=int(o.observation_count), visible=bool(o.visible),
+        first_seen_ns=stamp_ns(o.first_seen), last_seen_ns=last_seen_ns)
 
 
 def scene_graph_from_msg(msg: Any, position_sigma_m: float = DEFAULT_POSITION_SIGMA_M, *,

@@ -372,7 +372,7 @@ class SpatialNode(Node):
             return msg
         distance = distance_between(a.points_scene, a.center_scene, b.points_scene,
                                     b.center_scene, kind)
-        previous = self._remember_distance(("stream:" + source, target, kind), distance)
+        previous = self._remember_distance((f"stream#{a.id}", f"#{b.id}", kind), distance)
         msg.distance = float(distance)
         msg.reward = float(shape_reward(distance, shaping, p["reward_scale"], previous))
         msg.valid = bool(np.isfinite(distance))
@@ -415,6 +415,8 @@ class SpatialNode(Node):
 
     def _reward_side(self, snapshot: Snapshot, label: str, object_id: int, roi
                      ) -> tuple[str, np.ndarray, np.ndarray]:
+        """(key, points, centre) of one side. The key names the thing across frames (a
+        track id, or the image region), never a description that may be reassigned."""
         given = [bool(label), object_id >= 0, roi.width > 0 and roi.height > 0]
         if sum(given) != 1:
             raise CoreError("name each side by exactly one of: label, id (>= 0), or roi "
@@ -428,7 +430,7 @@ class SpatialNode(Node):
         obj = snapshot.graph.find(label if given[0] else f"#{object_id}")
         if not obj.visible:
             raise CoreError(f"{obj.description} is not in view in the latest frame")
-        return obj.description, obj.points_scene, obj.center_scene
+        return f"#{obj.id}", obj.points_scene, obj.center_scene
 
     def _on_compute_reward(self, request: ComputeReward.Request,
                            response: ComputeReward.Response):
@@ -439,6 +441,10 @@ class SpatialNode(Node):
         response.distance = float("nan")
         response.reward = float("nan")
         try:
+            if kind not in DISTANCE_KINDS:
+                raise CoreError(f"distance_kind must be one of {DISTANCE_KINDS}, got {kind!r}")
+            if shaping not in SHAPINGS:
+                raise CoreError(f"shaping must be one of {SHAPINGS}, got {shaping!r}")
             src = self._reward_side(snapshot, request.source_label, request.source_id,
                                     request.source_roi)
             dst = self._reward_side(snapshot, request.target_label, request.target_id,
@@ -467,11 +473,20 @@ class SpatialNode(Node):
 
     # --- diagnostics ---------------------------------------------------------
     def _publish_diagnostics(self) -> None:
+        try:
+            self._publish_diagnostics_now()
+        except Exception as error:  # a timer exception would end executor.spin()
+            self.get_logger().error(f"diagnostics failed: {error}", throttle_duration_sec=10.0)
+
+    def _publish_diagnostics_now(self) -> None:
         now = time.monotonic()
-        recent = [t for t in self._input_stamps if now - t < 5.0]
+        # list() copies a deque atomically (under the GIL); iterating it directly
+        # while the sensor thread appends raises "deque mutated during iteration"
+        recent = [t for t in list(self._input_stamps) if now - t < 5.0]
         rate = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and \
             recent[-1] > recent[0] else 0.0
-        latency = statistics.median(self._latencies) if self._latencies else float("nan")
+        latencies = list(self._latencies)
+        latency = statistics.median(latencies) if latencies else float("nan")
         graph = self._snapshot.graph
         level = DiagnosticStatus.OK
         message = "ok"

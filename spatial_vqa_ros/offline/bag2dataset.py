@@ -340,6 +340,7 @@ class SourceRun:
         report, config = self.report, self.config
         pipeline = ScenePipeline(config.pipeline)
         margin = config.pipeline.tracker.naming_margin_m
+        seen: set[str] = set()
         try:
             for index, item in enumerate(self.source):
                 report.frames_read += 1
@@ -347,6 +348,12 @@ class SourceRun:
                     yield FrameOutput(item.key, "unselected")
                     continue
                 report.frames_selected += 1
+                if item.key in seen:  # a driver that republishes a frame, or stamps 0
+                    reason = f"another frame of this source has the same stamp ({item.key})"
+                    report.fail("duplicate_stamp", reason)
+                    yield FrameOutput(item.key, "failed", reason=reason)
+                    continue
+                seen.add(item.key)
                 yield self._frame(item, pipeline, margin)
             report.complete = True
         except DataIOError as error:

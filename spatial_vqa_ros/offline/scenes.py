@@ -41,6 +41,7 @@ def iter_scene_records(bag: str | Path, topics: BagTopics = BagTopics(),
     pipeline = ScenePipeline(config)
     backend = SimulationBackend()
     for bag_frame in reader:
+        summary.read_stats = reader.stats  # iterating starts a fresh stats object
         try:
             frame = bag_frame.to_frame()
             observations = backend.observe(bag_frame.rgb, bag_frame.instance_ids,
@@ -56,6 +57,7 @@ def iter_scene_records(bag: str | Path, topics: BagTopics = BagTopics(),
             record["warnings"] = record["warnings"] + list(bag_frame.warnings)
         summary.frames_written += 1
         yield record
+    summary.read_stats = reader.stats
 
 
 def bag_scenes(bag: str | Path, out: str | Path | None, topics: BagTopics = BagTopics(),

@@ -63,3 +63,10 @@ def test_overlapping_masks_go_to_the_higher_score():
 def test_masks_and_labels_must_agree():
     with pytest.raises(CoreError, match="2 masks need 2 labels"):
         Observations.from_masks(np.zeros((2, 3, 3), bool), ["a"], np.array([1.0, 1.0]))
+
+
+def test_huge_and_negative_instance_ids_work_without_a_huge_table():
+    ids = np.array([[0, 4_000_000_000, 4_000_000_000], [-5, 7, 0]], np.int64)
+    obs = Observations.from_instance_image(ids, {4_000_000_000: "crate", 7: "mug"})
+    assert obs.labels == ("mug", "crate")  # ordered by id
+    assert (obs.segmentation == np.array([[0, 2, 2], [0, 1, 0]])).all()

@@ -51,13 +51,15 @@ def test_distance_answer_is_metric_and_rounded(graph):
     answer = answer_question(graph, "how far is the mug from the chair?")
     expected = math.dist([2.0, 0.5, 0.05], [3.0, -1.0, 0.45])
     assert answer.success and answer.unit == "m"
-    assert answer.value == pytest.approx(round(expected, 2))
+    assert answer.value == pytest.approx(expected)  # exact; the text shows it rounded
+    assert f"{expected:.2f} meters" in answer.text
     assert "the mug is" in answer.text.lower()
 
 
 def test_imperial_units_on_request(graph):
     answer = answer_question(graph, "how tall is the chair?", units="imperial")
-    assert answer.unit == "in" and answer.value == pytest.approx(round(0.9 / 0.0254))
+    assert answer.unit == "in" and answer.value == pytest.approx(0.9 / 0.0254)
+    assert "35 inches" in answer.text
 
 
 def test_predicate_answers_carry_truth(graph):
@@ -108,3 +110,37 @@ def test_unparseable_question_explains_what_works():
 
 def test_answer_value_is_nan_for_predicates(graph):
     assert np.isnan(answer_question(graph, "is the mug above the chair?").value)
+
+
+def test_direction_between_objects_at_the_same_place_is_unclear():
+    tracker = SceneGraphTracker()
+    graph = tracker.update([est("box", [2.0, 0.0, 0.2], (0.3, 0.3, 0.4)),
+                            est("mug", [2.006, 0.0, 0.45], (0.08, 0.08, 0.1))], SCENE, 0, "f")
+    answer = answer_question(graph, "where is the mug relative to the box?")
+    assert answer.truth == "unclear" and np.isnan(answer.value)
+
+
+def test_negated_questions_are_refused_not_answered_backwards(graph):
+    answer = answer_question(graph, "is the mug not above the chair?")
+    assert not answer.success and "negated" in answer.error
+
+
+def test_difference_in_height_is_vertical(graph):
+    answer = answer_question(graph, "what is the difference in height between the mug and "
+                                    "the chair?")
+    assert answer.relation == "vertical_distance"
+
+
+def test_objects_out_of_view_are_refused_without_a_camera_pose(graph):
+    tracker = SceneGraphTracker()
+    tracker.update([est("mug", [2.0, 0.5, 0.05]), est("chair", [3.0, -1.0, 0.45])],
+                   SCENE, 0.0, "f")
+    later = tracker.update([est("chair", [3.0, -1.0, 0.45])], SCENE, 0.5, "f")
+    answer = answer_question(later, "how far is the mug from the chair?")
+    assert not answer.success and "not in view" in answer.error
+    fixed = SceneGraphTracker()
+    fixed.update([est("mug", [2.0, 0.5, 0.05]), est("chair", [3.0, -1.0, 0.45])], SCENE, 0.0,
+                 "f", world_from_scene=np.eye(4))
+    later = fixed.update([est("chair", [3.0, -1.0, 0.45])], SCENE, 0.5, "f",
+                         world_from_scene=np.eye(4))
+    assert answer_question(later, "how far is the mug from the chair?").success

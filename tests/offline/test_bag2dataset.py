@@ -290,3 +290,19 @@ def test_the_command_line_writes_a_dataset_and_reports(tmp_path: Path, bags: lis
     code = cli_main(["bag2dataset", str(tmp_path / "missing"), str(tmp_path / "o"),
                      "--no-progress"])
     assert code == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_frames_repeating_a_stamp_are_counted_not_fatal(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    camera = random_camera(rng, 160, 120)
+    scene = random_sequence(rng, 1, camera)[0]
+    rendered = render(scene)
+    bag = tmp_path / "repeats"
+    with BagFrameWriter(bag) as writer:
+        for stamp in (T0_NS, T0_NS, T0_NS + 10**8):  # a driver republished the first frame
+            writer.write(stamp, rendered.rgb, camera, rendered.depth_m, rendered.instance_ids,
+                         scene.id_to_label)
+    summary = bag2dataset([bag], tmp_path / "out", CONFIG, progress=False)
+    (report,) = summary.sources
+    assert report.failed_by_reason == {"duplicate_stamp": 1}
+    assert summary.dataset.records == 2 and report.complete

@@ -33,20 +33,27 @@ from spatial_vqa_ros.synthetic.render import render  # noqa: E402
 from spatial_vqa_ros.synthetic.scenes import random_camera, random_sequence  # noqa: E402
 
 T0_S = 1_700_000_000.0
+#: Frames are stamped a third of a second past whole seconds: stamps of real cameras,
+#: which float seconds cannot carry exactly.
+FRACTION_NS = 333_333_333
 
 
 def _frames(n: int = 4, seed: int = 11) -> list[tuple[msg.SceneGraph, Image]]:
     """(SceneGraph msg, rgb Image msg) pairs with equal stamps, 1 s apart, from the core."""
+    from spatial_vqa_ros.nodes.conversions import ns_to_stamp
+
     rng = np.random.default_rng(seed)
     pipeline = ScenePipeline()
     pairs = []
     for k, scene in enumerate(random_sequence(rng, n, random_camera(rng, 160, 120))):
         rendered = render(scene)
+        stamp = (int(T0_S) + k) * 1_000_000_000 + FRACTION_NS
         result = pipeline.process(
-            Frame(rendered.rgb, rendered.depth_m, rendered.camera, T0_S + k),
+            Frame(rendered.rgb, rendered.depth_m, rendered.camera, stamp * 1e-9, stamp),
             Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label))
         graph = scene_graph_to_msg(result.graph)
-        image = Image(header=Header(stamp=seconds_to_stamp(T0_S + k),
+        assert graph.header.stamp == ns_to_stamp(stamp)
+        image = Image(header=Header(stamp=ns_to_stamp(stamp),
                                     frame_id=rendered.camera.frame_id),
                       **numpy_to_image_fields(rendered.rgb, "rgb8", data_as="array"))
         pairs.append((graph, image))
@@ -59,7 +66,8 @@ def _restamped(pair: tuple[msg.SceneGraph, Image], seconds: float):
     old, stamp = stamp_ns(graph.header.stamp), seconds_to_stamp(seconds)
     graph.header.stamp = image.header.stamp = stamp
     for o in graph.objects:
-        if stamp_ns(o.last_seen) == old:  # in view then, in view now
+        if o.visible:  # in view then, in view now
+            assert stamp_ns(o.last_seen) == old  # exact, fractional stamps included
             o.last_seen = stamp
     return graph, image
 
@@ -77,6 +85,7 @@ def test_msg_to_core_keeps_what_the_frame_shows_and_rebuilds_the_scene_frame() -
                                [first.size.x, first.size.y, first.size.z])
     hidden = copy.deepcopy(graph_msg)
     hidden.objects[0].last_seen = seconds_to_stamp(T0_S - 1.0)  # tracked, not in view
+    hidden.objects[0].visible = False
     kept = scene_graph_from_msg(hidden)
     assert [o.id for o in kept.objects] == [o.id for o in core.objects[1:]]
     assert len(scene_graph_from_msg(hidden, visible_only=False).objects) == len(core.objects)
@@ -90,8 +99,8 @@ def test_keyframes_need_time_and_a_change() -> None:
     selector = KeyframeSelector(KeyframeConfig(min_interval_s=0.5, max_per_minute=2,
                                                object_move_m=0.01))
     assert selector.consider(view_of(frames[0][0])) == "keyframe"
-    assert selector.consider(view_of(_restamped(frames[0], T0_S + 0.2)[0])) == "too_soon"
-    assert selector.consider(view_of(_restamped(frames[0], T0_S + 0.8)[0])) == "unchanged"
+    assert selector.consider(view_of(_restamped(frames[0], T0_S + 0.5)[0])) == "too_soon"
+    assert selector.consider(view_of(_restamped(frames[0], T0_S + 0.9)[0])) == "unchanged"
     assert selector.consider(view_of(frames[1][0])) == "keyframe"
     moved = _restamped(frames[1], T0_S + 2.0)[0]
     moved.objects[0].center.x += 0.5
@@ -145,7 +154,10 @@ def test_logged_keyframes_land_on_disk_and_load_with_datasets(tmp_path: Path,
         graph_pub.publish(duplicate[0])
         lonely = _restamped(frames[0], T0_S + 20.0)[0]  # its image never comes
         graph_pub.publish(lonely)
-        time.sleep(1.5)
+        deadline = time.monotonic() + 30.0  # the four keyframes reach the disk...
+        while time.monotonic() < deadline and len(list(out.rglob("*.jpg"))) < 4:
+            time.sleep(0.1)
+        time.sleep(1.0)  # ...and the last two messages are handled
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0, log.read_text(errors="replace")[-3000:]
     text = log.read_text(errors="replace")
@@ -161,7 +173,7 @@ def test_logged_keyframes_land_on_disk_and_load_with_datasets(tmp_path: Path,
         assert (out / record["image"]).stat().st_size > 0
         assert len(record["qa"]) == 5
         ids = {o["id"] for o in record["scene_graph"]["objects"]}
-        in_view = {o.id for o in graph.objects if o.last_seen == graph.header.stamp}
+        in_view = {o.id for o in graph.objects if o.visible}
         assert ids == in_view  # tracked objects out of view are not asked about
         hidden += len(graph.objects) - len(in_view)
         assert all(qa["subject_id"] in ids for qa in record["qa"])

@@ -81,7 +81,10 @@ class _Node:
     def assert_alive_and_answering(self) -> None:
         assert self.proc.poll() is None, self.log.read_text(errors="replace")[-3000:]
         reply = self.probe.query(question="how tall is the suitcase?")
-        assert reply.success or reply.error_message
+        # a reply arrived (the node is serving) and it is coherent: an answer, or an error
+        # that says why (e.g. no suitcase in this scene)
+        assert reply.answer
+        assert reply.success == (reply.error_message == ""), (reply.success, reply.error_message)
 
     def processed(self, stamp: int, timeout_s: float = 20.0):
         return self.probe.wait_for(lambda: self.probe.graph_for(stamp), timeout_s,
@@ -193,8 +196,10 @@ def test_services_answer_promptly_while_the_backend_is_slow(tmp_path, ros):
         finally:
             stop.set()
             feeder.join(timeout=5)
-        assert max(round_trips) < 1.0, round_trips
-        assert statistics.median(round_trips) < 0.25, round_trips
+        # every frame takes the backend 2 s: answers that came sooner did not wait for it
+        # (bounds leave room for a loaded CI machine)
+        assert max(round_trips) < 1.5, round_trips
+        assert statistics.median(round_trips) < 0.5, round_trips
 
 
 def _rename(topic: str, topics) -> str:

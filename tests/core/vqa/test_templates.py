@@ -35,7 +35,7 @@ ANCHOR_COUNTS = {k: tuple(max(SPATIALRGPT_COUNTS.get(k, (0, 0, 0))[i],
                  for k in SPATIALRGPT_COUNTS.keys() | VQASYNTH_COUNTS.keys()}
 #: Share of question templates that core.query.parse_question maps to the right
 #: relation, form and objects (measured; raise when the parser learns more phrasings).
-MIN_PARSE_RATE = 0.99
+MIN_PARSE_RATE = 1.0
 
 _PLACEHOLDER = re.compile(r"\[[^\]]*\]")
 
