@@ -69,6 +69,7 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
                 sys.stdin.readline()
             paused.clear()
         summary = player.play(stop)
+        player.close()  # waits until subscribers acknowledged the last messages
         print(summary.text(), flush=True)
         return 0 if sum(summary.published.values()) or summary.interrupted else 1
     finally:

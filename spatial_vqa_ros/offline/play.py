@@ -24,6 +24,7 @@ be imported are skipped with a warning.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import struct
 import threading
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosbags.interfaces import QosDurability
@@ -305,9 +307,19 @@ class BagPlayer:
         finally:
             reader.close()
 
-    def close(self) -> None:
-        """Destroy the publishers (the node stays)."""
+    def close(self, ack_timeout_s: float = 2.0) -> None:
+        """Destroy the publishers (the node stays), once subscribers have what was sent.
+
+        A reliable sample still in flight when its publisher goes away is lost: the last
+        messages of a bag would be, on a busy machine. Waiting for acknowledgements (up
+        to ``ack_timeout_s`` in all) delivers them; best-effort publishers return at once.
+        """
+        deadline = time.monotonic() + ack_timeout_s
         for publisher in self.publishers.values():
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                with contextlib.suppress(Exception):  # unsupported by some middlewares
+                    publisher.wait_for_all_acked(Duration(nanoseconds=int(remaining * 1e9)))
             self.node.destroy_publisher(publisher)
         self.publishers.clear()
 
