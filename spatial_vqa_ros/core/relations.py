@@ -92,6 +92,19 @@ def volume(a: Boxed) -> float:
     return float(np.prod(a.extent_scene))
 
 
+@dataclass(frozen=True)
+class _Indexed:
+    """A point set's k-d tree and bounding box (both cost more than a gap query)."""
+
+    tree: cKDTree
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @classmethod
+    def of(cls, points: np.ndarray) -> _Indexed:
+        return cls(cKDTree(points), points.min(axis=0), points.max(axis=0))
+
+
 class KDTreeCache:
     """k-d trees of point arrays, built once per array.
 
@@ -102,22 +115,25 @@ class KDTreeCache:
 
     def __init__(self, size: int = 64) -> None:
         self._size = size
-        self._trees: OrderedDict[int, tuple[np.ndarray, cKDTree]] = OrderedDict()
+        self._trees: OrderedDict[int, tuple[np.ndarray, _Indexed]] = OrderedDict()
         self._lock = threading.Lock()
 
     def tree(self, points: np.ndarray) -> cKDTree:
+        return self.indexed(points).tree
+
+    def indexed(self, points: np.ndarray) -> _Indexed:
         key = id(points)
         with self._lock:
             hit = self._trees.get(key)
             if hit is not None and hit[0] is points:
                 self._trees.move_to_end(key)
                 return hit[1]
-        tree = cKDTree(points)
+        indexed = _Indexed.of(points)
         with self._lock:
-            self._trees[key] = (points, tree)
+            self._trees[key] = (points, indexed)
             while len(self._trees) > self._size:
                 self._trees.popitem(last=False)
-        return tree
+        return indexed
 
 
 def gap_distance(points_a: np.ndarray, points_b: np.ndarray,
@@ -126,11 +142,11 @@ def gap_distance(points_a: np.ndarray, points_b: np.ndarray,
     if points_a.shape[0] == 0 or points_b.shape[0] == 0:
         return float("nan")
     small, large = sorted((points_a, points_b), key=len)
-    tree = cache.tree(large) if cache is not None else cKDTree(large)
+    indexed = cache.indexed(large) if cache is not None else _Indexed.of(large)
+    tree, lo, hi = indexed.tree, indexed.lo, indexed.hi
     # Branch and bound, exact: a point's distance to the large set's bounding box is a
     # lower bound of its distance to the set. The few points with the smallest bounds
     # give an upper bound; only points whose lower bound beats it are queried.
-    lo, hi = large.min(axis=0), large.max(axis=0)
     lower = np.linalg.norm(np.maximum(np.maximum(lo - small, small - hi), 0.0), axis=1)
     k = min(16, small.shape[0])
     seeds = np.argpartition(lower, k - 1)[:k]
