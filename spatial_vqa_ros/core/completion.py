@@ -1,15 +1,14 @@
 """Reduce single-view bias: what a camera cannot see of an object, inferred soundly.
 
-A camera sees only the near side of an object. Two corrections are made where
-physics supports them:
+A camera sees only the near side of an object. The correction made here is the one
+physics supports without a shape prior:
 
 - **Support**: an object resting on the floor (or on another object's top)
   extends down to it. Its lowest visible point is usually a little above the
   contact (the base curves away, or something in front hides it).
-- **Footprint**: the visible points of a convex object, projected on the floor,
-  trace the front of its footprint. See :func:`complete_footprint`.
 
-What remains is documented in README.md ("Single-view bias").
+The hidden back half (depth extent, centre along the view) is not guessed; what
+remains is documented in README.md ("How objects are measured, and single-view bias").
 """
 
 from __future__ import annotations
@@ -34,8 +33,6 @@ class CompletionConfig:
     #: outline occluded), it rests on the support under it at any gap up to max_hidden_m.
     occluded_bottom: float = 0.3
     max_hidden_m: float = 1.0
-    #: Complete the hidden back of the footprint (see complete_footprint).
-    footprint: bool = False
 
 
 def _with_z_range(e: ObjectEstimate, z_lo: float, z_hi: float) -> ObjectEstimate:
@@ -97,12 +94,6 @@ def snap_to_support(estimates: list[ObjectEstimate], config: CompletionConfig
         else:
             out.append(e)
     return out
-
-
-def complete_footprint(points_xy: np.ndarray, camera_xy: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Placeholder until measured: returns None (use the visible box)."""
-    return None
 
 
 def complete_objects(estimates: list[ObjectEstimate], scene: SceneFrame,
