@@ -28,9 +28,9 @@ from spatial_vqa_ros.core.relations import (
     evaluate_measure,
     evaluate_predicate,
 )
+from spatial_vqa_ros.core.scene_graph import visible_graph
 from spatial_vqa_ros.core.units import colloquial_length, to_metres
 from spatial_vqa_ros.core.vqa import QA, SynthesisConfig, synthesize
-from spatial_vqa_ros.offline.bag2dataset import visible_graph
 from spatial_vqa_ros.synthetic.render import DepthNoise
 from spatial_vqa_ros.synthetic.scoring import EXACT, render_case, run_pipeline, truth_box
 

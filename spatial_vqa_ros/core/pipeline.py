@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .completion import CompletionConfig, complete_objects
+from .errors import CoreError
 from .floor import FloorConfig, FloorTracker
 from .frame import Frame, Observations
 from .objects import ObjectConfig, ObjectEstimate, lift_objects
@@ -78,8 +79,6 @@ class ScenePipeline:
         """Run one frame. ``world_from_camera`` (4x4): the camera optical frame's pose in
         a fixed world frame (odometry), when known; see SceneGraphTracker.update."""
         if obs.segmentation.shape != frame.depth_m.shape:
-            from .errors import CoreError
-
             raise CoreError(f"segmentation {obs.segmentation.shape} and depth "
                             f"{frame.depth_m.shape} differ in size")
         warnings = list(obs.warnings)

@@ -310,6 +310,15 @@ def _transformed(e: ObjectEstimate, world_from_scene: np.ndarray) -> ObjectEstim
     return replace(e, center_scene=rotation @ e.center_scene + translation, points_scene=points)
 
 
+def visible_graph(graph: SceneGraph, naming_margin_m: float) -> SceneGraph:
+    """The objects seen in the graph's latest frame, named uniquely among themselves
+    (a tracked object out of view must not appear in questions about the image)."""
+    visible = tuple(o for o in graph.objects if o.visible)
+    if len(visible) == len(graph.objects):
+        return graph
+    return replace(graph, objects=assign_descriptions(visible, graph.scene, naming_margin_m))
+
+
 _ORDINALS = ("", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core.errors import CoreError
 from ..core.scene_frame import SceneFrame, camera_aligned_frame, scene_frame_from_floor
-from ..core.scene_graph import SceneGraph, SceneObject, assign_descriptions
+from ..core.scene_graph import SceneGraph, SceneObject, visible_graph
 
 #: Default 1-sigma position uncertainty given to objects of a SceneGraph message [m].
 DEFAULT_POSITION_SIGMA_M = 0.02
@@ -47,7 +47,7 @@ def scene_frame_from_msg(msg: Any) -> SceneFrame:
     return scene_frame_from_floor(plane[:3], float(plane[3]))
 
 
-def scene_object_from_msg(o: Any, graph_stamp_ns: int,
+def scene_object_from_msg(o: Any,
                           position_sigma_m: float = DEFAULT_POSITION_SIGMA_M) -> SceneObject:
     """One SceneObject message as a core SceneObject (see the module docstring)."""
     center = np.array([o.center.x, o.center.y, o.center.z], dtype=np.float64)
@@ -80,14 +80,13 @@ def scene_graph_from_msg(msg: Any, position_sigma_m: float = DEFAULT_POSITION_SI
         raise CoreError(f"position_sigma_m must be finite and >= 0, got {position_sigma_m}")
     graph_ns = stamp_ns(msg.header.stamp)
     scene = scene_frame_from_msg(msg)
-    objects = tuple(scene_object_from_msg(o, graph_ns, position_sigma_m) for o in msg.objects)
+    objects = tuple(scene_object_from_msg(o, position_sigma_m) for o in msg.objects)
     objects = tuple(o for o in objects if np.isfinite(o.center_scene).all()
                     and np.isfinite(o.extent_scene).all())
-    if visible_only:
-        objects = assign_descriptions(tuple(o for o in objects if o.visible), scene,
-                                      naming_margin_m)
-    return SceneGraph(stamp_s=graph_ns * 1e-9, frame_id=str(msg.header.frame_id),
-                      scene=scene, objects=objects, camera_frame_id=str(msg.camera_frame_id))
+    graph = SceneGraph(stamp_s=graph_ns * 1e-9, frame_id=str(msg.header.frame_id),
+                       scene=scene, objects=objects, camera_frame_id=str(msg.camera_frame_id),
+                       stamp_ns=graph_ns)
+    return visible_graph(graph, naming_margin_m) if visible_only else graph
 
 
 __all__ = [

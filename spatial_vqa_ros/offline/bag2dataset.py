@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,7 +31,7 @@ from ..core.export import frame_record
 from ..core.frame import Frame, Observations
 from ..core.pipeline import FrameResult, PipelineConfig, ScenePipeline
 from ..core.relations import Margins
-from ..core.scene_graph import SceneGraph, assign_descriptions
+from ..core.scene_graph import visible_graph
 from ..core.vqa import EmissionStats, SynthesisConfig, VQAError, synthesize
 from ..io.bags import BagFrameReader, BagTopics, bag_topics_summary
 from ..io.datasets import (
@@ -257,15 +257,6 @@ def _from_dict(cls: type, values: Mapping[str, Any]) -> Any:
 
 
 # --- one source ------------------------------------------------------------------------
-def visible_graph(graph: SceneGraph, naming_margin_m: float) -> SceneGraph:
-    """The objects seen in the graph's latest frame, named uniquely among themselves
-    (a tracked object out of view must not appear in questions about the image)."""
-    visible = tuple(o for o in graph.objects if o.visible)
-    if len(visible) == len(graph.objects):
-        return graph
-    return replace(graph, objects=assign_descriptions(visible, graph.scene, naming_margin_m))
-
-
 @dataclass
 class FrameOutput:
     """What one frame of a source produced.
@@ -638,6 +629,5 @@ __all__ = [
     "bag2dataset",
     "open_bags",
     "source_from_spec",
-    "visible_graph",
     "write_dataset",
 ]

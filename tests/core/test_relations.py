@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
@@ -16,14 +14,7 @@ from spatial_vqa_ros.core.relations import (
     evaluate_predicate,
     gap_distance,
 )
-
-
-@dataclass
-class Box:
-    center_scene: np.ndarray
-    extent_scene: np.ndarray
-    position_sigma_m: float = 0.0
-    partial: bool = False
+from spatial_vqa_ros.synthetic.scoring import TruthBox as Box
 
 
 def box(c, e=(0.2, 0.2, 0.2)):
