@@ -9,22 +9,12 @@ floor, partial objects' sizes and ambiguous relations all get an explicit answer
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from .errors import CoreError, UnknownObjectError
+from .gate import Verdict, judge_in_graph
 from .language import ParsedQuestion, parse_question
-from .relations import (
-    MEASURES,
-    PREDICATES,
-    RELATIONS,
-    Margins,
-    direction,
-    evaluate_measure,
-    evaluate_predicate,
-)
+from .relations import MEASURES, PREDICATES, RELATIONS, Margins, direction
 from .scene_graph import SceneGraph, SceneObject
 from .units import colloquial_length, to_metres
 
@@ -100,30 +90,13 @@ def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str =
         b = graph.find(obj) if rel.binary else None
     except UnknownObjectError as error:
         return _failure(str(error), relation, subject, obj)
-    if b is not None and b.id == a.id:
-        return _failure(f"{subject!r} and {obj!r} are the same object ({a.description})",
-                        relation, subject, obj)
-    unseen = [o.description for o in (a, b) if o is not None and not o.visible]
-    if unseen and not graph.world_fixed:
-        return _failure(f"{' and '.join(unseen)} is not in view in the latest frame, and "
-                        "without a camera pose (odometry) its last position may be stale",
-                        relation, subject, obj)
-    if rel.needs_floor and not graph.floor_found:
-        return _failure(f"'{relation}' needs to know which way is up, but no floor was found "
-                        "in view", relation, subject, obj)
-    partial = [o.description for o in (a, b) if o is not None and o.partial]
-    if rel.uses_size and partial:
-        return _failure(f"cannot state the size of {' and '.join(partial)}: only partly "
-                        "visible (cut by the image border or occluded)", relation, subject, obj)
+    verdict = judge_in_graph(graph, relation, a, b, margins=margins)
+    if verdict.reason == "unclear":
+        return _unclear(relation, verdict, a, b, units)
+    if not verdict.statable:
+        return _failure(verdict.message, relation, subject, obj)
     if relation == "direction":
         assert b is not None
-        noise = margins.position_m + margins.sigmas * math.hypot(a.position_sigma_m,
-                                                                 b.position_sigma_m)
-        if evaluate_measure("horizontal_distance", a, b) <= noise:
-            text = (f"It is unclear where {b.description} is from {a.description}: they are "
-                    "at the same place on the floor, within the measurement noise.")
-            return Answer(True, text, float("nan"), "o'clock", "unclear", 0.0,
-                          relation=relation, subject=a.description, object=b.description)
         d = direction(a, b)
         side = "left" if d.bearing_deg > 0 else "right"
         text = (f"{b.description.capitalize()} is at {d.clock} o'clock from {a.description} "
@@ -131,27 +104,40 @@ def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str =
         return Answer(True, text, float(d.clock), "o'clock", "", _confidence([a, b]),
                       relation=relation, subject=a.description, object=b.description)
     if rel.kind == "measure":
-        value = evaluate_measure(relation, a, b)
-        if not math.isfinite(value):
-            return _failure("the estimate is not finite", relation, subject, obj)
-        return _length_answer(relation, value, a, b, units)
-    assert b is not None
-    camera = graph.scene.camera_position_scene if graph.floor_found else np.zeros(3)
-    truth, _, _ = evaluate_predicate(relation, a, b, margins, camera)
+        return _length_answer(relation, verdict.value, a, b, units)
+    assert b is not None and verdict.truth is not None
+    truth = verdict.truth
     phrase = _PREDICATE_TEXT[relation]
-    if truth == "unclear":
-        text = (f"It is unclear whether {a.description} is {phrase} {b.description}: the "
-                "difference is within the measurement noise.")
-    elif choice:
+    if choice:
         winner, loser = (a, b) if truth == "true" else (b, a)
         text = f"{winner.description.capitalize()} is {phrase} {loser.description}."
     elif truth == "true":
         text = f"Yes, {a.description} is {phrase} {b.description}."
     else:
         text = f"No, {a.description} is not {phrase} {b.description}."
-    confidence = _confidence([a, b]) if truth != "unclear" else 0.0
-    return Answer(True, text, float("nan"), "", truth, confidence, relation=relation,
+    return Answer(True, text, float("nan"), "", truth, _confidence([a, b]), relation=relation,
                   subject=a.description, object=b.description)
+
+
+def _unclear(relation: str, verdict: Verdict, a: SceneObject, b: SceneObject | None,
+             units: str) -> Answer:
+    """The honest answer to a question whose answer is within the measurement noise."""
+    b_text = b.description if b is not None else ""
+    if relation in _PREDICATE_TEXT:
+        text = (f"It is unclear whether {a.description} is {_PREDICATE_TEXT[relation]} "
+                f"{b_text}: the difference is within the measurement noise.")
+    elif relation == "direction":
+        text = (f"It is unclear where {b_text} is from {a.description}: they are at the "
+                "same place on the floor, within the measurement noise.")
+    else:
+        noise = colloquial_length(verdict.noise_m,
+                                  "imperial" if units == "imperial" else "metric").text()
+        text = (f"It is unclear how far apart {a.description} and {b_text} are "
+                f"({relation.replace('_', ' ')}): less than the measurement noise of "
+                f"about {noise}.")
+    unit = "o'clock" if relation == "direction" else ""
+    return Answer(True, text, float("nan"), unit, "unclear", 0.0, relation=relation,
+                  subject=a.description, object=b_text)
 
 
 def answer_question(graph: SceneGraph, question: str, units: str = "metric") -> Answer:

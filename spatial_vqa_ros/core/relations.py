@@ -64,8 +64,11 @@ class Relation:
     unit: str = "m"
 
 
-def _sigma(a: Boxed, b: Boxed) -> float:
-    return math.hypot(a.position_sigma_m, b.position_sigma_m)
+def position_margin_m(a: Boxed, b: Boxed, margins: Margins) -> float:
+    """The noise a difference of two positions must exceed to be a fact [m]: a floor
+    plus ``sigmas`` x the combined 1-sigma position noise of the two estimates."""
+    return margins.position_m + margins.sigmas * math.hypot(a.position_sigma_m,
+                                                            b.position_sigma_m)
 
 
 def direct_distance(a: Boxed, b: Boxed) -> float:
@@ -183,12 +186,6 @@ def clock_difference(a: int, b: int) -> int:
 
 # Predicates: (signed difference function, margin function). Positive difference =
 # the predicate holds.
-def _pos_margin(axis: int) -> Callable[[Boxed, Boxed, Margins], float]:
-    def margin(a: Boxed, b: Boxed, m: Margins) -> float:
-        return m.position_m + m.sigmas * _sigma(a, b)
-    return margin
-
-
 def _size_margin(axis: int) -> Callable[[Boxed, Boxed, Margins], float]:
     def margin(a: Boxed, b: Boxed, m: Margins) -> float:
         larger = max(a.extent_scene[axis], b.extent_scene[axis])
@@ -221,12 +218,12 @@ _X, _Y, _Z = 0, 1, 2
 PREDICATES: dict[str, tuple[Callable[[Boxed, Boxed], float],
                             Callable[[Boxed, Boxed, Margins], float], bool, bool]] = {
     # name: (difference, margin, needs_floor, uses_size)
-    "left_of": (_centre_diff(_Y, +1), _pos_margin(_Y), False, False),
-    "right_of": (_centre_diff(_Y, -1), _pos_margin(_Y), False, False),
-    "above": (_centre_diff(_Z, +1), _pos_margin(_Z), True, False),
-    "below": (_centre_diff(_Z, -1), _pos_margin(_Z), True, False),
-    "behind": (_centre_diff(_X, +1), _pos_margin(_X), False, False),
-    "in_front_of": (_centre_diff(_X, -1), _pos_margin(_X), False, False),
+    "left_of": (_centre_diff(_Y, +1), position_margin_m, False, False),
+    "right_of": (_centre_diff(_Y, -1), position_margin_m, False, False),
+    "above": (_centre_diff(_Z, +1), position_margin_m, True, False),
+    "below": (_centre_diff(_Z, -1), position_margin_m, True, False),
+    "behind": (_centre_diff(_X, +1), position_margin_m, False, False),
+    "in_front_of": (_centre_diff(_X, -1), position_margin_m, False, False),
     "taller": (_extent_diff(_Z, +1), _size_margin(_Z), True, True),
     "shorter": (_extent_diff(_Z, -1), _size_margin(_Z), True, True),
     "wider": (_extent_diff(_Y, +1), _size_margin(_Y), False, True),
@@ -260,7 +257,7 @@ def evaluate_predicate(name: str, a: Boxed, b: Boxed, margins: Margins = Margins
     if name == "closer_to_camera":
         cam = np.zeros(3) if camera_scene is None else camera_scene
         diff = _camera_distance_diff(cam)(a, b)
-        margin = margins.position_m + margins.sigmas * _sigma(a, b)
+        margin = position_margin_m(a, b, margins)
     else:
         difference, margin_fn, _, _ = PREDICATES[name]
         diff = difference(a, b)

@@ -17,6 +17,7 @@ from itertools import permutations
 import numpy as np
 
 from ..core.frame import Frame, Observations
+from ..core.gate import judge
 from ..core.pipeline import FrameResult, PipelineConfig, ScenePipeline
 from ..core.relations import (
     MEASURES,
@@ -25,7 +26,6 @@ from ..core.relations import (
     clock_difference,
     direction,
     evaluate_measure,
-    evaluate_predicate,
 )
 from .render import DepthNoise, RenderedFrame, render
 from .scenes import SyntheticScene, random_scene
@@ -164,18 +164,18 @@ def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) 
         d_est, d_true = direction(ea, eb), direction(ba, bb)
         scores.direction_within_hour.append(clock_difference(d_est.clock, d_true.clock) <= 1)
         for name in (*PREDICATES, "closer_to_camera"):
-            size = name not in ("left_of", "right_of", "above", "below", "behind",
-                                "in_front_of", "closer_to_camera")
-            if size and (ea.partial or eb.partial):
-                continue
-            truth_value, _, _ = evaluate_predicate(name, ba, bb, EXACT, camera_true)
-            estimate, _, _ = evaluate_predicate(name, ea, eb, camera_scene=camera_est)
+            # the estimate is scored as the package states it: through the one gate
+            verdict = judge(name, ea, eb, floor_found=True, camera_scene=camera_est)
+            if verdict.reason not in (None, "unclear"):
+                continue  # e.g. a size comparison of a partial object: never stated
+            truth_value = judge(name, ba, bb, floor_found=True, camera_scene=camera_true,
+                                margins=EXACT).truth
             counts = scores.predicate_counts[name]
-            if estimate == "unclear":
+            if verdict.reason == "unclear":
                 counts[2] += 1
                 continue
             counts[1] += 1
-            counts[0] += int(estimate == truth_value)
+            counts[0] += int(verdict.truth == truth_value)
 
 
 def truth_box(t: ObjectTruth) -> TruthBox:

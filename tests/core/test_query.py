@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from test_scene_graph import SCENE, est
+from builders import SCENE, est
 
 from spatial_vqa_ros.core.errors import CoreError
 from spatial_vqa_ros.core.query import answer_question, answer_structured, parse_question

@@ -2,24 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from builders import SCENE, est
 
 from spatial_vqa_ros.core.errors import UnknownObjectError
-from spatial_vqa_ros.core.objects import ObjectEstimate
-from spatial_vqa_ros.core.scene_frame import scene_frame_from_floor
 from spatial_vqa_ros.core.scene_graph import SceneGraphTracker, TrackerConfig
-
-SCENE = scene_frame_from_floor(np.array([0.0, -0.9, -0.436]) / np.linalg.norm([0, -0.9, -0.436]),
-                               1.0)
-
-
-def est(label, center, extent=(0.2, 0.2, 0.2), partial=False, sigma=0.005, score=0.9):
-    c = np.array(center, float)
-    return ObjectEstimate(
-        index=0, label=label, score=score, source_id=0, center_scene=c,
-        extent_scene=np.array(extent, float), points_scene=c[None].astype(np.float32),
-        roi_xyxy=(0, 0, 1, 1), pixel_count=500, point_count=400, localised=True,
-        partial=partial, cut_by_border=False, occluded_outline=0.0, occluded_bottom=0.0,
-        position_sigma_m=sigma)
 
 
 def test_ids_are_stable_across_frames_and_noise_averages_out():

@@ -1,13 +1,9 @@
 """Render template QAs from a scene graph, sample them per image, build conversations.
 
-Numbers and truths come from :mod:`spatial_vqa_ros.core.relations`; this module
-only decides *whether* a relation may be emitted and how to say it:
-
-- never when the predicate is ``"unclear"`` (within the ambiguity margin), a direction
-  whose two objects are not clearly apart on the floor, or a non-finite value;
-- never a size (width, height, tall/wide/big comparisons) of a partial object;
-- never a relation that needs "up" when the scene has no floor;
-- never the same object twice.
+Numbers and truths come from :mod:`spatial_vqa_ros.core.relations`, and *whether* a
+relation may be emitted from the one gate, :func:`spatial_vqa_ros.core.gate.judge`
+(the query service asks the same gate, so answers and training data agree); this
+module decides how to say it.
 
 Objects are always named by their ``description`` (unique in the snapshot), so
 repeated labels never produce an ambiguous question. Lengths are kept in metres in
@@ -25,20 +21,15 @@ from types import MappingProxyType
 import numpy as np
 
 from ..errors import CoreError
-from ..relations import (
-    RELATIONS,
-    Margins,
-    direction,
-    evaluate_measure,
-    evaluate_predicate,
-)
+from ..gate import REASONS, Verdict, judge_in_graph
+from ..relations import RELATIONS, Margins, direction
 from ..scene_graph import SceneGraph, SceneObject
 from ..units import colloquial_length
 from .templates import CATEGORIES, Category
 
 UNITS = ("metric", "imperial", "mixed")
-#: Why a relation was not emitted (the keys of :attr:`EmissionStats.skipped`).
-SKIP_REASONS = ("unclear", "partial", "no_floor", "same_object", "non_finite")
+#: Why a relation was not emitted (the keys of :attr:`EmissionStats.skipped`): the gate's.
+SKIP_REASONS = REASONS
 
 
 class VQAError(CoreError):
@@ -147,50 +138,13 @@ class SynthesisConfig:
         object.__setattr__(self, "_probs", probs / probs.sum())
 
 
-def _camera(graph: SceneGraph) -> np.ndarray:
-    return graph.scene.camera_position_scene if graph.floor_found else np.zeros(3)
-
-
 def _evaluate(cat: Category, graph: SceneGraph, a: SceneObject, b: SceneObject | None,
-              margins: Margins) -> tuple[str | None, str | None, float]:
-    """(skip reason or None, truth, value) of ``cat`` for subject a and object b."""
+              margins: Margins) -> Verdict:
+    """The gate's verdict on ``cat`` for subject a and object b."""
     rel = RELATIONS[cat.relation]
-    if rel.binary:
-        if b is None:
-            raise VQAError(f"category {cat.name!r} needs two objects, got one")
-        if b.id == a.id:
-            return "same_object", None, math.nan
-    if rel.needs_floor and not graph.floor_found:
-        return "no_floor", None, math.nan
-    if rel.uses_size and (a.partial or (rel.binary and b is not None and b.partial)):
-        return "partial", None, math.nan
-    if rel.kind == "predicate":
-        assert b is not None
-        truth, diff, _ = evaluate_predicate(cat.relation, a, b, margins, _camera(graph))
-        if truth == "unclear":
-            return ("unclear" if math.isfinite(diff) else "non_finite"), None, math.nan
-        return None, truth, math.nan
-    if cat.relation == "direction":
-        assert b is not None
-        separation = evaluate_measure("horizontal_distance", a, b)
-        if not math.isfinite(separation):
-            return "non_finite", None, math.nan
-        noise = margins.position_m + margins.sigmas * math.hypot(a.position_sigma_m,
-                                                                 b.position_sigma_m)
-        if separation <= noise:  # the bearing of a point on top of you is noise
-            return "unclear", None, math.nan
-        return None, None, separation
-    value = evaluate_measure(cat.relation, a, b if rel.binary else None)
-    if not math.isfinite(value):
-        return "non_finite", None, math.nan
-    if rel.binary and b is not None:
-        # a separation within the position noise is not a fact worth teaching ("the
-        # cans are 0.4 cm apart vertically"): its relative error is unbounded
-        noise = margins.position_m + margins.sigmas * math.hypot(a.position_sigma_m,
-                                                                 b.position_sigma_m)
-        if value <= noise:
-            return "unclear", None, math.nan
-    return None, None, value
+    if rel.binary and b is None:
+        raise VQAError(f"category {cat.name!r} needs two objects, got one")
+    return judge_in_graph(graph, cat.relation, a, b if rel.binary else None, margins=margins)
 
 
 def _category(name: str) -> Category:
@@ -203,7 +157,7 @@ def _category(name: str) -> Category:
 def skip_reason(category: str, graph: SceneGraph, subject: SceneObject,
                 obj: SceneObject | None = None, margins: Margins = Margins()) -> str | None:
     """Why ``category`` must not be emitted for (subject, obj), or None if it may be."""
-    return _evaluate(_category(category), graph, subject, obj, margins)[0]
+    return _evaluate(_category(category), graph, subject, obj, margins).reason
 
 
 def _pick(templates: tuple[str, ...], rng: np.random.Generator) -> str:
@@ -234,11 +188,12 @@ def render_qa(category: str, graph: SceneGraph, subject: SceneObject,
     cat = _category(category)
     if units not in UNITS:
         raise VQAError(f"units must be one of {', '.join(UNITS)}, got {units!r}")
-    reason, truth, value = _evaluate(cat, graph, subject, obj, margins)
-    if reason is not None:
+    verdict = _evaluate(cat, graph, subject, obj, margins)
+    if not verdict.statable:
         if stats is not None:
-            stats.skipped[reason] += 1
+            stats.skipped[verdict.reason] += 1
         return None
+    truth, value = verdict.truth, verdict.value
     binary = RELATIONS[cat.relation].binary
     b = obj if binary else None
     a_text, b_text = subject.description, b.description if b is not None else ""

@@ -5,11 +5,10 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from builders import est, graph_of
 
-from spatial_vqa_ros.core.objects import ObjectEstimate
 from spatial_vqa_ros.core.relations import RELATIONS
-from spatial_vqa_ros.core.scene_frame import camera_aligned_frame, scene_frame_from_floor
-from spatial_vqa_ros.core.scene_graph import SceneGraphTracker
+from spatial_vqa_ros.core.scene_frame import camera_aligned_frame
 from spatial_vqa_ros.core.units import colloquial_length
 from spatial_vqa_ros.core.vqa import (
     CATEGORIES,
@@ -22,24 +21,6 @@ from spatial_vqa_ros.core.vqa import (
     skip_reason,
     synthesize,
 )
-
-SCENE = scene_frame_from_floor(np.array([0.0, -0.9, -0.436]) / np.linalg.norm([0, -0.9, -0.436]),
-                               1.0)
-
-
-def est(label, center, extent=(0.2, 0.2, 0.2), partial=False, sigma=0.005):
-    c = np.array(center, float)
-    optional = {"occluded_bottom": 0.0}
-    return ObjectEstimate(
-        index=0, label=label, score=0.9, source_id=0, center_scene=c,
-        extent_scene=np.array(extent, float), points_scene=c[None].astype(np.float32),
-        roi_xyxy=(0, 0, 1, 1), pixel_count=500, point_count=400, localised=True,
-        partial=partial, cut_by_border=False, occluded_outline=0.0, position_sigma_m=sigma,
-        **optional)
-
-
-def graph_of(*estimates, scene=SCENE):
-    return SceneGraphTracker().update(list(estimates), scene, 0.0, "camera_floor")
 
 
 def rich_graph():

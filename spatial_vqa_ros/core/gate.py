@@ -1,0 +1,146 @@
+"""The one rule for whether a relation or measure may be stated about two objects.
+
+Answers (query service), training data (VQA synthesis) and scoring against ground
+truth all ask :func:`judge`, so a fact the service states is exactly a fact the
+dataset may teach, and the reasons for silence are the same everywhere:
+
+- ``same_object``: a relation of an object with itself;
+- ``not_in_view``: an object not seen in the latest frame while objects are tracked
+  relative to the camera (no pose source), so its position may be stale;
+- ``no_floor``: the relation needs "up" and no floor was found;
+- ``partial``: the relation reads a size, and an object is only partly visible;
+- ``non_finite``: the estimate is NaN or infinite;
+- ``unclear``: the difference (a predicate) or the separation (a two-object measure,
+  a direction) is within the position noise of the two estimates.
+
+A verdict carries the reason, a sentence for people, and what was computed on the way
+(truth of a predicate, value of a measure), so callers never evaluate twice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .relations import (
+    RELATIONS,
+    Boxed,
+    Margins,
+    Truth,
+    evaluate_measure,
+    evaluate_predicate,
+    position_margin_m,
+)
+from .scene_graph import SceneGraph
+
+#: Every reason a relation may not be stated, in the order they are checked.
+REASONS = ("same_object", "not_in_view", "no_floor", "partial", "non_finite", "unclear")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether ``relation`` may be stated for a subject (and object), and why not.
+
+    ``reason`` is None when it may be stated, else one of :data:`REASONS`; ``message``
+    says why in words (empty when it may). ``truth`` is the predicate's truth
+    ("true"/"false", "unclear" when within the margin), None for measures. ``value``
+    is the measure in metres; for ``direction``, the horizontal separation in metres
+    (the bearing itself comes from :func:`relations.direction`); NaN when not computed.
+    ``noise_m`` is the position noise a separation had to exceed (NaN if unused).
+    """
+
+    relation: str
+    reason: str | None = None
+    message: str = ""
+    truth: Truth | None = None
+    value: float = math.nan
+    noise_m: float = math.nan
+
+    @property
+    def statable(self) -> bool:
+        return self.reason is None
+
+
+def _name(o: Boxed) -> str:
+    return str(getattr(o, "description", "") or getattr(o, "label", "") or "the object")
+
+
+def _same(a: Boxed, b: Boxed) -> bool:
+    ids = getattr(a, "id", None), getattr(b, "id", None)
+    return a is b or (ids[0] is not None and ids[0] == ids[1])
+
+
+def judge(relation: str, a: Boxed, b: Boxed | None = None, *, floor_found: bool,
+          camera_scene: np.ndarray | None = None, world_fixed: bool = True,
+          margins: Margins = Margins()) -> Verdict:
+    """The verdict on stating ``relation`` of subject ``a`` (and object ``b``).
+
+    Objects are read through :class:`relations.Boxed`; where they have them, ``id``
+    (same-object check), ``description`` or ``label`` (messages) and ``visible`` are
+    used too, so scene objects, per-frame estimates and truth boxes all pass here.
+
+    ``camera_scene`` is the camera position in the scene frame (for
+    ``closer_to_camera``); ``world_fixed`` tells whether objects out of view keep valid
+    positions (a camera pose source). Raises KeyError for an unknown relation and
+    ValueError when a two-object relation gets one object: those are caller bugs, not
+    verdicts.
+    """
+    rel = RELATIONS[relation]
+    if rel.binary and b is None:
+        raise ValueError(f"relation {relation!r} needs two objects, got one")
+    objects = (a, b) if rel.binary else (a,)
+    if rel.binary and b is not None and _same(a, b):
+        return Verdict(relation, "same_object",
+                       f"{_name(a)!r} and {_name(b)!r} are the same object")
+    unseen = [_name(o) for o in objects if not getattr(o, "visible", True)]
+    if unseen and not world_fixed:
+        return Verdict(relation, "not_in_view",
+                       f"{' and '.join(unseen)} is not in view in the latest frame, and "
+                       "without a camera pose (odometry) its last position may be stale")
+    if rel.needs_floor and not floor_found:
+        return Verdict(relation, "no_floor",
+                       f"'{relation}' needs to know which way is up, but no floor was "
+                       "found in view")
+    partial = [_name(o) for o in objects if o.partial]
+    if rel.uses_size and partial:
+        return Verdict(relation, "partial",
+                       f"cannot state the size of {' and '.join(partial)}: only partly "
+                       "visible (cut by the image border or occluded)")
+    if rel.kind == "predicate":
+        assert b is not None
+        camera = np.zeros(3) if camera_scene is None else camera_scene
+        truth, diff, margin = evaluate_predicate(relation, a, b, margins, camera)
+        if not (math.isfinite(diff) and math.isfinite(margin)):
+            return Verdict(relation, "non_finite", "the estimate is not finite")
+        if truth == "unclear":
+            return Verdict(relation, "unclear", "the difference is within the measurement "
+                           "noise", truth=truth, noise_m=margin)
+        return Verdict(relation, truth=truth)
+    measure = "horizontal_distance" if relation == "direction" else relation
+    value = evaluate_measure(measure, a, b if rel.binary else None)
+    if not math.isfinite(value):
+        return Verdict(relation, "non_finite", "the estimate is not finite")
+    if not rel.binary:
+        return Verdict(relation, value=value)
+    assert b is not None
+    # A separation within the position noise is not a fact ("the cans are 0.4 cm
+    # apart vertically"; the bearing of a point on top of you): its error is unbounded.
+    noise = position_margin_m(a, b, margins)
+    if value <= noise:
+        return Verdict(relation, "unclear", "they are within the measurement noise of "
+                       "each other", value=value, noise_m=noise)
+    return Verdict(relation, value=value, noise_m=noise)
+
+
+def judge_in_graph(graph: SceneGraph, relation: str, a: Boxed, b: Boxed | None = None, *,
+                   margins: Margins = Margins()) -> Verdict:
+    """:func:`judge` with the floor, camera and pose facts of a scene-graph snapshot."""
+    return judge(relation, a, b, floor_found=graph.floor_found,
+                 camera_scene=graph.scene.camera_position_scene if graph.floor_found
+                 else np.zeros(3),
+                 world_fixed=graph.world_fixed, margins=margins)
+
+
+__all__ = ["REASONS", "Verdict", "judge", "judge_in_graph"]
