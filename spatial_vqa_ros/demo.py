@@ -126,6 +126,7 @@ def _spearman(x: list[float], y: list[float]) -> float:
 
 
 def run(out: Path, seed: int) -> int:
+    from spatial_vqa_ros.core.stamps import stamp_to_ns
     from spatial_vqa_ros.nodes.runtime import stop_process as _stop
     from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag
 
@@ -177,7 +178,7 @@ def run(out: Path, seed: int) -> int:
         client.spin_until(lambda: False, 1.5)  # the last frames are still being processed
         true_gap = {r["stamp_ns"]: r["gap"]["gap_m"] for r in read_ground_truth(approach_bag.path)}
         rows = [(true_gap[stamp], r.distance, r.reward) for r in client.rewards
-                if r.valid and (stamp := r.header.stamp.sec * 10**9 + r.header.stamp.nanosec)
+                if r.valid and (stamp := stamp_to_ns(r.header.stamp))
                 in true_gap]
         for gap, estimate, reward in rows[:: max(1, len(rows) // 8)]:
             print(f"    true gap {gap * 100:5.1f} cm   estimated {estimate * 100:5.1f} cm   "

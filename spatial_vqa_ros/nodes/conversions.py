@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from builtin_interfaces.msg import Duration, Time
 from geometry_msgs.msg import Point, Vector3
@@ -14,30 +12,29 @@ from visualization_msgs.msg import Marker, MarkerArray
 from spatial_vqa_ros.msg import SceneGraph as SceneGraphMsg
 from spatial_vqa_ros.msg import SceneObject as SceneObjectMsg
 
+from ..core import stamps
 from ..core.scene_graph import SceneGraph, SceneObject
 
 
 def stamp_to_seconds(stamp: Time) -> float:
-    return stamp.sec + stamp.nanosec * 1e-9
+    return stamps.stamp_to_seconds(stamp)
 
 
 def stamp_to_ns(stamp: Time) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+    return stamps.stamp_to_ns(stamp)
 
 
 def ns_to_stamp(nanoseconds: int) -> Time:
+    """A Time of integer nanoseconds; the zero Time for 0 or less (ROS: unknown)."""
     if nanoseconds <= 0:
         return Time()
-    return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+    sec, nanosec = stamps.split_ns(nanoseconds)
+    return Time(sec=sec, nanosec=nanosec)
 
 
 def seconds_to_stamp(seconds: float) -> Time:
-    if not math.isfinite(seconds) or seconds < 0:
-        return Time()
-    sec = int(seconds)
-    nanosec = round((seconds - sec) * 1e9)
-    if nanosec >= 1_000_000_000:
-        sec, nanosec = sec + 1, nanosec - 1_000_000_000
+    """A Time of float seconds; the zero Time for negative or non-finite seconds."""
+    sec, nanosec = stamps.split_seconds(seconds)
     return Time(sec=sec, nanosec=nanosec)
 
 

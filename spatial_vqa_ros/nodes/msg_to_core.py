@@ -27,6 +27,7 @@ import numpy as np
 from ..core.errors import CoreError
 from ..core.scene_frame import SceneFrame, camera_aligned_frame, scene_frame_from_floor
 from ..core.scene_graph import SceneGraph, SceneObject, visible_graph
+from ..core.stamps import stamp_to_ns
 
 #: Default 1-sigma position uncertainty given to objects of a SceneGraph message [m].
 DEFAULT_POSITION_SIGMA_M = 0.02
@@ -34,7 +35,7 @@ DEFAULT_POSITION_SIGMA_M = 0.02
 
 def stamp_ns(stamp: Any) -> int:
     """builtin_interfaces/Time -> integer nanoseconds."""
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+    return stamp_to_ns(stamp)
 
 
 def scene_frame_from_msg(msg: Any) -> SceneFrame:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import IO, Any
 from ..core.errors import CoreError
 from ..core.export import frame_record
 from ..core.pipeline import PipelineConfig, ScenePipeline
+from ..io.atomic import atomic_open
 from ..io.bags import BagFrameReader, BagTopics, ReadStats
 from ..io.errors import DataIOError
 from ..perception.errors import PerceptionError
@@ -62,7 +61,7 @@ def iter_scene_records(bag: str | Path, topics: BagTopics = BagTopics(),
 
 def bag_scenes(bag: str | Path, out: str | Path | None, topics: BagTopics = BagTopics(),
                config: PipelineConfig = PipelineConfig()) -> ScenesSummary:
-    """Write the JSON lines to ``out`` (atomically: temp file + rename) or stdout."""
+    """Write the JSON lines to ``out`` (atomically, see ``io.atomic``) or stdout."""
     summary = ScenesSummary()
     records = iter_scene_records(bag, topics, config, summary)
     if out is None:
@@ -70,16 +69,8 @@ def bag_scenes(bag: str | Path, out: str | Path | None, topics: BagTopics = BagT
         return summary
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            _write_lines(records, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(out, "w") as stream:
+        _write_lines(records, stream)
     return summary
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from spatial_vqa_ros.core.vqa import QA
-from spatial_vqa_ros.io import datasets as ds_module
+from spatial_vqa_ros.io import atomic as atomic_module
 from spatial_vqa_ros.io.datasets import (
     DatasetWriter,
     atomic_write,
@@ -129,7 +129,7 @@ def test_atomic_write_keeps_the_old_file_when_the_rename_fails(tmp_path: Path,
     def fail(*_):
         raise OSError(errno.EIO, "I/O error")
 
-    monkeypatch.setattr(ds_module, "_replace", fail)
+    monkeypatch.setattr(atomic_module, "_replace", fail)
     with pytest.raises(OSError, match="I/O error"):
         atomic_write(target, b"new")
     assert target.read_bytes() == b"old"
@@ -194,7 +194,7 @@ def test_a_full_disk_raises_a_clear_error_and_keeps_what_was_written(tmp_path: P
     def disk_full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ds_module, "_write", disk_full)
+    monkeypatch.setattr(atomic_module, "_write", disk_full)
     with pytest.raises(DataIOError, match="no space left on the device while writing image.*"
                        "the 4 records already in .* are intact.*run the same command again"):
         writer.add(*_item(4))
@@ -220,14 +220,14 @@ def test_a_failing_shard_rename_keeps_the_previous_shard(tmp_path: Path, monkeyp
     writer.flush()
     before = _shard_bytes(root)
     writer.add(*_item(1))
-    real_replace = ds_module._replace
+    real_replace = atomic_module._replace
 
     def fail_for_shards(src, dst):
         if str(dst).endswith(".jsonl"):
             raise OSError(errno.ENOSPC, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr(ds_module, "_replace", fail_for_shards)
+    monkeypatch.setattr(atomic_module, "_replace", fail_for_shards)
     with pytest.raises(DataIOError, match="no space left .* shard"):
         writer.flush()
     writer.close()

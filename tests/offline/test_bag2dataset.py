@@ -13,7 +13,7 @@ import pytest
 
 from spatial_vqa_ros.cli import main as cli_main
 from spatial_vqa_ros.core.vqa import SynthesisConfig
-from spatial_vqa_ros.io import datasets as ds_module
+from spatial_vqa_ros.io import atomic as atomic_module
 from spatial_vqa_ros.io.bags import BagFrameWriter
 from spatial_vqa_ros.io.datasets import DatasetWriter, load_records
 from spatial_vqa_ros.io.errors import DataIOError
@@ -200,7 +200,7 @@ def test_an_interrupted_run_resumes_to_the_same_dataset(tmp_path: Path, bags: li
 
 def test_a_full_disk_stops_with_a_clear_error_and_the_run_resumes(
         tmp_path: Path, bags: list[Path], monkeypatch) -> None:
-    real_write = ds_module._write
+    real_write = atomic_module._write
     budget = {"writes": 12}
 
     def write_until_full(fd, data):
@@ -209,7 +209,7 @@ def test_a_full_disk_stops_with_a_clear_error_and_the_run_resumes(
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(fd, data)
 
-    monkeypatch.setattr(ds_module, "_write", write_until_full)
+    monkeypatch.setattr(atomic_module, "_write", write_until_full)
     with pytest.raises(DataIOError, match="no space left on the device.*intact.*same command"):
         bag2dataset(bags, tmp_path / "out", CONFIG, progress=False)
     kept = load_records(tmp_path / "out")  # every shard still parses
