@@ -22,7 +22,7 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
 
     from ..io.bags import BagTopics
     from ..io.errors import DataIOError
-    from ..offline.play import BagPlayer, PlayOptions
+    from ..nodes.player import BagPlayer, PlayOptions
 
     try:
         options = PlayOptions(

@@ -22,18 +22,15 @@ from spatial_vqa_ros.msg import SceneGraph
 from spatial_vqa_ros.srv import ComputeReward, QuerySpatial
 from std_msgs.msg import String
 
+from spatial_vqa_ros.core.stamps import split_ns, stamp_to_ns
 from spatial_vqa_ros.io.bags import BagTopics
-from spatial_vqa_ros.offline.play import message_class
+from spatial_vqa_ros.nodes.player import message_class
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 #: Multiply an answer's value in this unit to get metres.
 UNIT_TO_M = {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "in": 0.0254}
-
-
-def stamp_ns(stamp) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 def bag_frames(path: Path) -> list[dict[str, tuple[str, bytes]]]:
@@ -95,7 +92,7 @@ class Probe:
         array = np.ascontiguousarray(array)
         msg = Image(height=array.shape[0], width=array.shape[1], encoding=encoding,
                     is_bigendian=0, step=array.strides[0])
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+        msg.header.stamp.sec, msg.header.stamp.nanosec = split_ns(stamp)
         msg.header.frame_id = frame_id
         msg.data = array.tobytes()
         self.publisher(topic, Image).publish(msg)
@@ -108,7 +105,7 @@ class Probe:
         cam = rendered.camera
         if camera_info:
             msg = CameraInfo(width=cam.width, height=cam.height, distortion_model="plumb_bob")
-            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+            msg.header.stamp.sec, msg.header.stamp.nanosec = split_ns(stamp)
             msg.header.frame_id = cam.frame_id
             msg.k = cam.k_matrix.ravel().tolist()
             msg.p = np.hstack([cam.k_matrix, np.zeros((3, 1))]).ravel().tolist()
@@ -169,7 +166,7 @@ class Probe:
         Matched within 1 us: the node carries stamps as float seconds (~0.2 us steps).
         """
         return next((g for g in reversed(self.graphs)
-                     if abs(stamp_ns(g.header.stamp) - stamp) < 1000), None)
+                     if abs(stamp_to_ns(g.header.stamp) - stamp) < 1000), None)
 
     def call(self, client, request, timeout_s: float = 10.0):
         future = client.call_async(request)

@@ -23,7 +23,7 @@ from std_msgs.msg import String  # noqa: E402
 
 from spatial_vqa_ros.io.bags import BagTopics  # noqa: E402
 from spatial_vqa_ros.io.errors import DataIOError  # noqa: E402
-from spatial_vqa_ros.offline.play import (  # noqa: E402
+from spatial_vqa_ros.nodes.player import (  # noqa: E402
     BagPlayer,
     PlayOptions,
     has_header,

@@ -20,6 +20,9 @@ QoS: reliable (or best effort), keep-last ``qos_depth``, volatile; the latched t
 with transient-local durability) are published reliable + transient local, depth 1,
 so late subscribers still get the last message. Topics whose message type cannot
 be imported are skipped with a warning.
+
+It lives with the nodes, not in ``offline``, because it publishes through rclpy:
+``offline`` stays importable without ROS.
 """
 
 from __future__ import annotations

@@ -1,0 +1,51 @@
+"""Recorded frames to a spatial VQA dataset: ``spatial-vqa bag2dataset``.
+
+Per source (one camera stream: a bag), in order: frames -> :class:`ScenePipeline`
+(one per source: floor smoothing and the tracker are stateful) -> the scene graph of
+the objects *visible in the frame* (re-described, so names are unique among them) ->
+:func:`synthesize` with image key ``"<source>/<stamp_ns>"`` -> record + image ->
+:class:`~spatial_vqa_ros.io.datasets.DatasetWriter`. The output depends only on the
+inputs and the settings (seed included): the ``ray`` engine, which runs one source
+per task, writes the same records as the ``local`` one.
+
+Determinism of the floor fit (open3d's RANSAC) is the core's business: see
+:func:`spatial_vqa_ros.core.floor.deterministic_open3d`.
+
+Modules: ``sources`` (frame sources, bags), ``config`` (:class:`Bag2DatasetConfig`),
+``engines`` (:class:`SourceRun`, local and Ray engines), ``summary`` (per-source
+reports and the run summary) and ``build`` (:func:`write_dataset`,
+:func:`bag2dataset`). Import the public names from here.
+"""
+
+from __future__ import annotations
+
+from .build import bag2dataset, write_dataset
+from .config import Bag2DatasetConfig
+from .engines import ENGINES, SKIP_REASONS, FrameOutput, SourceRun
+from .sources import (
+    BagSource,
+    FrameSource,
+    SourceFrame,
+    open_bags,
+    source_from_spec,
+    source_name,
+)
+from .summary import Bag2DatasetSummary, SourceReport
+
+__all__ = [
+    "ENGINES",
+    "SKIP_REASONS",
+    "Bag2DatasetConfig",
+    "Bag2DatasetSummary",
+    "BagSource",
+    "FrameOutput",
+    "FrameSource",
+    "SourceFrame",
+    "SourceReport",
+    "SourceRun",
+    "bag2dataset",
+    "open_bags",
+    "source_from_spec",
+    "source_name",
+    "write_dataset",
+]

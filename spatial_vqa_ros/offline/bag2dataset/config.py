@@ -1,0 +1,98 @@
+"""The settings that decide a dataset's content: :class:`Bag2DatasetConfig`.
+
+Its own module because every other part needs it: the engines rebuild it from its
+JSON settings in worker processes, and the writer records the settings in
+progress.json and the card (a directory resumes only with the same settings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import Any
+
+from ...core.pipeline import PipelineConfig
+from ...core.relations import Margins
+from ...core.vqa import SynthesisConfig
+from ...io.bags import BagTopics
+from ...io.datasets import IMAGE_FORMATS
+from ...io.errors import DataIOError
+
+
+@dataclass(frozen=True)
+class Bag2DatasetConfig:
+    """Everything that decides a dataset's content (recorded in progress.json and the
+    card; a directory resumes only with the same settings).
+
+    ``every_n``: keep every n-th frame of each source (the others are not processed
+    at all: the tracker sees the kept frames only). Images are written as
+    ``image_format`` ("jpg" at ``jpeg_quality``, or "png").
+    """
+
+    synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    topics: BagTopics = field(default_factory=BagTopics)
+    every_n: int = 1
+    image_format: str = "jpg"
+    jpeg_quality: int = 95
+    shard_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.every_n < 1:
+            raise DataIOError(f"every_n must be >= 1, got {self.every_n}")
+        if self.image_format not in IMAGE_FORMATS:
+            raise DataIOError(f"image_format must be one of {', '.join(IMAGE_FORMATS)}, got "
+                              f"{self.image_format!r}")
+        if not 1 <= self.jpeg_quality <= 100:
+            raise DataIOError(f"jpeg_quality must be within [1, 100], got {self.jpeg_quality}")
+        if self.shard_size < 1:
+            raise DataIOError(f"shard_size must be >= 1, got {self.shard_size}")
+        if not self.synthesis.multi_turn:
+            raise DataIOError("the dataset holds one record per image: use "
+                              "SynthesisConfig(multi_turn=True)")
+
+    def settings(self) -> dict[str, Any]:
+        """JSON-able settings; :meth:`from_settings` rebuilds the config from them."""
+        s = self.synthesis
+        weights = None if s.category_weights is None else dict(s.category_weights)
+        return {
+            "synthesis": {"category_weights": weights, "qa_per_image": s.qa_per_image,
+                          "units": s.units, "qualitative_fraction": s.qualitative_fraction,
+                          "seed": s.seed, "multi_turn": s.multi_turn,
+                          "margins": asdict(s.margins)},
+            "pipeline": asdict(self.pipeline),
+            "topics": asdict(self.topics),
+            "backend": "simulation",
+            "every_n": self.every_n,
+            "image_format": self.image_format,
+            "jpeg_quality": self.jpeg_quality,
+        }
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], shard_size: int = 1000
+                      ) -> Bag2DatasetConfig:
+        s = dict(settings["synthesis"])
+        synthesis = SynthesisConfig(
+            category_weights=s["category_weights"], qa_per_image=s["qa_per_image"],
+            units=s["units"], qualitative_fraction=s["qualitative_fraction"], seed=s["seed"],
+            multi_turn=s["multi_turn"], margins=Margins(**s["margins"]))
+        return cls(synthesis=synthesis, pipeline=_from_dict(PipelineConfig, settings["pipeline"]),
+                   topics=BagTopics(**settings["topics"]), every_n=settings["every_n"],
+                   image_format=settings["image_format"],
+                   jpeg_quality=settings["jpeg_quality"], shard_size=shard_size)
+
+
+def _from_dict(cls: type, values: Mapping[str, Any]) -> Any:
+    """A (nested) config dataclass from its ``asdict``; lists become tuples again."""
+    default = cls()
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in values or not f.init:
+            continue
+        current, value = getattr(default, f.name), values[f.name]
+        if is_dataclass(current) and isinstance(value, Mapping):
+            value = _from_dict(type(current), value)
+        elif isinstance(current, tuple) and isinstance(value, list):
+            value = tuple(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)

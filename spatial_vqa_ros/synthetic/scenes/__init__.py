@@ -1,0 +1,44 @@
+"""The synthetic world: primitives on a floor, a camera pose, and random scenes.
+
+One module per job: ``primitives`` (the ``Primitive``, ``CameraPose`` and
+``SyntheticScene`` types), ``meshes`` (their triangle meshes), ``placement``
+(random cameras, poses and scenes) and ``trajectories`` (moving-camera sequences
+and the gripper approach). Import the public names from here.
+"""
+
+from __future__ import annotations
+
+from .placement import CATALOGUE, random_camera, random_pose, random_scene
+from .primitives import (
+    KIND_DIMS,
+    MESH_SEGMENTS,
+    CameraPose,
+    Primitive,
+    SyntheticError,
+    SyntheticScene,
+)
+from .trajectories import (
+    CUBE_EDGE_M,
+    GRIPPER_DIMS,
+    aligned_box_gap_m,
+    approach_trajectory,
+    random_sequence,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "CUBE_EDGE_M",
+    "GRIPPER_DIMS",
+    "KIND_DIMS",
+    "MESH_SEGMENTS",
+    "CameraPose",
+    "Primitive",
+    "SyntheticError",
+    "SyntheticScene",
+    "aligned_box_gap_m",
+    "approach_trajectory",
+    "random_camera",
+    "random_pose",
+    "random_scene",
+    "random_sequence",
+]
