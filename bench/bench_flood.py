@@ -2,8 +2,9 @@
 
 Usage: python bench/bench_flood.py [--seconds 120] [--input-hz 60] [--delay 0.05]
                                    [--size 640x480] [--best-effort]
-Starts `spatial-vqa node` with ``debug_backend_delay_s`` (a backend slower than the
-input) and `spatial-vqa play --loop` publishing a synthetic scene at --input-hz, for
+Starts `spatial-vqa node` with the slow test-double backend (``synthetic.doubles``,
+--delay s per frame, slower than the input) and `spatial-vqa play --loop` publishing a
+synthetic scene at --input-hz, for
 --seconds. Samples the node's RSS (psutil) every second and prints memory growth after
 warm-up (target <= 50 MB), frames processed and dropped (from /diagnostics), and
 whether the node is still alive and answering a query at the end.
@@ -38,9 +39,11 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "spatial_vqa_ros.cli", *args]
 
 
-def _start(command: list[str], log: Path) -> subprocess.Popen:
+def _start(command: list[str], log: Path, env: dict[str, str] | None = None
+           ) -> subprocess.Popen:
     with open(log, "wb") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                                env={**os.environ, **(env or {})})
 
 
 def main() -> int:
@@ -50,7 +53,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=120.0, help="flood duration")
     parser.add_argument("--input-hz", type=float, default=60.0)
     parser.add_argument("--delay", type=float, default=0.05,
-                        help="debug_backend_delay_s of the node (s per frame)")
+                        help="seconds per frame of the node's slow test-double backend")
     parser.add_argument("--size", default="640x480", help="frame size WxH")
     parser.add_argument("--warmup", type=float, default=15.0,
                         help="seconds before the baseline RSS sample")
@@ -67,6 +70,7 @@ def main() -> int:
     from spatial_vqa_ros.srv import QuerySpatial
 
     from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag
+    from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_BACKEND
 
     width, height = (int(v) for v in args.size.split("x"))
     tmp = Path(tempfile.mkdtemp(prefix="bench_flood_"))
@@ -78,7 +82,8 @@ def main() -> int:
 
     qos = [] if args.best_effort else ["-p", "qos:=reliable"]
     node_proc = _start(_cli("node", "--ros-args", "-r", f"__ns:={NS}", "-p",
-                            f"debug_backend_delay_s:={args.delay}", *qos), tmp / "node.log")
+                            f"backend:={SLOW_BACKEND}", *qos), tmp / "node.log",
+                       {DELAY_ENV: str(args.delay)})
     player = None
     rclpy.init()
     node = rclpy.create_node("bench_flood_probe")

@@ -4,11 +4,11 @@ Usage: python bench/bench_reward.py [--trajectories 20] [--frames 15] [--seed 0]
                                     [--size 640x480] [--no-noise]
 A "gripper" moves in equal steps onto a "cube" (``synthetic.approach_trajectory``),
 rendered with the RGB-D noise model. Each trajectory streams through one
-``ScenePipeline`` (as the node does) and the gap is computed exactly as the node's
-``~/compute_reward`` does (``core.reward.distance_between`` on the tracked objects'
-points). Prints Spearman rho(estimated gap, true gap) per trajectory (mean, min),
-the fraction of monotone steps (the estimate does not grow while the truth shrinks),
-absolute errors, and how often the last (touching) frame counts as reached.
+``ScenePipeline`` (as the node does) and one ``core.reward.RewardSession`` (a stream
+step per frame, as the node's ``~/reward`` stream). Prints Spearman rho(estimated gap,
+true gap) per trajectory (mean, min), the fraction of monotone steps (the estimate does
+not grow while the truth shrinks), absolute errors, and how often the last (touching)
+frame counts as reached (the session's ``reached``).
 Targets: rho >= 0.99, monotone >= 98%.
 """
 
@@ -22,36 +22,24 @@ from itertools import pairwise
 import numpy as np
 from scipy.stats import spearmanr
 
-from spatial_vqa_ros.core.errors import UnknownObjectError
 from spatial_vqa_ros.core.frame import Frame, Observations
 from spatial_vqa_ros.core.pipeline import ScenePipeline
-from spatial_vqa_ros.core.reward import distance_between
+from spatial_vqa_ros.core.reward import DEFAULT_SUCCESS_THRESHOLD_M, RewardSession, RewardSettings
 from spatial_vqa_ros.synthetic import DepthNoise, apply_noise, ground_truth, render, true_gap
 from spatial_vqa_ros.synthetic.bags import synthetic_scenes
 
-#: ComputeReward's default success threshold (m).
-REACHED_M = 0.02
+REACHED_M = DEFAULT_SUCCESS_THRESHOLD_M
 
 
-def node_gap(graph, source: str, target: str) -> float:
-    """The gap as the node's ~/compute_reward computes it for two labels (NaN if unseen)."""
-    try:
-        a, b = graph.find(source), graph.find(target)
-    except UnknownObjectError:
-        return float("nan")
-    if not (a.visible and b.visible):
-        return float("nan")
-    return distance_between(a.points_scene, a.center_scene, b.points_scene, b.center_scene,
-                            "gap")
-
-
-def trajectory(seed: int, frames: int, width: int, height: int,
-               noise: DepthNoise | None) -> tuple[list[float], list[float], float]:
-    """Estimated and true gaps per frame, and the seconds spent in the pipeline."""
+def trajectory(seed: int, frames: int, width: int, height: int, noise: DepthNoise | None
+               ) -> tuple[list[float], list[float], list[bool], float]:
+    """Estimated and true gaps per frame, whether each frame counted as reached, and
+    the seconds spent in the pipeline and the reward session."""
     scenes = synthetic_scenes("approach", frames, seed, width, height)
     rng = np.random.default_rng([seed, 2])
     pipeline = ScenePipeline()
-    estimated, truth, busy = [], [], 0.0
+    session, settings = RewardSession(), RewardSettings()
+    estimated, truth, reached, busy = [], [], [], 0.0
     for i, scene in enumerate(scenes):
         clean = render(scene)
         rendered = replace(clean, depth_m=apply_noise(clean.depth_m, noise, rng)) \
@@ -62,9 +50,11 @@ def trajectory(seed: int, frames: int, width: int, height: int,
         result = pipeline.process(
             Frame(rendered.rgb, rendered.depth_m, rendered.camera, i / 30),
             Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label))
-        estimated.append(node_gap(result.graph, "gripper", "cube"))
+        step = session.stream_step(result.graph, "gripper", "cube", settings)
+        estimated.append(step.distance_m)
+        reached.append(step.reached)
         busy += time.perf_counter() - start
-    return estimated, truth, busy
+    return estimated, truth, reached, busy
 
 
 def main() -> None:
@@ -82,7 +72,8 @@ def main() -> None:
     rhos, monotone, steps, errors, reached, missing, busy = [], 0, 0, [], 0, 0, 0.0
     worst = (2.0, -1)
     for k in range(args.trajectories):
-        estimated, truth, spent = trajectory(args.seed + k, args.frames, width, height, noise)
+        estimated, truth, hits, spent = trajectory(args.seed + k, args.frames, width, height,
+                                                   noise)
         busy += spent
         est = np.array(estimated)
         valid = np.isfinite(est)
@@ -95,7 +86,7 @@ def main() -> None:
         monotone += sum(b <= a for a, b in pairs)
         steps += len(pairs)
         errors += list(np.abs(est[valid] - np.array(truth)[valid]))
-        reached += bool(valid[-1] and est[-1] <= REACHED_M)
+        reached += hits[-1]
     elapsed = time.perf_counter() - t0
     r, e = np.array(rhos), np.array(errors)
     n = args.trajectories

@@ -5,17 +5,23 @@ valid depth points inside a RegionOfInterest, region-aware like SpatialRGPT's
 fingertip/cube boxes). Distance is the *gap* (closest points, 0 when touching)
 or the distance between box centres. Shaping turns it into a reward; a side that
 is not localised makes the reward invalid (NaN), never a made-up number.
+
+:class:`RewardSession` holds what a reward needs across calls (the previous distance
+of each pair, for ``progress``; the k-d trees of snapshot point sets) and decides
+``reached``: the node's service and stream, and the benchmarks, all step it.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
-from .errors import CoreError
+from .errors import CoreError, UnknownObjectError
 from .frame import Frame
 from .objects import depth_continuous_pieces
 from .relations import KDTreeCache, gap_distance
@@ -37,14 +43,6 @@ class RegionPoints:
     def center_scene(self) -> np.ndarray:
         lo, hi = self.points_scene.min(axis=0), self.points_scene.max(axis=0)
         return ((lo + hi) / 2).astype(np.float64)
-
-
-@dataclass(frozen=True)
-class RewardResult:
-    distance_m: float
-    reward: float
-    valid: bool
-    error: str = ""
 
 
 def region_points(frame: Frame, scene: SceneFrame, roi_xywh: tuple[int, int, int, int],
@@ -110,7 +108,154 @@ def shape_reward(distance_m: float, shaping: str, scale: float,
     raise CoreError(f"shaping must be one of {SHAPINGS}, got {shaping!r}")
 
 
-def object_side(graph: SceneGraph, name: str) -> tuple[str, np.ndarray, np.ndarray]:
-    """(description, points, centre) of a named object; raises UnknownObjectError."""
+DEFAULT_SUCCESS_THRESHOLD_M = 0.02
+
+
+@dataclass(frozen=True)
+class RewardSide:
+    """One end of a reward: what it is called across frames, and its points.
+
+    ``key`` names the *thing*, not its words: ``#<track id>`` for an object (its
+    description may be reassigned as others come and go), ``roi:x,y,w,h`` for an
+    image region. ``points_scene``: (N, 3) float32; ``center_scene``: (3,) metres.
+    """
+
+    key: str
+    description: str
+    points_scene: np.ndarray
+    center_scene: np.ndarray
+
+
+def object_side(graph: SceneGraph, name: str) -> RewardSide:
+    """The side of a named object (label, description or ``#id``) in view now.
+
+    Raises UnknownObjectError for a name the graph does not resolve and CoreError for
+    an object not seen in the latest frame (its points are of an older view).
+    """
     obj = graph.find(name)
-    return obj.description, obj.points_scene, obj.center_scene
+    if not obj.visible:
+        raise CoreError(f"{obj.description} is not in view in the latest frame")
+    return RewardSide(f"#{obj.id}", obj.description, obj.points_scene, obj.center_scene)
+
+
+def region_side(frame: Frame | None, scene: SceneFrame | None,
+                roi_xywh: tuple[int, int, int, int]) -> RewardSide:
+    """The side of an image region of the latest frame (see :func:`region_points`)."""
+    if frame is None or scene is None:
+        raise CoreError("no frame processed yet: an image region cannot be lifted")
+    region = region_points(frame, scene, roi_xywh)
+    return RewardSide(region.name, region.name, region.points_scene, region.center_scene)
+
+
+def request_side(graph: SceneGraph, frame: Frame | None, scene: SceneFrame | None, *,
+                 label: str = "", object_id: int = -1,
+                 roi_xywh: tuple[int, int, int, int] = (0, 0, 0, 0)) -> RewardSide:
+    """The side a request names by exactly one of: label, id (>= 0), or a region
+    (width and height > 0), as ComputeReward.srv allows."""
+    has_roi = roi_xywh[2] > 0 and roi_xywh[3] > 0
+    given = [bool(label), object_id >= 0, has_roi]
+    if sum(given) != 1:
+        raise CoreError("name each side by exactly one of: label, id (>= 0), or roi "
+                        "(width and height > 0)")
+    if has_roi:
+        return region_side(frame, scene, roi_xywh)
+    return object_side(graph, label if label else f"#{object_id}")
+
+
+@dataclass(frozen=True)
+class RewardSettings:
+    """How a distance becomes a reward. ``scale`` <= 0 means 1.0 (the message default
+    is 0); ``success_threshold_m`` <= 0 means :data:`DEFAULT_SUCCESS_THRESHOLD_M`."""
+
+    distance_kind: str = "gap"
+    shaping: str = "negative_distance"
+    scale: float = 1.0
+    success_threshold_m: float = DEFAULT_SUCCESS_THRESHOLD_M
+
+    def __post_init__(self) -> None:
+        if self.distance_kind not in DISTANCE_KINDS:
+            raise CoreError(f"distance_kind must be one of {DISTANCE_KINDS}, got "
+                            f"{self.distance_kind!r}")
+        if self.shaping not in SHAPINGS:
+            raise CoreError(f"shaping must be one of {SHAPINGS}, got {self.shaping!r}")
+
+    @property
+    def threshold_m(self) -> float:
+        return (self.success_threshold_m if self.success_threshold_m > 0
+                else DEFAULT_SUCCESS_THRESHOLD_M)
+
+
+@dataclass(frozen=True)
+class RewardResult:
+    """One reward step. ``valid`` is False (and the numbers NaN) when a side is not
+    localised; ``progress_m`` = previous distance - distance (0 on a pair's first step)."""
+
+    source: str
+    target: str
+    distance_m: float
+    reward: float
+    progress_m: float
+    reached: bool
+    valid: bool
+
+    @classmethod
+    def invalid(cls, source: str, target: str) -> RewardResult:
+        nan = float("nan")
+        return cls(source, target, nan, nan, 0.0, False, False)
+
+
+class RewardSession:
+    """Rewards across calls: each pair's previous distance, and the k-d tree cache.
+
+    Memory is keyed by the sides' keys (track ids, regions) and the distance kind, and
+    bounded (the least recently stepped pairs are forgotten first). ``channel``
+    separates memories that must not mix: the stream's progress is not a service
+    caller's. Thread-safe: services and the frame worker step one session.
+    """
+
+    def __init__(self, max_pairs: int = 1000) -> None:
+        self._max_pairs = max_pairs
+        self._previous: OrderedDict[tuple[str, str, str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+        self.trees = KDTreeCache()
+
+    def step(self, source: RewardSide, target: RewardSide, settings: RewardSettings,
+             channel: str = "") -> RewardResult:
+        """Distance, reward, progress and ``reached`` for source -> target now.
+
+        Raises CoreError when a side has no valid 3D point (no made-up distance).
+        """
+        distance = distance_between(source.points_scene, source.center_scene,
+                                    target.points_scene, target.center_scene,
+                                    settings.distance_kind, self.trees)
+        if not math.isfinite(distance):
+            raise CoreError("one side has no valid 3D points")
+        previous = self._remember((channel, source.key, target.key, settings.distance_kind),
+                                  distance)
+        reward = shape_reward(distance, settings.shaping, settings.scale, previous)
+        progress = previous - distance if previous is not None else 0.0
+        return RewardResult(source.description, target.description, distance, reward,
+                            progress, distance <= settings.threshold_m, True)
+
+    def stream_step(self, graph: SceneGraph, source: str, target: str,
+                    settings: RewardSettings) -> RewardResult:
+        """A step of a configured stream pair: invalid (never an error) while either
+        object is unknown, out of view or without points, so the stream keeps its rate."""
+        try:
+            return self.step(object_side(graph, source), object_side(graph, target),
+                             settings, channel="stream")
+        except (UnknownObjectError, CoreError):
+            return RewardResult.invalid(source, target)
+
+    def _remember(self, key: tuple[str, str, str, str], distance: float) -> float | None:
+        with self._lock:
+            previous = self._previous.pop(key, None)
+            self._previous[key] = distance
+            while len(self._previous) > self._max_pairs:
+                self._previous.popitem(last=False)
+            return previous
+
+
+__all__ = ["DISTANCE_KINDS", "SHAPINGS", "RegionPoints", "RewardResult", "RewardSession",
+           "RewardSettings", "RewardSide", "distance_between", "object_side", "region_points",
+           "request_side", "shape_reward"]

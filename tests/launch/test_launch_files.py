@@ -13,19 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from spatial_vqa_ros.nodes.config import SpatialNodeConfig
+
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH = REPO / "launch"
 
 
 def _node_parameters() -> dict[str, object]:
-    """The `defaults` dict of SpatialNode._declare_parameters, read from the source."""
-    tree = ast.parse((REPO / "spatial_vqa_ros/nodes/spatial_node.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == "_declare_parameters":
-            for statement in node.body:
-                if isinstance(statement, ast.Assign) and statement.targets[0].id == "defaults":
-                    return ast.literal_eval(statement.value)
-    raise AssertionError("SpatialNode._declare_parameters has no `defaults` dict")
+    """The node's parameters and their ROS defaults, from the node's config class."""
+    return SpatialNodeConfig.ros_defaults()
 
 
 def test_config_yaml_documents_exactly_the_node_parameters():

@@ -27,6 +27,7 @@ from spatial_vqa_ros.synthetic.bags import (  # noqa: E402
     synthetic_scenes,
     write_synthetic_bag,
 )
+from spatial_vqa_ros.synthetic.doubles import SLOW_BACKEND  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
@@ -171,7 +172,8 @@ def test_services_answer_promptly_while_the_backend_is_slow(tmp_path, ros):
     bag = write_synthetic_bag(tmp_path / "slow", "scene", frames=10, seed=SEED, rate_hz=10.0,
                               width=320, height=240)
     frames = bag_frames(bag.path)
-    with _Node("err_slow", tmp_path, "-p", "debug_backend_delay_s:=2.0") as node:
+    # a test double that takes 2 s a frame, loaded by path as a plugin backend
+    with _Node("err_slow", tmp_path, "-p", f"backend:={SLOW_BACKEND}") as node:
         remapped = [{_rename(topic, node.topics): v for topic, v in f.items()} for f in frames]
         stop = threading.Event()
 

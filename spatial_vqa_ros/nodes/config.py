@@ -1,0 +1,121 @@
+"""The spatial node's configuration: one typed, validated value built once at start-up.
+
+Every ROS parameter of the node is a field here, with its default; the node declares
+them from this class (:meth:`SpatialNodeConfig.declare`), so the parameter list, the
+defaults and the checks live in one place, and the launch and YAML tests read the
+same class. No rclpy import: anything with ``declare_parameter`` will do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..core.errors import CoreError
+from ..core.reward import RewardSettings
+from ..perception.registry import check_backend_name
+
+QOS_CHOICES = ("sensor_data", "reliable")
+
+
+@dataclass(frozen=True)
+class SpatialNodeConfig:
+    """The node's parameters (SI units; topics are parameters, not remaps)."""
+
+    rgb_topic: str = "/camera/color/image_raw"
+    camera_info_topic: str = "/camera/color/camera_info"
+    depth_topic: str = "/camera/depth/image_raw"
+    instances_topic: str = "/camera/instances/image_raw"
+    labels_topic: str = "/camera/instances/labels"
+    #: A registered backend name, or ``package.module:Class`` for one of your own.
+    backend: str = "simulation"
+    qos: str = "sensor_data"
+    sync_slop_s: float = 0.02
+    sync_queue_size: int = 10
+    use_message_filters: bool = True
+    depth_min_m: float = 0.05
+    depth_max_m: float = 20.0
+    scene_frame_id: str = ""
+    remove_after_s: float = 2.0
+    #: "source:target" names of the reward stream's pairs.
+    reward_pairs: tuple[str, ...] = ()
+    reward_distance_kind: str = "gap"
+    reward_shaping: str = "negative_distance"
+    reward_scale: float = 1.0
+    odometry_topic: str = ""
+    odometry_slop_s: float = 0.05
+    #: The camera optical frame in the odometry child frame: x y z qx qy qz qw.
+    camera_in_odometry_child: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+    tf_fixed_frame: str = ""
+
+    def __post_init__(self) -> None:
+        check_backend_name(self.backend)
+        if self.qos not in QOS_CHOICES:
+            raise ValueError(f"qos must be 'sensor_data' or 'reliable', got {self.qos!r}")
+        if len(self.camera_in_odometry_child) != 7:
+            raise ValueError("camera_in_odometry_child is [x, y, z, qx, qy, qz, qw]")
+        if self.odometry_topic and self.tf_fixed_frame:
+            raise ValueError("set odometry_topic or tf_fixed_frame, not both")
+        if not 0.0 < self.depth_min_m < self.depth_max_m:
+            raise ValueError(f"need 0 < depth_min_m < depth_max_m, got {self.depth_min_m} "
+                             f"and {self.depth_max_m}")
+        if self.sync_slop_s <= 0 or self.sync_queue_size < 1:
+            raise ValueError("sync_slop_s must be > 0 and sync_queue_size >= 1")
+        try:
+            self.reward_settings  # noqa: B018 -- validates kind and shaping
+        except CoreError as error:
+            raise ValueError(f"reward_{error}") from None
+        for pair in self.reward_pairs:
+            if pair.count(":") != 1 or not all(pair.split(":")):
+                raise ValueError(f"reward_pairs entries are 'source:target', got {pair!r}")
+
+    @property
+    def reward_settings(self) -> RewardSettings:
+        return RewardSettings(self.reward_distance_kind, self.reward_shaping,
+                              self.reward_scale)
+
+    @property
+    def reward_stream_pairs(self) -> tuple[tuple[str, str], ...]:
+        return tuple(tuple(pair.split(":")) for pair in self.reward_pairs)
+
+    @classmethod
+    def ros_defaults(cls) -> dict[str, Any]:
+        """Parameter name -> the default as ROS declares it (typed; lists, not tuples).
+
+        An empty string array cannot be declared without a type, so ``reward_pairs``
+        defaults to ``[""]`` in ROS, which means no pair.
+        """
+        defaults = {}
+        for f in fields(cls):
+            value = f.default
+            if isinstance(value, tuple):
+                value = list(value) or [""]
+            defaults[f.name] = value
+        return defaults
+
+    @classmethod
+    def declare(cls, node: Any) -> SpatialNodeConfig:
+        """Declare every parameter on ``node`` and build the config from its values.
+
+        Raises ValueError naming the bad parameter (the node then exits with status 2).
+        """
+        values = {name: node.declare_parameter(name, default).value
+                  for name, default in cls.ros_defaults().items()}
+        return cls.from_values(values)
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> SpatialNodeConfig:
+        """The config of parameter values as ROS gives them (lists for arrays)."""
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown parameters: {', '.join(unknown)}")
+        typed = dict(values)
+        if "reward_pairs" in typed:
+            typed["reward_pairs"] = tuple(s for s in typed["reward_pairs"] if s)
+        if "camera_in_odometry_child" in typed:
+            typed["camera_in_odometry_child"] = tuple(
+                float(v) for v in typed["camera_in_odometry_child"])
+        return cls(**typed)
+
+
+__all__ = ["QOS_CHOICES", "SpatialNodeConfig"]

@@ -1,0 +1,100 @@
+"""What the node reports about itself in /diagnostics: rates, latency, counts, status.
+
+Kept out of the node class (and free of ROS types) so the figures are computed, and
+tested, in one place; the node only turns :meth:`NodeStats.report` into a message.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """One diagnostic status: ``level`` is "ok" or "warn"; ``values`` are strings."""
+
+    level: str
+    message: str
+    values: dict[str, str]
+
+
+class NodeStats:
+    """Counters and recent timings of the frame path. Thread-safe: sensor callbacks,
+    the worker and the diagnostics timer touch it from different threads."""
+
+    def __init__(self, window: int = 120, rate_window_s: float = 5.0) -> None:
+        self._lock = threading.Lock()
+        self._inputs: deque[float] = deque(maxlen=window)
+        self._latencies: deque[float] = deque(maxlen=window)
+        self._rate_window_s = rate_window_s
+        self.processed = 0
+        self.dropped = 0
+        self.errors = 0
+        self.last_error = ""
+
+    def input_received(self, now_s: float | None = None) -> float:
+        """Record an input set; returns its monotonic receive time."""
+        now = time.monotonic() if now_s is None else now_s
+        with self._lock:
+            self._inputs.append(now)
+        return now
+
+    def frame_dropped(self) -> None:
+        with self._lock:
+            self.dropped += 1
+
+    def frame_processed(self, received_s: float, now_s: float | None = None) -> None:
+        now = time.monotonic() if now_s is None else now_s
+        with self._lock:
+            self.processed += 1
+            self._latencies.append(now - received_s)
+
+    def error(self, message: str) -> None:
+        with self._lock:
+            self.errors += 1
+            self.last_error = message
+
+    def input_rate_hz(self, now_s: float | None = None) -> float:
+        now = time.monotonic() if now_s is None else now_s
+        with self._lock:
+            recent = [t for t in self._inputs if now - t < self._rate_window_s]
+        if len(recent) < 2 or recent[-1] <= recent[0]:
+            return 0.0
+        return (len(recent) - 1) / (recent[-1] - recent[0])
+
+    def latency_median_s(self) -> float:
+        with self._lock:
+            latencies = list(self._latencies)
+        return statistics.median(latencies) if latencies else float("nan")
+
+    def report(self, *, camera_known: bool, floor_found: bool, objects_tracked: int,
+               camera_height_m: float, now_s: float | None = None,
+               extra: dict[str, str] | None = None) -> StatusReport:
+        """The status now: a warning names the first thing the user should fix."""
+        level, message = "ok", "ok"
+        if not camera_known:
+            level, message = "warn", "waiting for CameraInfo"
+        elif self.processed == 0:
+            level, message = "warn", "no frame processed yet"
+        elif not floor_found:
+            level, message = "warn", "no floor found"
+        values = {
+            "input_rate_hz": f"{self.input_rate_hz(now_s):.1f}",
+            "latency_median_ms": f"{self.latency_median_s() * 1e3:.1f}",
+            "frames_processed": str(self.processed), "frames_dropped": str(self.dropped),
+            "errors": str(self.errors), "last_error": self.last_error,
+            "objects_tracked": str(objects_tracked), "floor_found": str(floor_found),
+            "camera_height_m": f"{camera_height_m:.3f}",
+            **(extra or {}),
+        }
+        return StatusReport(level, message, values)
+
+    def counts(self) -> dict[str, int]:
+        return {"processed": self.processed, "dropped": self.dropped, "errors": self.errors}
+
+
+__all__ = ["NodeStats", "StatusReport"]

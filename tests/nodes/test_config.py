@@ -1,0 +1,66 @@
+"""The node's typed configuration: defaults, ROS typing, and refusals that name the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from spatial_vqa_ros.core.reward import RewardSettings
+from spatial_vqa_ros.nodes.config import SpatialNodeConfig
+
+
+class FakeNode:
+    """What SpatialNodeConfig.declare needs of a node: declare_parameter(...).value."""
+
+    def __init__(self, overrides: dict | None = None) -> None:
+        self.overrides = overrides or {}
+        self.declared: dict[str, object] = {}
+
+    def declare_parameter(self, name, default):
+        self.declared[name] = default
+        value = self.overrides.get(name, default)
+        return type("Parameter", (), {"value": value})()
+
+
+def test_declare_declares_every_field_with_a_typed_ros_default():
+    node = FakeNode()
+    config = SpatialNodeConfig.declare(node)
+    assert config == SpatialNodeConfig()
+    assert node.declared["reward_pairs"] == [""]  # a typed empty string array
+    assert node.declared["camera_in_odometry_child"] == [0.0] * 6 + [1.0]
+    assert node.declared["sync_queue_size"] == 10 and node.declared["qos"] == "sensor_data"
+
+
+def test_ros_arrays_become_tuples_and_empty_pairs_are_dropped():
+    node = FakeNode({"reward_pairs": ["gripper:cube", ""],
+                     "camera_in_odometry_child": [0, 0, 1, 0, 0, 0, 1]})
+    config = SpatialNodeConfig.declare(node)
+    assert config.reward_stream_pairs == (("gripper", "cube"),)
+    assert config.camera_in_odometry_child == (0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+    assert config.reward_settings == RewardSettings()
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"backend": "yolo"}, "backend must be one of"),
+    ({"qos": "fast"}, "qos must be 'sensor_data' or 'reliable'"),
+    ({"camera_in_odometry_child": [0.0, 1.0]}, r"\[x, y, z, qx, qy, qz, qw\]"),
+    ({"odometry_topic": "/odom", "tf_fixed_frame": "map"}, "not both"),
+    ({"reward_pairs": ["gripper-cube"]}, "'source:target'"),
+    ({"reward_pairs": ["gripper:"]}, "'source:target'"),
+    ({"reward_shaping": "sparse"}, "reward_shaping must be one of"),
+    ({"reward_distance_kind": "hausdorff"}, "reward_distance_kind must be one of"),
+    ({"depth_min_m": 5.0, "depth_max_m": 1.0}, "depth_min_m < depth_max_m"),
+    ({"sync_slop_s": 0.0}, "sync_slop_s must be > 0"),
+])
+def test_bad_parameters_are_refused_with_what_to_set(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        SpatialNodeConfig.declare(FakeNode(overrides))
+
+
+def test_unknown_parameter_names_are_refused():
+    with pytest.raises(ValueError, match="unknown parameters: rgb_topc"):
+        SpatialNodeConfig.from_values({"rgb_topc": "/x"})
+
+
+def test_a_plugin_backend_path_is_accepted_without_importing_it():
+    config = SpatialNodeConfig(backend="my_robot.perception:Backend")
+    assert config.backend == "my_robot.perception:Backend"

@@ -1,0 +1,55 @@
+"""The node's self-report: rate, latency, counts and the status that names the problem."""
+
+from __future__ import annotations
+
+import math
+
+from spatial_vqa_ros.nodes.stats import NodeStats
+
+
+def report(stats: NodeStats, now: float, **facts):
+    values = {"camera_known": True, "floor_found": True, "objects_tracked": 3,
+              "camera_height_m": 1.2345} | facts
+    return stats.report(now_s=now, **values)
+
+
+def test_rate_latency_and_counts():
+    stats = NodeStats()
+    for k in range(11):  # 10 Hz for one second
+        received = stats.input_received(now_s=100.0 + k * 0.1)
+    stats.frame_dropped()
+    stats.frame_processed(received, now_s=received + 0.040)
+    r = report(stats, 101.0)
+    assert r.level == "ok" and r.message == "ok"
+    assert r.values["input_rate_hz"] == "10.0"
+    assert r.values["latency_median_ms"] == "40.0"
+    assert (r.values["frames_processed"], r.values["frames_dropped"]) == ("1", "1")
+    assert r.values["camera_height_m"] == "1.234" and r.values["objects_tracked"] == "3"
+    assert stats.counts() == {"processed": 1, "dropped": 1, "errors": 0}
+
+
+def test_old_inputs_leave_the_rate_window():
+    stats = NodeStats(rate_window_s=5.0)
+    stats.input_received(now_s=0.0)
+    stats.input_received(now_s=0.5)
+    assert stats.input_rate_hz(now_s=0.6) == 2.0
+    assert stats.input_rate_hz(now_s=60.0) == 0.0
+    assert math.isnan(stats.latency_median_s())
+
+
+def test_status_names_the_first_thing_to_fix():
+    stats = NodeStats()
+    assert report(stats, 0.0, camera_known=False).message == "waiting for CameraInfo"
+    assert report(stats, 0.0).message == "no frame processed yet"
+    stats.frame_processed(0.0, now_s=0.1)
+    no_floor = report(stats, 0.2, floor_found=False)
+    assert (no_floor.level, no_floor.message) == ("warn", "no floor found")
+
+
+def test_errors_keep_the_last_message_and_extra_values_are_reported():
+    stats = NodeStats()
+    stats.error("bad CameraInfo: K is zero")
+    stats.error("labels ignored: not JSON")
+    r = report(stats, 0.0, extra={"backend": "simulation"})
+    assert r.values["errors"] == "2" and r.values["last_error"] == "labels ignored: not JSON"
+    assert r.values["backend"] == "simulation"
