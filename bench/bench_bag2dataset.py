@@ -71,8 +71,8 @@ def time_geometry(bag: Path, repeat: int) -> tuple[int, float]:
     return n, best
 
 
-def time_local(bags: list[Path], out: Path, config: Bag2DatasetConfig, engine: str = "local",
-               workers: int = 1, repeat: int = 1) -> tuple[int, float, int]:
+def time_local(bags: list[Path], out: Path, config: Bag2DatasetConfig, *,
+               engine: str = "local", workers: int = 1, repeat: int = 1) -> tuple[int, float, int]:
     """Frames read, best wall time of ``repeat`` runs (the machine may be shared), records."""
     best = float("inf")
     for _ in range(repeat):
@@ -136,8 +136,8 @@ def main() -> None:
         frames, elapsed, _ = time_local([bag, copy], work / "out", config, repeat=args.repeat)
         print(f"  2 bags, local engine        {frames / elapsed:7.1f} frames/s")
         for workers in (1, 2):
-            frames, elapsed, _ = time_local([bag, copy], work / "out", config, "ray", workers,
-                                            args.repeat)
+            frames, elapsed, _ = time_local([bag, copy], work / "out", config, engine="ray",
+                                            workers=workers, repeat=args.repeat)
             print(f"  2 bags, ray, {workers} worker{'s' if workers > 1 else ' '}       "
                   f"{frames / elapsed:7.1f} frames/s")
         ray.shutdown()

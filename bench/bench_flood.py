@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +47,7 @@ def _start(command: list[str], log: Path, env: dict[str, str] | None = None
                                 env={**os.environ, **(env or {})})
 
 
-def main() -> int:
-    from spatial_vqa_ros.nodes.runtime import stop_process
-
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=120.0, help="flood duration")
     parser.add_argument("--input-hz", type=float, default=60.0)
@@ -63,22 +62,44 @@ def main() -> int:
                         help="loop the bag with its recorded stamps (time jumps back every "
                         "pass, as with `ros2 bag play --loop`)")
     parser.add_argument("--seed", type=int, default=6)
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+@dataclass
+class Flood:
+    """What one flood run measured."""
+
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (s, RSS MB)
+    rss_idle: float = float("nan")
+    flood_s: float = 0.0
+    alive: bool = False
+    diagnostics: dict[str, str] = field(default_factory=dict)
+    answer: object = None
+    round_trip_s: float = float("nan")
+
+
+def _sample_rss(node, proc: subprocess.Popen, seconds: float, samples: list) -> float:
+    """Spin the probe for ``seconds`` while sampling the node's RSS once a second."""
+    import rclpy
+
+    start = next_sample = time.monotonic()
+    while time.monotonic() - start < seconds and proc.poll() is None:
+        rclpy.spin_once(node, timeout_sec=0.1)
+        if time.monotonic() >= next_sample:
+            samples.append((time.monotonic() - start,
+                            psutil.Process(proc.pid).memory_info().rss / MB))
+            next_sample += 1.0
+    return time.monotonic() - start
+
+
+def _flood(args: argparse.Namespace, bag, subject: str, tmp: Path) -> Flood | None:
+    """Start the node and the looping player, flood, then read diagnostics and ask."""
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from spatial_vqa_ros.srv import QuerySpatial
 
-    from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag
+    from spatial_vqa_ros.nodes.runtime import stop_process
     from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_BACKEND
-
-    width, height = (int(v) for v in args.size.split("x"))
-    tmp = Path(tempfile.mkdtemp(prefix="bench_flood_"))
-    bag = write_synthetic_bag(tmp / "bag", "scene", frames=60, seed=args.seed,
-                              rate_hz=args.input_hz, noise=True, width=width, height=height)
-    objects = read_ground_truth(bag.path)[0]["objects"]
-    counts = Counter(o["label"] for o in objects)
-    subject = next(o["label"] for o in objects if counts[o["label"]] == 1)
 
     qos = [] if args.best_effort else ["-p", "qos:=reliable"]
     node_proc = _start(_cli("node", "--ros-args", "-r", f"__ns:={NS}", "-p",
@@ -90,83 +111,94 @@ def main() -> int:
     diagnostics: list = []
     node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
     client = node.create_client(QuerySpatial, f"{NS}/spatial_vqa/query")
-    samples: list[tuple[float, float]] = []
+    run = Flood()
     try:
         if not client.wait_for_service(timeout_sec=60):
             print(f"the node did not come up; log: {tmp / 'node.log'}", file=sys.stderr)
-            return 1
-        rss_idle = psutil.Process(node_proc.pid).memory_info().rss / MB
+            return None
+        run.rss_idle = psutil.Process(node_proc.pid).memory_info().rss / MB
         player = _start(_cli("play", str(bag.path), "--loop",
                              *(["--best-effort"] if args.best_effort else []),
                              *(["--keep-stamps"] if args.keep_stamps else [])),
                         tmp / "player.log")
-        start = time.monotonic()
-        next_sample = start
-        while time.monotonic() - start < args.seconds and node_proc.poll() is None:
-            rclpy.spin_once(node, timeout_sec=0.1)
-            if time.monotonic() >= next_sample:
-                samples.append((time.monotonic() - start,
-                                psutil.Process(node_proc.pid).memory_info().rss / MB))
-                next_sample += 1.0
-        alive = node_proc.poll() is None
-        flood_s = time.monotonic() - start
+        run.flood_s = _sample_rss(node, node_proc, args.seconds, run.samples)
+        run.alive = node_proc.poll() is None
         player.send_signal(signal.SIGINT)  # prints its summary
         player.wait(timeout=20)
-        values = {}
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            rclpy.spin_once(node, timeout_sec=0.1)
+        _sample_rss(node, node_proc, 3.0, [])  # the last diagnostics arrive
         for array in diagnostics[-1:]:
-            values = {kv.key: kv.value for s in array.status for kv in s.values}
-        answer, round_trip = None, float("nan")
-        if alive:
+            run.diagnostics = {kv.key: kv.value for s in array.status for kv in s.values}
+        if run.alive:
             t0 = time.perf_counter()
             future = client.call_async(QuerySpatial.Request(relation="height", subject=subject))
             rclpy.spin_until_future_complete(node, future, timeout_sec=10)
-            round_trip = time.perf_counter() - t0
-            answer = future.result() if future.done() else None
-            alive = node_proc.poll() is None
+            run.round_trip_s = time.perf_counter() - t0
+            run.answer = future.result() if future.done() else None
+            run.alive = node_proc.poll() is None
     finally:
         node.destroy_node()
         rclpy.shutdown()
         for proc in (player, node_proc):
             stop_process(proc)
+    return run
 
-    t = np.array([s[0] for s in samples])
-    rss = np.array([s[1] for s in samples])
+
+def _report(args: argparse.Namespace, run: Flood, bag, tmp: Path, size: str) -> None:
+    t = np.array([s[0] for s in run.samples])
+    rss = np.array([s[1] for s in run.samples])
     after = t >= args.warmup
-    print(f"## input flood: {args.input_hz:g} Hz of {width}x{height} frames "
-          f"({'best effort' if args.best_effort else 'reliable'}) for {flood_s:.0f} s into a "
-          f"node whose backend takes {args.delay * 1e3:.0f} ms per frame")
+    print(f"## input flood: {args.input_hz:g} Hz of {size} frames "
+          f"({'best effort' if args.best_effort else 'reliable'}) for {run.flood_s:.0f} s "
+          f"into a node whose backend takes {args.delay * 1e3:.0f} ms per frame")
     if after.sum() >= 2:
         base, final, peak = rss[after][0], rss[-1], rss[after].max()
         slope = np.polyfit(t[after], rss[after], 1)[0] * 60
-        print(f"  node RSS: idle {rss_idle:.0f} MB, at {args.warmup:.0f} s {base:.0f} MB, "
+        print(f"  node RSS: idle {run.rss_idle:.0f} MB, at {args.warmup:.0f} s {base:.0f} MB, "
               f"final {final:.0f} MB, peak {peak:.0f} MB")
         print(f"  growth after warm-up: {final - base:+.1f} MB (peak {peak - base:+.1f} MB; "
               f"trend {slope:+.2f} MB/min)   target <= 50 MB")
     else:
-        print(f"  too few RSS samples after warm-up ({len(samples)} in all)")
+        print(f"  too few RSS samples after warm-up ({len(run.samples)} in all)")
     published = re.search(rf"^\s+{re.escape(bag.topics.rgb)}\s+(\d+)$",
                           (tmp / "player.log").read_text(errors="replace"), re.MULTILINE)
     if published:
         print(f"  frames published {published.group(1)} "
-              f"({int(published.group(1)) / flood_s:.1f} Hz achieved)")
+              f"({int(published.group(1)) / run.flood_s:.1f} Hz achieved)")
+    values = run.diagnostics
     if values:
         print(f"  frames processed {values.get('frames_processed')}, dropped (latest-frame-"
               f"wins) {values.get('frames_dropped')}, input at the end "
               f"{values.get('input_rate_hz')} Hz, latency median "
               f"{values.get('latency_median_ms')} ms, errors {values.get('errors')}"
               + (f" (last: {values['last_error'][:120]})" if values.get("last_error") else ""))
-    if answer is not None:
-        print(f"  node alive: {alive}; query answered in {round_trip * 1e3:.1f} ms: "
-              f"success={answer.success} {answer.answer or answer.error_message!r}")
+    if run.answer is not None:
+        print(f"  node alive: {run.alive}; query answered in {run.round_trip_s * 1e3:.1f} ms: "
+              f"success={run.answer.success} "
+              f"{run.answer.answer or run.answer.error_message!r}")
     else:
-        print(f"  node alive: {alive}; no answer to the final query; node log: "
+        print(f"  node alive: {run.alive}; no answer to the final query; node log: "
               f"{tmp / 'node.log'}")
-    if alive and answer is not None:
+
+
+def main() -> int:
+    args = _parse_args()
+    from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag
+
+    width, height = (int(v) for v in args.size.split("x"))
+    tmp = Path(tempfile.mkdtemp(prefix="bench_flood_"))
+    bag = write_synthetic_bag(tmp / "bag", "scene", frames=60, seed=args.seed,
+                              rate_hz=args.input_hz, noise=True, width=width, height=height)
+    objects = read_ground_truth(bag.path)[0]["objects"]
+    counts = Counter(o["label"] for o in objects)
+    subject = next(o["label"] for o in objects if counts[o["label"]] == 1)
+    run = _flood(args, bag, subject, tmp)
+    if run is None:
+        return 1
+    _report(args, run, bag, tmp, args.size)
+    ok = run.alive and run.answer is not None
+    if ok:
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if alive and answer is not None else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -35,12 +35,12 @@ def speed(seed: int, n_frames: int = 200) -> tuple[float, float, float, float]:
         if len(rendered.id_to_label) >= 10:
             break
         _, rendered, _ = render_case(seed + k)
-    frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera, 0.0)
+    frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera)
     obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
     pipeline = ScenePipeline()
     streaming, cold = [], []
     for k in range(n_frames):
-        frame_k = Frame(frame.rgb, frame.depth_m, frame.camera, k / 30)
+        frame_k = Frame(frame.rgb, frame.depth_m, frame.camera, round(k * 1e9 / 30))
         t0 = time.perf_counter()
         pipeline.process(frame_k, obs)
         streaming.append(time.perf_counter() - t0)

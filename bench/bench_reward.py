@@ -48,7 +48,7 @@ def trajectory(seed: int, frames: int, width: int, height: int, noise: DepthNois
         truth.append(true_gap(labels["gripper"], labels["cube"]))
         start = time.perf_counter()
         result = pipeline.process(
-            Frame(rendered.rgb, rendered.depth_m, rendered.camera, i / 30),
+            Frame(rendered.rgb, rendered.depth_m, rendered.camera, round(i * 1e9 / 30)),
             Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label))
         step = session.stream_step(result.graph, "gripper", "cube", settings)
         estimated.append(step.distance_m)

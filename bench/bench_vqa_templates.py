@@ -39,7 +39,7 @@ def prepared_graph(count: int, seed: int = 0) -> SceneGraph:
             points_scene=center[None].astype(np.float32), roi_xyxy=(0, 0, 1, 1),
             pixel_count=500, point_count=400, localised=True, partial=False,
             cut_by_border=False, occluded_outline=0.0, position_sigma_m=0.01, **extra))
-    return SceneGraphTracker().update(estimates, scene, 0.0, "camera_floor")
+    return SceneGraphTracker().update(estimates, scene, 0, "camera_floor")
 
 
 def bench_render(graph: SceneGraph, seconds: float, units: str, qualitative: bool) -> float:

@@ -18,7 +18,7 @@ SCENE = scene_frame_from_floor(np.array([0.0, -0.9, -0.436]) / np.linalg.norm([0
                                1.0)
 
 
-def est(label: str, center, extent=(0.2, 0.2, 0.2), partial: bool = False,
+def est(label: str, center, extent=(0.2, 0.2, 0.2), *, partial: bool = False,
         sigma: float = 0.005, score: float = 0.9) -> ObjectEstimate:
     """A localised estimate with the box ``center`` / ``extent`` in the scene frame."""
     c = np.array(center, float)
@@ -30,6 +30,11 @@ def est(label: str, center, extent=(0.2, 0.2, 0.2), partial: bool = False,
         position_sigma_m=sigma)
 
 
-def graph_of(*estimates: ObjectEstimate, scene=SCENE, stamp_s: float = 0.0) -> SceneGraph:
+def ns(seconds: float) -> int:
+    """Seconds as the integer nanoseconds that stamps are."""
+    return round(seconds * 1e9)
+
+
+def graph_of(*estimates: ObjectEstimate, scene=SCENE, stamp_ns: int = 0) -> SceneGraph:
     """The snapshot a fresh tracker makes of ``estimates`` (unique descriptions)."""
-    return SceneGraphTracker().update(list(estimates), scene, stamp_s, "camera_floor")
+    return SceneGraphTracker().update(list(estimates), scene, stamp_ns, "camera_floor")

@@ -64,6 +64,7 @@ class CameraIntrinsics:
         d: Sequence[float],
         width: int,
         height: int,
+        *,
         distortion_model: str = "plumb_bob",
         frame_id: str = "camera_color_optical_frame",
     ) -> CameraIntrinsics:

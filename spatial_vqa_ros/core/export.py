@@ -1,8 +1,12 @@
 """Per-frame scene records as plain JSON-able dicts: the schema users audit data with.
 
 Schema (documented in README.md, "Scene graph JSON lines"); lengths in metres in the
-scene frame; ``size`` is [width (y), depth (x), height (z)]. The sizes of partial
-objects are lower bounds and are never stated as facts downstream.
+scene frame; ``size`` is [depth (x), width (y), height (z)], the order of ``center``,
+of ``SceneObject.extent_scene`` and of the SceneObject message's ``size``. The sizes
+of partial objects are lower bounds and are never stated as facts downstream.
+
+Version 2 (from 1): ``size`` in x, y, z order (was [width, depth, height]); one stamp,
+``stamp_ns`` (the float ``stamp`` in seconds is gone).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 
 from .pipeline import FrameResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _rounded(values, digits: int = 4) -> list[float | None]:
@@ -26,17 +30,15 @@ def frame_record(result: FrameResult, stamp_ns: int) -> dict[str, Any]:
     for o in graph.objects:
         if not o.visible:
             continue
-        width, depth, height = o.extent_scene[1], o.extent_scene[0], o.extent_scene[2]
         objects.append({
             "id": o.id, "label": o.label, "description": o.description,
-            "center": _rounded(o.center_scene), "size": _rounded([width, depth, height]),
+            "center": _rounded(o.center_scene), "size": _rounded(o.extent_scene),
             "visible_pixels": int(o.pixel_count), "points": int(o.point_count),
             "partial": bool(o.partial), "confidence": round(float(o.confidence), 3),
         })
     return {
         "schema": SCHEMA_VERSION,
         "stamp_ns": int(stamp_ns),
-        "stamp": round(stamp_ns * 1e-9, 9),
         "frame_id": graph.frame_id,
         "camera_frame_id": graph.camera_frame_id,
         "floor_found": bool(scene.floor_found),

@@ -17,6 +17,7 @@ import numpy as np
 
 from .camera import CameraIntrinsics
 from .errors import CoreError
+from .stamps import check_stamp_ns
 
 #: Depth encodings (sensor_msgs/Image names) and the factor that turns them into metres.
 DEPTH_SCALE_TO_M = {"32FC1": 1.0, "64FC1": 1.0, "16UC1": 1e-3, "mono16": 1e-3}
@@ -53,10 +54,10 @@ class Frame:
     rgb: np.ndarray
     depth_m: np.ndarray
     camera: CameraIntrinsics
-    stamp_s: float = 0.0
-    #: The exact stamp in integer nanoseconds when known (ROS header stamps): float
-    #: seconds lose ~0.1 us, enough to break exact-stamp matching downstream.
-    stamp_ns: int | None = None
+    #: The stamp in integer nanoseconds (ROS header stamps are exact in ns; float
+    #: seconds lose ~0.1 us, enough to break exact-stamp matching downstream). The one
+    #: stamp field; :attr:`stamp_s` derives seconds from it.
+    stamp_ns: int = 0
 
     def __post_init__(self) -> None:
         h, w = self.camera.height, self.camera.width
@@ -70,10 +71,11 @@ class Frame:
         if self.depth_m.dtype != np.float32:
             raise CoreError(f"depth_m must be float32 metres, got {self.depth_m.dtype}; "
                             "decode it with depth_to_metres()")
+        check_stamp_ns(self.stamp_ns)
 
     @property
-    def stamp_nanoseconds(self) -> int:
-        return self.stamp_ns if self.stamp_ns is not None else round(self.stamp_s * 1e9)
+    def stamp_s(self) -> float:
+        return self.stamp_ns * 1e-9
 
     @property
     def valid_depth_fraction(self) -> float:

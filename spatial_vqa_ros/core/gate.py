@@ -28,6 +28,7 @@ from .relations import (
     RELATIONS,
     Boxed,
     Margins,
+    Relation,
     Truth,
     evaluate_measure,
     evaluate_predicate,
@@ -37,6 +38,7 @@ from .scene_graph import SceneGraph
 
 #: Every reason a relation may not be stated, in the order they are checked.
 REASONS = ("same_object", "not_in_view", "no_floor", "partial", "non_finite", "unclear")
+NON_FINITE = "the estimate is not finite"
 
 
 @dataclass(frozen=True)
@@ -90,41 +92,59 @@ def judge(relation: str, a: Boxed, b: Boxed | None = None, *, floor_found: bool,
     rel = RELATIONS[relation]
     if rel.binary and b is None:
         raise ValueError(f"relation {relation!r} needs two objects, got one")
-    objects = (a, b) if rel.binary else (a,)
-    if rel.binary and b is not None and _same(a, b):
-        return Verdict(relation, "same_object",
+    refusal = _refusal(rel, a, b if rel.binary else None, floor_found=floor_found,
+                       world_fixed=world_fixed)
+    if refusal is not None:
+        return refusal
+    if rel.kind == "predicate":
+        assert b is not None
+        return _judge_predicate(relation, a, b, camera_scene, margins)
+    return _judge_measure(relation, a, b if rel.binary else None, margins)
+
+
+def _refusal(rel: Relation, a: Boxed, b: Boxed | None, *, floor_found: bool,
+             world_fixed: bool) -> Verdict | None:
+    """The reason the objects themselves rule the relation out, before any number."""
+    objects = (a,) if b is None else (a, b)
+    if b is not None and _same(a, b):
+        return Verdict(rel.name, "same_object",
                        f"{_name(a)!r} and {_name(b)!r} are the same object")
     unseen = [_name(o) for o in objects if not getattr(o, "visible", True)]
     if unseen and not world_fixed:
-        return Verdict(relation, "not_in_view",
+        return Verdict(rel.name, "not_in_view",
                        f"{' and '.join(unseen)} is not in view in the latest frame, and "
                        "without a camera pose (odometry) its last position may be stale")
     if rel.needs_floor and not floor_found:
-        return Verdict(relation, "no_floor",
-                       f"'{relation}' needs to know which way is up, but no floor was "
+        return Verdict(rel.name, "no_floor",
+                       f"'{rel.name}' needs to know which way is up, but no floor was "
                        "found in view")
     partial = [_name(o) for o in objects if o.partial]
     if rel.uses_size and partial:
-        return Verdict(relation, "partial",
+        return Verdict(rel.name, "partial",
                        f"cannot state the size of {' and '.join(partial)}: only partly "
                        "visible (cut by the image border or occluded)")
-    if rel.kind == "predicate":
-        assert b is not None
-        camera = np.zeros(3) if camera_scene is None else camera_scene
-        truth, diff, margin = evaluate_predicate(relation, a, b, margins, camera)
-        if not (math.isfinite(diff) and math.isfinite(margin)):
-            return Verdict(relation, "non_finite", "the estimate is not finite")
-        if truth == "unclear":
-            return Verdict(relation, "unclear", "the difference is within the measurement "
-                           "noise", truth=truth, noise_m=margin)
-        return Verdict(relation, truth=truth)
+    return None
+
+
+def _judge_predicate(relation: str, a: Boxed, b: Boxed, camera_scene: np.ndarray | None,
+                     margins: Margins) -> Verdict:
+    camera = np.zeros(3) if camera_scene is None else camera_scene
+    truth, diff, margin = evaluate_predicate(relation, a, b, margins, camera)
+    if not (math.isfinite(diff) and math.isfinite(margin)):
+        return Verdict(relation, "non_finite", NON_FINITE)
+    if truth == "unclear":
+        return Verdict(relation, "unclear", "the difference is within the measurement noise",
+                       truth=truth, noise_m=margin)
+    return Verdict(relation, truth=truth)
+
+
+def _judge_measure(relation: str, a: Boxed, b: Boxed | None, margins: Margins) -> Verdict:
     measure = "horizontal_distance" if relation == "direction" else relation
-    value = evaluate_measure(measure, a, b if rel.binary else None)
+    value = evaluate_measure(measure, a, b)
     if not math.isfinite(value):
-        return Verdict(relation, "non_finite", "the estimate is not finite")
-    if not rel.binary:
+        return Verdict(relation, "non_finite", NON_FINITE)
+    if b is None:
         return Verdict(relation, value=value)
-    assert b is not None
     # A separation within the position noise is not a fact ("the cans are 0.4 cm
     # apart vertically"; the bearing of a point on top of you): its error is unbounded.
     noise = position_margin_m(a, b, margins)

@@ -97,15 +97,15 @@ class ObjectEstimate:
     notes: tuple[str, ...] = field(default=())
 
     @property
-    def width_m(self) -> float:
+    def box_width_m(self) -> float:
         return float(self.extent_scene[1])
 
     @property
-    def depth_m(self) -> float:
+    def box_depth_m(self) -> float:
         return float(self.extent_scene[0])
 
     @property
-    def height_m(self) -> float:
+    def box_height_m(self) -> float:
         return float(self.extent_scene[2])
 
 
@@ -304,8 +304,8 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
         label = k + 1
         crop = crops[k]
         if crop is None:
-            estimates.append(_unlocalised(obs, k, (0, 0, 0, 0), int(pixel_counts[label]), 0,
-                                          False, False, 0.0, 0.0, "no pixels in the mask"))
+            estimates.append(_unlocalised(obs, k, reason="no pixels in the mask",
+                                          pixel_count=int(pixel_counts[label])))
             continue
         rows, cols = crop
         roi = (cols.start * s, rows.start * s, min(cols.stop * s, width),
@@ -325,8 +325,10 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
         if pts.shape[0] < config.min_points:
             why = ("no valid depth on the object" if pts.shape[0] == 0 else
                    f"only {pts.shape[0]} valid depth points (need {config.min_points})")
-            estimates.append(_unlocalised(obs, k, roi, int(pixel_counts[label]), pts.shape[0],
-                                          partial, cut, occluded, occluded_bottom, why))
+            estimates.append(_unlocalised(
+                obs, k, reason=why, roi_xyxy=roi, pixel_count=int(pixel_counts[label]),
+                point_count=pts.shape[0], partial=partial, cut_by_border=cut,
+                occluded_outline=occluded, occluded_bottom=occluded_bottom))
             continue
         lo, hi = lows[k].astype(np.float64), highs[k].astype(np.float64)
         if np.any(hi < lo):  # a thin object inside the noise band: fall back to the middle
@@ -345,14 +347,18 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
     return estimates
 
 
-def _unlocalised(obs: Observations, k: int, roi: tuple[int, int, int, int], pixels: int,
-                 points: int, partial: bool, cut: bool, occluded: float,
-                 occluded_bottom: float, reason: str) -> ObjectEstimate:
+def _unlocalised(obs: Observations, k: int, *, reason: str,
+                 roi_xyxy: tuple[int, int, int, int] = (0, 0, 0, 0), pixel_count: int = 0,
+                 point_count: int = 0, partial: bool = False, cut_by_border: bool = False,
+                 occluded_outline: float = 0.0, occluded_bottom: float = 0.0
+                 ) -> ObjectEstimate:
+    """Observation ``k`` as an estimate without a position, and why (``reason``)."""
     nan3 = np.full(3, np.nan)
     return ObjectEstimate(
         index=k, label=obs.labels[k], score=float(obs.scores[k]),
         source_id=int(obs.source_ids[k]), center_scene=nan3, extent_scene=nan3,
-        points_scene=np.zeros((0, 3), np.float32), roi_xyxy=roi, pixel_count=pixels,
-        point_count=points, localised=False, partial=partial, cut_by_border=cut,
-        occluded_outline=float(occluded), occluded_bottom=float(occluded_bottom),
+        points_scene=np.zeros((0, 3), np.float32), roi_xyxy=roi_xyxy,
+        pixel_count=pixel_count, point_count=int(point_count), localised=False,
+        partial=partial, cut_by_border=cut_by_border,
+        occluded_outline=float(occluded_outline), occluded_bottom=float(occluded_bottom),
         base_occluder=-1, position_sigma_m=float("nan"), reason=reason)

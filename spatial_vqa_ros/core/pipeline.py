@@ -83,7 +83,7 @@ class ScenePipeline:
                             f"{frame.depth_m.shape} differ in size")
         warnings = list(obs.warnings)
         last = self.tracker.snapshot.stamp_ns
-        if last and frame.stamp_nanoseconds < last:
+        if last and frame.stamp_ns < last:
             # time ran backwards (a bag looped, a simulator reset): start afresh, or
             # tracks would never age out
             self.reset()
@@ -100,7 +100,7 @@ class ScenePipeline:
         world_from_scene = None
         if world_from_camera is not None:
             world_from_scene = np.asarray(world_from_camera) @ camera_from_scene(scene)
-        graph = self.tracker.update(estimates, scene, frame.stamp_s, frame_id,
-                                    frame.camera.frame_id, world_from_scene,
-                                    frame.stamp_nanoseconds)
+        graph = self.tracker.update(estimates, scene, frame.stamp_ns, frame_id,
+                                    camera_frame_id=frame.camera.frame_id,
+                                    world_from_scene=world_from_scene)
         return FrameResult(scene, tuple(estimates), graph, tuple(warnings))

@@ -74,7 +74,7 @@ _PREDICATE_TEXT = {
 }
 
 
-def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str = "",
+def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str = "", *,
                       units: str = "metric", choice: bool = False,
                       margins: Margins = Margins()) -> Answer:
     """Evaluate ``relation`` for the named objects of ``graph``."""
@@ -148,8 +148,8 @@ def answer_question(graph: SceneGraph, question: str, units: str = "metric") -> 
         known = (", ".join(o.description for o in graph.objects)
                  or "none (the scene graph is empty)")
         return _failure(f"{error}; known objects: {known}")
-    return answer_structured(graph, parsed.relation, parsed.subject, parsed.object, units,
-                             parsed.choice)
+    return answer_structured(graph, parsed.relation, parsed.subject, parsed.object,
+                             units=units, choice=parsed.choice)
 
 
 __all__ = ["MEASURES", "PREDICATES", "Answer", "ParsedQuestion", "answer_question",

@@ -82,7 +82,7 @@ def region_points(frame: Frame, scene: SceneFrame, roi_xywh: tuple[int, int, int
 
 
 def distance_between(a_points: np.ndarray, a_center: np.ndarray, b_points: np.ndarray,
-                     b_center: np.ndarray, kind: str, cache: KDTreeCache | None = None
+                     b_center: np.ndarray, *, kind: str, cache: KDTreeCache | None = None
                      ) -> float:
     if kind == "gap":
         return gap_distance(a_points, b_points, cache)
@@ -227,7 +227,7 @@ class RewardSession:
         """
         distance = distance_between(source.points_scene, source.center_scene,
                                     target.points_scene, target.center_scene,
-                                    settings.distance_kind, self.trees)
+                                    kind=settings.distance_kind, cache=self.trees)
         if not math.isfinite(distance):
             raise CoreError("one side has no valid 3D points")
         previous = self._remember((channel, source.key, target.key, settings.distance_kind),

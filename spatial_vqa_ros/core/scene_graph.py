@@ -22,6 +22,7 @@ from scipy.optimize import linear_sum_assignment
 from .errors import UnknownObjectError
 from .objects import ObjectEstimate
 from .scene_frame import SceneFrame, camera_aligned_frame
+from .stamps import check_stamp_ns
 
 
 @dataclass(frozen=True)
@@ -44,25 +45,23 @@ class SceneObject:
     pixel_count: int
     point_count: int
     position_sigma_m: float
-    first_seen_s: float
-    last_seen_s: float
+    #: Stamps [ns] of the first and latest observation (0 when unknown).
+    first_seen_ns: int
+    last_seen_ns: int
     observation_count: int
     #: False when the object was not observed in the latest frame.
     visible: bool = True
-    #: Exact stamps [ns] of the first and latest observation (0 when unknown).
-    first_seen_ns: int = 0
-    last_seen_ns: int = 0
 
     @property
-    def width_m(self) -> float:
+    def box_width_m(self) -> float:
         return float(self.extent_scene[1])
 
     @property
-    def height_m(self) -> float:
+    def box_height_m(self) -> float:
         return float(self.extent_scene[2])
 
     @property
-    def depth_m(self) -> float:
+    def box_depth_m(self) -> float:
         return float(self.extent_scene[0])
 
 
@@ -70,15 +69,14 @@ class SceneObject:
 class SceneGraph:
     """Immutable snapshot of the scene graph."""
 
-    stamp_s: float
+    #: The stamp of the latest frame [ns]; :attr:`stamp_s` derives seconds from it.
+    stamp_ns: int
     frame_id: str
     scene: SceneFrame
     objects: tuple[SceneObject, ...]
     camera_frame_id: str = ""
     #: Labels observed in the latest frame that could not be localised, with why.
     unlocalised: tuple[tuple[str, str], ...] = field(default=())
-    #: The exact stamp of the latest frame [ns] (``stamp_s`` rounded to float).
-    stamp_ns: int = 0
     #: True when objects are tracked in a fixed world frame (camera pose known): then
     #: objects out of view keep valid positions. Without it, an object not seen in the
     #: latest frame may be where it was only if the camera did not move.
@@ -87,6 +85,10 @@ class SceneGraph:
     @property
     def floor_found(self) -> bool:
         return self.scene.floor_found
+
+    @property
+    def stamp_s(self) -> float:
+        return self.stamp_ns * 1e-9
 
     def names(self) -> tuple[str, ...]:
         """Every name that :meth:`find` resolves uniquely (descriptions first)."""
@@ -136,7 +138,7 @@ class TrackerConfig:
     naming_margin_m: float = 0.05
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Track:
     id: int
     label: str
@@ -149,11 +151,9 @@ class _Track:
     pixel_count: int
     point_count: int
     sigma: float
-    first_seen: float
-    last_seen: float
-    count: int
     first_seen_ns: int
     last_seen_ns: int
+    count: int
     #: world_from_view rotation of the frame the extent was measured in: a box is
     #: axis-aligned in its own view's scene frame, not in later ones.
     extent_rotation: np.ndarray
@@ -166,7 +166,7 @@ class SceneGraphTracker:
         self.config = config
         self._tracks: dict[int, _Track] = {}
         self._next_id = 1
-        self._snapshot = SceneGraph(0.0, "", camera_aligned_frame(), ())
+        self._snapshot = SceneGraph(0, "", camera_aligned_frame(), ())
 
     @property
     def snapshot(self) -> SceneGraph:
@@ -174,12 +174,11 @@ class SceneGraphTracker:
 
     def reset(self) -> None:
         self._tracks.clear()
-        self._snapshot = SceneGraph(0.0, "", camera_aligned_frame(), ())
+        self._snapshot = SceneGraph(0, "", camera_aligned_frame(), ())
 
-    def update(self, estimates: Iterable[ObjectEstimate], scene: SceneFrame, stamp_s: float,
-               frame_id: str, camera_frame_id: str = "",
-               world_from_scene: np.ndarray | None = None,
-               stamp_ns: int | None = None) -> SceneGraph:
+    def update(self, estimates: Iterable[ObjectEstimate], scene: SceneFrame, stamp_ns: int,
+               frame_id: str, *, camera_frame_id: str = "",
+               world_from_scene: np.ndarray | None = None) -> SceneGraph:
         """Fold one frame's estimates (in this frame's scene frame) into the graph.
 
         ``world_from_scene`` (4x4), when the camera pose is known (odometry), is where
@@ -190,8 +189,8 @@ class SceneGraphTracker:
         """
         estimates = list(estimates)
         to_world = np.eye(4) if world_from_scene is None else np.asarray(world_from_scene)
-        stamp_ns = stamp_ns if stamp_ns is not None else round(stamp_s * 1e9)
-        seen_at = (stamp_s, stamp_ns, to_world[:3, :3].copy())
+        stamp_ns = check_stamp_ns(stamp_ns)
+        seen_at = (stamp_ns, to_world[:3, :3].copy())
         located = [_transformed(e, to_world) for e in estimates if e.localised]
         unlocalised = tuple((e.label, e.reason) for e in estimates if not e.localised)
         assigned = self._associate(located)
@@ -203,14 +202,14 @@ class SceneGraphTracker:
                 self._fold(self._tracks[matched_id], estimate, *seen_at)
                 seen.add(matched_id)
         for track_id in [t for t, tr in self._tracks.items()
-                         if stamp_s - tr.last_seen > self.config.remove_after_s]:
+                         if (stamp_ns - tr.last_seen_ns) * 1e-9 > self.config.remove_after_s]:
             del self._tracks[track_id]
         to_scene = np.linalg.inv(to_world)
         objects = tuple(self._to_object(t, t.id in seen, to_scene) for t in
                         sorted(self._tracks.values(), key=lambda t: t.id))
         objects = assign_descriptions(objects, scene, self.config.naming_margin_m)
-        self._snapshot = SceneGraph(stamp_s, frame_id, scene, objects, camera_frame_id,
-                                    unlocalised, stamp_ns, world_from_scene is not None)
+        self._snapshot = SceneGraph(stamp_ns, frame_id, scene, objects, camera_frame_id,
+                                    unlocalised, world_from_scene is not None)
         return self._snapshot
 
     def _associate(self, located: list[ObjectEstimate]) -> list[int | None]:
@@ -234,17 +233,18 @@ class SceneGraphTracker:
                 result[i] = tracks[j].id
         return result
 
-    def _new_track(self, e: ObjectEstimate, stamp_s: float, stamp_ns: int,
-                   view_rotation: np.ndarray) -> int:
+    def _new_track(self, e: ObjectEstimate, stamp_ns: int, view_rotation: np.ndarray) -> int:
         track_id = self._next_id
         self._next_id += 1
         self._tracks[track_id] = _Track(
-            track_id, e.label, e.score, e.center_scene.copy(), e.extent_scene.copy(),
-            e.points_scene, e.partial, e.roi_xyxy, e.pixel_count, e.point_count,
-            e.position_sigma_m, stamp_s, stamp_s, 1, stamp_ns, stamp_ns, view_rotation)
+            id=track_id, label=e.label, confidence=e.score, center=e.center_scene.copy(),
+            extent=e.extent_scene.copy(), points=e.points_scene, partial=e.partial,
+            roi=e.roi_xyxy, pixel_count=e.pixel_count, point_count=e.point_count,
+            sigma=e.position_sigma_m, first_seen_ns=stamp_ns, last_seen_ns=stamp_ns,
+            count=1, extent_rotation=view_rotation)
         return track_id
 
-    def _fold(self, t: _Track, e: ObjectEstimate, stamp_s: float, stamp_ns: int,
+    def _fold(self, t: _Track, e: ObjectEstimate, stamp_ns: int,
               view_rotation: np.ndarray) -> None:
         cfg = self.config
         threshold = cfg.motion_sigmas * max(t.sigma, e.position_sigma_m) + 0.02
@@ -269,7 +269,6 @@ class SceneGraphTracker:
             t.points = e.points_scene
         t.confidence = max(e.score, (1 - cfg.min_blend) * t.confidence)
         t.roi, t.pixel_count, t.point_count = e.roi_xyxy, e.pixel_count, e.point_count
-        t.last_seen = stamp_s
         t.last_seen_ns = stamp_ns
         t.count += 1
 
@@ -289,8 +288,8 @@ class SceneGraphTracker:
             points_scene=points,
             partial=t.partial, roi_xyxy=t.roi, pixel_count=t.pixel_count,
             point_count=t.point_count, position_sigma_m=float(t.sigma),
-            first_seen_s=t.first_seen, last_seen_s=t.last_seen, observation_count=t.count,
-            visible=visible, first_seen_ns=t.first_seen_ns, last_seen_ns=t.last_seen_ns)
+            first_seen_ns=t.first_seen_ns, last_seen_ns=t.last_seen_ns,
+            observation_count=t.count, visible=visible)
 
 
 def _same_axes(a: np.ndarray, b: np.ndarray, tolerance_deg: float = 5.0) -> bool:

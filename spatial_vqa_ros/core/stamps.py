@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .errors import CoreError
 
 #: Nanoseconds per second.
@@ -26,6 +28,20 @@ def stamp_to_ns(stamp: Any) -> int:
 def stamp_to_seconds(stamp: Any) -> float:
     """A stamp (``.sec``, ``.nanosec``) as float seconds (not exact past ~2**53 ns)."""
     return stamp.sec + stamp.nanosec * 1e-9
+
+
+def check_stamp_ns(stamp_ns: object) -> int:
+    """``stamp_ns`` if it is a non-negative integer; CoreError otherwise.
+
+    Catches a time in float seconds passed where nanoseconds are expected, which
+    would otherwise be silently off by 10**9.
+    """
+    if isinstance(stamp_ns, bool) or not isinstance(stamp_ns, (int, np.integer)):
+        raise CoreError(f"stamps are integer nanoseconds, got {stamp_ns!r} "
+                        f"({type(stamp_ns).__name__}); convert seconds with round(s * 1e9)")
+    if stamp_ns < 0:
+        raise CoreError(f"timestamps must be non-negative nanoseconds, got {stamp_ns}")
+    return int(stamp_ns)
 
 
 def split_ns(stamp_ns: int) -> tuple[int, int]:
@@ -54,6 +70,7 @@ def split_seconds(seconds: float) -> tuple[int, int]:
 
 __all__ = [
     "NS_PER_S",
+    "check_stamp_ns",
     "split_ns",
     "split_seconds",
     "stamp_to_ns",

@@ -226,6 +226,7 @@ def camera_info_to_intrinsics(msg: Any) -> CameraIntrinsics:
             "calibrate it (camera_calibration) or publish its factory intrinsics")
     try:
         return CameraIntrinsics.from_camera_info(
-            k.tolist(), d.tolist(), width, height, model, frame_id or "camera_color_optical_frame")
+            k.tolist(), d.tolist(), width, height, distortion_model=model,
+            frame_id=frame_id or "camera_color_optical_frame")
     except CoreError as exc:
         raise DataIOError(f"CameraInfo of frame {frame_id!r}: {exc}") from None

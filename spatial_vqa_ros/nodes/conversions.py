@@ -52,14 +52,8 @@ def scene_object_to_msg(o: SceneObject) -> SceneObjectMsg:
         center=Point(x=float(c[0]), y=float(c[1]), z=float(c[2])),
         size=Vector3(x=float(e[0]), y=float(e[1]), z=float(e[2])),
         partial=bool(o.partial), roi=_roi(o.roi_xyxy), point_count=int(o.point_count),
-        first_seen=_seen_stamp(o.first_seen_ns, o.first_seen_s),
-        last_seen=_seen_stamp(o.last_seen_ns, o.last_seen_s),
+        first_seen=ns_to_stamp(o.first_seen_ns), last_seen=ns_to_stamp(o.last_seen_ns),
         observation_count=int(o.observation_count), visible=bool(o.visible))
-
-
-def _seen_stamp(nanoseconds: int, seconds: float) -> Time:
-    """Exact when the ns stamp is known: consumers match it against header stamps."""
-    return ns_to_stamp(nanoseconds) if nanoseconds > 0 else seconds_to_stamp(seconds)
 
 
 def scene_graph_to_msg(graph: SceneGraph) -> SceneGraphMsg:

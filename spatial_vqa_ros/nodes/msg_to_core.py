@@ -55,16 +55,14 @@ def scene_object_from_msg(o: Any,
     extent = np.array([o.size.x, o.size.y, o.size.z], dtype=np.float64)  # depth, width, height
     roi = o.roi
     x0, y0 = int(roi.x_offset), int(roi.y_offset)
-    last_seen_ns = stamp_ns(o.last_seen)
     return SceneObject(
         id=int(o.id), label=str(o.label), description=str(o.description or f"the {o.label}"),
         confidence=float(o.confidence), center_scene=center, extent_scene=extent,
         points_scene=np.zeros((0, 3), np.float32), partial=bool(o.partial),
         roi_xyxy=(x0, y0, x0 + int(roi.width), y0 + int(roi.height)), pixel_count=0,
         point_count=int(o.point_count), position_sigma_m=float(position_sigma_m),
-        first_seen_s=stamp_ns(o.first_seen) * 1e-9, last_seen_s=last_seen_ns * 1e-9,
-        observation_count=int(o.observation_count), visible=bool(o.visible),
-        first_seen_ns=stamp_ns(o.first_seen), last_seen_ns=last_seen_ns)
+        first_seen_ns=stamp_ns(o.first_seen), last_seen_ns=stamp_ns(o.last_seen),
+        observation_count=int(o.observation_count), visible=bool(o.visible))
 
 
 def scene_graph_from_msg(msg: Any, position_sigma_m: float = DEFAULT_POSITION_SIGMA_M, *,
@@ -84,9 +82,8 @@ def scene_graph_from_msg(msg: Any, position_sigma_m: float = DEFAULT_POSITION_SI
     objects = tuple(scene_object_from_msg(o, position_sigma_m) for o in msg.objects)
     objects = tuple(o for o in objects if np.isfinite(o.center_scene).all()
                     and np.isfinite(o.extent_scene).all())
-    graph = SceneGraph(stamp_s=graph_ns * 1e-9, frame_id=str(msg.header.frame_id),
-                       scene=scene, objects=objects, camera_frame_id=str(msg.camera_frame_id),
-                       stamp_ns=graph_ns)
+    graph = SceneGraph(stamp_ns=graph_ns, frame_id=str(msg.header.frame_id),
+                       scene=scene, objects=objects, camera_frame_id=str(msg.camera_frame_id))
     return visible_graph(graph, naming_margin_m) if visible_only else graph
 
 

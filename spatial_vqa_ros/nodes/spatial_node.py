@@ -302,8 +302,7 @@ class SpatialNode(Node):
                                   c.depth_min_m, c.depth_max_m)
         instances = image_to_numpy(inputs.instances) if inputs.instances is not None else None
         observations = self._backend.observe(rgb, instances, self._labels)
-        frame = Frame(rgb, depth_m, camera, stamp_to_seconds(rgb_msg.header.stamp),
-                      stamp_to_ns(rgb_msg.header.stamp))
+        frame = Frame(rgb, depth_m, camera, stamp_to_ns(rgb_msg.header.stamp))
         world_from_camera = self._camera_pose(rgb_msg, camera.frame_id)
         result = self._pipeline.process(frame, observations, world_from_camera)
         self._snapshot = Snapshot(result.graph, frame, result)
@@ -338,7 +337,7 @@ class SpatialNode(Node):
             answer = answer_question(graph, request.question, units)
         elif request.relation:
             answer = answer_structured(graph, request.relation, request.subject,
-                                       request.object, units)
+                                       request.object, units=units)
         else:
             message = "set either question, or relation + subject (+ object)"
             answer = Answer(False, message, error=message)

@@ -173,7 +173,7 @@ def _odometry(writer: BagFrameWriter, stamp_ns: int, camera: CameraIntrinsics,
             covariance=np.zeros(36)))
 
 
-def write_synthetic_bag(
+def write_synthetic_bag(  # noqa: PLR0913 -- a recording's options, all keyword-only
     out: str | Path,
     kind: str = "scene",
     frames: int = 10,

@@ -17,7 +17,7 @@ from itertools import permutations
 import numpy as np
 
 from ..core.frame import Frame, Observations
-from ..core.gate import judge
+from ..core.gate import Verdict, judge
 from ..core.pipeline import FrameResult, PipelineConfig, ScenePipeline
 from ..core.relations import (
     MEASURES,
@@ -108,23 +108,41 @@ def render_case(seed: int, noise: DepthNoise | None = None
 
 def run_pipeline(rendered: RenderedFrame, config: PipelineConfig = PipelineConfig()
                  ) -> FrameResult:
-    frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera, 0.0)
+    frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera)
     obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
     return ScenePipeline(config).process(frame, obs)
 
 
 def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) -> None:
+    """Add one processed frame's errors against its exact truth to ``scores``."""
     scores.frames += 1
+    _score_floor(scores, result, truth)
+    _count_coverage(scores, result, truth)
+    truth_by_id = {t.id: t for t in truth.objects}
+    stated = [(e, truth_by_id[e.source_id]) for e in result.estimates
+              if e.localised and e.source_id in truth_by_id]
+    for e, t in stated:
+        if not e.partial:
+            for name in SIZE_MEASURES:
+                scores.add_measure(name, evaluate_measure(name, e),
+                                   evaluate_measure(name, truth_box(t)))
+    if result.scene.floor_found:
+        _score_pairs(scores, stated, result.scene.camera_position_scene,
+                     truth.frame.camera_position_scene)
+
+
+def _score_floor(scores: GeometryScores, result: FrameResult, truth: SceneTruth) -> None:
     scene = result.scene
     if not scene.floor_found:
         scores.floor_missed += 1
-    else:
-        cos = float(np.clip(scene.floor_normal_cam @ truth.frame.floor_normal_cam, -1, 1))
-        scores.floor_normal_error_deg.append(math.degrees(math.acos(cos)))
-        scores.camera_height_error_m.append(abs(scene.camera_height_m - truth.camera_height_m))
+        return
+    cos = float(np.clip(scene.floor_normal_cam @ truth.frame.floor_normal_cam, -1, 1))
+    scores.floor_normal_error_deg.append(math.degrees(math.acos(cos)))
+    scores.camera_height_error_m.append(abs(scene.camera_height_m - truth.camera_height_m))
+
+
+def _count_coverage(scores: GeometryScores, result: FrameResult, truth: SceneTruth) -> None:
     by_source = {e.source_id: e for e in result.estimates}
-    truth_by_id = {t.id: t for t in truth.objects}
-    stated = []
     for t in truth.objects:
         if t.visible_pixel_count < MIN_PIXELS:
             continue
@@ -132,22 +150,12 @@ def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) 
         e = by_source.get(t.id)
         if e is not None and e.localised:
             scores.objects_localised += 1
-            if not e.partial:
-                scores.objects_stated += 1
-    for e in result.estimates:
-        t = truth_by_id.get(e.source_id)
-        if t is None or not e.localised:
-            continue
-        stated.append((e, t))
-        if e.partial:
-            continue
-        for name in SIZE_MEASURES:
-            scores.add_measure(name, evaluate_measure(name, e),
-                               evaluate_measure(name, truth_box(t)))
-    if not scene.floor_found:
-        return
-    camera_est = scene.camera_position_scene
-    camera_true = truth.frame.camera_position_scene
+            scores.objects_stated += int(not e.partial)
+
+
+def _score_pairs(scores: GeometryScores, stated: list, camera_est: np.ndarray,
+                 camera_true: np.ndarray) -> None:
+    """Distances, directions and predicates of every ordered pair of whole objects."""
     for (ea, ta), (eb, tb) in permutations(stated, 2):
         if ea.partial or eb.partial:
             continue
@@ -164,18 +172,20 @@ def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) 
         d_est, d_true = direction(ea, eb), direction(ba, bb)
         scores.direction_within_hour.append(clock_difference(d_est.clock, d_true.clock) <= 1)
         for name in (*PREDICATES, "closer_to_camera"):
-            # the estimate is scored as the package states it: through the one gate
-            verdict = judge(name, ea, eb, floor_found=True, camera_scene=camera_est)
-            if verdict.reason not in (None, "unclear"):
-                continue  # e.g. a size comparison of a partial object: never stated
-            truth_value = judge(name, ba, bb, floor_found=True, camera_scene=camera_true,
-                                margins=EXACT).truth
-            counts = scores.predicate_counts[name]
-            if verdict.reason == "unclear":
-                counts[2] += 1
-                continue
-            counts[1] += 1
-            counts[0] += int(verdict.truth == truth_value)
+            _score_predicate(scores.predicate_counts[name],
+                             judge(name, ea, eb, floor_found=True, camera_scene=camera_est),
+                             judge(name, ba, bb, floor_found=True, camera_scene=camera_true,
+                                   margins=EXACT))
+
+
+def _score_predicate(counts: list[int], estimate: Verdict, truth: Verdict) -> None:
+    """counts = [correct, emitted, unclear]; the estimate is scored as the package states
+    it, through the one gate (a size comparison of a partial object is never stated)."""
+    if estimate.reason == "unclear":
+        counts[2] += 1
+    elif estimate.statable:
+        counts[1] += 1
+        counts[0] += int(estimate.truth == truth.truth)
 
 
 def truth_box(t: ObjectTruth) -> TruthBox:

@@ -28,7 +28,7 @@ def test_rays_of_undistorted_camera_are_pinhole():
     ("rational_polynomial", [0.2, -0.1, 0.0005, 0.0002, 0.01, 0.25, -0.05, 0.02]),
 ])
 def test_distorted_rays_reproject_to_their_pixel(model, d):
-    cam = CameraIntrinsics.from_camera_info(K, d, 640, 480, model)
+    cam = CameraIntrinsics.from_camera_info(K, d, 640, 480, distortion_model=model)
     rays = cam.rays()
     v, u = np.mgrid[0:480:37, 0:640:41]
     points = rays[v, u].reshape(-1, 3) * 2.5
@@ -40,7 +40,7 @@ def test_distorted_rays_reproject_to_their_pixel(model, d):
 
 def test_unsupported_distortion_model_is_refused_with_advice():
     with pytest.raises(CoreError, match="equidistant.*not supported.*rectify"):
-        CameraIntrinsics.from_camera_info(K, [0.1, 0.0, 0.0, 0.0], 640, 480, "equidistant")
+        CameraIntrinsics.from_camera_info(K, [0.1, 0.0, 0.0, 0.0], 640, 480, distortion_model="equidistant")
 
 
 def test_zero_k_is_refused():

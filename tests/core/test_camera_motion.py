@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from builders import ns
 
 from spatial_vqa_ros.core.frame import Frame, Observations
 from spatial_vqa_ros.core.pipeline import ScenePipeline
@@ -24,7 +25,7 @@ def test_ids_are_stable_and_positions_follow_the_current_view():
     for k, scene in enumerate(scenes):
         rendered = render(scene)
         truth = ground_truth(scene, rendered)
-        frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera, k * 0.1)
+        frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera, ns(k * 0.1))
         obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
         graph = pipeline.process(frame, obs, _pose_matrix(scene.pose)).graph
         for o in graph.objects:
@@ -41,17 +42,17 @@ def test_ids_are_stable_and_positions_follow_the_current_view():
 
 
 def test_box_sizes_follow_the_current_view_after_the_camera_turns():
-    from test_scene_graph import SCENE, est
+    from builders import SCENE, est
 
     from spatial_vqa_ros.core.scene_graph import SceneGraphTracker
 
     tracker = SceneGraphTracker()
     # a bench 0.2 m deep and 1.0 m wide, seen from the first view
-    tracker.update([est("bench", [2.0, 0.0, 0.2], (0.2, 1.0, 0.4))], SCENE, 0.0, "f",
+    tracker.update([est("bench", [2.0, 0.0, 0.2], (0.2, 1.0, 0.4))], SCENE, ns(0.0), "f",
                    world_from_scene=np.eye(4))
     turned = np.eye(4)  # the camera turned 90 degrees to the left, bench now to the right
     turned[:3, :3] = [[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
-    graph = tracker.update([], SCENE, 0.1, "f", world_from_scene=turned)
+    graph = tracker.update([], SCENE, ns(0.1), "f", world_from_scene=turned)
     (bench,) = graph.objects
     np.testing.assert_allclose(bench.extent_scene, [1.0, 0.2, 0.4], atol=1e-9)
     np.testing.assert_allclose(bench.center_scene, [0.0, -2.0, 0.2], atol=1e-9)
@@ -61,10 +62,10 @@ def test_box_sizes_follow_the_current_view_after_the_camera_turns():
 def test_time_running_backwards_resets_the_graph():
     _, rendered, _ = _render(3)
     pipeline = ScenePipeline()
-    frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera, 10.0)
+    frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera, ns(10.0))
     obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
     first_ids = {o.id for o in pipeline.process(frame, obs).graph.objects}
-    earlier = Frame(rendered.rgb, rendered.depth_m, rendered.camera, 5.0)
+    earlier = Frame(rendered.rgb, rendered.depth_m, rendered.camera, ns(5.0))
     result = pipeline.process(earlier, obs)
     assert any("older than the last one" in w for w in result.warnings)
     assert {o.id for o in result.graph.objects}.isdisjoint(first_ids)  # fresh tracks

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from builders import est, graph_of
+from builders import est, graph_of, ns
 
 from spatial_vqa_ros.core.gate import REASONS, judge, judge_in_graph
 from spatial_vqa_ros.core.query import answer_structured
@@ -44,9 +44,9 @@ def _out_of_view():
     from builders import SCENE
 
     tracker = SceneGraphTracker()
-    tracker.update([est("mug", [2.0, 0.6, 0.8]), est("box", [3.0, -0.5, 0.2])], SCENE, 0.0,
+    tracker.update([est("mug", [2.0, 0.6, 0.8]), est("box", [3.0, -0.5, 0.2])], SCENE, ns(0.0),
                    "camera_floor")
-    graph = tracker.update([est("mug", [2.0, 0.6, 0.8])], SCENE, 0.1, "camera_floor")
+    graph = tracker.update([est("mug", [2.0, 0.6, 0.8])], SCENE, ns(0.1), "camera_floor")
     assert not graph.find("box").visible and not graph.world_fixed
     return graph
 

@@ -65,7 +65,7 @@ def test_no_floor_in_view_falls_back_to_camera_frame():
     assert any("no floor found" in w for w in result.warnings)
     (obj,) = result.graph.objects
     assert obj.center_scene[0] == pytest.approx(1.5, abs=0.01)  # x = forward
-    assert obj.width_m == pytest.approx(0.3, abs=0.03)  # 20 px at 1.5 m, f = 100
+    assert obj.box_width_m == pytest.approx(0.3, abs=0.03)  # 20 px at 1.5 m, f = 100
 
 
 def test_one_pixel_and_empty_masks_are_unlocalised_not_guessed():
@@ -90,7 +90,7 @@ def test_nan_inf_and_zero_depth_inside_a_mask_are_ignored():
     for e in result.estimates:
         if e.localised and not e.partial:
             t = truth.object(e.source_id)
-            assert abs(e.height_m - t.extent_scene[2]) < 0.25 * t.extent_scene[2]
+            assert abs(e.box_height_m - t.extent_scene[2]) < 0.25 * t.extent_scene[2]
 
 
 def test_segmentation_of_another_size_is_refused():

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from builders import SCENE, est
+from builders import SCENE, est, ns
 
 from spatial_vqa_ros.core.errors import CoreError
 from spatial_vqa_ros.core.query import answer_question, answer_structured, parse_question
@@ -19,7 +19,7 @@ def graph():
         est("mug", [2.0, 0.5, 0.05], (0.08, 0.08, 0.1)),
         est("chair", [3.0, -1.0, 0.45], (0.5, 0.5, 0.9)),
         est("box", [2.5, 0.0, 0.2], (0.4, 0.4, 0.4), partial=True),
-    ], SCENE, 12.5, "camera_floor")
+    ], SCENE, ns(12.5), "camera_floor")
 
 
 @pytest.mark.parametrize("question,relation,a,b", [
@@ -115,7 +115,7 @@ def test_answer_value_is_nan_for_predicates(graph):
 def test_direction_between_objects_at_the_same_place_is_unclear():
     tracker = SceneGraphTracker()
     graph = tracker.update([est("box", [2.0, 0.0, 0.2], (0.3, 0.3, 0.4)),
-                            est("mug", [2.006, 0.0, 0.45], (0.08, 0.08, 0.1))], SCENE, 0, "f")
+                            est("mug", [2.006, 0.0, 0.45], (0.08, 0.08, 0.1))], SCENE, ns(0), "f")
     answer = answer_question(graph, "where is the mug relative to the box?")
     assert answer.truth == "unclear" and np.isnan(answer.value)
 
@@ -134,13 +134,13 @@ def test_difference_in_height_is_vertical(graph):
 def test_objects_out_of_view_are_refused_without_a_camera_pose(graph):
     tracker = SceneGraphTracker()
     tracker.update([est("mug", [2.0, 0.5, 0.05]), est("chair", [3.0, -1.0, 0.45])],
-                   SCENE, 0.0, "f")
-    later = tracker.update([est("chair", [3.0, -1.0, 0.45])], SCENE, 0.5, "f")
+                   SCENE, ns(0.0), "f")
+    later = tracker.update([est("chair", [3.0, -1.0, 0.45])], SCENE, ns(0.5), "f")
     answer = answer_question(later, "how far is the mug from the chair?")
     assert not answer.success and "not in view" in answer.error
     fixed = SceneGraphTracker()
-    fixed.update([est("mug", [2.0, 0.5, 0.05]), est("chair", [3.0, -1.0, 0.45])], SCENE, 0.0,
+    fixed.update([est("mug", [2.0, 0.5, 0.05]), est("chair", [3.0, -1.0, 0.45])], SCENE, ns(0.0),
                  "f", world_from_scene=np.eye(4))
-    later = fixed.update([est("chair", [3.0, -1.0, 0.45])], SCENE, 0.5, "f",
+    later = fixed.update([est("chair", [3.0, -1.0, 0.45])], SCENE, ns(0.5), "f",
                          world_from_scene=np.eye(4))
     assert answer_question(later, "how far is the mug from the chair?").success

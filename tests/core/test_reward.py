@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from builders import SCENE, est, graph_of
+from builders import SCENE, est, graph_of, ns
 
 from spatial_vqa_ros.core.errors import CoreError, UnknownObjectError
 from spatial_vqa_ros.core.reward import (
@@ -104,9 +104,9 @@ def test_centre_distance_and_bad_settings():
 
 def test_sides_resolve_by_exactly_one_name_and_only_in_view():
     tracker = SceneGraphTracker()
-    tracker.update([est("mug", [2.0, 0.6, 0.8]), est("box", [3.0, -0.5, 0.2])], SCENE, 0.0,
+    tracker.update([est("mug", [2.0, 0.6, 0.8]), est("box", [3.0, -0.5, 0.2])], SCENE, ns(0.0),
                    "camera_floor")
-    graph = tracker.update([est("mug", [2.0, 0.6, 0.8])], SCENE, 0.1, "camera_floor")
+    graph = tracker.update([est("mug", [2.0, 0.6, 0.8])], SCENE, ns(0.1), "camera_floor")
     mug = object_side(graph, "mug")
     assert mug.key == f"#{graph.find('mug').id}" and mug.description == "the mug"
     assert request_side(graph, None, None, object_id=graph.find("mug").id).key == mug.key

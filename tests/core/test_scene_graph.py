@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from builders import SCENE, est
+from builders import SCENE, est, ns
 
 from spatial_vqa_ros.core.errors import UnknownObjectError
 from spatial_vqa_ros.core.scene_graph import SceneGraphTracker, TrackerConfig
@@ -15,7 +15,7 @@ def test_ids_are_stable_across_frames_and_noise_averages_out():
     for k in range(20):
         noise = rng.normal(0, 0.004, 3)
         graph = tracker.update([est("mug", [2.0, 0.3, 0.1] + noise),
-                                est("box", [3.0, -0.5, 0.2])], SCENE, k * 0.1, "camera_floor")
+                                est("box", [3.0, -0.5, 0.2])], SCENE, ns(k * 0.1), "camera_floor")
         ids.add(tuple(o.id for o in graph.objects))
     assert ids == {(1, 2)}
     mug = graph.find("mug")
@@ -26,33 +26,33 @@ def test_ids_are_stable_across_frames_and_noise_averages_out():
 def test_moving_object_is_followed_not_averaged():
     tracker = SceneGraphTracker()
     for k in range(10):
-        graph = tracker.update([est("gripper", [1.0 + 0.05 * k, 0, 0.3])], SCENE, k * 0.1, "f")
+        graph = tracker.update([est("gripper", [1.0 + 0.05 * k, 0, 0.3])], SCENE, ns(k * 0.1), "f")
     assert graph.find("gripper").center_scene[0] == pytest.approx(1.45)
     assert graph.find("gripper").id == 1
 
 
 def test_objects_not_seen_are_removed_after_the_timeout():
     tracker = SceneGraphTracker(TrackerConfig(remove_after_s=1.0))
-    tracker.update([est("mug", [2, 0, 0])], SCENE, 0.0, "f")
-    graph = tracker.update([], SCENE, 0.5, "f")
+    tracker.update([est("mug", [2, 0, 0])], SCENE, ns(0.0), "f")
+    graph = tracker.update([], SCENE, ns(0.5), "f")
     assert len(graph.objects) == 1 and not graph.objects[0].visible
-    graph = tracker.update([], SCENE, 1.6, "f")
+    graph = tracker.update([], SCENE, ns(1.6), "f")
     assert graph.objects == ()
 
 
 def test_a_partial_view_does_not_overwrite_a_complete_one():
     tracker = SceneGraphTracker()
-    tracker.update([est("box", [2, 0, 0.2], (0.4, 0.4, 0.4))], SCENE, 0.0, "f")
+    tracker.update([est("box", [2, 0, 0.2], (0.4, 0.4, 0.4))], SCENE, ns(0.0), "f")
     graph = tracker.update([est("box", [2, 0.05, 0.2], (0.4, 0.2, 0.4), partial=True)],
-                           SCENE, 0.1, "f")
+                           SCENE, ns(0.1), "f")
     box = graph.find("box")
-    assert not box.partial and box.width_m == pytest.approx(0.4)
+    assert not box.partial and box.box_width_m == pytest.approx(0.4)
 
 
 def test_repeated_labels_get_unique_left_right_names():
     tracker = SceneGraphTracker()
     graph = tracker.update([est("chair", [2, 1.0, 0]), est("chair", [2, -1.0, 0]),
-                            est("chair", [2, 0.0, 0]), est("mug", [1, 0, 0])], SCENE, 0, "f")
+                            est("chair", [2, 0.0, 0]), est("mug", [1, 0, 0])], SCENE, ns(0), "f")
     names = {o.description for o in graph.objects}
     assert names == {"the leftmost chair", "the second chair from the left",
                      "the rightmost chair", "the mug"}
@@ -63,7 +63,7 @@ def test_repeated_labels_get_unique_left_right_names():
 def test_same_side_repeats_are_named_by_range():
     tracker = SceneGraphTracker()
     graph = tracker.update([est("cup", [1.0, 0.0, 0]), est("cup", [3.0, 0.01, 0])],
-                           SCENE, 0, "f")
+                           SCENE, ns(0), "f")
     assert graph.find("the cup nearer the camera").center_scene[0] == 1.0
     assert graph.find("the cup farther from the camera").center_scene[0] == 3.0
 
@@ -71,7 +71,7 @@ def test_same_side_repeats_are_named_by_range():
 def test_unknown_and_ambiguous_names_list_the_known_objects():
     tracker = SceneGraphTracker()
     graph = tracker.update([est("chair", [2, 1.0, 0]), est("chair", [2, -1.0, 0]),
-                            est("mug", [1, 0, 0])], SCENE, 0, "f")
+                            est("mug", [1, 0, 0])], SCENE, ns(0), "f")
     with pytest.raises(UnknownObjectError, match="no object called 'sofa'.*the left chair"):
         graph.find("sofa")
     with pytest.raises(UnknownObjectError, match="ambiguous.*the left chair.*the right chair"):
@@ -81,8 +81,8 @@ def test_unknown_and_ambiguous_names_list_the_known_objects():
 
 def test_snapshots_are_immutable_values():
     tracker = SceneGraphTracker()
-    first = tracker.update([est("mug", [2, 0, 0])], SCENE, 0, "f")
-    tracker.update([est("mug", [2.5, 0, 0])], SCENE, 0.1, "f")
+    first = tracker.update([est("mug", [2, 0, 0])], SCENE, ns(0), "f")
+    tracker.update([est("mug", [2.5, 0, 0])], SCENE, ns(0.1), "f")
     assert first.find("mug").center_scene[0] == 2.0
     with pytest.raises(AttributeError):
         first.objects = ()

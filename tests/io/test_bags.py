@@ -70,7 +70,7 @@ def test_round_trip_gives_back_every_frame(
         assert frame.depth_encoding == depth_encoding
         if depth_encoding == "32FC1":
             np.testing.assert_array_equal(frame.depth_raw, depth_m)
-        decoded_m = frame.depth_m()
+        decoded_m = frame.decode_depth_m()
         assert decoded_m is not None
         np.testing.assert_allclose(decoded_m, depth_m, atol=0.0005)  # NaN where NaN
         assert frame.instance_ids is not None

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_support import SETTINGS, T0, dataset_item
 
-from spatial_vqa_ros.core.vqa import QA
 from spatial_vqa_ros.io import atomic as atomic_module
 from spatial_vqa_ros.io.datasets import (
     DatasetWriter,
     atomic_write,
-    build_record,
     encode_image,
     image_relpath,
     load_records,
@@ -28,32 +27,6 @@ from spatial_vqa_ros.io.datasets import (
 from spatial_vqa_ros.io.errors import DataIOError
 
 REPO = Path(__file__).resolve().parents[2]
-SETTINGS = {"seed": 3, "synthesis": {"qa_per_image": 2}}
-T0 = 1_700_000_000_000_000_000
-
-
-def _qa(category: str = "left_predicate", value: float | None = None) -> QA:
-    measure = value is not None
-    return QA(category, "distance" if measure else "left_of", "Is the mug left of the box?",
-              "Yes." if not measure else f"{value:.2f} m", 1, 2, "mug", "box", value,
-              "m" if measure else "", None if measure else "true", "m" if measure else "")
-
-
-def _scene(i: int, warnings: tuple[str, ...] = ()) -> dict:
-    return {"schema": 1, "stamp_ns": T0 + i, "objects": [
-        {"id": 1, "label": "mug", "center": [1.0, 0.5, 0.1]},
-        {"id": 2, "label": "box", "center": [2.0, -0.5, 0.2]}], "warnings": list(warnings)}
-
-
-def _item(i: int, *, value: float | None = None, warnings: tuple[str, ...] = (),
-          image_format: str = "jpg") -> tuple[str, bytes, dict]:
-    key = f"bag/{T0 + i}"
-    rgb = np.full((6, 8, 3), i % 256, np.uint8)
-    qas = [_qa(), _qa("distance", value)] if value is not None else [_qa()]
-    record = build_record(key, qas, _scene(i, warnings),
-                          {"kind": "test", "uri": "mem", "name": "bag", "stamp_ns": T0 + i},
-                          width=8, height=6, image_format=image_format)
-    return key, encode_image(rgb, image_format), record
 
 
 def _shard_bytes(root: Path) -> dict[str, bytes]:
@@ -74,7 +47,7 @@ def test_records_are_sharded_loadable_and_carry_images(tmp_path: Path) -> None:
     root = tmp_path / "out"
     with DatasetWriter(root, SETTINGS, shard_size=3) as writer:
         for i in range(7):
-            writer.add(*_item(i, value=1.0 + i))
+            writer.add(*dataset_item(i, value=1.0 + i))
         writer.skip(f"bag/{T0 + 99}", "no_objects")
     assert sorted(_shard_bytes(root)) == ["shard-00000.jsonl", "shard-00001.jsonl",
                                           "shard-00002.jsonl"]
@@ -108,11 +81,11 @@ def test_records_are_sharded_loadable_and_carry_images(tmp_path: Path) -> None:
 
 def test_png_images_and_format_checks(tmp_path: Path) -> None:
     with DatasetWriter(tmp_path / "out", SETTINGS, image_format="png") as writer:
-        key, image, record = _item(0, image_format="png")
+        key, image, record = dataset_item(0, image_format="png")
         writer.add(key, image, record)
         assert image.startswith(b"\x89PNG")
         with pytest.raises(DataIOError, match="must have image 'images/bag/.*\\.png'"):
-            writer.add(*_item(1))  # a jpg record for a png dataset
+            writer.add(*dataset_item(1))  # a jpg record for a png dataset
         with pytest.raises(DataIOError, match="in the dataset already"):
             writer.add(key, image, record)
     with pytest.raises(DataIOError, match="item key 'bag/../x'"):
@@ -139,11 +112,11 @@ def test_atomic_write_keeps_the_old_file_when_the_rename_fails(tmp_path: Path,
 _KILLED_WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})
-    from test_datasets import _item, SETTINGS
+    from dataset_support import SETTINGS, dataset_item
     from spatial_vqa_ros.io.datasets import DatasetWriter
     writer = DatasetWriter({root!r}, SETTINGS, shard_size=4)
     for i in range(10):
-        writer.add(*_item(i, value=0.5))
+        writer.add(*dataset_item(i, value=0.5))
         if i == 5:
             writer.flush()   # shard 1 half full on disk
         print("added", i, flush=True)
@@ -170,7 +143,7 @@ def test_resume_after_a_kill_mid_shard_writes_every_item_once(tmp_path: Path) ->
     with DatasetWriter(root, SETTINGS, shard_size=4) as writer:
         assert writer.done_keys("bag") == {f"bag/{T0 + i}" for i in range(6)}
         for i in range(12):
-            key, image, record = _item(i, value=0.5)
+            key, image, record = dataset_item(i, value=0.5)
             if not writer.is_done(key):
                 writer.add(key, image, record)
     ids = [r["id"] for r in load_records(root)]
@@ -187,7 +160,7 @@ def test_a_full_disk_raises_a_clear_error_and_keeps_what_was_written(tmp_path: P
     root = tmp_path / "out"
     writer = DatasetWriter(root, SETTINGS, shard_size=2)
     for i in range(4):
-        writer.add(*_item(i))
+        writer.add(*dataset_item(i))
     before = _shard_bytes(root)
     assert len(before) == 2
 
@@ -197,9 +170,9 @@ def test_a_full_disk_raises_a_clear_error_and_keeps_what_was_written(tmp_path: P
     monkeypatch.setattr(atomic_module, "_write", disk_full)
     with pytest.raises(DataIOError, match="no space left on the device while writing image.*"
                        "the 4 records already in .* are intact.*run the same command again"):
-        writer.add(*_item(4))
+        writer.add(*dataset_item(4))
     with pytest.raises(DataIOError, match="stopped after an error: no space left"):
-        writer.add(*_item(5))
+        writer.add(*dataset_item(5))
     writer.close()  # tries the open shard once more; the disk is still full
     assert _shard_bytes(root) == before
     assert _temp_files(root) == []
@@ -207,7 +180,7 @@ def test_a_full_disk_raises_a_clear_error_and_keeps_what_was_written(tmp_path: P
     monkeypatch.undo()  # space freed: the same settings resume
     with DatasetWriter(root, SETTINGS, shard_size=2) as writer:
         for i in range(6):
-            key, image, record = _item(i)
+            key, image, record = dataset_item(i)
             if not writer.is_done(key):
                 writer.add(key, image, record)
     assert [r["id"] for r in load_records(root)] == [f"bag/{T0 + i}" for i in range(6)]
@@ -216,10 +189,10 @@ def test_a_full_disk_raises_a_clear_error_and_keeps_what_was_written(tmp_path: P
 def test_a_failing_shard_rename_keeps_the_previous_shard(tmp_path: Path, monkeypatch) -> None:
     root = tmp_path / "out"
     writer = DatasetWriter(root, SETTINGS, shard_size=10)
-    writer.add(*_item(0))
+    writer.add(*dataset_item(0))
     writer.flush()
     before = _shard_bytes(root)
-    writer.add(*_item(1))
+    writer.add(*dataset_item(1))
     real_replace = atomic_module._replace
 
     def fail_for_shards(src, dst):
@@ -240,11 +213,11 @@ def test_types_first_seen_late_are_anchored_in_shard_0(tmp_path: Path) -> None:
     root = tmp_path / "out"
     with DatasetWriter(root, SETTINGS, shard_size=3) as writer:
         for i in range(3):
-            writer.add(*_item(i))
-        writer.add(*_item(3))
-        writer.add(*_item(4, value=2.5))
-        writer.add(*_item(5, warnings=("no floor found",)))
-        writer.add(*_item(6, value=1.5, warnings=("again",)))
+            writer.add(*dataset_item(i))
+        writer.add(*dataset_item(3))
+        writer.add(*dataset_item(4, value=2.5))
+        writer.add(*dataset_item(5, warnings=("no floor found",)))
+        writer.add(*dataset_item(6, value=1.5, warnings=("again",)))
     shards = {name: [json.loads(x)["id"] for x in text.splitlines()]
               for name, text in ((n, b.decode()) for n, b in _shard_bytes(root).items())}
     assert shards["shard-00000.jsonl"][:2] == [f"bag/{T0 + 5}", f"bag/{T0 + 4}"]
@@ -260,7 +233,7 @@ def test_other_settings_a_foreign_directory_and_a_second_writer_are_refused(
         tmp_path: Path) -> None:
     root = tmp_path / "out"
     with DatasetWriter(root, SETTINGS) as writer:
-        writer.add(*_item(0))
+        writer.add(*dataset_item(0))
         with pytest.raises(DataIOError, match="another process is writing"):
             DatasetWriter(root, SETTINGS)
     with pytest.raises(DataIOError, match=r"other settings \(settings.seed: 3 there, 4 now\)"):
@@ -297,7 +270,7 @@ def test_push_to_hub_fails_clearly_offline_and_unreachable(tmp_path: Path,
                                                           monkeypatch) -> None:
     root = tmp_path / "out"
     with DatasetWriter(root, SETTINGS) as writer:
-        writer.add(*_item(0))
+        writer.add(*dataset_item(0))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(DataIOError, match="offline mode is on .HF_HUB_OFFLINE"):
         push_to_hub(root, "someone/spatial-vqa")

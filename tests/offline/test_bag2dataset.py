@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bag_support import CONFIG, PERIOD_NS, T0_NS, write_bag
 
 from spatial_vqa_ros.cli import main as cli_main
 from spatial_vqa_ros.core.vqa import SynthesisConfig
@@ -18,27 +19,8 @@ from spatial_vqa_ros.io.bags import BagFrameWriter
 from spatial_vqa_ros.io.datasets import DatasetWriter, load_records
 from spatial_vqa_ros.io.errors import DataIOError
 from spatial_vqa_ros.offline.bag2dataset import Bag2DatasetConfig, bag2dataset
-from spatial_vqa_ros.synthetic.render import DepthNoise, render
+from spatial_vqa_ros.synthetic.render import render
 from spatial_vqa_ros.synthetic.scenes import random_camera, random_sequence
-
-T0_NS = 1_700_000_000_000_000_000
-PERIOD_NS = 100_000_000
-
-
-def write_bag(path: Path, seed: int, n_frames: int = 8, *, size: tuple[int, int] = (160, 120),
-              blank: frozenset[int] = frozenset(), depth: bool = True,
-              storage: str = "sqlite3") -> Path:
-    """A moving camera around a random scene; frames in ``blank`` show no object ids."""
-    rng = np.random.default_rng(seed)
-    scenes = random_sequence(rng, n_frames, random_camera(rng, *size))
-    with BagFrameWriter(path, storage=storage) as writer:  # type: ignore[arg-type]
-        for k, scene in enumerate(scenes):
-            frame = render(scene, DepthNoise(), np.random.default_rng(seed * 1000 + k))
-            ids = np.zeros_like(frame.instance_ids) if k in blank else frame.instance_ids
-            writer.write(T0_NS + k * PERIOD_NS, frame.rgb, frame.camera,
-                         depth_m=frame.depth_m if depth else None, instance_ids=ids,
-                         id_to_label=frame.id_to_label)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -47,19 +29,14 @@ def bags(tmp_path_factory) -> list[Path]:
     return [write_bag(root / "lab_a", 1, blank=frozenset({2})), write_bag(root / "lab_b", 2)]
 
 
-CONFIG = Bag2DatasetConfig(synthesis=SynthesisConfig(qa_per_image=6, seed=7, units="mixed",
-                                                     qualitative_fraction=0.25),
-                           shard_size=4)
-
-
 def _sorted_records(root: Path) -> list[dict]:
     return sorted(load_records(root), key=lambda r: r["id"])
 
 
 def _relation_truth(relation: str, a: dict, b: dict, camera: np.ndarray) -> bool:
     ca, cb = np.array(a["center"]), np.array(b["center"])
-    wa, da, ha = a["size"]
-    wb, db, hb = b["size"]
+    da, wa, ha = a["size"]  # [depth (x), width (y), height (z)]
+    db, wb, hb = b["size"]
     diff = {"left_of": ca[1] - cb[1], "right_of": cb[1] - ca[1], "above": ca[2] - cb[2],
             "below": cb[2] - ca[2], "behind": ca[0] - cb[0], "in_front_of": cb[0] - ca[0],
             "taller": ha - hb, "shorter": hb - ha, "wider": wa - wb, "thinner": wb - wa,
@@ -73,7 +50,7 @@ MEASURED = {
     "distance": lambda a, b: np.linalg.norm(np.subtract(a["center"], b["center"])),
     "horizontal_distance": lambda a, b: np.linalg.norm(np.subtract(a["center"], b["center"])[:2]),
     "vertical_distance": lambda a, b: abs(a["center"][2] - b["center"][2]),
-    "width": lambda a, _: a["size"][0],
+    "width": lambda a, _: a["size"][1],
     "height": lambda a, _: a["size"][2],
 }
 
@@ -300,8 +277,8 @@ def test_frames_repeating_a_stamp_are_counted_not_fatal(tmp_path: Path) -> None:
     bag = tmp_path / "repeats"
     with BagFrameWriter(bag) as writer:
         for stamp in (T0_NS, T0_NS, T0_NS + 10**8):  # a driver republished the first frame
-            writer.write(stamp, rendered.rgb, camera, rendered.depth_m, rendered.instance_ids,
-                         scene.id_to_label)
+            writer.write(stamp, rendered.rgb, camera, depth_m=rendered.depth_m,
+                         instance_ids=rendered.instance_ids, id_to_label=scene.id_to_label)
     summary = bag2dataset([bag], tmp_path / "out", CONFIG, progress=False)
     (report,) = summary.sources
     assert report.failed_by_reason == {"duplicate_stamp": 1}

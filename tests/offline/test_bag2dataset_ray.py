@@ -12,7 +12,7 @@ pytest.importorskip("ray.data")
 #: Ray Data warns about its own deprecated settings when it copies its context.
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated:DeprecationWarning")
 
-from test_bag2dataset import CONFIG, write_bag  # noqa: E402
+from bag_support import CONFIG, write_bag  # noqa: E402
 
 from spatial_vqa_ros.io.datasets import load_records  # noqa: E402
 from spatial_vqa_ros.offline.bag2dataset import bag2dataset  # noqa: E402

@@ -20,7 +20,8 @@ def _write_bag(path, storage, n_frames=3, seed=5):
     with BagFrameWriter(path, storage=storage, depth_encoding="16UC1") as writer:
         for k in range(n_frames):
             writer.write(1_000_000_000 + k * 100_000_000, rendered.rgb, rendered.camera,
-                         rendered.depth_m, rendered.instance_ids, rendered.id_to_label)
+                         depth_m=rendered.depth_m, instance_ids=rendered.instance_ids,
+                         id_to_label=rendered.id_to_label)
     return truth
 
 
@@ -54,7 +55,7 @@ def test_scenes_writes_one_record_per_frame_matching_truth(tmp_path, storage):
         o = min(candidates, key=lambda o: np.linalg.norm(np.array(o["center"]) - t.center_scene))
         if o["partial"]:
             continue
-        width, _, height = o["size"]  # [width (y), depth (x), height (z)]
+        _, width, height = o["size"]  # [depth (x), width (y), height (z)]
         assert width == pytest.approx(t.extent_scene[1], rel=0.25)
         assert height == pytest.approx(t.extent_scene[2], rel=0.25)
         checked += 1

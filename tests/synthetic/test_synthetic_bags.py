@@ -62,8 +62,8 @@ def test_scene_bag_holds_the_rendered_frames_and_their_truth(tmp_path):
 def test_noise_is_redrawn_per_frame_and_reproducible(tmp_path):
     a = write_synthetic_bag(tmp_path / "a", "scene", frames=2, seed=4, noise=True, **SIZE)
     b = write_synthetic_bag(tmp_path / "b", "scene", frames=2, seed=4, noise=True, **SIZE)
-    depth_a = [f.depth_m() for f in BagFrameReader(a.path)]
-    depth_b = [f.depth_m() for f in BagFrameReader(b.path)]
+    depth_a = [f.decode_depth_m() for f in BagFrameReader(a.path)]
+    depth_b = [f.decode_depth_m() for f in BagFrameReader(b.path)]
     np.testing.assert_array_equal(depth_a[0], depth_b[0])
     assert not np.array_equal(depth_a[0], depth_a[1], equal_nan=True)
     assert read_ground_truth(a.path) == read_ground_truth(b.path)
@@ -77,7 +77,7 @@ def test_mcap_and_millimetre_depth(tmp_path):
     frame = next(iter(BagFrameReader(bag.path)))
     assert frame.depth_encoding == "16UC1"
     valid = rendered.depth_m < 20.0  # depth_m() drops the far floor (sensor range)
-    np.testing.assert_allclose(frame.depth_m()[valid], rendered.depth_m[valid], atol=5e-4)
+    np.testing.assert_allclose(frame.decode_depth_m()[valid], rendered.depth_m[valid], atol=5e-4)
 
 
 def test_sequence_bag_carries_the_camera_pose_as_odometry(tmp_path):

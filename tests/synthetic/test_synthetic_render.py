@@ -1,8 +1,9 @@
-"""Ray-cast rendering and the depth noise model of spatial_vqa_ros.synthetic."""
+"""Ray-cast rendering and the depth noise model of spatial_vqa_ros.synthetic.
+
+What a render shows; how long it takes is a figure of bench/bench_render.py.
+"""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -95,17 +96,6 @@ def test_rgb_is_a_shaded_image_with_objects_distinct_from_the_floor() -> None:
     assert ball[:, 0].std() > 5  # shaded, not flat
     floor = frame.rgb[(frame.instance_ids == 0) & np.isfinite(frame.depth_m)].astype(int)
     assert np.abs(floor[:, 0] - floor[:, 1]).max() <= 1  # grey
-
-
-def test_render_is_fast() -> None:
-    scene = random_scene(np.random.default_rng(0))
-    render(scene)
-    durations = []
-    for _ in range(3):
-        start = time.perf_counter()
-        render(scene)
-        durations.append(time.perf_counter() - start)
-    assert min(durations) < 0.25  # ~50 ms on 2 cores; generous against CI noise
 
 
 def test_noise_sigma_is_the_coefficient_times_depth_squared_and_quantised() -> None:

@@ -326,8 +326,8 @@ def synthesize(graph: SceneGraph, config: SynthesisConfig, image_key: str, *,
         if index not in infeasible:
             qualitative = (config.qualitative_fraction > 0.0
                            and rng.random() < config.qualitative_fraction)
-            qa = _render_category(names[index], graph, coverage, rng, config, qualitative,
-                                  local)
+            qa = _render_category(names[index], graph, coverage, rng, config=config,
+                                  qualitative=qualitative, stats=local)
         if qa is not None:
             out.append(qa)
             used.add(index)
@@ -346,7 +346,7 @@ def synthesize(graph: SceneGraph, config: SynthesisConfig, image_key: str, *,
 
 
 def _render_category(name: str, graph: SceneGraph, coverage: _Coverage,
-                     rng: np.random.Generator, config: SynthesisConfig, qualitative: bool,
+                     rng: np.random.Generator, *, config: SynthesisConfig, qualitative: bool,
                      stats: EmissionStats) -> QA | None:
     cat = CATEGORIES[name]
     rel = RELATIONS[cat.relation]

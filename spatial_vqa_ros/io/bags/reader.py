@@ -77,7 +77,7 @@ class BagFrame:
         if (self.depth_raw is None) != (self.depth_encoding is None):
             raise DataIOError("depth_raw and depth_encoding must be given together")
 
-    def depth_m(self) -> np.ndarray | None:
+    def decode_depth_m(self) -> np.ndarray | None:
         """Depth as (H, W) float32 metres, NaN where invalid (a new array), or None."""
         if self.depth_raw is None or self.depth_encoding is None:
             return None
@@ -85,12 +85,12 @@ class BagFrame:
 
     def to_frame(self) -> Frame:
         """The core Frame (rgb, depth in metres, intrinsics); needs depth."""
-        depth_m = self.depth_m()
+        depth_m = self.decode_depth_m()
         if depth_m is None:
             raise DataIOError(
                 f"frame at {self.stamp_ns} ns has no depth; estimate it with a depth model")
         return Frame(rgb=self.rgb, depth_m=depth_m, camera=self.camera,
-                     stamp_s=self.stamp_ns * 1e-9)
+                     stamp_ns=self.stamp_ns)
 
 
 @dataclass

@@ -92,6 +92,7 @@ class BagFrameWriter:
         self,
         path: str | Path,
         storage: Literal["sqlite3", "mcap"] = "sqlite3",
+        *,
         topics: BagTopics = DEFAULT_TOPICS,
         depth_encoding: Literal["32FC1", "16UC1"] = "32FC1",
         instance_encoding: Literal["16UC1", "32SC1"] = "16UC1",
@@ -157,10 +158,10 @@ class BagFrameWriter:
         stamp_ns: int,
         rgb: np.ndarray,
         camera: CameraIntrinsics,
+        *,
         depth_m: np.ndarray | None = None,
         instance_ids: np.ndarray | None = None,
         id_to_label: Mapping[int, str] | None = None,
-        *,
         log_time_ns: int | None = None,
     ) -> None:
         """Write one frame: one message per topic, all with header stamp ``stamp_ns``.

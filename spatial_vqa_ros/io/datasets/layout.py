@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import DataIOError
 
 FORMAT = "spatial_vqa_ros/vqa-dataset"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "progress.json"
 CARD = "README.md"
 SCENE_GRAPHS = "scene_graphs.jsonl"

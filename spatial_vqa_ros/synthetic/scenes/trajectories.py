@@ -15,7 +15,7 @@ from .primitives import CameraPose, Primitive, SyntheticError, SyntheticScene, _
 
 
 def random_sequence(rng: np.random.Generator, n_frames: int,
-                    camera: CameraIntrinsics | None = None,
+                    camera: CameraIntrinsics | None = None, *,
                     n_objects: tuple[int, int] = (3, 10), max_shift_m: float = 0.3,
                     max_turn_rad: float = 0.15) -> list[SyntheticScene]:
     """A static random scene seen by a smoothly moving camera (known pose per frame).

@@ -1,13 +1,24 @@
-"""Helpers for tests that talk to a running spatial node: a probe node in the test
-process that publishes camera frames, watches the node's outputs and calls its services.
+"""Helpers for the tests that run real nodes in separate processes over real DDS.
+
+Processes (:func:`node_command`, :func:`running`), service calls (:func:`call`,
+:func:`wait_for_service`), and :class:`Probe`: a node in the test process that publishes
+camera frames, watches a spatial node's outputs and calls its services.
+
+Plain helpers, not fixtures (those are in ``conftest.py`` here); this folder is on
+``sys.path`` (its conftest), so test modules import them as ``from ros_support import
+Probe`` after their ``pytest.importorskip("rclpy")``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -15,6 +26,7 @@ from typing import Any
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import CameraInfo, Image
@@ -26,11 +38,65 @@ from spatial_vqa_ros.core.stamps import split_ns, stamp_to_ns
 from spatial_vqa_ros.io.bags import BagTopics
 from spatial_vqa_ros.nodes.player import message_class
 
+REPO = Path(__file__).resolve().parents[2]
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 #: Multiply an answer's value in this unit to get metres.
 UNIT_TO_M = {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "in": 0.0254}
+
+
+def node_command(*ros_args: str) -> list[str]:
+    """`spatial-vqa node` as a module call, so it runs with this interpreter."""
+    return [sys.executable, "-m", "spatial_vqa_ros.cli", "node", "--ros-args", *ros_args]
+
+
+@contextmanager
+def running(command: list[str], log_path: Path, env: dict[str, str] | None = None):
+    """Run a process for the duration of the block; its output goes to log_path.
+
+    ``env``: variables to set for it on top of this process's environment."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})}, cwd=REPO)
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def call(node: Node, client, request, timeout_s: float = 10.0):
+    """Call a service and spin until the answer arrives (or fail the test)."""
+    future = client.call_async(request)
+    rclpy.spin_until_future_complete(node, future, timeout_sec=timeout_s)
+    if not future.done():
+        raise AssertionError(f"no answer from {client.srv_name} within {timeout_s} s")
+    return future.result()
+
+
+def wait_for_service(client, log_path: Path, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if client.wait_for_service(timeout_sec=0.5):
+            return
+    raise AssertionError(f"service {client.srv_name} did not appear within {timeout_s} s; "
+                         f"node log:\n{log_path.read_text(errors='replace')[-3000:]}")
+
+
+def spin_until(node: Node, condition: Callable[[], Any], timeout_s: float) -> Any:
+    """Spin ``node`` until ``condition()`` is truthy or ``timeout_s`` passes; its last value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        rclpy.spin_once(node, timeout_sec=min(0.05, max(deadline - time.monotonic(), 0.0)))
+    return condition()
 
 
 def bag_frames(path: Path) -> list[dict[str, tuple[str, bytes]]]:
@@ -133,21 +199,12 @@ class Probe:
                                   for t in topics), timeout_s, f"subscribers on {topics}")
 
     # --- waiting and reading --------------------------------------------------
-    def spin_for(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            rclpy.spin_once(self.node, timeout_sec=min(0.05, max(deadline - time.monotonic(),
-                                                                   0.0)))
-
     def wait_for(self, condition: Callable[[], Any], timeout_s: float, what: str,
                  log_path: Path | None = None) -> Any:
         """Spin until ``condition()`` is truthy; return its value (or fail the test)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            rclpy.spin_once(self.node, timeout_sec=0.05)
+        value = spin_until(self.node, condition, timeout_s)
+        if value:
+            return value
         log = f"\nnode log:\n{log_path.read_text(errors='replace')[-3000:]}" if log_path else ""
         raise AssertionError(f"timed out after {timeout_s} s waiting for {what}{log}")
 
@@ -169,11 +226,7 @@ class Probe:
                      if abs(stamp_to_ns(g.header.stamp) - stamp) < 1000), None)
 
     def call(self, client, request, timeout_s: float = 10.0):
-        future = client.call_async(request)
-        rclpy.spin_until_future_complete(self.node, future, timeout_sec=timeout_s)
-        if not future.done():
-            raise AssertionError(f"no answer from {client.srv_name} within {timeout_s} s")
-        return future.result()
+        return call(self.node, client, request, timeout_s)
 
     def query(self, timeout_s: float = 10.0, **fields: str):
         return self.call(self.query_client, QuerySpatial.Request(**fields), timeout_s)

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-rclpy = pytest.importorskip("rclpy")
+pytest.importorskip("rclpy")
 msg = pytest.importorskip("spatial_vqa_ros.msg", reason="interfaces not built (colcon build)")
 
-from rosutil import running  # noqa: E402
+from ros_support import running, spin_until  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
@@ -31,6 +31,8 @@ from spatial_vqa_ros.nodes.logger_node import KeyframeConfig, KeyframeSelector, 
 from spatial_vqa_ros.nodes.msg_to_core import scene_graph_from_msg, stamp_ns  # noqa: E402
 from spatial_vqa_ros.synthetic.render import render  # noqa: E402
 from spatial_vqa_ros.synthetic.scenes import random_camera, random_sequence  # noqa: E402
+
+pytestmark = pytest.mark.ros
 
 T0_S = 1_700_000_000.0
 #: Frames are stamped a third of a second past whole seconds: stamps of real cameras,
@@ -49,7 +51,7 @@ def _frames(n: int = 4, seed: int = 11) -> list[tuple[msg.SceneGraph, Image]]:
         rendered = render(scene)
         stamp = (int(T0_S) + k) * 1_000_000_000 + FRACTION_NS
         result = pipeline.process(
-            Frame(rendered.rgb, rendered.depth_m, rendered.camera, stamp * 1e-9, stamp),
+            Frame(rendered.rgb, rendered.depth_m, rendered.camera, stamp),
             Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label))
         graph = scene_graph_to_msg(result.graph)
         assert graph.header.stamp == ns_to_stamp(stamp)
@@ -110,23 +112,11 @@ def test_keyframes_need_time_and_a_change() -> None:
     assert selector.consider(view_of(empty)) == "no_objects"
 
 
-@pytest.fixture
-def client_node():
-    rclpy.init()
-    node = rclpy.create_node("logger_test_publisher")
-    yield node
-    node.destroy_node()
-    rclpy.shutdown()
-
-
 def _wait_for_subscribers(node, publishers, log: Path, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if all(p.get_subscription_count() > 0 for p in publishers):
-            return
-        rclpy.spin_once(node, timeout_sec=0.1)
-    raise AssertionError(f"the logger did not subscribe within {timeout_s} s; log:\n"
-                         f"{log.read_text(errors='replace')[-3000:]}")
+    if not spin_until(node, lambda: all(p.get_subscription_count() > 0 for p in publishers),
+                      timeout_s):
+        raise AssertionError(f"the logger did not subscribe within {timeout_s} s; log:\n"
+                             f"{log.read_text(errors='replace')[-3000:]}")
 
 
 def test_logged_keyframes_land_on_disk_and_load_with_datasets(tmp_path: Path,

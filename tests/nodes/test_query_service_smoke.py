@@ -6,19 +6,12 @@ import math
 
 import pytest
 
-rclpy = pytest.importorskip("rclpy")
+pytest.importorskip("rclpy")
 srv = pytest.importorskip("spatial_vqa_ros.srv", reason="interfaces not built (colcon build)")
 
-from rosutil import call, node_command, running, wait_for_service  # noqa: E402
+from ros_support import call, node_command, running, wait_for_service  # noqa: E402
 
-
-@pytest.fixture
-def client_node():
-    rclpy.init()
-    node = rclpy.create_node("smoke_test_client")
-    yield node
-    node.destroy_node()
-    rclpy.shutdown()
+pytestmark = pytest.mark.ros
 
 
 def test_empty_scene_answers_with_a_clear_error(tmp_path, client_node):

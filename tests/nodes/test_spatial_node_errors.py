@@ -2,37 +2,41 @@
 
 from __future__ import annotations
 
-import statistics
 import threading
-import time
 
 import numpy as np
 import pytest
 
-rclpy = pytest.importorskip("rclpy")
+pytest.importorskip("rclpy")
 pytest.importorskip("spatial_vqa_ros.srv", reason="interfaces not built (colcon build)")
 
-from nodeutil import (  # noqa: E402
+from ros_support import (
     Probe,
     bag_frames,
     labels_json,
+    node_command,
     node_topic_args,
     prefixed_topics,
+    running,
+    wait_for_service,
 )
-from rosutil import node_command, running, wait_for_service  # noqa: E402
 
-from spatial_vqa_ros.synthetic import render  # noqa: E402
-from spatial_vqa_ros.synthetic.bags import (  # noqa: E402
+from spatial_vqa_ros.core.stamps import stamp_to_ns
+from spatial_vqa_ros.nodes.player import has_header, message_class, shift_stamp
+from spatial_vqa_ros.synthetic import render
+from spatial_vqa_ros.synthetic.bags import (
     DEFAULT_START_NS,
     synthetic_scenes,
     write_synthetic_bag,
 )
-from spatial_vqa_ros.synthetic.doubles import SLOW_BACKEND  # noqa: E402
+from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_BACKEND
 
 pytestmark = pytest.mark.ros
 
 SEED = 6  # at 320x240: a book, a suitcase, a trash can, a globe and three balls
 PERIOD_NS = 100_000_000
+#: Seconds a frame takes the slow test-double backend (its default, set explicitly).
+SLOW_S = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +45,20 @@ def rendered():
     return render(synthetic_scenes("scene", 1, SEED, width=320, height=240)[0])
 
 
-@pytest.fixture
-def ros():
-    rclpy.init()
-    yield
-    rclpy.shutdown()
-
-
 class _Node:
     """A spatial node on topics of its own, and a probe wired to it."""
 
-    def __init__(self, name: str, tmp_path, *params: str) -> None:
+    def __init__(self, name: str, tmp_path, *params: str,
+                 env: dict[str, str] | None = None) -> None:
         self.topics = prefixed_topics(f"/{name}")
         self.log = tmp_path / f"{name}.log"
         self._command = node_command("-r", f"__ns:=/{name}", "-p", "qos:=reliable",
                                      *node_topic_args(self.topics), *params)
         self._name = name
+        self._env = env
 
     def __enter__(self) -> _Node:
-        self._running = running(self._command, self.log)
+        self._running = running(self._command, self.log, self._env)
         self.proc = self._running.__enter__()
         self.probe = Probe(f"{self._name}_probe", f"/{self._name}", self.topics)
         wait_for_service(self.probe.query_client, self.log)
@@ -168,12 +167,15 @@ def test_malformed_labels_are_reported_and_later_labels_work(tmp_path, ros, rend
         assert {"suitcase", "globe", "book"} <= {o.label for o in graph.objects}
 
 
-def test_services_answer_promptly_while_the_backend_is_slow(tmp_path, ros):
+def test_services_answer_from_the_last_snapshot_while_the_backend_is_slow(tmp_path, ros):
+    """Round-trip times are figures of bench/bench_services.py (its slow-backend run); this
+    test checks what does not depend on the machine's speed."""
     bag = write_synthetic_bag(tmp_path / "slow", "scene", frames=10, seed=SEED, rate_hz=10.0,
                               width=320, height=240)
     frames = bag_frames(bag.path)
-    # a test double that takes 2 s a frame, loaded by path as a plugin backend
-    with _Node("err_slow", tmp_path, "-p", f"backend:={SLOW_BACKEND}") as node:
+    # a test double that takes SLOW_S a frame, loaded by path as a plugin backend
+    with _Node("err_slow", tmp_path, "-p", f"backend:={SLOW_BACKEND}",
+               env={DELAY_ENV: str(SLOW_S)}) as node:
         remapped = [{_rename(topic, node.topics): v for topic, v in f.items()} for f in frames]
         stop = threading.Event()
 
@@ -181,27 +183,41 @@ def test_services_answer_promptly_while_the_backend_is_slow(tmp_path, ros):
             for i in range(1000):
                 if stop.wait(0.1):
                     return
-                node.probe.publish_raw(remapped[i % len(remapped)])
+                # the bag over and over, stamps shifted a pass on: every frame a new stamp
+                passes, k = divmod(i, len(remapped))
+                node.probe.publish_raw(_restamped(remapped[k],
+                                                  passes * len(remapped) * PERIOD_NS))
 
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
         try:
             node.probe.wait_for(lambda: int(node.probe.diagnostic_values().get(
                 "frames_processed", "0")) >= 1, 30.0, "a processed frame", node.log)
-            round_trips = []
+            replies = []
             for _ in range(10):
-                start = time.monotonic()
                 reply = node.probe.query(relation="height", subject="suitcase", timeout_s=5.0)
-                round_trips.append(time.monotonic() - start)
                 assert reply.success, reply.error_message
+                replies.append(reply)
             assert feeder.is_alive(), "frames must still be arriving during the calls"
+            # every answer comes from a scene graph the node published
+            snapshots = sorted({stamp_to_ns(r.scene_stamp) for r in replies})
+            node.probe.wait_for(lambda: all(node.probe.graph_for(s) for s in snapshots), 10.0,
+                                f"the scene graphs of the snapshots {snapshots}", node.log)
         finally:
             stop.set()
             feeder.join(timeout=5)
-        # every frame takes the backend 2 s: answers that came sooner did not wait for it
-        # (bounds leave room for a loaded CI machine)
-        assert max(round_trips) < 1.5, round_trips
-        assert statistics.median(round_trips) < 0.5, round_trips
+        # Frames keep coming at 10 Hz and each takes the backend SLOW_S: a service that
+        # waited for the frame in the backend would answer nearly every call from a newer
+        # snapshot. These calls, one after the other, share snapshots: they were answered
+        # from the last one while the backend worked on the next frame.
+        assert len(snapshots) <= len(replies) // 2, snapshots
+
+
+def _restamped(frame: dict[str, tuple[str, bytes]], shift_ns: int):
+    """A frame of ``bag_frames`` with the header stamps of its messages moved by ``shift_ns``."""
+    return {topic: (msgtype, shift_stamp(raw, shift_ns)
+                    if has_header(message_class(msgtype)) else raw)
+            for topic, (msgtype, raw) in frame.items()}
 
 
 def _rename(topic: str, topics) -> str:

@@ -9,6 +9,8 @@ import pytest
 msg = pytest.importorskip("spatial_vqa_ros.msg", reason="interfaces not built (colcon build)")
 srv = pytest.importorskip("spatial_vqa_ros.srv")
 
+pytestmark = pytest.mark.ros
+
 
 def _fields(cls) -> dict[str, str]:
     return dict(cls.get_fields_and_field_types())

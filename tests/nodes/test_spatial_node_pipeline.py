@@ -11,27 +11,27 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-rclpy = pytest.importorskip("rclpy")
+pytest.importorskip("rclpy")
 pytest.importorskip("spatial_vqa_ros.srv", reason="interfaces not built (colcon build)")
 
-from nodeutil import Probe, answer_metres, bag_frames, spearman  # noqa: E402
-from rosutil import node_command, running, wait_for_service  # noqa: E402
-from sensor_msgs.msg import RegionOfInterest  # noqa: E402
+from ros_support import (
+    Probe,
+    answer_metres,
+    bag_frames,
+    node_command,
+    running,
+    spearman,
+    wait_for_service,
+)
+from sensor_msgs.msg import RegionOfInterest
 
-from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag  # noqa: E402
+from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag
 
 pytestmark = pytest.mark.ros
 
 #: A scene with several objects whose labels are unique (they can be named by label).
 SCENE_SEED = 6
 APPROACH_SEED = 3
-
-
-@pytest.fixture
-def ros():
-    rclpy.init()
-    yield
-    rclpy.shutdown()
 
 
 def _whole(objects: list[dict]) -> list[dict]:

@@ -1,36 +1,39 @@
-"""`spatial-vqa play`: recorded messages come out on live topics, on time, without ros2 bag."""
+"""`spatial-vqa play`: recorded messages come out on live topics, in order, without ros2 bag.
+
+How closely the player keeps the recorded spacing is a figure of bench/bench_play.py.
+"""
 
 from __future__ import annotations
 
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 
-rclpy = pytest.importorskip("rclpy")
+pytest.importorskip("rclpy")
 
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
-from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
-from rosbags.rosbag2 import Writer  # noqa: E402
-from rosbags.typesys import Stores, get_types_from_msg, get_typestore  # noqa: E402
-from rosutil import REPO  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
-from std_msgs.msg import String  # noqa: E402
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message, serialize_message
+from ros_support import REPO, spin_until
+from rosbags.rosbag2 import Writer
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import String
 
-from spatial_vqa_ros.io.bags import BagTopics  # noqa: E402
-from spatial_vqa_ros.io.errors import DataIOError  # noqa: E402
-from spatial_vqa_ros.nodes.player import (  # noqa: E402
+from spatial_vqa_ros.io.bags import BagTopics
+from spatial_vqa_ros.io.errors import DataIOError
+from spatial_vqa_ros.nodes.player import (
     BagPlayer,
     PlayOptions,
     has_header,
     message_class,
     shift_stamp,
 )
-from spatial_vqa_ros.synthetic.bags import write_synthetic_bag  # noqa: E402
+from spatial_vqa_ros.synthetic.bags import write_synthetic_bag
 
 pytestmark = pytest.mark.ros
 
@@ -50,12 +53,9 @@ def small_bag(tmp_path_factory):
 
 
 @pytest.fixture
-def node():
-    rclpy.init()
-    node = rclpy.create_node("play_test")
-    yield node
-    node.destroy_node()
-    rclpy.shutdown()
+def node(client_node):
+    """The test's node (conftest), for subscriptions and the in-process BagPlayer."""
+    return client_node
 
 
 def _play_command(bag, *args: str) -> list[str]:
@@ -65,45 +65,40 @@ def _play_command(bag, *args: str) -> list[str]:
             "100", *args]
 
 
-class _Recorder:
-    """Receive times (monotonic s) and messages per topic."""
-
-    def __init__(self, node) -> None:
-        self.node = node
-        self.received: dict[str, list[tuple[float, object]]] = {}
-        for topic, msg_type, qos in ((TOPICS.rgb, Image, RELIABLE),
-                                     (TOPICS.camera_info, CameraInfo, RELIABLE),
-                                     (TOPICS.labels, String, LATCHED)):
-            self.received[topic] = []
-            node.create_subscription(
-                msg_type, topic,
-                lambda msg, t=topic: self.received[t].append((time.monotonic(), msg)), qos)
-
-    def spin_until(self, condition, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            rclpy.spin_once(self.node, timeout_sec=0.01)
-        return condition()
-
-
-def test_replay_at_rate_2_delivers_every_message_at_half_the_recorded_spacing(
-        node, small_bag):
-    recorder = _Recorder(node)
-    proc = subprocess.Popen(_play_command(small_bag.path, "--rate", "2",
-                                          "--wait-for-subscribers", "30", "--topics",
-                                          TOPICS.rgb, TOPICS.camera_info, TOPICS.labels),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO)
+@contextmanager
+def _playing(bag, *args: str):
+    """`spatial-vqa play bag *args` running (output piped) for the block; killed after it
+    if it has not ended."""
+    proc = subprocess.Popen(_play_command(bag, *args), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, cwd=REPO)
     try:
-        rgb = recorder.received[TOPICS.rgb]
-        recorder.spin_until(lambda: len(rgb) >= FRAMES and proc.poll() is not None, 60.0)
-        recorder.spin_until(lambda: False, 0.3)  # anything extra would show up now
-        output = proc.communicate(timeout=30)[0].decode()
+        yield proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+class _Recorder:
+    """The messages received on the rgb, camera info and labels topics, per topic."""
+
+    def __init__(self, node) -> None:
+        self.received: dict[str, list] = {}
+        for topic, msg_type, qos in ((TOPICS.rgb, Image, RELIABLE),
+                                     (TOPICS.camera_info, CameraInfo, RELIABLE),
+                                     (TOPICS.labels, String, LATCHED)):
+            self.received[topic] = []
+            node.create_subscription(msg_type, topic, self.received[topic].append, qos)
+
+
+def test_replay_at_rate_2_delivers_every_message_in_recorded_order(node, small_bag):
+    recorder = _Recorder(node)
+    with _playing(small_bag.path, "--rate", "2", "--wait-for-subscribers", "30", "--topics",
+                  TOPICS.rgb, TOPICS.camera_info, TOPICS.labels) as proc:
+        rgb = recorder.received[TOPICS.rgb]
+        spin_until(node, lambda: len(rgb) >= FRAMES and proc.poll() is not None, 60.0)
+        spin_until(node, lambda: False, 0.3)  # anything extra would show up now
+        output = proc.communicate(timeout=30)[0].decode()
     assert proc.returncode == 0, output
     assert len(rgb) == FRAMES, output
     assert len(recorder.received[TOPICS.camera_info]) == FRAMES
@@ -111,22 +106,21 @@ def test_replay_at_rate_2_delivers_every_message_at_half_the_recorded_spacing(
     assert re.search(rf"^\s+{TOPICS.rgb}\s+{FRAMES}$", output, re.MULTILINE), output
     assert TOPICS.depth not in output.split("published")[1], output  # --topics
 
-    # Receive times follow the recorded stamps at half their spacing.
-    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for _, m in rgb]
-    assert stamps == sorted(stamps)
-    received = [t for t, _ in rgb]
-    errors = [abs((r - received[0]) - (s - stamps[0]) / 2) for r, s in zip(received, stamps)]
-    # (bounds leave room for scheduling hiccups on a loaded CI machine)
-    assert statistics.median(errors) < 0.1, errors
-    assert max(errors) < 0.4, errors
-    span = received[-1] - received[0]
-    assert 0.3 < span < 0.8, span  # 0.45 s expected; 0.9 s would be rate 1
+    # Every recorded frame once, in recorded order, with its recorded stamp (how closely
+    # the receive times keep half the recorded spacing: bench/bench_play.py).
+    stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in rgb]
+    assert stamps == list(small_bag.stamps_ns)
+    info = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec
+            for m in recorder.received[TOPICS.camera_info]]
+    assert info == stamps
+    # It never publishes ahead of the schedule: a pass takes at least the recorded span
+    # (0.9 s) divided by the rate.
+    wall_s = float(re.search(r"published \d+ messages in ([\d.]+) s", output)[1])
+    assert wall_s >= 0.9 / 2 - 0.005, output
 
 
 def test_loop_latches_the_labels_and_ctrl_c_stops_cleanly(node, small_bag):
-    proc = subprocess.Popen(_play_command(small_bag.path, "--loop", "--rate", "4"),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO)
-    try:
+    with _playing(small_bag.path, "--loop", "--rate", "4") as proc:
         deadline = time.monotonic() + 30
         infos = []
         while time.monotonic() < deadline and not infos:
@@ -140,15 +134,11 @@ def test_loop_latches_the_labels_and_ctrl_c_stops_cleanly(node, small_bag):
         # A subscriber that joins late still gets the latest labels.
         late = []
         node.create_subscription(String, TOPICS.labels, late.append, LATCHED)
-        _spin(node, lambda: bool(late), 20.0)
+        spin_until(node, lambda: bool(late), 20.0)
         assert late and late[0].data.startswith("{")
         time.sleep(1.0)  # more than one pass of the 0.9 s bag at rate 4
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=20)[0].decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, output
     assert "interrupted" in output and "Traceback" not in output, output
     passes = int(output.split(" pass(es)")[0].rsplit("(", 1)[1])
@@ -159,26 +149,18 @@ def test_loop_latches_the_labels_and_ctrl_c_stops_cleanly(node, small_bag):
 def test_loop_passes_shift_header_stamps_unless_told_to_keep_them(node, small_bag,
                                                                   keep_stamps):
     recorder = _Recorder(node)
-    command = _play_command(small_bag.path, "--loop", "--max-loops", "2", "--rate", "4",
-                            "--wait-for-subscribers", "30", "--topics", TOPICS.rgb,
-                            TOPICS.camera_info, TOPICS.labels,
-                            *(["--keep-stamps"] if keep_stamps else []))
-    result = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              cwd=REPO)
-    try:
+    with _playing(small_bag.path, "--loop", "--max-loops", "2", "--rate", "4",
+                  "--wait-for-subscribers", "30", "--topics", TOPICS.rgb, TOPICS.camera_info,
+                  TOPICS.labels, *(["--keep-stamps"] if keep_stamps else [])) as result:
         rgb = recorder.received[TOPICS.rgb]
-        recorder.spin_until(lambda: len(rgb) >= 2 * FRAMES and result.poll() is not None, 60.0)
+        spin_until(node, lambda: len(rgb) >= 2 * FRAMES and result.poll() is not None, 60.0)
         output = result.communicate(timeout=30)[0].decode()
-    finally:
-        if result.poll() is None:
-            result.kill()
-            result.wait()
     assert result.returncode == 0 and "2 pass(es)" in output, output
-    stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for _, m in rgb]
+    stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in rgb]
     assert len(stamps) == 2 * FRAMES
     assert stamps[:FRAMES] == list(small_bag.stamps_ns)
     info = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec
-            for _, m in recorder.received[TOPICS.camera_info]]
+            for m in recorder.received[TOPICS.camera_info]]
     assert info == stamps  # every stamped topic is shifted alike
     if keep_stamps:
         assert stamps[FRAMES:] == stamps[:FRAMES]
@@ -198,13 +180,6 @@ def test_shift_stamp_moves_only_the_header_stamp():
     back = deserialize_message(shift_stamp(raw, -10_900_000_000), Image)
     assert (back.header.stamp.sec, back.header.stamp.nanosec) == (0, 0)
     assert shift_stamp(b"\x00\x07" + raw[2:], 5) == b"\x00\x07" + raw[2:]  # not plain CDR
-
-
-def _spin(node, condition, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not condition():
-        rclpy.spin_once(node, timeout_sec=0.05)
-    return condition()
 
 
 def test_topics_of_unknown_types_are_skipped_with_a_warning(node, tmp_path):
@@ -233,7 +208,7 @@ def test_topics_of_unknown_types_are_skipped_with_a_warning(node, tmp_path):
     summary = player.play()
     assert summary.published == {"/chatter": 3}
     assert summary.skipped_topics.keys() == {"/thing"}
-    _spin(node, lambda: len(received) == 3, 10.0)
+    spin_until(node, lambda: len(received) == 3, 10.0)
     assert [m.data for m in received] == ["hello 0", "hello 1", "hello 2"]
     player.close()
 
