@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,15 +181,13 @@ def _report(args: argparse.Namespace, run: Flood, bag, tmp: Path, size: str) -> 
 
 def main() -> int:
     args = _parse_args()
-    from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag
+    from spatial_vqa_ros.synthetic.bags import unique_labels, write_synthetic_bag
 
     width, height = (int(v) for v in args.size.split("x"))
     tmp = Path(tempfile.mkdtemp(prefix="bench_flood_"))
     bag = write_synthetic_bag(tmp / "bag", "scene", frames=60, seed=args.seed,
                               rate_hz=args.input_hz, noise=True, width=width, height=height)
-    objects = read_ground_truth(bag.path)[0]["objects"]
-    counts = Counter(o["label"] for o in objects)
-    subject = next(o["label"] for o in objects if counts[o["label"]] == 1)
+    subject = unique_labels(bag.path)[0]
     run = _flood(args, bag, subject, tmp)
     if run is None:
         return 1

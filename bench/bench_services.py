@@ -201,7 +201,8 @@ def _report(title: str, run: Run) -> None:
         print(f"  node meanwhile: input {values.get('input_rate_hz')} Hz, processed "
               f"{values.get('frames_processed')}, dropped {values.get('frames_dropped')}, "
               f"latency median {values.get('latency_median_ms')} ms, "
-              f"errors {values.get('errors')}")
+              f"errors {values.get('errors')}"
+              + (f" (last: {values['last_error'][:160]})" if values.get('last_error') else ""))
 
 
 def main() -> int:
@@ -220,16 +221,14 @@ def main() -> int:
     if args.serve_empty:
         return serve_empty(args.serve_empty)
 
-    from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag
+    from spatial_vqa_ros.synthetic.bags import unique_labels, write_synthetic_bag
     from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_BACKEND
 
     width, height = (int(v) for v in args.size.split("x"))
     tmp = Path(tempfile.mkdtemp(prefix="bench_services_"))
     bag = write_synthetic_bag(tmp / "bag", "scene", frames=30, seed=args.seed,
                               rate_hz=args.rate_hz, noise=True, width=width, height=height)
-    objects = read_ground_truth(bag.path)[0]["objects"]
-    counts = Counter(o["label"] for o in objects)
-    source, target = [o["label"] for o in objects if counts[o["label"]] == 1][:2]
+    source, target = unique_labels(bag.path)[:2]
 
     empties = [
         _start([sys.executable, __file__, "--serve-empty", "single"], tmp / "empty1.log"),

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,6 +238,14 @@ def read_ground_truth(path: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in lines if line.strip()]
     except ValueError as exc:
         raise DataIOError(f"ground truth {path} is not JSON lines: {exc}") from None
+
+
+def unique_labels(path: str | Path) -> list[str]:
+    """Labels that name exactly one object in a synthetic bag's first frame: names a
+    query can use without a referring expression."""
+    objects = read_ground_truth(path)[0]["objects"]
+    counts = Counter(o["label"] for o in objects)
+    return [o["label"] for o in objects if counts[o["label"]] == 1]
 
 
 __all__ = [

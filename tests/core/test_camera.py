@@ -40,7 +40,8 @@ def test_distorted_rays_reproject_to_their_pixel(model, d):
 
 def test_unsupported_distortion_model_is_refused_with_advice():
     with pytest.raises(CoreError, match="equidistant.*not supported.*rectify"):
-        CameraIntrinsics.from_camera_info(K, [0.1, 0.0, 0.0, 0.0], 640, 480, distortion_model="equidistant")
+        CameraIntrinsics.from_camera_info(K, [0.1, 0.0, 0.0, 0.0], 640, 480,
+                                          distortion_model="equidistant")
 
 
 def test_zero_k_is_refused():
