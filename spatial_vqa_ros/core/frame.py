@@ -5,6 +5,7 @@ Shapes (H, W = image height and width, N = number of observed objects):
 - ``Frame.rgb``: (H, W, 3) uint8, RGB order
 - ``Frame.depth_m``: (H, W) float32 metres along the optical axis; NaN where invalid
 - ``Observations.segmentation``: (H, W) int32; 0 = no object, k = object k-1
+- ``Observations.masks``: (N, H, W) bool when a segmenter gave masks; ``boxes_xyxy``: (N, 4)
 - ``Observations.labels``: N strings; ``scores``: (N,) float32; ``source_ids``: (N,) int64
 """
 
@@ -85,10 +86,13 @@ class Frame:
 
 @dataclass(frozen=True)
 class Observations:
-    """Objects seen in one frame, as a label image plus parallel per-object arrays.
+    """Objects seen in one frame: a label image, parallel per-object arrays, and the
+    per-instance masks and boxes when a segmenter gave them.
 
-    A single label image keeps per-object pixel lookup fast; overlapping masks from
-    a segmentation model are resolved by score when built with :meth:`from_masks`.
+    The label image keeps per-object pixel lookup fast for lifting; ``masks`` keep
+    every instance whole (an object behind another keeps its mask for overlays,
+    IoU and records). Where masks overlap, the label image gives the pixel to the
+    smaller mask (see :meth:`from_masks`).
     """
 
     segmentation: np.ndarray
@@ -98,6 +102,10 @@ class Observations:
     #: Things the caller should know but that did not stop processing
     #: (e.g. instance ids that had no label and were ignored).
     warnings: tuple[str, ...] = field(default=())
+    #: (N, H, W) bool, one mask per object, or None (built from an instance image).
+    masks: np.ndarray | None = None
+    #: (N, 4) float32 detector boxes (x0, y0, x1, y1) in pixels, or None.
+    boxes_xyxy: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.labels)
@@ -109,6 +117,12 @@ class Observations:
             raise CoreError(
                 f"scores {self.scores.shape} and source_ids {self.source_ids.shape} must both "
                 f"have shape ({n},) to match {n} labels")
+        if self.masks is not None and self.masks.shape != (n, *self.segmentation.shape):
+            raise CoreError(f"masks must have shape ({n}, {self.segmentation.shape[0]}, "
+                            f"{self.segmentation.shape[1]}), got {self.masks.shape}")
+        if self.boxes_xyxy is not None and self.boxes_xyxy.shape != (n, 4):
+            raise CoreError(f"boxes_xyxy must have shape ({n}, 4), got "
+                            f"{self.boxes_xyxy.shape}")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -164,9 +178,16 @@ class Observations:
 
     @classmethod
     def from_masks(
-        cls, masks: np.ndarray, labels: tuple[str, ...] | list[str], scores: np.ndarray
+        cls, masks: np.ndarray, labels: tuple[str, ...] | list[str], scores: np.ndarray,
+        boxes_xyxy: np.ndarray | None = None, source_ids: np.ndarray | None = None,
     ) -> Observations:
-        """From N boolean masks (N, H, W); where masks overlap the higher score wins."""
+        """From N boolean masks (N, H, W), kept whole in :attr:`masks`.
+
+        Where masks overlap, the label image gives the pixel to the smaller mask (equal
+        sizes: the higher score): a thing in front of a larger region is usually the
+        smaller one (a mug on a table), and a mask lying wholly inside another keeps
+        its pixels instead of vanishing under a higher-scored larger one.
+        """
         masks = np.asarray(masks)
         if masks.ndim != 3:
             raise CoreError(f"masks must be (N, H, W), got shape {masks.shape}")
@@ -175,7 +196,13 @@ class Observations:
         if len(labels) != n or scores.shape != (n,):
             raise CoreError(f"{n} masks need {n} labels and scores, got {len(labels)} labels "
                             f"and scores of shape {scores.shape}")
+        masks = masks.astype(bool, copy=False)
+        areas = masks.reshape(n, -1).sum(axis=1)
         segmentation = np.zeros(masks.shape[1:], np.int32)
-        for k in np.argsort(scores, kind="stable"):  # low score first, high overwrites
-            segmentation[masks[k].astype(bool)] = k + 1
-        return cls(segmentation, tuple(labels), scores, np.arange(n, dtype=np.int64))
+        # painted largest first (ties: lowest score first), so smaller masks end on top
+        for k in np.lexsort((scores, -areas)):
+            segmentation[masks[k]] = k + 1
+        ids = np.arange(n, dtype=np.int64) if source_ids is None else np.asarray(
+            source_ids, np.int64)
+        boxes = None if boxes_xyxy is None else np.asarray(boxes_xyxy, np.float32)
+        return cls(segmentation, tuple(labels), scores, ids, masks=masks, boxes_xyxy=boxes)

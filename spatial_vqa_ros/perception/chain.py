@@ -1,0 +1,128 @@
+"""The perception chain: depth, detection and segmentation composed into the core's inputs.
+
+One frame's :class:`~.types.SensorInputs` and the text prompts go in; out come the
+metric depth and camera the geometry core needs, :class:`Observations` with one mask
+per instance, the detector's boxes and scores, the provenance of every number (which
+models, where depth and intrinsics came from, the scale applied) and per-stage timings.
+A stage that raises is reported as a :class:`PerceptionError` naming the stage, so a
+node logs it and keeps running.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..core.camera import CameraIntrinsics
+from ..core.frame import Frame, Observations
+from .errors import PerceptionError
+from .protocols import DepthEstimator, Detector, Segmenter
+from .types import DepthResult, Detections, Provenance, SensorInputs, check_masks
+
+#: Turns model depth into metric depth the robot trusts (scale alignment), or None.
+DepthAligner = Callable[[DepthResult, SensorInputs, CameraIntrinsics], DepthResult]
+
+STAGES = ("depth", "align", "detect", "segment")
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """Everything a frame's perception produced. ``timings_s``: stage -> seconds."""
+
+    frame: Frame
+    observations: Observations
+    detections: Detections
+    depth: DepthResult
+    provenance: Provenance
+    timings_s: dict[str, float]
+
+
+def _staged(stage: str, name: str, call: Callable[[], object]) -> object:
+    """Run one stage; any failure becomes a PerceptionError that names it."""
+    try:
+        return call()
+    except PerceptionError as error:
+        raise PerceptionError(f"{stage} ({name}): {error}") from error
+    except Exception as error:  # a model's own exception: reported, never fatal
+        raise PerceptionError(f"{stage} ({name}) failed: {type(error).__name__}: "
+                              f"{error}") from error
+
+
+class PerceptionChain:
+    """depth -> (align) -> detect -> segment, with the models passed in.
+
+    ``fallback_camera``: intrinsics to assume when a frame has no CameraInfo and the
+    depth model estimates none (e.g. from an assumed field of view), with its source.
+    """
+
+    def __init__(self, depth: DepthEstimator, detector: Detector, segmenter: Segmenter, *,
+                 align: DepthAligner | None = None,
+                 fallback_camera: tuple[CameraIntrinsics, str] | None = None) -> None:
+        self.depth = depth
+        self.detector = detector
+        self.segmenter = segmenter
+        self.align = align
+        self.fallback_camera = fallback_camera
+
+    def run(self, inputs: SensorInputs, prompts: Sequence[str], stamp_ns: int = 0
+            ) -> ChainResult:
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        depth = _staged("depth", self.depth.name, lambda: self.depth.estimate(inputs))
+        timings["depth"] = time.perf_counter() - start
+        if depth.depth_m.shape != inputs.size_hw:
+            raise PerceptionError(f"depth ({self.depth.name}) is {depth.depth_m.shape}, "
+                                  f"expected {inputs.size_hw} to match the rgb image")
+        camera, intrinsics_source = self._camera(inputs, depth)
+        if self.align is not None and depth.source != "sensor":
+            start = time.perf_counter()
+            depth = _staged("align", "scale", lambda: self.align(depth, inputs, camera))
+            timings["align"] = time.perf_counter() - start
+        start = time.perf_counter()
+        detections = _staged("detect", self.detector.name,
+                             lambda: self.detector.detect(inputs, prompts))
+        height, width = inputs.size_hw
+        detections = detections.clipped(width, height)
+        timings["detect"] = time.perf_counter() - start
+        start = time.perf_counter()
+        masks = _staged("segment", self.segmenter.name, lambda: check_masks(
+            self.segmenter.segment(inputs, detections.xyxy, depth.depth_m),
+            len(detections), inputs.size_hw))
+        timings["segment"] = time.perf_counter() - start
+        observations = Observations.from_masks(
+            masks, detections.labels, detections.scores, detections.xyxy,
+            detections.source_ids)
+        if detections.unknown_prompts:
+            observations = replace(observations, warnings=(
+                f"the {self.detector.name} detector cannot look for: "
+                f"{', '.join(detections.unknown_prompts)}",))
+        provenance = Provenance(
+            depth_source=depth.source, depth_model=depth.model_id,
+            detector=self.detector.name, segmenter=self.segmenter.name,
+            intrinsics_source=intrinsics_source, depth_scale=depth.scale,
+            depth_shift_m=depth.shift_m)
+        frame = Frame(inputs.rgb, depth.depth_m, camera, stamp_ns)
+        return ChainResult(frame, observations, detections, depth, provenance, timings)
+
+    def _camera(self, inputs: SensorInputs, depth: DepthResult
+                ) -> tuple[CameraIntrinsics, str]:
+        if inputs.camera is not None:
+            return inputs.camera, "camera_info"
+        if depth.intrinsics is not None:
+            return depth.intrinsics, "model"
+        if self.fallback_camera is not None:
+            return self.fallback_camera
+        raise PerceptionError("no camera intrinsics: give CameraInfo (or fx, fy, cx, cy), a "
+                              "depth model that estimates them, or an assumed field of view")
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two boolean masks (1.0 when both are empty)."""
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+__all__ = ["STAGES", "ChainResult", "DepthAligner", "PerceptionChain", "mask_iou"]
