@@ -98,11 +98,11 @@ def _flood(args: argparse.Namespace, bag, subject: str, tmp: Path) -> Flood | No
     from spatial_vqa_ros.srv import QuerySpatial
 
     from spatial_vqa_ros.nodes.runtime import stop_process
-    from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_BACKEND
+    from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_DETECTOR
 
     qos = [] if args.best_effort else ["-p", "qos:=reliable"]
     node_proc = _start(_cli("node", "--ros-args", "-r", f"__ns:={NS}", "-p",
-                            f"backend:={SLOW_BACKEND}", *qos), tmp / "node.log",
+                            f"detector:={SLOW_DETECTOR}", *qos), tmp / "node.log",
                        {DELAY_ENV: str(args.delay)})
     player = None
     rclpy.init()

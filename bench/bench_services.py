@@ -9,7 +9,7 @@ returns at once (the baseline). From this process it calls ``~/query``,
 p50 / p99 / max round trips and their ratios to the empty service's (targets: p50 <=
 1.5x, p99 <= 3x), plus what the node ingested meanwhile (from /diagnostics).
 Then the same again with the node's backend the slow test double
-(``synthetic.doubles.SlowSimulationBackend``, --slow-delay s a frame, so the backend
+(``synthetic.doubles.SlowSimulationDetector``, --slow-delay s a frame, so the backend
 is always busy with a frame): the services answer from the last snapshot meanwhile
 (target: the same round trips; none near --slow-delay). --slow-delay 0 skips that run.
 Keep DDS on loopback: ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST and a ROS_DOMAIN_ID.
@@ -222,7 +222,7 @@ def main() -> int:
         return serve_empty(args.serve_empty)
 
     from spatial_vqa_ros.synthetic.bags import unique_labels, write_synthetic_bag
-    from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_BACKEND
+    from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_DETECTOR
 
     width, height = (int(v) for v in args.size.split("x"))
     tmp = Path(tempfile.mkdtemp(prefix="bench_services_"))
@@ -247,7 +247,7 @@ def main() -> int:
               "group, as the spatial node uses.")
         if args.slow_delay > 0:
             slow = _measure(args, bag, (source, target), tmp=tmp, name="slow",
-                            node_args=("-p", f"backend:={SLOW_BACKEND}"),
+                            node_args=("-p", f"detector:={SLOW_DETECTOR}"),
                             node_env={DELAY_ENV: str(args.slow_delay)})
             if slow is None:
                 return 1

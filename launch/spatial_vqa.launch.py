@@ -1,6 +1,6 @@
 """Launch the spatial node for one camera.
 
-    ros2 launch spatial_vqa_ros spatial_vqa.launch.py camera:=/camera backend:=simulation
+    ros2 launch spatial_vqa_ros spatial_vqa.launch.py camera:=/camera detector:=simulation
 
 Arguments:
   camera       namespace of the camera topics (default /camera): the node reads
@@ -8,7 +8,8 @@ Arguments:
                <camera>/depth/image_raw, <camera>/instances/image_raw and
                <camera>/instances/labels
   params_file  parameter YAML (default: the package's config/spatial_vqa.yaml)
-  backend      perception backend (default simulation)
+  detector     detector family (default simulation; opencv_dnn, or package.module:Class)
+  segmenter    segmenter family (default simulation; depth_box, or package.module:Class)
   namespace    namespace of the node and its services (default: none)
 """
 
@@ -42,8 +43,10 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("params_file",
                               default_value=os.path.join(share, "config", "spatial_vqa.yaml"),
                               description="parameter YAML of the spatial node"),
-        DeclareLaunchArgument("backend", default_value="simulation",
-                              description="perception backend"),
+        DeclareLaunchArgument("detector", default_value="simulation",
+                              description="detector family"),
+        DeclareLaunchArgument("segmenter", default_value="simulation",
+                              description="segmenter family"),
         DeclareLaunchArgument("namespace", default_value="",
                               description="namespace of the node"),
         DeclareLaunchArgument("qos", default_value="sensor_data",
@@ -56,7 +59,8 @@ def generate_launch_description() -> LaunchDescription:
             namespace=LaunchConfiguration("namespace"),
             output="screen",
             parameters=[LaunchConfiguration("params_file"),
-                        {"backend": LaunchConfiguration("backend"),
+                        {"detector": LaunchConfiguration("detector"),
+                         "segmenter": LaunchConfiguration("segmenter"),
                          "qos": LaunchConfiguration("qos"), **topic_params}],
         ),
     ])

@@ -15,5 +15,5 @@ def add_parser(sub) -> None:
     parser = sub.add_parser(
         "node", help="run the spatial node (what `ros2 launch ... spatial_vqa.launch.py` runs)",
         description="Run the spatial node. ROS arguments go after --ros-args, e.g. "
-        "`spatial-vqa node --ros-args -p backend:=simulation -r __ns:=/robot`.")
+        "`spatial-vqa node --ros-args -p detector:=opencv_dnn -r __ns:=/robot`.")
     parser.set_defaults(run=run)

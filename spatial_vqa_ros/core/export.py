@@ -6,7 +6,9 @@ of ``SceneObject.extent_scene`` and of the SceneObject message's ``size``. The s
 of partial objects are lower bounds and are never stated as facts downstream.
 
 Version 2 (from 1): ``size`` in x, y, z order (was [width, depth, height]); one stamp,
-``stamp_ns`` (the float ``stamp`` in seconds is gone).
+``stamp_ns`` (the float ``stamp`` in seconds is gone); ``provenance``: where the
+numbers came from (depth source and model, detector, segmenter, intrinsics source,
+depth scale and shift applied).
 """
 
 from __future__ import annotations
@@ -50,4 +52,5 @@ def frame_record(result: FrameResult, stamp_ns: int) -> dict[str, Any]:
         "unlocalised": [{"label": label, "reason": reason}
                         for label, reason in graph.unlocalised],
         "warnings": list(result.warnings),
+        "provenance": dict(graph.provenance),
     }

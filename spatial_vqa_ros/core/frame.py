@@ -106,6 +106,9 @@ class Observations:
     masks: np.ndarray | None = None
     #: (N, 4) float32 detector boxes (x0, y0, x1, y1) in pixels, or None.
     boxes_xyxy: np.ndarray | None = None
+    #: Where the numbers come from (models, depth source, scale applied): plain values,
+    #: carried into the scene graph, its JSON lines and dataset records.
+    provenance: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.labels)

@@ -102,5 +102,6 @@ class ScenePipeline:
             world_from_scene = np.asarray(world_from_camera) @ camera_from_scene(scene)
         graph = self.tracker.update(estimates, scene, frame.stamp_ns, frame_id,
                                     camera_frame_id=frame.camera.frame_id,
-                                    world_from_scene=world_from_scene)
+                                    world_from_scene=world_from_scene,
+                                    provenance=obs.provenance)
         return FrameResult(scene, tuple(estimates), graph, tuple(warnings))

@@ -12,7 +12,7 @@ the tracker replaces it, never mutates it, so a reader needs no lock.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
@@ -81,6 +81,8 @@ class SceneGraph:
     #: objects out of view keep valid positions. Without it, an object not seen in the
     #: latest frame may be where it was only if the camera did not move.
     world_fixed: bool = False
+    #: Where the latest frame's numbers came from (perception's provenance).
+    provenance: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def floor_found(self) -> bool:
@@ -178,7 +180,8 @@ class SceneGraphTracker:
 
     def update(self, estimates: Iterable[ObjectEstimate], scene: SceneFrame, stamp_ns: int,
                frame_id: str, *, camera_frame_id: str = "",
-               world_from_scene: np.ndarray | None = None) -> SceneGraph:
+               world_from_scene: np.ndarray | None = None,
+               provenance: Mapping[str, object] | None = None) -> SceneGraph:
         """Fold one frame's estimates (in this frame's scene frame) into the graph.
 
         ``world_from_scene`` (4x4), when the camera pose is known (odometry), is where
@@ -209,7 +212,8 @@ class SceneGraphTracker:
                         sorted(self._tracks.values(), key=lambda t: t.id))
         objects = assign_descriptions(objects, scene, self.config.naming_margin_m)
         self._snapshot = SceneGraph(stamp_ns, frame_id, scene, objects, camera_frame_id,
-                                    unlocalised, world_from_scene is not None)
+                                    unlocalised, world_from_scene is not None,
+                                    dict(provenance or {}))
         return self._snapshot
 
     def _associate(self, located: list[ObjectEstimate]) -> list[int | None]:

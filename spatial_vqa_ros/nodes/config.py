@@ -13,7 +13,7 @@ from typing import Any
 
 from ..core.errors import CoreError
 from ..core.reward import RewardSettings
-from ..perception.registry import check_backend_name
+from ..perception.registry import PerceptionSpec
 
 QOS_CHOICES = ("sensor_data", "reliable")
 
@@ -27,8 +27,18 @@ class SpatialNodeConfig:
     depth_topic: str = "/camera/depth/image_raw"
     instances_topic: str = "/camera/instances/image_raw"
     labels_topic: str = "/camera/instances/labels"
-    #: A registered backend name, or ``package.module:Class`` for one of your own.
-    backend: str = "simulation"
+    #: Perception: each a registered name or ``package.module:Class`` (a plugin).
+    depth_estimator: str = "sensor"
+    detector: str = "simulation"
+    segmenter: str = "simulation"
+    #: Local paths of the detector's weights (opencv_dnn: .pb + .pbtxt, or .onnx).
+    detector_model: str = ""
+    detector_config: str = ""
+    detector_score_threshold: float = 0.5
+    #: The text prompts to ground (set at run time with ~/set_labels).
+    labels: tuple[str, ...] = ()
+    #: Camera height above the floor [m] when known (0 = unknown): fixes model depth scale.
+    camera_height_m: float = 0.0
     qos: str = "sensor_data"
     sync_slop_s: float = 0.02
     sync_queue_size: int = 10
@@ -49,7 +59,13 @@ class SpatialNodeConfig:
     tf_fixed_frame: str = ""
 
     def __post_init__(self) -> None:
-        check_backend_name(self.backend)
+        self.perception_spec  # noqa: B018 -- validates the perception names and options
+        if self.depth_estimator == "sensor" and not self.depth_topic:
+            raise ValueError("depth_estimator 'sensor' needs depth_topic (an RGB-D camera); "
+                             "without one, choose a depth model")
+        if self.uses_instances and not (self.instances_topic and self.labels_topic):
+            raise ValueError("the simulation detector/segmenter needs instances_topic and "
+                             "labels_topic")
         if self.qos not in QOS_CHOICES:
             raise ValueError(f"qos must be 'sensor_data' or 'reliable', got {self.qos!r}")
         if len(self.camera_in_odometry_child) != 7:
@@ -70,6 +86,20 @@ class SpatialNodeConfig:
                 raise ValueError(f"reward_pairs entries are 'source:target', got {pair!r}")
 
     @property
+    def perception_spec(self) -> PerceptionSpec:
+        return PerceptionSpec(depth=self.depth_estimator, detector=self.detector,
+                              segmenter=self.segmenter, detector_model=self.detector_model,
+                              detector_config=self.detector_config,
+                              score_threshold=self.detector_score_threshold,
+                              camera_height_m=self.camera_height_m)
+
+    @property
+    def uses_instances(self) -> bool:
+        """Whether perception reads a simulator's instance image (only then is it
+        subscribed: a real camera never publishes one, and the sync would wait forever)."""
+        return "simulation" in (self.detector, self.segmenter)
+
+    @property
     def reward_settings(self) -> RewardSettings:
         return RewardSettings(self.reward_distance_kind, self.reward_shaping,
                               self.reward_scale)
@@ -82,8 +112,8 @@ class SpatialNodeConfig:
     def ros_defaults(cls) -> dict[str, Any]:
         """Parameter name -> the default as ROS declares it (typed; lists, not tuples).
 
-        An empty string array cannot be declared without a type, so ``reward_pairs``
-        defaults to ``[""]`` in ROS, which means no pair.
+        An empty string array cannot be declared without a type, so ``reward_pairs`` and
+        ``labels`` default to ``[""]`` in ROS, which means none.
         """
         defaults = {}
         for f in fields(cls):
@@ -110,8 +140,9 @@ class SpatialNodeConfig:
         if unknown:
             raise ValueError(f"unknown parameters: {', '.join(unknown)}")
         typed = dict(values)
-        if "reward_pairs" in typed:
-            typed["reward_pairs"] = tuple(s for s in typed["reward_pairs"] if s)
+        for name in ("reward_pairs", "labels"):
+            if name in typed:
+                typed[name] = tuple(s for s in typed[name] if s)
         if "camera_in_odometry_child" in typed:
             typed["camera_in_odometry_child"] = tuple(
                 float(v) for v in typed["camera_in_odometry_child"])

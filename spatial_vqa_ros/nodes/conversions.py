@@ -64,7 +64,26 @@ def scene_graph_to_msg(graph: SceneGraph) -> SceneGraphMsg:
         floor_found=bool(scene.floor_found),
         floor_plane_camera=np.asarray(scene.floor_plane_cam, dtype=np.float64),
         camera_height=float(scene.camera_height_m), camera_pitch=float(scene.pitch_rad),
-        camera_roll=float(scene.roll_rad), camera_frame_id=graph.camera_frame_id)
+        camera_roll=float(scene.roll_rad), camera_frame_id=graph.camera_frame_id,
+        **provenance_fields(graph.provenance))
+
+
+#: Provenance keys and the SceneGraph message fields that carry them.
+PROVENANCE_FIELDS = {"depth_source": "depth_source", "depth_model": "depth_model",
+                     "detector": "detector", "segmenter": "segmenter",
+                     "intrinsics_source": "intrinsics_source", "depth_scale": "depth_scale",
+                     "depth_shift_m": "depth_shift"}
+
+
+def provenance_fields(provenance) -> dict[str, object]:
+    """The message fields of a provenance mapping (absent keys: the fields' defaults)."""
+    fields = {}
+    for key, field_name in PROVENANCE_FIELDS.items():
+        if key in provenance:
+            value = provenance[key]
+            numeric = key in ("depth_scale", "depth_shift_m")
+            fields[field_name] = float(value) if numeric else str(value)
+    return fields
 
 
 def _colour(index: int, alpha: float) -> ColorRGBA:

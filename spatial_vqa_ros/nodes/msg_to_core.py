@@ -82,8 +82,16 @@ def scene_graph_from_msg(msg: Any, position_sigma_m: float = DEFAULT_POSITION_SI
     objects = tuple(scene_object_from_msg(o, position_sigma_m) for o in msg.objects)
     objects = tuple(o for o in objects if np.isfinite(o.center_scene).all()
                     and np.isfinite(o.extent_scene).all())
+    # getattr: graphs recorded before the provenance fields existed lack them
+    provenance = {key: getattr(msg, field, None) for key, field in (
+        ("depth_source", "depth_source"), ("depth_model", "depth_model"),
+        ("detector", "detector"), ("segmenter", "segmenter"),
+        ("intrinsics_source", "intrinsics_source"), ("depth_scale", "depth_scale"),
+        ("depth_shift_m", "depth_shift"))}
+    provenance = {k: v for k, v in provenance.items() if v is not None}
     graph = SceneGraph(stamp_ns=graph_ns, frame_id=str(msg.header.frame_id),
-                       scene=scene, objects=objects, camera_frame_id=str(msg.camera_frame_id))
+                       scene=scene, objects=objects, camera_frame_id=str(msg.camera_frame_id),
+                       provenance=provenance if provenance.get("depth_source") else {})
     return visible_graph(graph, naming_margin_m) if visible_only else graph
 
 

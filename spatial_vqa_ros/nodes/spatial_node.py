@@ -21,6 +21,7 @@ from nav_msgs.msg import Odometry
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import (
     DurabilityPolicy,
     QoSProfile,
@@ -45,7 +46,8 @@ from ..io.errors import DataIOError
 from ..io.images import camera_info_to_intrinsics, image_to_numpy, to_rgb
 from ..io.labels import parse_labels_json
 from ..perception.errors import PerceptionError
-from ..perception.registry import make_backend
+from ..perception.registry import build_chain
+from ..perception.types import SensorInputs
 from .camera_pose import OdometryPoses, TfPoses, pose_matrix
 from .config import SpatialNodeConfig
 from .conversions import (
@@ -84,9 +86,10 @@ class SpatialNode(Node):
         super().__init__("spatial_vqa", **kwargs)
         self._config = c = SpatialNodeConfig.declare(self)
         try:
-            self._backend = make_backend(c.backend)
+            self._chain = build_chain(c.perception_spec)
         except PerceptionError as error:
             raise ValueError(str(error)) from None
+        self._prompts: tuple[str, ...] = c.labels
         self._pipeline = ScenePipeline(PipelineConfig(
             tracker=TrackerConfig(remove_after_s=c.remove_after_s),
             scene_frame_id=c.scene_frame_id))
@@ -120,7 +123,7 @@ class SpatialNode(Node):
             except ImportError:
                 raise ValueError("tf_fixed_frame needs tf2_ros, which is not installed; "
                                  "use odometry_topic instead") from None
-        if c.labels_topic:
+        if c.uses_instances:
             # Simulators often latch labels (transient local): that subscription gets the
             # last one even when it was published before we started. A best-effort one
             # also matches volatile and best-effort publishers.
@@ -141,8 +144,9 @@ class SpatialNode(Node):
                                         daemon=True)
         self._worker.start()
         self.get_logger().info(
-            f"spatial_vqa ready: backend={c.backend}, rgb={c.rgb_topic}, "
-            f"depth={c.depth_topic or '-'}, instances={c.instances_topic or '-'}, "
+            f"spatial_vqa ready: depth={c.depth_estimator}, detector={c.detector}, "
+            f"segmenter={c.segmenter}, rgb={c.rgb_topic}, depth_topic={c.depth_topic or '-'}, "
+            f"instances={c.instances_topic if c.uses_instances else '-'}, "
             f"sync={'message_filters' if self._use_message_filters else 'built-in'}")
 
     def _serve(self, group) -> None:
@@ -181,10 +185,10 @@ class SpatialNode(Node):
         topics = [(Image, c.rgb_topic)]
         if c.depth_topic:
             topics.append((Image, c.depth_topic))
-        if c.instances_topic:
+        if c.uses_instances:
             topics.append((Image, c.instances_topic))
         self._topic_roles = ["rgb"] + (["depth"] if c.depth_topic else []) + (
-            ["instances"] if c.instances_topic else [])
+            ["instances"] if c.uses_instances else [])
         if c.use_message_filters:
             try:
                 import message_filters
@@ -295,16 +299,17 @@ class SpatialNode(Node):
         if rgb.shape[:2] != (camera.height, camera.width):
             raise DataIOError(f"rgb image is {rgb.shape[1]}x{rgb.shape[0]} but CameraInfo says "
                               f"{camera.width}x{camera.height}")
-        if inputs.depth is None:
-            raise PerceptionError("no depth topic configured and the backend estimates no "
-                                  "depth: set depth_topic")
-        depth_m = depth_to_metres(image_to_numpy(inputs.depth), inputs.depth.encoding,
-                                  c.depth_min_m, c.depth_max_m)
+        depth_m = None
+        if inputs.depth is not None:
+            depth_m = depth_to_metres(image_to_numpy(inputs.depth), inputs.depth.encoding,
+                                      c.depth_min_m, c.depth_max_m)
         instances = image_to_numpy(inputs.instances) if inputs.instances is not None else None
-        observations = self._backend.observe(rgb, instances, self._labels)
-        frame = Frame(rgb, depth_m, camera, stamp_to_ns(rgb_msg.header.stamp))
+        sensors = SensorInputs(rgb, camera, depth_m, instances, self._labels)
+        perceived = self._chain.run(sensors, self._prompts, stamp_to_ns(rgb_msg.header.stamp))
+        self._stats.perceived(perceived.timings_s, perceived.provenance.as_dict())
+        frame = perceived.frame
         world_from_camera = self._camera_pose(rgb_msg, camera.frame_id)
-        result = self._pipeline.process(frame, observations, world_from_camera)
+        result = self._pipeline.process(frame, perceived.observations, world_from_camera)
         self._snapshot = Snapshot(result.graph, frame, result)
         for warning in result.warnings:
             self.get_logger().warn(warning, throttle_duration_sec=5.0)
@@ -382,9 +387,21 @@ class SpatialNode(Node):
         return response
 
     def _on_set_labels(self, request: SetLabels.Request, response: SetLabels.Response):
-        response.success = False
-        response.message = (f"backend '{self._config.backend}' takes its labels from the "
-                            "simulator's labels topic; text labels are not used")
+        """Replace the prompts; kept as the ``labels`` parameter, so a parameter dump (or
+        ``ros2 param get``) shows what the node looks for."""
+        labels = tuple(" ".join(str(label).split()) for label in request.labels)
+        labels = tuple(dict.fromkeys(label for label in labels if label))
+        if not labels:
+            response.success = False
+            response.message = "give at least one non-empty label"
+            return response
+        self._prompts = labels
+        self.set_parameters([Parameter("labels", Parameter.Type.STRING_ARRAY, list(labels))])
+        response.success = True
+        response.message = f"looking for: {', '.join(labels)}"
+        if self._config.detector == "simulation":
+            response.message += (" (the simulation detector keeps only instances with "
+                                 "these labels)")
         return response
 
     # --- diagnostics ---------------------------------------------------------

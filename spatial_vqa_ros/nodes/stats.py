@@ -31,6 +31,9 @@ class NodeStats:
         self._inputs: deque[float] = deque(maxlen=window)
         self._latencies: deque[float] = deque(maxlen=window)
         self._rate_window_s = rate_window_s
+        self._window = window
+        self._stages: dict[str, deque[float]] = {}
+        self._provenance: dict[str, object] = {}
         self.processed = 0
         self.dropped = 0
         self.errors = 0
@@ -52,6 +55,23 @@ class NodeStats:
         with self._lock:
             self.processed += 1
             self._latencies.append(now - received_s)
+
+    def perceived(self, timings_s: dict[str, float], provenance: dict[str, object]) -> None:
+        """Record a frame's perception stage timings and where its numbers came from."""
+        with self._lock:
+            for stage, seconds in timings_s.items():
+                self._stages.setdefault(stage, deque(maxlen=self._window)).append(seconds)
+            self._provenance = dict(provenance)
+
+    def perception_values(self) -> dict[str, str]:
+        """Median time of each perception stage, and the latest provenance."""
+        with self._lock:
+            stages = {stage: list(times) for stage, times in self._stages.items()}
+            provenance = dict(self._provenance)
+        values = {f"{stage}_median_ms": f"{statistics.median(times) * 1e3:.1f}"
+                  for stage, times in stages.items() if times}
+        values.update({key: str(value) for key, value in provenance.items()})
+        return values
 
     def error(self, message: str) -> None:
         with self._lock:
@@ -89,6 +109,7 @@ class NodeStats:
             "errors": str(self.errors), "last_error": self.last_error,
             "objects_tracked": str(objects_tracked), "floor_found": str(floor_found),
             "camera_height_m": f"{camera_height_m:.3f}",
+            **self.perception_values(),
             **(extra or {}),
         }
         return StatusReport(level, message, values)

@@ -92,18 +92,18 @@ class PerceptionChain:
             self.segmenter.segment(inputs, detections.xyxy, depth.depth_m),
             len(detections), inputs.size_hw))
         timings["segment"] = time.perf_counter() - start
-        observations = Observations.from_masks(
-            masks, detections.labels, detections.scores, detections.xyxy,
-            detections.source_ids)
-        if detections.unknown_prompts:
-            observations = replace(observations, warnings=(
-                f"the {self.detector.name} detector cannot look for: "
-                f"{', '.join(detections.unknown_prompts)}",))
         provenance = Provenance(
             depth_source=depth.source, depth_model=depth.model_id,
             detector=self.detector.name, segmenter=self.segmenter.name,
             intrinsics_source=intrinsics_source, depth_scale=depth.scale,
             depth_shift_m=depth.shift_m)
+        observations = replace(Observations.from_masks(
+            masks, detections.labels, detections.scores, detections.xyxy,
+            detections.source_ids), provenance=provenance.as_dict())
+        if detections.unknown_prompts:
+            observations = replace(observations, warnings=(
+                f"the {self.detector.name} detector cannot look for: "
+                f"{', '.join(detections.unknown_prompts)}",))
         frame = Frame(inputs.rgb, depth.depth_m, camera, stamp_ns)
         return ChainResult(frame, observations, detections, depth, provenance, timings)
 

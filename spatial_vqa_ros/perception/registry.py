@@ -1,21 +1,80 @@
-"""Which perception backend a name means: the registered ones, or a plugin by path.
+"""Which perception chain a configuration means: registered families, or plugins by path.
 
-A robot team with a backend of its own names it ``package.module:Class`` (a class
-whose no-argument constructor gives an object with the backend's ``observe``), as
-pluginlib does for C++ nodes; nothing in the node changes. The registered names are
-the package's own backends.
+A :class:`PerceptionSpec` names a depth estimator, a detector and a segmenter, each a
+registered name or ``package.module:Class`` (a class whose no-argument constructor gives
+an object with the seam's method, as pluginlib does for C++ nodes), plus the options
+the families need. The spec is a small frozen value, so Ray workers and subprocesses
+rebuild the same chain from it (:func:`build_chain`); models load from local paths only.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from ..core.camera import CameraIntrinsics
+from .chain import PerceptionChain
+from .depth import SensorDepth
+from .depth_box import DepthBoxSegmenter
 from .errors import PerceptionError
-from .simulation import SimulationBackend
+from .simulation import SimulationDetector, SimulationSegmenter
+from .types import DepthResult, SensorInputs
 
-BACKENDS: dict[str, Callable[[], Any]] = {"simulation": SimulationBackend}
+
+@dataclass(frozen=True)
+class PerceptionSpec:
+    """What chain to build. ``detector_model`` / ``detector_config``: local paths of a
+    closed-set detector's weights (``opencv_dnn``). ``camera_height_m`` > 0: rescale
+    model depth so the fitted floor sits at this height. ``assumed_hfov_deg`` > 0: the
+    horizontal field of view to assume when a frame has no intrinsics."""
+
+    depth: str = "sensor"
+    detector: str = "simulation"
+    segmenter: str = "simulation"
+    detector_model: str = ""
+    detector_config: str = ""
+    score_threshold: float = 0.5
+    camera_height_m: float = 0.0
+    assumed_hfov_deg: float = 0.0
+
+    def __post_init__(self) -> None:
+        for role, table in (("depth", DEPTH), ("detector", DETECTORS),
+                            ("segmenter", SEGMENTERS)):
+            check_name(role, getattr(self, role), table)
+        if not 0.0 <= self.score_threshold <= 1.0:
+            raise ValueError(f"score_threshold must be within [0, 1], got "
+                             f"{self.score_threshold}")
+        if not (math.isfinite(self.camera_height_m) and self.camera_height_m >= 0):
+            raise ValueError(f"camera_height_m must be >= 0 (0 = unknown), got "
+                             f"{self.camera_height_m}")
+        if not 0.0 <= self.assumed_hfov_deg < 180.0:
+            raise ValueError(f"assumed_hfov_deg must be within [0, 180), got "
+                             f"{self.assumed_hfov_deg}")
+
+
+def _opencv_dnn(spec: PerceptionSpec) -> Any:
+    """A closed-set detector with the COCO class table (the TF model zoo's SSD family)."""
+    from .opencv_dnn import COCO_90_CLASSES, OpenCVDetector
+
+    if not spec.detector_model:
+        raise PerceptionError("the opencv_dnn detector needs detector_model: the local path "
+                              "of its weights (.pb with detector_config .pbtxt, or .onnx)")
+    return OpenCVDetector.from_files(spec.detector_model, spec.detector_config or None,
+                                     class_names=COCO_90_CLASSES,
+                                     score_threshold=spec.score_threshold)
+
+
+Factory = Callable[[PerceptionSpec], Any]
+DEPTH: dict[str, Factory] = {"sensor": lambda spec: SensorDepth()}
+DETECTORS: dict[str, Factory] = {"simulation": lambda spec: SimulationDetector(),
+                                 "opencv_dnn": _opencv_dnn}
+SEGMENTERS: dict[str, Factory] = {"simulation": lambda spec: SimulationSegmenter(),
+                                  "depth_box": lambda spec: DepthBoxSegmenter()}
+#: The method each role's object must have.
+METHODS = {"depth": "estimate", "detector": "detect", "segmenter": "segment"}
 
 
 def _is_plugin_path(name: str) -> bool:
@@ -24,29 +83,60 @@ def _is_plugin_path(name: str) -> bool:
         part.isidentifier() for part in (*module.split("."), attribute))
 
 
-def check_backend_name(name: str) -> None:
-    """Raise ValueError unless ``name`` is registered or has the plugin form (the plugin
-    itself is imported when the backend is made)."""
-    if name in BACKENDS or _is_plugin_path(name):
+def check_name(role: str, name: str, table: dict[str, Factory]) -> None:
+    """ValueError unless ``name`` is registered for ``role`` or has the plugin form (the
+    plugin itself is imported when the chain is built)."""
+    if name in table or _is_plugin_path(name):
         return
-    raise ValueError(f"backend must be one of {sorted(BACKENDS)} or 'package.module:Class', "
+    raise ValueError(f"{role} must be one of {sorted(table)} or 'package.module:Class', "
                      f"got {name!r}")
 
 
-def make_backend(name: str) -> Any:
-    """A new backend for ``name``; PerceptionError says what is wrong with a plugin."""
-    check_backend_name(name)
-    if name in BACKENDS:
-        return BACKENDS[name]()
+def _make(role: str, name: str, table: dict[str, Factory], spec: PerceptionSpec) -> Any:
+    if name in table:
+        return table[name](spec)
     module_name, _, attribute = name.partition(":")
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
-        raise PerceptionError(f"backend {name!r} cannot be loaded: {error}") from None
-    backend = factory()
-    if not callable(getattr(backend, "observe", None)):
-        raise PerceptionError(f"backend {name!r} has no observe(rgb, instances, labels) method")
-    return backend
+        raise PerceptionError(f"{role} {name!r} cannot be loaded: {error}") from None
+    made = factory()
+    if not callable(getattr(made, METHODS[role], None)):
+        raise PerceptionError(f"{role} {name!r} has no {METHODS[role]}() method")
+    return made
 
 
-__all__ = ["BACKENDS", "check_backend_name", "make_backend"]
+def assumed_camera(width: int, height: int, hfov_deg: float) -> CameraIntrinsics:
+    """A pinhole camera with the given horizontal field of view, centred, square pixels."""
+    fx = (width / 2) / math.tan(math.radians(hfov_deg) / 2)
+    return CameraIntrinsics(width, height, fx, fx, (width - 1) / 2, (height - 1) / 2)
+
+
+def build_chain(spec: PerceptionSpec, *, size_wh: tuple[int, int] | None = None
+                ) -> PerceptionChain:
+    """The chain ``spec`` names. ``size_wh`` lets an assumed field of view become a
+    fallback camera for frames without intrinsics."""
+    fallback = None
+    if spec.assumed_hfov_deg > 0 and size_wh is not None:
+        fallback = (assumed_camera(*size_wh, spec.assumed_hfov_deg), "assumed_fov")
+    align = None
+    if spec.camera_height_m > 0:
+        align = _height_aligner(spec.camera_height_m)
+    return PerceptionChain(_make("depth", spec.depth, DEPTH, spec),
+                           _make("detector", spec.detector, DETECTORS, spec),
+                           _make("segmenter", spec.segmenter, SEGMENTERS, spec),
+                           align=align, fallback_camera=fallback)
+
+
+def _height_aligner(camera_height_m: float
+                    ) -> Callable[[DepthResult, SensorInputs, CameraIntrinsics], DepthResult]:
+    def align(depth: DepthResult, inputs: SensorInputs, camera: CameraIntrinsics
+              ) -> DepthResult:
+        from .scale import align_depth
+
+        return align_depth(depth, inputs, camera, camera_height_m=camera_height_m)
+    return align
+
+
+__all__ = ["DEPTH", "DETECTORS", "SEGMENTERS", "PerceptionSpec", "assumed_camera",
+           "build_chain", "check_name"]

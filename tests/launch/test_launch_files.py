@@ -66,7 +66,7 @@ def test_spatial_launch_runs_the_node_with_camera_topics_as_parameters():
         assert param in declared
         assert declared[param].endswith(suffix), (param, declared[param], suffix)
     arguments = {ast.literal_eval(c.args[0]) for c in _calls(path, "DeclareLaunchArgument")}
-    assert arguments == {"camera", "params_file", "backend", "namespace", "qos"}
+    assert arguments == {"camera", "params_file", "detector", "segmenter", "namespace", "qos"}
 
 
 def test_demo_launch_plays_a_bag_into_the_spatial_launch():

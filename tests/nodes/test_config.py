@@ -40,7 +40,12 @@ def test_ros_arrays_become_tuples_and_empty_pairs_are_dropped():
 
 
 @pytest.mark.parametrize("overrides,message", [
-    ({"backend": "yolo"}, "backend must be one of"),
+    ({"detector": "yolo"}, "detector must be one of"),
+    ({"segmenter": "sam 2"}, "segmenter must be one of"),
+    ({"depth_topic": ""}, "depth_estimator 'sensor' needs depth_topic"),
+    ({"instances_topic": ""}, "simulation detector/segmenter needs instances_topic"),
+    ({"detector_score_threshold": 1.5}, "score_threshold must be within"),
+    ({"camera_height_m": -1.0}, "camera_height_m must be >= 0"),
     ({"qos": "fast"}, "qos must be 'sensor_data' or 'reliable'"),
     ({"camera_in_odometry_child": [0.0, 1.0]}, r"\[x, y, z, qx, qy, qz, qw\]"),
     ({"odometry_topic": "/odom", "tf_fixed_frame": "map"}, "not both"),
@@ -61,6 +66,15 @@ def test_unknown_parameter_names_are_refused():
         SpatialNodeConfig.from_values({"rgb_topc": "/x"})
 
 
-def test_a_plugin_backend_path_is_accepted_without_importing_it():
-    config = SpatialNodeConfig(backend="my_robot.perception:Backend")
-    assert config.backend == "my_robot.perception:Backend"
+def test_plugin_paths_are_accepted_without_importing_them():
+    config = SpatialNodeConfig(detector="my_robot.perception:Detector", segmenter="depth_box")
+    assert config.perception_spec.detector == "my_robot.perception:Detector"
+    assert config.uses_instances is False
+
+
+def test_labels_are_prompts_and_instances_are_read_only_for_the_simulation():
+    config = SpatialNodeConfig.declare(FakeNode({"labels": ["mug", "", "chair"],
+                                                 "detector": "opencv_dnn",
+                                                 "segmenter": "depth_box"}))
+    assert config.labels == ("mug", "chair") and not config.uses_instances
+    assert SpatialNodeConfig().uses_instances

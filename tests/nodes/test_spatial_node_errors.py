@@ -29,7 +29,7 @@ from spatial_vqa_ros.synthetic.bags import (
     synthetic_scenes,
     write_synthetic_bag,
 )
-from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_BACKEND
+from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_DETECTOR
 
 pytestmark = pytest.mark.ros
 
@@ -174,7 +174,7 @@ def test_services_answer_from_the_last_snapshot_while_the_backend_is_slow(tmp_pa
                               width=320, height=240)
     frames = bag_frames(bag.path)
     # a test double that takes SLOW_S a frame, loaded by path as a plugin backend
-    with _Node("err_slow", tmp_path, "-p", f"backend:={SLOW_BACKEND}",
+    with _Node("err_slow", tmp_path, "-p", f"detector:={SLOW_DETECTOR}",
                env={DELAY_ENV: str(SLOW_S)}) as node:
         remapped = [{_rename(topic, node.topics): v for topic, v in f.items()} for f in frames]
         stop = threading.Event()
