@@ -200,7 +200,7 @@ class Observations:
             raise CoreError(f"{n} masks need {n} labels and scores, got {len(labels)} labels "
                             f"and scores of shape {scores.shape}")
         masks = masks.astype(bool, copy=False)
-        areas = masks.reshape(n, -1).sum(axis=1)
+        areas = masks.reshape(n, masks.shape[1] * masks.shape[2]).sum(axis=1)
         segmentation = np.zeros(masks.shape[1:], np.int32)
         # painted largest first (ties: lowest score first), so smaller masks end on top
         for k in np.lexsort((scores, -areas)):

@@ -167,7 +167,8 @@ class Probe:
                       rgb: tuple[np.ndarray, str] | None = None,
                       depth: tuple[np.ndarray, str] | None = None) -> None:
         """Publish a ``synthetic.RenderedFrame`` (rgb8, 32FC1, 16UC1 ids) stamped ``stamp``;
-        ``rgb`` / ``depth`` replace an image by (array, encoding)."""
+        ``rgb`` / ``depth`` replace an image by (array, encoding). A frame without
+        ``instance_ids`` (a real camera's, ``io.samples.RgbdSample``) publishes none."""
         cam = rendered.camera
         if camera_info:
             msg = CameraInfo(width=cam.width, height=cam.height, distortion_model="plumb_bob")
@@ -182,9 +183,10 @@ class Probe:
         depth = depth or (rendered.depth_m.astype(np.float32), "32FC1")
         self.publish_image(self.topics.rgb, stamp, *rgb, frame_id=cam.frame_id)
         self.publish_image(self.topics.depth, stamp, *depth, frame_id=cam.frame_id)
-        self.publish_image(self.topics.instances, stamp,
-                           rendered.instance_ids.astype(np.uint16), "16UC1",
-                           frame_id=cam.frame_id)
+        if getattr(rendered, "instance_ids", None) is not None:
+            self.publish_image(self.topics.instances, stamp,
+                               rendered.instance_ids.astype(np.uint16), "16UC1",
+                               frame_id=cam.frame_id)
 
     def frame_topics(self) -> list[str]:
         """Create the publishers :meth:`publish_frame` uses; their topics."""

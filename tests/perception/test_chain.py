@@ -61,6 +61,14 @@ def test_prompts_filter_the_simulated_detections_and_unknown_ones_are_reported()
     assert any("unicorn" in w for w in result.observations.warnings)
 
 
+def test_a_frame_with_nothing_found_gives_an_empty_scene():
+    _, rendered, _ = render_case(0)
+    result = oracle_chain().run(inputs_of(rendered), prompts=["unicorn"])
+    assert len(result.observations) == 0 and result.observations.masks.shape[0] == 0
+    graph = ScenePipeline().process(result.frame, result.observations).graph
+    assert graph.objects == () and graph.provenance["detector"] == "simulation"
+
+
 def test_a_fully_covered_smaller_mask_keeps_its_pixels():
     masks = np.zeros((2, 6, 6), bool)
     masks[0] = True  # a table-sized region scored higher
