@@ -20,6 +20,7 @@ from .chain import PerceptionChain
 from .depth import SensorDepth
 from .depth_box import DepthBoxSegmenter
 from .errors import PerceptionError
+from .scale import align_depth
 from .simulation import SimulationDetector, SimulationSegmenter
 from .types import DepthResult, SensorInputs
 
@@ -119,21 +120,17 @@ def build_chain(spec: PerceptionSpec, *, size_wh: tuple[int, int] | None = None
     fallback = None
     if spec.assumed_hfov_deg > 0 and size_wh is not None:
         fallback = (assumed_camera(*size_wh, spec.assumed_hfov_deg), "assumed_fov")
-    align = None
-    if spec.camera_height_m > 0:
-        align = _height_aligner(spec.camera_height_m)
     return PerceptionChain(_make("depth", spec.depth, DEPTH, spec),
                            _make("detector", spec.detector, DETECTORS, spec),
                            _make("segmenter", spec.segmenter, SEGMENTERS, spec),
-                           align=align, fallback_camera=fallback)
+                           align=_aligner(spec.camera_height_m), fallback_camera=fallback)
 
 
-def _height_aligner(camera_height_m: float
-                    ) -> Callable[[DepthResult, SensorInputs, CameraIntrinsics], DepthResult]:
+def _aligner(camera_height_m: float
+             ) -> Callable[[DepthResult, SensorInputs, CameraIntrinsics], DepthResult]:
+    """Scale alignment of model depth (the chain skips it for sensor depth)."""
     def align(depth: DepthResult, inputs: SensorInputs, camera: CameraIntrinsics
               ) -> DepthResult:
-        from .scale import align_depth
-
         return align_depth(depth, inputs, camera, camera_height_m=camera_height_m)
     return align
 

@@ -155,3 +155,45 @@ def test_sensor_inputs_and_detections_check_their_shapes():
     clipped = Detections(np.array([[-5, -5, 3, 3], [5, 3, 9, 9]], np.float32), ("a", "b"),
                          np.ones(2, np.float32)).clipped(5, 4)
     assert clipped.labels == ("a",) and clipped.xyxy.tolist() == [[0, 0, 3, 3]]
+
+
+class _ScaledModel:
+    """A stand-in monocular model: the true depth, 30% too far, warped 1%."""
+
+    name = "scaled"
+
+    def __init__(self, depth_m: np.ndarray) -> None:
+        from spatial_vqa_ros.synthetic.monocular import corrupt
+
+        self.depth_m, self.factor = corrupt(depth_m, np.random.default_rng(3), 0.01,
+                                            scale_range=(1.3, 1.3))
+
+    def estimate(self, inputs: SensorInputs):
+        from spatial_vqa_ros.perception.types import DepthResult
+
+        return DepthResult(self.depth_m, "model", model_id="test/scaled")
+
+
+@pytest.mark.parametrize("known", ["sparse_sensor", "camera_height"])
+def test_model_depth_is_aligned_to_what_the_robot_knows(known):
+    from spatial_vqa_ros.perception.scale import align_depth
+    from spatial_vqa_ros.synthetic.monocular import sparse
+
+    _, rendered, truth = render_case(1)
+    sensor = sparse(rendered.depth_m, np.random.default_rng(0)) \
+        if known == "sparse_sensor" else None
+    chain = PerceptionChain(
+        _ScaledModel(rendered.depth_m), SimulationDetector(), SimulationSegmenter(),
+        align=lambda depth, inputs, camera: align_depth(
+            depth, inputs, camera, camera_height_m=truth.camera_height_m))
+    inputs = SensorInputs(rendered.rgb, rendered.camera, sensor, rendered.instance_ids,
+                          rendered.id_to_label)
+    result = chain.run(inputs, ())
+    provenance = result.provenance
+    assert provenance.depth_source == ("model+sensor" if sensor is not None else "model")
+    assert provenance.depth_model == "test/scaled"
+    assert provenance.depth_scale == pytest.approx(1 / 1.3, rel=0.03)
+    assert set(result.timings_s) == {"depth", "align", "detect", "segment"}
+    valid = np.isfinite(rendered.depth_m) & np.isfinite(result.frame.depth_m)
+    error = np.median(np.abs(result.frame.depth_m[valid] / rendered.depth_m[valid] - 1))
+    assert error < 0.02

@@ -1,0 +1,49 @@
+"""The perception options shared by every command that runs the chain (perceive, scenes,
+bag2dataset), so they are spelled and checked one way."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "simulation",
+                           segmenter: str = "simulation") -> None:
+    group = parser.add_argument_group(
+        "perception", "each family is a registered name or package.module:Class")
+    group.add_argument("--depth-estimator", default="sensor",
+                       help="depth family (default sensor: the recorded depth)")
+    group.add_argument("--detector", default=detector,
+                       help=f"detector family: simulation, opencv_dnn (default {detector})")
+    group.add_argument("--segmenter", default=segmenter,
+                       help=f"segmenter family: simulation, depth_box (default {segmenter})")
+    group.add_argument("--detector-model", default="",
+                       help="local weights of the detector (.pb or .onnx); opencv_dnn "
+                       "without it uses the SSD MobileNet v2 COCO demo weights if installed")
+    group.add_argument("--detector-config", default="", help="the .pbtxt of a .pb graph")
+    group.add_argument("--score-threshold", type=float, default=0.5)
+    group.add_argument("--labels", default="",
+                       help="comma-separated text prompts, e.g. 'mug,chair,person'")
+    group.add_argument("--camera-height", type=float, default=0.0,
+                       help="camera height above the floor [m] (scales model depth)")
+
+
+def spec_from(args: argparse.Namespace, *, assumed_hfov_deg: float = 0.0):
+    """The PerceptionSpec of the parsed options (ValueError names a bad one)."""
+    from ..perception.registry import PerceptionSpec
+
+    model, config = args.detector_model, args.detector_config
+    if args.detector == "opencv_dnn" and not model:
+        from ..perception.opencv_dnn import find_ssd_mobilenet_v2_coco
+
+        found = find_ssd_mobilenet_v2_coco()
+        if found is not None:
+            model, config = str(found[0]), str(found[1])
+    return PerceptionSpec(depth=args.depth_estimator, detector=args.detector,
+                          segmenter=args.segmenter, detector_model=model,
+                          detector_config=config, score_threshold=args.score_threshold,
+                          camera_height_m=args.camera_height,
+                          assumed_hfov_deg=assumed_hfov_deg)
+
+
+def prompts_from(args: argparse.Namespace) -> list[str]:
+    return [p.strip() for p in args.labels.split(",") if p.strip()]
