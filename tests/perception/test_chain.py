@@ -94,7 +94,7 @@ def depth_box_ious(seed: int, noise=None) -> list[float]:
 def test_depth_box_masks_overlap_the_true_masks():
     ious = [iou for seed in SEEDS for iou in depth_box_ious(seed)]
     assert len(ious) > 20
-    # measured: median 0.86 over 135 objects of 20 scenes (exact and noisy depth alike)
+    # measured (bench_perception): median 0.875 exact, 0.858 noisy over 197 objects
     assert np.median(ious) >= 0.8, np.percentile(ious, [10, 50, 90])
 
 
