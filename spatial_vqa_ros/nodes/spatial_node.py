@@ -430,12 +430,16 @@ class SpatialNode(Node):
         return self._stats.counts()
 
     def destroy_node(self) -> None:
-        self._service_executor.shutdown(timeout_sec=2.0)
-        self._service_node.destroy_node()
-        self._stop.set()
-        with self._mailbox_lock:
-            self._mailbox_lock.notify_all()
-        self._worker.join(timeout=2.0)
+        # A constructor that refused its parameters left a partial node, which rclpy's
+        # shutdown still destroys: tear down only what was built.
+        if hasattr(self, "_service_executor"):
+            self._service_executor.shutdown(timeout_sec=2.0)
+            self._service_node.destroy_node()
+        if hasattr(self, "_worker"):
+            self._stop.set()
+            with self._mailbox_lock:
+                self._mailbox_lock.notify_all()
+            self._worker.join(timeout=2.0)
         super().destroy_node()
 
 

@@ -1,4 +1,4 @@
-"""Test doubles for the nodes: a detector that behaves like a slow model.
+"""Test doubles for the nodes: detectors that behave like a slow or a failing model.
 
 Tests and benchmarks need perception slower than the camera (latest-frame-wins, services
 answering while perception is busy). The delay lives here, in a detector of its own that
@@ -32,7 +32,25 @@ class SlowSimulationDetector(SimulationDetector):
         return super().detect(inputs, prompts)
 
 
-#: The ``detector`` parameter value that loads it.
-SLOW_DETECTOR = f"{__name__}:{SlowSimulationDetector.__name__}"
+class FlakySimulationDetector(SimulationDetector):
+    """The simulation detector, raising on every second frame like a model that runs out
+    of GPU memory now and then: the node must report it and keep going."""
 
-__all__ = ["DELAY_ENV", "SLOW_DETECTOR", "SlowSimulationDetector"]
+    name = "flaky_simulation"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, inputs: SensorInputs, prompts: Sequence[str]) -> Detections:
+        self.calls += 1
+        if self.calls % 2 == 0:
+            raise RuntimeError(f"simulated model failure on call {self.calls}")
+        return super().detect(inputs, prompts)
+
+
+#: The ``detector`` parameter values that load them.
+SLOW_DETECTOR = f"{__name__}:{SlowSimulationDetector.__name__}"
+FLAKY_DETECTOR = f"{__name__}:{FlakySimulationDetector.__name__}"
+
+__all__ = ["DELAY_ENV", "FLAKY_DETECTOR", "SLOW_DETECTOR", "FlakySimulationDetector",
+           "SlowSimulationDetector"]

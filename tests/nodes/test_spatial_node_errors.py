@@ -29,7 +29,7 @@ from spatial_vqa_ros.synthetic.bags import (
     synthetic_scenes,
     write_synthetic_bag,
 )
-from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_DETECTOR
+from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, FLAKY_DETECTOR, SLOW_DETECTOR
 
 pytestmark = pytest.mark.ros
 
@@ -155,6 +155,51 @@ def test_wrong_image_encodings_are_reported_and_the_node_recovers(tmp_path, ros,
         node.assert_alive_and_answering()
         graph = _feed_until_processed(node, rendered, 102)
         assert graph.objects
+
+
+def test_a_perception_stage_that_throws_is_reported_and_the_next_frame_works(
+        tmp_path, ros, rendered):
+    with _Node("err_flaky", tmp_path, "-p", f"detector:={FLAKY_DETECTOR}") as node:
+        node.probe.publish_labels(labels_json(rendered.id_to_label))
+        _feed_until_processed(node, rendered, 0)
+        for i in range(100, 104):  # every second frame fails in the detector
+            node.probe.publish_frame(_stamp(i), rendered)
+            node.probe.wait_for(lambda i=i: node.probe.graph_for(_stamp(i)) or int(
+                node.probe.diagnostic_values().get("errors", "0")) >= 1, 10.0,
+                f"frame {i} processed or reported", node.log)
+        values = node.error("detect (flaky_simulation) failed: RuntimeError: simulated")
+        assert values["detector"] == "flaky_simulation"
+        node.assert_alive_and_answering()
+        graph = _feed_until_processed(node, rendered, 200)
+        assert graph.objects and graph.detector == "flaky_simulation"
+
+
+@pytest.mark.parametrize("params,message", [
+    (("-p", "detector:=opencv_dnn", "-p", "segmenter:=depth_box"), "needs detector_model"),
+    (("-p", "detector:=no_such.module:Detector"), "cannot be loaded"),
+    (("-p", "segmenter:=sam9"), "segmenter must be one of"),
+])
+def test_a_bad_perception_setting_stops_the_node_with_the_reason(tmp_path, params, message):
+    import subprocess
+
+    result = subprocess.run(node_command("-r", "__ns:=/err_setting", *params),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stdout + result.stderr
+
+
+def test_a_corrupt_detector_model_stops_the_node_with_the_reason(tmp_path):
+    import subprocess
+
+    pytest.importorskip("cv2", reason="opencv-python-headless is not installed")
+    model = tmp_path / "model.pb"
+    model.write_bytes(b"\x00garbage" * 100)
+    result = subprocess.run(node_command(
+        "-r", "__ns:=/err_model", "-p", "detector:=opencv_dnn", "-p",
+        f"detector_model:={model}", "-p", "segmenter:=depth_box"), capture_output=True,
+        text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "model.pb" in result.stdout + result.stderr
 
 
 def test_malformed_labels_are_reported_and_later_labels_work(tmp_path, ros, rendered):
