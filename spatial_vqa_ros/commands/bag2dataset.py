@@ -5,24 +5,28 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .scenes import add_topic_options, topics_from
+from .perception_options import add_perception_options, prompts_from
+from .scenes import add_topic_options, perception_from, topics_from
 
 
 def run(args: argparse.Namespace, ros_args: list[str]) -> int:
     from ..core.vqa import SynthesisConfig, VQAError
     from ..io.errors import DataIOError
     from ..offline.bag2dataset import Bag2DatasetConfig, bag2dataset
+    from ..perception.errors import PerceptionError
 
     try:
         config = Bag2DatasetConfig(
             synthesis=SynthesisConfig(qa_per_image=args.qa_per_image, units=args.units,
                                       qualitative_fraction=args.qualitative_fraction,
                                       seed=args.seed),
-            topics=topics_from(args), every_n=args.every_n, image_format=args.image_format,
+            topics=topics_from(args), perception=perception_from(args),
+            prompts=tuple(prompts_from(args)), every_n=args.every_n,
+            image_format=args.image_format,
             jpeg_quality=args.jpeg_quality, shard_size=args.shard_size)
         summary = bag2dataset(args.bags, args.out, config, engine=args.engine,
                               workers=args.workers, progress=not args.no_progress)
-    except (DataIOError, VQAError) as error:
+    except (DataIOError, VQAError, PerceptionError) as error:
         print(f"spatial-vqa bag2dataset: {error}", file=sys.stderr)
         return 2
     print(summary.format(), file=sys.stderr)
@@ -41,8 +45,9 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
 def add_parser(sub) -> None:
     parser = sub.add_parser(
         "bag2dataset", help="turn rosbag2 recordings into a spatial VQA dataset",
-        description="Run the geometry core over each bag (sqlite3 or mcap, simulation "
-        "backend: instance image + labels JSON) and write templated spatial VQA as "
+        description="Run the perception chain (default: the simulation chain, recorded "
+        "depth + instance image + labels JSON) and the geometry core over each bag (sqlite3 "
+        "or mcap) and write templated spatial VQA as "
         "LLaVA-style JSON-lines shards with images, loadable with Hugging Face datasets. "
         "Re-running the same command on the same OUT resumes it. Exit status: 0 done, "
         "1 some bag incomplete or no record written, 2 bad input or output.")
@@ -65,4 +70,5 @@ def add_parser(sub) -> None:
                         help="upload the dataset to this Hugging Face dataset repo at the end")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_topic_options(parser)
+    add_perception_options(parser)
     parser.set_defaults(run=run)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .perception_options import add_perception_options, prompts_from, spec_from
+
 
 def add_topic_options(parser: argparse.ArgumentParser) -> None:
     """--rgb-topic ... --labels-topic, defaulting to the package's topic convention."""
@@ -26,13 +28,27 @@ def topics_from(args: argparse.Namespace):
                      labels=args.labels_topic)
 
 
+def perception_from(args: argparse.Namespace):
+    """The PerceptionSpec of the options; a bad one raises PerceptionError (so commands
+    report it as bad input, like other input errors, without catching every ValueError)."""
+    from ..perception.errors import PerceptionError
+
+    try:
+        return spec_from(args)
+    except ValueError as error:
+        raise PerceptionError(str(error)) from None
+
+
 def run(args: argparse.Namespace, ros_args: list[str]) -> int:
     from ..io.errors import DataIOError
     from ..offline.scenes import bag_scenes
+    from ..perception.errors import PerceptionError
 
     try:
-        summary = bag_scenes(args.bag, args.out, topics_from(args))
-    except DataIOError as error:
+        perception = perception_from(args)
+        summary = bag_scenes(args.bag, args.out, topics_from(args), perception=perception,
+                             prompts=prompts_from(args))
+    except (DataIOError, PerceptionError) as error:
         print(f"spatial-vqa scenes: {error}", file=sys.stderr)
         return 2
     stats = summary.read_stats
@@ -46,9 +62,13 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
 def add_parser(sub) -> None:
     parser = sub.add_parser(
         "scenes", help="write the scene graph of every frame of a rosbag2 as JSON lines",
-        description="Run the geometry core on a recorded bag (sqlite3 or mcap) and write one "
-        "JSON line per frame (schema: README.md, 'Scene graph JSON lines').")
+        description="Run the perception chain (default: the simulation chain, recorded "
+        "depth + instance image + labels) and the geometry core on a recorded bag (sqlite3 "
+        "or mcap) and write one JSON line per frame, with its provenance (schema: "
+        "README.md, 'Scene graph JSON lines'). Exit status: 0 done, 1 no frame written, "
+        "2 bad input.")
     parser.add_argument("bag", help="rosbag2 directory")
     parser.add_argument("--out", help="output .jsonl file (default: stdout)")
     add_topic_options(parser)
+    add_perception_options(parser)
     parser.set_defaults(run=run)

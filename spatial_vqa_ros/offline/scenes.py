@@ -1,10 +1,15 @@
-"""`spatial-vqa scenes BAG`: the scene graph of every frame of a bag, as JSON lines."""
+"""`spatial-vqa scenes BAG`: the scene graph of every frame of a bag, as JSON lines.
+
+Each frame goes through the perception chain a :class:`PerceptionSpec` names (by
+default the simulation chain: recorded depth, instance image and labels) and then the
+geometry core; every record carries the chain's provenance.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -15,8 +20,10 @@ from ..core.pipeline import PipelineConfig, ScenePipeline
 from ..io.atomic import atomic_open
 from ..io.bags import BagFrameReader, BagTopics, ReadStats
 from ..io.errors import DataIOError
+from ..perception.chain import PerceptionChain
 from ..perception.errors import PerceptionError
-from ..perception.simulation import SimulationBackend
+from ..perception.registry import PerceptionSpec, build_chain
+from .frames import SIMULATION, perceive_frame
 
 
 @dataclass
@@ -29,23 +36,31 @@ class ScenesSummary:
 
 def iter_scene_records(bag: str | Path, topics: BagTopics = BagTopics(),
                        config: PipelineConfig = PipelineConfig(),
-                       summary: ScenesSummary | None = None) -> Iterator[dict[str, Any]]:
-    """Run the core over the bag's frames; yield one record per processed frame.
+                       summary: ScenesSummary | None = None, *,
+                       perception: PerceptionSpec = SIMULATION,
+                       prompts: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+    """Run ``perception``'s chain (built once, here) and the core over the bag's frames;
+    the iterator yields one record per processed frame.
 
-    Frames that cannot be processed are counted in ``summary`` and skipped.
+    The bag is opened and the chain built before this returns: DataIOError for a bag
+    that cannot be read, PerceptionError for a chain that cannot be built. Frames that
+    cannot be processed (no depth for sensor depth, no instance image for the
+    simulation detector, ...) are counted in ``summary`` and skipped.
     """
     summary = summary if summary is not None else ScenesSummary()
     reader = BagFrameReader(bag, topics)
     summary.read_stats = reader.stats
-    pipeline = ScenePipeline(config)
-    backend = SimulationBackend()
+    chain = build_chain(perception)
+    return _records(reader, chain, tuple(prompts), ScenePipeline(config), summary)
+
+
+def _records(reader: BagFrameReader, chain: PerceptionChain, prompts: tuple[str, ...],
+             pipeline: ScenePipeline, summary: ScenesSummary) -> Iterator[dict[str, Any]]:
     for bag_frame in reader:
         summary.read_stats = reader.stats  # iterating starts a fresh stats object
         try:
-            frame = bag_frame.to_frame()
-            observations = backend.observe(bag_frame.rgb, bag_frame.instance_ids,
-                                           bag_frame.id_to_label)
-            result = pipeline.process(frame, observations)
+            perceived = perceive_frame(chain, bag_frame, prompts)
+            result = pipeline.process(perceived.frame, perceived.observations)
         except (CoreError, DataIOError, PerceptionError) as error:
             summary.frames_failed += 1
             if len(summary.failures) < 20:
@@ -60,10 +75,18 @@ def iter_scene_records(bag: str | Path, topics: BagTopics = BagTopics(),
 
 
 def bag_scenes(bag: str | Path, out: str | Path | None, topics: BagTopics = BagTopics(),
-               config: PipelineConfig = PipelineConfig()) -> ScenesSummary:
-    """Write the JSON lines to ``out`` (atomically, see ``io.atomic``) or stdout."""
+               config: PipelineConfig = PipelineConfig(), *,
+               perception: PerceptionSpec = SIMULATION,
+               prompts: Sequence[str] = ()) -> ScenesSummary:
+    """Write the JSON lines to ``out`` (atomically, see ``io.atomic``) or stdout.
+
+    ``perception`` / ``prompts``: the chain and what it looks for (see
+    :func:`iter_scene_records`). A bag that cannot be opened or a chain that cannot be
+    built raises before anything is written.
+    """
     summary = ScenesSummary()
-    records = iter_scene_records(bag, topics, config, summary)
+    records = iter_scene_records(bag, topics, config, summary, perception=perception,
+                                 prompts=prompts)
     if out is None:
         _write_lines(records, sys.stdout)
         return summary

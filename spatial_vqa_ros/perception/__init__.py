@@ -1,10 +1,21 @@
-"""Perception backends: inputs of a frame -> Observations (masks, labels, scores).
+"""Perception: one frame's sensor inputs and text prompts -> what the geometry core needs.
 
-The simulation backend (instance ids as masks) needs no model. Learned backends
-(depth, grounding, segmentation) plug in behind the same ``observe`` call.
+Three seams (:class:`DepthEstimator`, :class:`Detector`, :class:`Segmenter`) with one
+adapter per model family, composed by the :class:`PerceptionChain` into metric depth,
+intrinsics, :class:`~spatial_vqa_ros.core.frame.Observations` (one mask per instance)
+and the :class:`Provenance` of every number. A :class:`PerceptionSpec` names the
+families (registered names or ``package.module:Class`` plugins) and
+:func:`build_chain` builds the chain from it, in any process. The simulation
+(instance image + labels) is one implementation of the seams, not a special case.
+Every failure is a :class:`PerceptionError` saying why.
 """
 
+from .chain import PerceptionChain
 from .errors import PerceptionError
-from .simulation import SimulationBackend
+from .protocols import DepthEstimator, Detector, Segmenter
+from .registry import PerceptionSpec, build_chain
+from .types import DepthResult, Detections, Provenance, SensorInputs
 
-__all__ = ["PerceptionError", "SimulationBackend"]
+__all__ = ["DepthEstimator", "DepthResult", "Detections", "Detector", "PerceptionChain",
+           "PerceptionError", "PerceptionSpec", "Provenance", "Segmenter", "SensorInputs",
+           "build_chain"]

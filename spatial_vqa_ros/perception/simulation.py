@@ -4,7 +4,7 @@ Ground truth, no model. The labels JSON is ``{"<id>": "<label>"}`` as simulators
 publish it on ``/camera/instances/labels`` (std_msgs/String). The detector gives each
 labelled instance's pixel box; the segmenter gives each box the instance whose box it
 is. Through the chain this yields exactly the observations of
-:meth:`Observations.from_instance_image` (tested), so the simulation backend is one
+:meth:`Observations.from_instance_image` (tested), so the simulation is one
 implementation of the seams, not a special case.
 """
 
@@ -20,8 +20,7 @@ from ..io.labels import parse_labels_json
 from .errors import PerceptionError
 from .types import Detections, SensorInputs
 
-__all__ = ["SimulationBackend", "SimulationDetector", "SimulationSegmenter",
-           "parse_labels_json"]
+__all__ = ["SimulationDetector", "SimulationSegmenter", "parse_labels_json"]
 
 
 def _instances(inputs: SensorInputs) -> tuple[np.ndarray, Mapping[int, str]]:
@@ -92,23 +91,3 @@ class SimulationSegmenter:
             taken.add(match[0])
             masks[k] = instance_ids == ids[match[0]]
         return masks
-
-
-class SimulationBackend:
-    """The node's frame -> observations call for simulators (instance ids as masks)."""
-
-    name = "simulation"
-    needs_instances = True
-
-    def observe(self, rgb: np.ndarray, instance_ids: np.ndarray | None,
-                id_to_label: Mapping[int, str] | None) -> Observations:
-        if instance_ids is None:
-            raise PerceptionError("the simulation backend needs an instance image: set the "
-                                  "instances topic, or choose a model backend")
-        if id_to_label is None:
-            raise PerceptionError("no labels received yet on the labels topic (JSON "
-                                  '{"id": "label"}); objects cannot be named')
-        if instance_ids.shape != rgb.shape[:2]:
-            raise PerceptionError(f"instance image {instance_ids.shape} and rgb "
-                                  f"{rgb.shape[:2]} differ in size")
-        return Observations.from_instance_image(instance_ids, id_to_label)

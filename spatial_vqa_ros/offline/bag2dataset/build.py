@@ -39,6 +39,7 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
         raise DataIOError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if workers < 1:
         raise DataIOError(f"workers must be >= 1, got {workers}")
+    _check_perception(sources, config)
     start = time.perf_counter()
     summary = Bag2DatasetSummary(Path(out))
     writer = DatasetWriter(out, config.settings(), shard_size=config.shard_size,
@@ -66,6 +67,18 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
     return summary
 
 
+def _check_perception(sources: Sequence[FrameSource], config: Bag2DatasetConfig) -> None:
+    """The settings must say how the records were perceived: a source that runs a chain
+    of its own must run the config's."""
+    for source in sources:
+        ours = (config.perception, config.prompts)
+        theirs = (getattr(source, "perception", ours[0]), getattr(source, "prompts", ours[1]))
+        if theirs != ours:
+            raise DataIOError(f"source {source.name} perceives with {theirs[0]} and prompts "
+                              f"{list(theirs[1])}, but the settings say {ours[0]} and "
+                              f"{list(ours[1])}: open it with the config's perception")
+
+
 def _consume(writer: DatasetWriter, outputs: Iterable[tuple[str, FrameOutput | SourceReport]],
              summary: Bag2DatasetSummary, total: int | None, progress: bool) -> None:
     from tqdm import tqdm
@@ -90,8 +103,14 @@ def _consume(writer: DatasetWriter, outputs: Iterable[tuple[str, FrameOutput | S
 def bag2dataset(bags: Sequence[str | Path], out: str | Path,
                 config: Bag2DatasetConfig = DEFAULT_CONFIG, *, engine: str = "local",
                 workers: int = 2, progress: bool = True) -> Bag2DatasetSummary:
-    """Bags (directories or .db3/.mcap files) to a dataset; see :func:`write_dataset`."""
+    """Bags (directories or .db3/.mcap files) to a dataset; see :func:`write_dataset`.
+
+    Every frame goes through ``config.perception``'s chain looking for
+    ``config.prompts``; a chain that cannot be built raises PerceptionError before
+    anything is written."""
     if not bags:
         raise DataIOError("give at least one bag")
-    return write_dataset(open_bags(bags, config.topics), out, config, engine=engine,
-                         workers=workers, progress=progress)
+    sources = open_bags(bags, config.topics, perception=config.perception,
+                        prompts=config.prompts)
+    return write_dataset(sources, out, config, engine=engine, workers=workers,
+                         progress=progress)

@@ -17,6 +17,7 @@ from ...core.vqa import SynthesisConfig
 from ...io.bags import BagTopics
 from ...io.datasets import IMAGE_FORMATS
 from ...io.errors import DataIOError
+from ...perception.registry import PerceptionSpec
 
 
 @dataclass(frozen=True)
@@ -24,20 +25,27 @@ class Bag2DatasetConfig:
     """Everything that decides a dataset's content (recorded in progress.json and the
     card; a directory resumes only with the same settings).
 
-    ``every_n``: keep every n-th frame of each source (the others are not processed
-    at all: the tracker sees the kept frames only). Images are written as
-    ``image_format`` ("jpg" at ``jpeg_quality``, or "png").
+    ``perception``: the chain every frame goes through (default: the simulation chain,
+    recorded depth + instance image + labels), ``prompts`` what it looks for (an empty
+    tuple: everything the detector names). ``every_n``: keep every n-th frame of each
+    source (the others are not processed at all: the tracker sees the kept frames
+    only). Images are written as ``image_format`` ("jpg" at ``jpeg_quality``, or "png").
     """
 
     synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     topics: BagTopics = field(default_factory=BagTopics)
+    perception: PerceptionSpec = field(default_factory=PerceptionSpec)
+    prompts: tuple[str, ...] = ()
     every_n: int = 1
     image_format: str = "jpg"
     jpeg_quality: int = 95
     shard_size: int = 1000
 
     def __post_init__(self) -> None:
+        if isinstance(self.prompts, str) or not all(isinstance(p, str) for p in self.prompts):
+            raise DataIOError(f"prompts must be a sequence of strings, got {self.prompts!r}")
+        object.__setattr__(self, "prompts", tuple(self.prompts))
         if self.every_n < 1:
             raise DataIOError(f"every_n must be >= 1, got {self.every_n}")
         if self.image_format not in IMAGE_FORMATS:
@@ -62,7 +70,8 @@ class Bag2DatasetConfig:
                           "margins": asdict(s.margins)},
             "pipeline": asdict(self.pipeline),
             "topics": asdict(self.topics),
-            "backend": "simulation",
+            "perception": asdict(self.perception),
+            "prompts": list(self.prompts),
             "every_n": self.every_n,
             "image_format": self.image_format,
             "jpeg_quality": self.jpeg_quality,
@@ -77,7 +86,9 @@ class Bag2DatasetConfig:
             units=s["units"], qualitative_fraction=s["qualitative_fraction"], seed=s["seed"],
             multi_turn=s["multi_turn"], margins=Margins(**s["margins"]))
         return cls(synthesis=synthesis, pipeline=_from_dict(PipelineConfig, settings["pipeline"]),
-                   topics=BagTopics(**settings["topics"]), every_n=settings["every_n"],
+                   topics=BagTopics(**settings["topics"]),
+                   perception=PerceptionSpec(**settings["perception"]),
+                   prompts=tuple(settings["prompts"]), every_n=settings["every_n"],
                    image_format=settings["image_format"],
                    jpeg_quality=settings["jpeg_quality"], shard_size=shard_size)
 

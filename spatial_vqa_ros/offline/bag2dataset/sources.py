@@ -9,17 +9,28 @@ of input (image folders, Hugging Face datasets) means adding a source here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from ...core.errors import CoreError
 from ...core.frame import Frame, Observations
-from ...io.bags import BagFrameReader, BagTopics, bag_topics_summary
+from ...io.bags import BagFrame, BagFrameReader, BagTopics, bag_topics_summary
 from ...io.errors import DataIOError
+from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
-from ...perception.simulation import SimulationBackend
+from ...perception.registry import PerceptionSpec, build_chain
+from ..frames import SIMULATION, perceive_frame
+
+#: What a frame lacks, per optional topic role: (reason code, BagFrame field, message).
+_ROLES = {"depth": ("no_depth", "depth_raw", "no depth image"),
+          "instances": ("no_instances", "instance_ids", "no instance image"),
+          "labels": ("no_labels", "id_to_label", "no instance labels")}
+#: What to do about a missing role.
+_HINTS = {"depth": "set the depth topic (an RGB-D camera), or choose a depth estimator",
+          "instances": "set the instances topic, or choose a model detector and segmenter",
+          "labels": "set the labels topic, or choose a model detector and segmenter"}
 
 
 @dataclass(frozen=True)
@@ -27,9 +38,11 @@ class SourceFrame:
     """One frame of a source, ready for the core, or the reason it is not.
 
     ``key``: ``"<source name>/<stamp_ns>"``, unique in a dataset. ``frame`` and
-    ``observations`` are None when ``error`` says why the frame cannot be processed
-    (``error_reason`` is a short code: "no_depth", "no_instances", "no_labels",
-    "invalid"). ``warnings``: notes of the reader, copied into the scene record.
+    ``observations`` (the perception chain's output, provenance included) are None
+    when ``error`` says why the frame cannot be processed (``error_reason`` is a short
+    code: "no_depth", "no_instances", "no_labels" for an input the chain needs,
+    "perception" for a chain that failed on the frame, "invalid"). ``warnings``: notes
+    of the reader, copied into the scene record.
     """
 
     key: str
@@ -58,8 +71,8 @@ class FrameSource(Protocol):
     unrelated images are separate scenes, so either give each image its own source
     or reset the pipeline per frame (planned: a ``stateless`` flag read by
     :class:`SourceRun`); depth comes from the files or a depth model and the
-    observations from a perception backend, both built inside ``__iter__`` so the
-    source stays a small picklable spec.
+    observations from the perception chain, built inside ``__iter__`` from a
+    :class:`PerceptionSpec` so the source stays a small picklable spec.
     """
 
     name: str
@@ -82,19 +95,35 @@ def source_name(path: str | Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "bag"
 
 
-class BagSource:
-    """The frames of a rosbag2 (sqlite3 or mcap), with the simulation backend's
-    observations (instance image + labels JSON; see ``io.bags`` for the topics).
+def required_roles(spec: PerceptionSpec) -> tuple[str, ...]:
+    """The optional bag topics (``BagTopics`` roles) a chain cannot do without: depth
+    for sensor depth, the instance image and labels for the simulation detector or
+    segmenter."""
+    roles = ("depth",) if spec.depth == "sensor" else ()
+    if "simulation" in (spec.detector, spec.segmenter):
+        roles += ("instances", "labels")
+    return roles
 
-    Opening checks that the bag is readable and has the rgb topic (DataIOError).
+
+class BagSource:
+    """The frames of a rosbag2 (sqlite3 or mcap) through the perception chain that
+    ``perception`` names (default: the simulation chain, instance image + labels JSON;
+    see ``io.bags`` for the topics), looking for ``prompts``.
+
+    Opening checks that the bag is readable and has the rgb topic (DataIOError). The
+    chain is built when iteration starts (once per pass over the bag); a frame that
+    lacks a topic the chain needs (:func:`required_roles`) fails with the reason.
     """
 
     kind = "rosbag2"
 
     def __init__(self, path: str | Path, topics: BagTopics = BagTopics(),
-                 name: str | None = None) -> None:
+                 name: str | None = None, *, perception: PerceptionSpec = SIMULATION,
+                 prompts: Sequence[str] = ()) -> None:
         self.path = Path(path)
         self.topics = topics
+        self.perception = perception
+        self.prompts = tuple(prompts)
         self.name = name or source_name(self.path)
         self.uri = str(self.path.resolve())
         self.topic = topics.rgb
@@ -103,57 +132,76 @@ class BagSource:
         self.total: int | None = summary.get(topics.rgb, ("", None))[1]
         listing = ", ".join(sorted(summary)) or "none"
         self._missing = {role: f"topic {getattr(topics, role)} is not in the bag (topics: "
-                         f"{listing})" for role in ("depth", "instances", "labels")
-                         if getattr(topics, role) not in summary}
+                         f"{listing})" for role in _ROLES if getattr(topics, role) not in summary}
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": str(self.path), "name": self.name,
-                "topics": asdict(self.topics)}
+                "topics": asdict(self.topics), "perception": asdict(self.perception),
+                "prompts": list(self.prompts)}
 
     def stats(self) -> dict[str, Any]:
         return asdict(self._reader.stats)
 
     def __iter__(self) -> Iterator[SourceFrame]:
-        backend = SimulationBackend()
+        chain = self._chain()
+        required = required_roles(self.perception)
         for bag_frame in self._reader:
-            key = f"{self.name}/{bag_frame.stamp_ns}"
-            missing = [(code, role, message) for code, role, message in (
-                ("no_depth", "depth", "no depth image"),
-                ("no_instances", "instances", "no instance image"),
-                ("no_labels", "labels", "no instance labels"))
-                if getattr(bag_frame, {"depth": "depth_raw", "instances": "instance_ids",
-                                       "labels": "id_to_label"}[role]) is None]
+            missing = [role for role in required
+                       if getattr(bag_frame, _ROLES[role][1]) is None]
             if missing:
-                code, role, message = missing[0]
-                why = self._missing.get(role) or f"none matched on {getattr(self.topics, role)}"
-                yield SourceFrame(key, bag_frame.stamp_ns, None, None, bag_frame.warnings,
-                                  f"{message}: {why}", code)
+                yield self._lacking(bag_frame, missing[0])
                 continue
-            try:
-                frame = bag_frame.to_frame()
-                observations = backend.observe(bag_frame.rgb, bag_frame.instance_ids,
-                                               bag_frame.id_to_label)
-            except (CoreError, DataIOError, PerceptionError) as error:
-                yield SourceFrame(key, bag_frame.stamp_ns, None, None, bag_frame.warnings,
-                                  str(error), "invalid")
-                continue
-            yield SourceFrame(key, bag_frame.stamp_ns, frame, observations, bag_frame.warnings)
+            yield self._perceived(chain, bag_frame)
+
+    def _chain(self) -> PerceptionChain:
+        try:
+            return build_chain(self.perception)
+        except PerceptionError as error:  # e.g. weights missing on a Ray worker
+            raise DataIOError(f"the perception chain cannot be built: {error}") from None
+
+    def _lacking(self, bag_frame: BagFrame, role: str) -> SourceFrame:
+        code, _, message = _ROLES[role]
+        why = self._missing.get(role) or f"none matched on {getattr(self.topics, role)}"
+        return SourceFrame(f"{self.name}/{bag_frame.stamp_ns}", bag_frame.stamp_ns, None,
+                           None, bag_frame.warnings, f"{message}: {why}; {_HINTS[role]}", code)
+
+    def _perceived(self, chain: PerceptionChain, bag_frame: BagFrame) -> SourceFrame:
+        key = f"{self.name}/{bag_frame.stamp_ns}"
+        try:
+            perceived = perceive_frame(chain, bag_frame, self.prompts)
+        except (CoreError, DataIOError) as error:
+            return SourceFrame(key, bag_frame.stamp_ns, None, None, bag_frame.warnings,
+                               str(error), "invalid")
+        except PerceptionError as error:
+            return SourceFrame(key, bag_frame.stamp_ns, None, None, bag_frame.warnings,
+                               str(error), "perception")
+        return SourceFrame(key, bag_frame.stamp_ns, perceived.frame, perceived.observations,
+                           bag_frame.warnings)
 
 
 def source_from_spec(spec: Mapping[str, Any]) -> FrameSource:
     """Rebuild a source from its :meth:`FrameSource.spec` (in a worker process)."""
     if spec.get("kind") == BagSource.kind:
-        return BagSource(spec["path"], BagTopics(**spec["topics"]), spec["name"])
+        return BagSource(spec["path"], BagTopics(**spec["topics"]), spec["name"],
+                         perception=PerceptionSpec(**spec.get("perception", {})),
+                         prompts=spec.get("prompts", ()))
     raise DataIOError(f"unknown frame source kind {spec.get('kind')!r}")
 
 
-def open_bags(bags: Iterable[str | Path], topics: BagTopics) -> list[BagSource]:
+def open_bags(bags: Iterable[str | Path], topics: BagTopics, *,
+              perception: PerceptionSpec = SIMULATION,
+              prompts: Sequence[str] = ()) -> list[BagSource]:
     """Open every bag first, so a typo fails before anything is written; names must
-    be unique (they prefix the keys)."""
-    sources = [BagSource(bag, topics) for bag in bags]
+    be unique (they prefix the keys). The chain is built once here too, so a chain
+    that cannot be built (weights missing, a plugin that does not import) raises
+    PerceptionError before anything is written; each source builds its own when it
+    runs (in a Ray worker, from its spec)."""
+    sources = [BagSource(bag, topics, perception=perception, prompts=prompts)
+               for bag in bags]
     names = [s.name for s in sources]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise DataIOError(f"bags must have distinct names (they prefix every record id); "
                           f"repeated: {', '.join(repeated)}; rename or copy one of them")
+    build_chain(perception)
     return sources
