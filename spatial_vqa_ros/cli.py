@@ -13,7 +13,8 @@ import importlib
 import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("node", "play", "perceive", "scenes", "make_bag", "bag2dataset", "logger")
+COMMANDS = ("node", "play", "perceive", "scenes", "make_bag", "bag2dataset", "logger",
+            "models")
 
 
 def build_parser() -> argparse.ArgumentParser:

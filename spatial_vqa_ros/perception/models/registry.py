@@ -1,0 +1,137 @@
+"""``config/models.yaml``: model names -> family, checkpoint, runtime, precision.
+
+A robot names models, not files: ``-p detector:=owlv2 -p detector_model:=
+owlv2_base_ensemble``. The name resolves to ``<models_dir>/<name>``, a local snapshot
+of the checkpoint put there ahead of time (``spatial-vqa models pull``); a path resolves
+to itself. Nothing here downloads.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..errors import PerceptionError
+
+ROLES = ("depth", "detector", "segmenter")
+RUNTIMES = ("torch",)
+PRECISIONS = ("fp32", "fp16")
+#: Environment variables that move the registry file and the weights directory.
+REGISTRY_ENV, MODELS_ENV = "SPATIAL_VQA_MODEL_REGISTRY", "SPATIAL_VQA_MODELS"
+#: Files whose presence means a transformers snapshot holds weights.
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+                "pytorch_model.bin.index.json")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One row of the registry."""
+
+    name: str
+    role: str
+    family: str
+    checkpoint: str
+    runtime: str = "torch"
+    precision: str = "fp32"
+    licence: str = ""
+
+    def __post_init__(self) -> None:
+        for field, value, allowed in (("role", self.role, ROLES),
+                                      ("runtime", self.runtime, RUNTIMES),
+                                      ("precision", self.precision, PRECISIONS)):
+            if value not in allowed:
+                raise PerceptionError(f"model {self.name!r}: {field} must be one of "
+                                      f"{allowed}, got {value!r}")
+        if not self.checkpoint or not self.family:
+            raise PerceptionError(f"model {self.name!r} needs a family and a checkpoint")
+
+
+@dataclass(frozen=True)
+class ModelRegistry:
+    """The registry's entries by name, and the file they came from."""
+
+    entries: dict[str, ModelEntry]
+    path: Path
+
+    def get(self, name: str) -> ModelEntry:
+        entry = self.entries.get(name)
+        if entry is None:
+            raise PerceptionError(f"no model called {name!r} in {self.path}; known: "
+                                  f"{', '.join(sorted(self.entries))}")
+        return entry
+
+
+def default_registry_path() -> Path:
+    """``$SPATIAL_VQA_MODEL_REGISTRY``, else the package's ``config/models.yaml`` (source
+    tree, or the ROS share directory of an installed package)."""
+    if os.environ.get(REGISTRY_ENV):
+        return Path(os.environ[REGISTRY_ENV])
+    source = Path(__file__).resolve().parents[3] / "config" / "models.yaml"
+    if source.exists():
+        return source
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory("spatial_vqa_ros")) / "config" / "models.yaml"
+    except (ImportError, LookupError):
+        return source
+
+
+def default_models_dir() -> Path:
+    """``$SPATIAL_VQA_MODELS``, else ``~/.cache/spatial_vqa_ros/models``."""
+    return Path(os.environ.get(MODELS_ENV) or Path.home() / ".cache" / "spatial_vqa_ros"
+                / "models")
+
+
+def load_registry(path: str | Path | None = None) -> ModelRegistry:
+    """The registry at ``path`` (default: :func:`default_registry_path`)."""
+    path = Path(path) if path is not None else default_registry_path()
+    try:
+        rows = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models") or {}
+    except OSError as error:
+        raise PerceptionError(f"cannot read the model registry {path}: {error}") from None
+    except (yaml.YAMLError, AttributeError) as error:
+        raise PerceptionError(f"model registry {path} is not a YAML mapping with "
+                              f"'models:': {error}") from None
+    try:
+        entries = {name: ModelEntry(name=name, **fields) for name, fields in rows.items()}
+    except TypeError as error:
+        raise PerceptionError(f"model registry {path}: {error}") from None
+    return ModelRegistry(entries, path)
+
+
+def is_present(model_dir: Path) -> bool:
+    """Whether a directory holds a transformers snapshot with weights."""
+    return (model_dir / "config.json").is_file() and any(
+        (model_dir / name).is_file() for name in WEIGHT_FILES)
+
+
+def resolve_model_dir(name_or_path: str, *, models_dir: str | Path | None = None,
+                      registry: ModelRegistry | None = None) -> Path:
+    """The local directory a model name (or path) means; PerceptionError naming the pull
+    command when a registered model is not there yet."""
+    if not name_or_path:
+        raise PerceptionError("no model named: set the family's model parameter to a "
+                              "registry name (spatial-vqa models list) or a local path")
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_dir() or os.sep in name_or_path or name_or_path.startswith("."):
+        if not is_present(candidate):
+            raise PerceptionError(f"model weights not found at {candidate}: a transformers "
+                                  "snapshot (config.json and model.safetensors) is needed")
+        return candidate
+    registry = registry or load_registry()
+    entry = registry.get(name_or_path)
+    directory = Path(models_dir or default_models_dir()) / entry.name
+    if not is_present(directory):
+        raise PerceptionError(
+            f"model {entry.name} not found at {directory}: run 'spatial-vqa models pull "
+            f"{entry.name}' on a machine with network, or copy a snapshot of "
+            f"{entry.checkpoint} there")
+    return directory
+
+
+__all__ = ["ModelEntry", "ModelRegistry", "default_models_dir", "default_registry_path",
+           "is_present", "load_registry", "resolve_model_dir"]
