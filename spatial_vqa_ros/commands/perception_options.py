@@ -11,16 +11,24 @@ def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "
     group = parser.add_argument_group(
         "perception", "each family is a registered name or package.module:Class")
     group.add_argument("--depth-estimator", default="sensor",
-                       help="depth family (default sensor: the recorded depth)")
+                       help="depth family: sensor (the recorded depth), depth_anything")
     group.add_argument("--detector", default=detector,
-                       help=f"detector family: simulation, opencv_dnn (default {detector})")
+                       help="detector family: simulation, opencv_dnn, owlv2, grounding_dino "
+                       f"(default {detector})")
     group.add_argument("--segmenter", default=segmenter,
-                       help=f"segmenter family: simulation, depth_box (default {segmenter})")
+                       help=f"segmenter family: simulation, depth_box, sam (default {segmenter})")
     group.add_argument("--detector-model", default="",
                        help="local weights of the detector (.pb or .onnx); opencv_dnn "
                        "without it uses the SSD MobileNet v2 COCO demo weights if installed")
     group.add_argument("--detector-config", default="", help="the .pbtxt of a .pb graph")
-    group.add_argument("--score-threshold", type=float, default=0.5)
+    group.add_argument("--depth-model", default="",
+                       help="depth model weights: a registry name or a local path")
+    group.add_argument("--segmenter-model", default="",
+                       help="segmenter weights: a registry name or a local path")
+    group.add_argument("--models-dir", default="",
+                       help="where registry names are looked up (spatial-vqa models list)")
+    group.add_argument("--score-threshold", type=float, default=0.0,
+                       help="drop detections below this score (0 = the family's default)")
     group.add_argument("--labels", default="",
                        help="comma-separated text prompts, e.g. 'mug,chair,person'")
     group.add_argument("--camera-height", type=float, default=0.0,
@@ -41,6 +49,8 @@ def spec_from(args: argparse.Namespace, *, assumed_hfov_deg: float = 0.0):
     return PerceptionSpec(depth=args.depth_estimator, detector=args.detector,
                           segmenter=args.segmenter, detector_model=model,
                           detector_config=config, score_threshold=args.score_threshold,
+                          depth_model=args.depth_model, segmenter_model=args.segmenter_model,
+                          models_dir=args.models_dir,
                           camera_height_m=args.camera_height,
                           assumed_hfov_deg=assumed_hfov_deg)
 

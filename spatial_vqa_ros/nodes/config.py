@@ -31,10 +31,16 @@ class SpatialNodeConfig:
     depth_estimator: str = "sensor"
     detector: str = "simulation"
     segmenter: str = "simulation"
-    #: Local paths of the detector's weights (opencv_dnn: .pb + .pbtxt, or .onnx).
+    #: Weights: a registry name (config/models.yaml) or a local path (opencv_dnn: .pb with
+    #: detector_config .pbtxt, or .onnx).
+    depth_model: str = ""
     detector_model: str = ""
     detector_config: str = ""
-    detector_score_threshold: float = 0.5
+    segmenter_model: str = ""
+    #: Where registry names are looked up ("" = $SPATIAL_VQA_MODELS or the user cache).
+    models_dir: str = ""
+    #: 0 = the detector family's own default.
+    detector_score_threshold: float = 0.0
     #: The text prompts to ground (set at run time with ~/set_labels).
     labels: tuple[str, ...] = ()
     #: Camera height above the floor [m] when known (0 = unknown): fixes model depth scale.
@@ -90,6 +96,8 @@ class SpatialNodeConfig:
         return PerceptionSpec(depth=self.depth_estimator, detector=self.detector,
                               segmenter=self.segmenter, detector_model=self.detector_model,
                               detector_config=self.detector_config,
+                              depth_model=self.depth_model,
+                              segmenter_model=self.segmenter_model, models_dir=self.models_dir,
                               score_threshold=self.detector_score_threshold,
                               camera_height_m=self.camera_height_m)
 

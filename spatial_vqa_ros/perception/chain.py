@@ -77,7 +77,7 @@ class PerceptionChain:
             raise PerceptionError(f"depth ({self.depth.name}) is {depth.depth_m.shape}, "
                                   f"expected {inputs.size_hw} to match the rgb image")
         camera, intrinsics_source = self._camera(inputs, depth)
-        if self.align is not None and depth.source != "sensor":
+        if self.align is not None and depth.source == "model":  # "model+sensor": prompted
             start = time.perf_counter()
             depth = _staged("align", "scale", lambda: self.align(depth, inputs, camera))
             timings["align"] = time.perf_counter() - start

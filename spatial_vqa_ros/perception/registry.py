@@ -27,17 +27,24 @@ from .types import DepthResult, SensorInputs
 
 @dataclass(frozen=True)
 class PerceptionSpec:
-    """What chain to build. ``detector_model`` / ``detector_config``: local paths of a
-    closed-set detector's weights (``opencv_dnn``). ``camera_height_m`` > 0: rescale
-    model depth so the fitted floor sits at this height. ``assumed_hfov_deg`` > 0: the
-    horizontal field of view to assume when a frame has no intrinsics."""
+    """What chain to build. ``*_model``: the weights of a model family, a registry name
+    (``config/models.yaml``, resolved in ``models_dir``) or a local path; for
+    ``opencv_dnn`` the model file, with ``detector_config`` its .pbtxt.
+    ``camera_height_m`` > 0: rescale model depth so the fitted floor sits at this
+    height. ``assumed_hfov_deg`` > 0: the horizontal field of view to assume when a
+    frame has no intrinsics."""
 
     depth: str = "sensor"
     detector: str = "simulation"
     segmenter: str = "simulation"
     detector_model: str = ""
     detector_config: str = ""
-    score_threshold: float = 0.5
+    depth_model: str = ""
+    segmenter_model: str = ""
+    models_dir: str = ""
+    #: Detections below this score are dropped; 0 = the family's own default (0.5 for
+    #: the SSD, 0.1 for OWLv2, 0.35 for Grounding DINO: their authors' values).
+    score_threshold: float = 0.0
     camera_height_m: float = 0.0
     assumed_hfov_deg: float = 0.0
 
@@ -65,15 +72,45 @@ def _opencv_dnn(spec: PerceptionSpec) -> Any:
                               "of its weights (.pb with detector_config .pbtxt, or .onnx)")
     return OpenCVDetector.from_files(spec.detector_model, spec.detector_config or None,
                                      class_names=COCO_90_CLASSES,
-                                     score_threshold=spec.score_threshold)
+                                     score_threshold=spec.score_threshold or 0.5)
 
 
 Factory = Callable[[PerceptionSpec], Any]
-DEPTH: dict[str, Factory] = {"sensor": lambda spec: SensorDepth()}
-DETECTORS: dict[str, Factory] = {"simulation": lambda spec: SimulationDetector(),
-                                 "opencv_dnn": _opencv_dnn}
-SEGMENTERS: dict[str, Factory] = {"simulation": lambda spec: SimulationSegmenter(),
-                                  "depth_box": lambda spec: DepthBoxSegmenter()}
+
+
+def _family(module: str, cls: str, model_field: str, *, thresholded: bool = False
+            ) -> Factory:
+    """A factory loading a transformers family from the spec's model (registry name or
+    path): ``families.<module>.<cls>.from_pretrained(directory)``, with the spec's score
+    threshold when one is set and the family takes one."""
+    def factory(spec: PerceptionSpec) -> Any:
+        from .models.registry import resolve_model_dir
+
+        directory = resolve_model_dir(getattr(spec, model_field),
+                                      models_dir=spec.models_dir or None)
+        adapter = getattr(importlib.import_module(f"{__package__}.families.{module}"), cls)
+        options = ({"score_threshold": spec.score_threshold}
+                   if thresholded and spec.score_threshold > 0 else {})
+        return adapter.from_pretrained(directory, **options)
+    return factory
+
+
+DEPTH: dict[str, Factory] = {
+    "sensor": lambda spec: SensorDepth(),
+    "depth_anything": _family("depth_anything", "DepthAnythingDepth", "depth_model"),
+}
+DETECTORS: dict[str, Factory] = {
+    "simulation": lambda spec: SimulationDetector(),
+    "opencv_dnn": _opencv_dnn,
+    "owlv2": _family("owlv2", "Owlv2Detector", "detector_model", thresholded=True),
+    "grounding_dino": _family("grounding_dino", "GroundingDinoDetector", "detector_model",
+                              thresholded=True),
+}
+SEGMENTERS: dict[str, Factory] = {
+    "simulation": lambda spec: SimulationSegmenter(),
+    "depth_box": lambda spec: DepthBoxSegmenter(),
+    "sam": _family("sam", "SamSegmenter", "segmenter_model"),
+}
 #: The method each role's object must have.
 METHODS = {"depth": "estimate", "detector": "detect", "segmenter": "segment"}
 

@@ -1,0 +1,92 @@
+"""What the transformers families share: the snapshot check that tells a user how to get
+weights, the prompt and threshold checks, and class-wise non-maximum suppression in
+numpy (torchvision is not a dependency: see ../shared/PERCEPTION.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PerceptionError
+from ..models.registry import is_present
+
+
+def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:
+    """The prompts, stripped, blanks and repeats dropped; PerceptionError when none are
+    left (an open-vocabulary detector finds only what it is asked for)."""
+    labels = tuple(dict.fromkeys(p.strip() for p in prompts if p and p.strip()))
+    if not labels:
+        raise PerceptionError("no labels to detect: an open-vocabulary detector looks only "
+                              "for the labels it is given; set them (~/set_labels or --labels)")
+    return labels
+
+
+def snapshot_config(model_dir: str | Path, family: str, hub_id: str) -> tuple[Path, dict]:
+    """The directory and its ``config.json``; PerceptionError saying how to get the
+    weights when the directory, its config or its weights are missing."""
+    directory = Path(model_dir).expanduser()
+    if not is_present(directory):
+        what = "incomplete (no config.json or no weights)" if directory.is_dir() else "not found"
+        raise PerceptionError(
+            f"{family} model {what} at {directory}: run 'spatial-vqa models pull "
+            f"{directory.name}' on a machine with network, or copy a snapshot of {hub_id} "
+            "there")
+    try:
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise PerceptionError(f"{family} model at {directory}: config.json is unreadable "
+                              f"({error}); pull or copy the snapshot again") from None
+    return directory, config
+
+
+def load_failed(family: str, directory: Path, hub_id: str,
+                error: Exception | str) -> PerceptionError:
+    """The error for a snapshot transformers could not load (a missing processor or
+    tokenizer file, a truncated weights file)."""
+    text = str(error).strip()
+    reason = text.splitlines()[0] if text else type(error).__name__
+    return PerceptionError(
+        f"{family} model at {directory} is incomplete or unreadable ({reason}): run "
+        f"'spatial-vqa models pull {directory.name}' on a machine with network, or copy a "
+        f"whole snapshot of {hub_id} there (model, processor and tokenizer files)")
+
+
+def class_nms(xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray,
+              iou_threshold: float | None) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression within each class, best score
+    first. A box is dropped when its IoU with a better box of its class is above
+    ``iou_threshold`` (torchvision's rule); ``None`` keeps every box."""
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    if iou_threshold is None or len(order) < 2:
+        return order
+    boxes = np.asarray(xyxy, np.float64)
+    # Shift each class into its own region so boxes of different classes never overlap.
+    span = boxes.max() - boxes.min() + 1.0
+    boxes = boxes + (np.asarray(classes, np.float64) * span)[:, None]
+    x0, y0, x1, y1 = boxes.T
+    area = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    keep: list[int] = []
+    while order.size:
+        best, rest = order[0], order[1:]
+        keep.append(int(best))
+        inter = (np.clip(np.minimum(x1[best], x1[rest]) - np.maximum(x0[best], x0[rest]), 0, None)
+                 * np.clip(np.minimum(y1[best], y1[rest]) - np.maximum(y0[best], y0[rest]), 0,
+                           None))
+        union = area[best] + area[rest] - inter
+        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        order = rest[iou <= iou_threshold]
+    return np.array(keep, np.int64)
+
+
+def check_threshold(name: str, value: float | None, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if value is None or not 0.0 <= value <= 1.0:
+        raise PerceptionError(f"{name} must be within [0, 1]"
+                              + (" or None (off)" if optional else "") + f", got {value}")
+
+
+__all__ = ["check_prompts", "check_threshold", "class_nms", "load_failed", "snapshot_config"]

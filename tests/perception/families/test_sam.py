@@ -1,0 +1,208 @@
+"""SAM adapter: a tiny random SamModel saved and loaded back through ``from_pretrained``;
+masks equal the processor + model + post_process_masks reference path, boxes are
+rescaled exactly as the processor does, a frame is encoded once, and the adapter runs
+through the perception chain into a scene graph."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
+from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
+from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
+from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
+from spatial_vqa_ros.perception.families.sam import SamSegmenter  # noqa: E402
+from spatial_vqa_ros.perception.protocols import Segmenter  # noqa: E402
+from spatial_vqa_ros.perception.simulation import SimulationDetector  # noqa: E402
+from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
+from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
+
+IMAGE_SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def sam_dir(tmp_path_factory):
+    """A tiny random SamModel + its PIL SamProcessor, saved like a hub snapshot."""
+    from transformers import SamConfig, SamModel, SamProcessor
+    from transformers.models.sam.image_processing_pil_sam import SamImageProcessorPil
+
+    torch.manual_seed(0)
+    config = SamConfig(
+        vision_config={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "window_size": 4, "global_attn_indexes": [1], "num_pos_feats": 16,
+                       "image_size": IMAGE_SIZE, "output_channels": 32, "mlp_dim": 64},
+        prompt_encoder_config={"hidden_size": 32, "image_size": IMAGE_SIZE,
+                               "image_embedding_size": IMAGE_SIZE // 16},
+        mask_decoder_config={"hidden_size": 32, "num_hidden_layers": 2,
+                             "num_attention_heads": 2, "mlp_dim": 64,
+                             "iou_head_hidden_dim": 32})
+    model = SamModel(config).eval()
+    with torch.no_grad():  # default init gives near-constant masks: parity would be vacuous
+        for parameter in model.parameters():
+            torch.nn.init.normal_(parameter, std=0.5)
+    processor = SamProcessor(image_processor=SamImageProcessorPil(
+        size={"longest_edge": IMAGE_SIZE}, pad_size={"height": IMAGE_SIZE,
+                                                     "width": IMAGE_SIZE}))
+    path = tmp_path_factory.mktemp("sam") / "sam-tiny"
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def segmenter(sam_dir):
+    return SamSegmenter.from_pretrained(sam_dir)
+
+
+def frame(seed: int = 0, size_hw=(45, 67)) -> SensorInputs:
+    rng = np.random.default_rng(seed)
+    return SensorInputs(rng.integers(0, 256, (*size_hw, 3), dtype=np.uint8))
+
+
+BOXES = np.array([[2.5, 3, 30, 40], [10, 0, 67, 45], [40, 20, 60, 30]], np.float32)
+
+
+def reference_masks(sam_dir, inputs: SensorInputs, boxes: np.ndarray):
+    """The family's documented path: processor -> model -> post_process_masks."""
+    from PIL import Image
+    from transformers import SamModel, SamProcessor
+
+    processor = SamProcessor.from_pretrained(sam_dir, local_files_only=True, backend="pil")
+    model = SamModel.from_pretrained(sam_dir, local_files_only=True).eval()
+    encoded = processor(images=Image.fromarray(inputs.rgb), input_boxes=[boxes.tolist()],
+                        return_tensors="pt")
+    with torch.inference_mode():
+        out = model(**encoded, multimask_output=False)
+    masks = processor.post_process_masks(out.pred_masks, encoded["original_sizes"],
+                                         encoded["reshaped_input_sizes"])[0][:, 0].numpy()
+    return masks, encoded
+
+
+def test_masks_are_one_bool_mask_per_box_at_the_original_size(segmenter):
+    inputs = frame()
+    masks = segmenter.segment(inputs, BOXES, None)
+    assert isinstance(segmenter, Segmenter)
+    assert segmenter.name == "sam:sam-tiny"
+    assert masks.shape == (3, 45, 67) and masks.dtype == bool
+    assert 0 < masks.mean() < 1, "re-drawn weights should give masks that are not constant"
+
+
+def test_masks_equal_the_processor_model_post_process_reference(sam_dir, segmenter):
+    for seed, size_hw in ((1, (45, 67)), (2, (80, 31))):
+        inputs = frame(seed, size_hw)
+        height, width = size_hw
+        boxes = BOXES * np.array([width / 67, height / 45] * 2, np.float32)
+        expected, _ = reference_masks(sam_dir, inputs, boxes)
+        got = segmenter.segment(inputs, boxes, None)
+        assert 0 < expected.mean() < 1
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_boxes_are_rescaled_exactly_as_the_processor_rescales_them(sam_dir):
+    inputs = frame(3, (45, 67))
+    _, encoded = reference_masks(sam_dir, inputs, BOXES)
+    original_hw = tuple(encoded["original_sizes"][0].tolist())
+    resized_hw = tuple(encoded["reshaped_input_sizes"][0].tolist())
+    assert resized_hw == (86, 128)  # the longest side to 128, aspect kept
+    scaled = SamSegmenter.scale_boxes(BOXES, original_hw, resized_hw)
+    np.testing.assert_array_equal(scaled, encoded["input_boxes"][0].numpy())
+
+
+def test_one_decoder_call_serves_every_box_and_the_frame_is_encoded_once(segmenter):
+    fresh = SamSegmenter(segmenter.model, segmenter.processor)
+    calls = []
+    hook = fresh.model.mask_decoder.register_forward_hook(
+        lambda module, args, output: calls.append(1))
+    try:
+        inputs = frame(4)
+        first = fresh.segment(inputs, BOXES, None)
+        again = fresh.segment(inputs, BOXES[:2], None)
+    finally:
+        hook.remove()
+    assert fresh.encoder_calls == 1 and len(calls) == 2
+    np.testing.assert_array_equal(first[:2], again)  # a cached embedding, same masks
+    inputs.rgb[0, 0] += 1  # a camera buffer reused in place is a new frame
+    fresh.segment(inputs, BOXES, None)
+    assert fresh.encoder_calls == 2
+    uncached = SamSegmenter(segmenter.model, segmenter.processor, cache_embedding=False)
+    np.testing.assert_array_equal(uncached.segment(inputs, BOXES, None),
+                                  fresh.segment(inputs, BOXES, None))
+
+
+def test_no_boxes_give_no_masks_without_running_the_model(segmenter):
+    segmenter = SamSegmenter(segmenter.model, segmenter.processor)
+    masks = segmenter.segment(frame(), np.zeros((0, 4), np.float32), None)
+    assert masks.shape == (0, 45, 67) and masks.dtype == bool
+    assert segmenter.encoder_calls == 0
+
+
+def test_a_higher_mask_threshold_gives_smaller_masks(segmenter):
+    inputs = frame(5)
+    default = segmenter.segment(inputs, BOXES, None)
+    strict = SamSegmenter(segmenter.model, segmenter.processor, mask_threshold=2.0).segment(
+        inputs, BOXES, None)
+    assert strict.sum() < default.sum() and not (strict & ~default).any()
+
+
+@pytest.mark.parametrize("boxes", [np.zeros((2, 3)), np.array([[0, 0, np.nan, 4]])])
+def test_malformed_boxes_are_refused(segmenter, boxes):
+    with pytest.raises(PerceptionError, match="boxes must be"):
+        segmenter.segment(frame(), boxes, None)
+
+
+def test_the_adapter_runs_through_the_chain_into_a_scene_graph(segmenter):
+    _, rendered, _ = render_case(0)
+    inputs = SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m,
+                          rendered.instance_ids, rendered.id_to_label)
+    result = PerceptionChain(SensorDepth(), SimulationDetector(), segmenter).run(inputs, ())
+    n = len(result.detections)
+    assert n > 0 and result.observations.masks.shape == (n, *rendered.depth_m.shape)
+    assert result.provenance.segmenter == "sam:sam-tiny"
+    graph = ScenePipeline().process(result.frame, result.observations).graph
+    assert graph.provenance["segmenter"] == "sam:sam-tiny"
+
+
+def test_a_missing_directory_says_how_to_get_the_model(tmp_path):
+    with pytest.raises(PerceptionError, match="not found .*spatial-vqa models pull sam"):
+        SamSegmenter.from_pretrained(tmp_path / "nowhere")
+
+
+def test_a_directory_without_weights_says_how_to_get_the_model(sam_dir, tmp_path):
+    for name in ("config.json", "processor_config.json"):
+        (tmp_path / name).write_bytes((sam_dir / name).read_bytes())
+    with pytest.raises(PerceptionError, match="no weights.*spatial-vqa models pull sam"):
+        SamSegmenter.from_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(PerceptionError, match="spatial-vqa models pull sam"):
+        SamSegmenter.from_pretrained(tmp_path)
+
+
+def test_it_loads_with_the_hub_offline(sam_dir, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    masks = SamSegmenter.from_pretrained(sam_dir).segment(frame(), BOXES, None)
+    assert masks.shape == (3, 45, 67)
+
+
+def test_importing_the_module_does_not_load_torch():
+    code = ("import sys, spatial_vqa_ros.perception.families.sam; "
+            "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_the_registry_builds_a_chain_with_sam_from_a_local_snapshot(sam_dir):
+    from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+
+    chain = build_chain(PerceptionSpec(segmenter="sam", segmenter_model=str(sam_dir)))
+    assert isinstance(chain.segmenter, SamSegmenter)
+    _, rendered, _ = render_case(0)
+    result = chain.run(SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m,
+                                    rendered.instance_ids, rendered.id_to_label), ())
+    assert result.observations.masks.shape[0] == len(result.detections)
+    assert result.provenance.segmenter.startswith("sam")
