@@ -1,0 +1,199 @@
+"""Transformer families at real size: per-stage latency with random weights (torch).
+
+Usage: python bench/bench_families.py [--runs 2] [--device cpu] [--only depth,owlv2,...]
+
+Speed does not depend on the weights, so each family is built from the real
+checkpoint's architecture (configs written out here: the hub is not reachable) with
+random weights and timed through its adapter, 640x480 input, 5 prompts, 10 boxes:
+Depth Anything V2 Small metric (518), OWLv2 base/16 (960), Grounding DINO tiny (Swin-T,
+BERT-base, 800 short side), SAM ViT-B (1024; encoder and decoder apart). The tokenizers
+are stand-ins with the real vocabulary sizes (OWLv2 pads queries to 16 tokens, so cost
+does not depend on them). The onnxruntime path comes with the export work: not timed
+here. Accuracy of the real models cannot be measured here and is not claimed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROMPTS = ["mug", "laptop", "chair", "remote control", "potted plant"]
+WORDS = ["mug", "laptop", "chair", "remote", "control", "potted", "plant"]
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _median_ms(call, runs: int) -> tuple[float, list[float]]:
+    call()  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times), times
+
+
+def depth_anything(device: str, directory: Path):
+    import transformers
+
+    from spatial_vqa_ros.perception.families.depth_anything import DepthAnythingDepth
+
+    backbone = transformers.Dinov2Config(
+        hidden_size=384, num_hidden_layers=12, num_attention_heads=6, mlp_ratio=4,
+        patch_size=14, image_size=518, out_indices=[3, 6, 9, 12], reshape_hidden_states=False)
+    config = transformers.DepthAnythingConfig(
+        backbone_config=backbone, patch_size=14, reassemble_hidden_size=384,
+        reassemble_factors=[4, 2, 1, 0.5], neck_hidden_sizes=[48, 96, 192, 384],
+        fusion_hidden_size=64, head_hidden_size=32, depth_estimation_type="metric",
+        max_depth=20)
+    transformers.DepthAnythingForDepthEstimation(config).save_pretrained(directory)
+    transformers.DPTImageProcessorPil(
+        size={"height": 518, "width": 518}, keep_aspect_ratio=True, ensure_multiple_of=14,
+        resample=3, do_pad=False, image_mean=[0.485, 0.456, 0.406],
+        image_std=[0.229, 0.224, 0.225]).save_pretrained(directory)
+    return DepthAnythingDepth.from_pretrained(directory, device=device)
+
+
+def owlv2(device: str):
+    import transformers
+    from transformers.models.owlv2.image_processing_pil_owlv2 import Owlv2ImageProcessorPil
+
+    from spatial_vqa_ros.perception.families.owlv2 import Owlv2Detector
+
+    vocab = {"!": 0, "!</w>": 1}
+    for c in LETTERS:
+        vocab[c] = len(vocab)
+        vocab[c + "</w>"] = len(vocab)
+    for word in WORDS:
+        vocab[word + "</w>"] = len(vocab)
+    while len(vocab) < 49406:
+        vocab[f"<filler{len(vocab)}>"] = len(vocab)
+    vocab["<|startoftext|>"], vocab["<|endoftext|>"] = 49406, 49407
+    tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=[], pad_token="!",
+                                           model_max_length=16)
+    config = transformers.Owlv2Config(
+        text_config={"hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12,
+                     "num_attention_heads": 8, "max_position_embeddings": 16,
+                     "vocab_size": 49408},
+        vision_config={"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
+                       "num_attention_heads": 12, "image_size": 960, "patch_size": 16},
+        projection_dim=512)
+    model = transformers.Owlv2ForObjectDetection(config).eval().to(device)
+    processor = transformers.Owlv2Processor(image_processor=Owlv2ImageProcessorPil(),
+                                            tokenizer=tokenizer)
+    return Owlv2Detector(model, processor, score_threshold=0.1)
+
+
+def grounding_dino(device: str):
+    import transformers
+    from transformers.models.grounding_dino.image_processing_pil_grounding_dino import (
+        GroundingDinoImageProcessorPil,
+    )
+
+    from spatial_vqa_ros.perception.families.grounding_dino import GroundingDinoDetector
+
+    fixed = {0: "[PAD]", 100: "[UNK]", 101: "[CLS]", 102: "[SEP]", 103: "[MASK]",
+             1012: ".", 1029: "?"}
+    pieces = iter([*WORDS, *LETTERS, *(f"##{c}" for c in LETTERS)])
+    tokens = [fixed.get(i) or (next(pieces, None) if i > 103 else None) or f"[unused{i}]"
+              for i in range(30522)]
+    tokenizer = transformers.BertTokenizer(vocab={t: i for i, t in enumerate(tokens)})
+    config = transformers.GroundingDinoConfig(
+        backbone_config={"model_type": "swin", "embed_dim": 96, "depths": [2, 2, 6, 2],
+                         "num_heads": [3, 6, 12, 24], "window_size": 7,
+                         "out_indices": [2, 3, 4]},
+        text_config={"model_type": "bert"})
+    model = transformers.GroundingDinoForObjectDetection(config).eval().to(device)
+    processor = transformers.GroundingDinoProcessor(
+        image_processor=GroundingDinoImageProcessorPil(), tokenizer=tokenizer)
+    return GroundingDinoDetector(model, processor)
+
+
+def sam(device: str):
+    from transformers import SamConfig, SamModel, SamProcessor
+    from transformers.models.sam.image_processing_pil_sam import SamImageProcessorPil
+
+    from spatial_vqa_ros.perception.families.sam import SamSegmenter
+
+    config = SamConfig(vision_config={
+        "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+        "global_attn_indexes": [2, 5, 8, 11], "image_size": 1024, "window_size": 14,
+        "mlp_dim": 3072, "output_channels": 256, "num_pos_feats": 128})
+    model = SamModel(config).eval().to(device)
+    return SamSegmenter(model, SamProcessor(image_processor=SamImageProcessorPil()),
+                        device=device, cache_embedding=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--only", default="depth,owlv2,grounding_dino,sam")
+    args = parser.parse_args()
+    import torch
+    import transformers
+
+    from spatial_vqa_ros.perception.types import SensorInputs
+
+    transformers.utils.logging.disable_progress_bar()
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    inputs = SensorInputs(rng.integers(0, 256, (480, 640, 3), np.uint8))
+    x0, y0 = rng.uniform(0, 560, 10), rng.uniform(0, 400, 10)
+    boxes = np.stack([x0, y0, x0 + rng.uniform(20, 80, 10), y0 + rng.uniform(20, 80, 10)],
+                     1).astype(np.float32)
+    wanted = set(args.only.split(","))
+    print(f"## transformer families, real-size architectures, random weights, 640x480, "
+          f"torch {torch.__version__} on {args.device} ({torch.get_num_threads()} threads), "
+          f"median of {args.runs}")
+    with tempfile.TemporaryDirectory() as tmp:
+        stages = [
+            ("depth", "depth     Depth Anything V2 Small metric (518)",
+             lambda: depth_anything(args.device, Path(tmp) / "da"),
+             lambda adapter: adapter.estimate(inputs)),
+            ("owlv2", "detector  OWLv2 base/16 (960), 5 prompts",
+             lambda: owlv2(args.device), lambda adapter: adapter.detect(inputs, PROMPTS)),
+            ("grounding_dino", "detector  Grounding DINO tiny (800), 5 prompts",
+             lambda: grounding_dino(args.device),
+             lambda adapter: adapter.detect(inputs, PROMPTS)),
+        ]
+        for key, label, build, call in stages:
+            if key in wanted:
+                adapter = build()
+                median, times = _median_ms(lambda a=adapter, c=call: c(a), args.runs)
+                print(f"  {label:48s} {median:9.0f} ms   runs {[round(t) for t in times]}")
+                del adapter
+        if "sam" in wanted:
+            _time_sam(sam(args.device), inputs, boxes, args.runs)
+    print("  onnxruntime: not timed (the ONNX export of these families comes next)")
+
+
+def _time_sam(segmenter, inputs, boxes: np.ndarray, runs: int) -> None:
+    """Encoder (once per frame) and decoder (all boxes, one call) apart."""
+    from spatial_vqa_ros.perception.types import SensorInputs
+
+    rng = np.random.default_rng(1)
+    new_frame = []
+    cached = []
+    for _ in range(runs + 1):
+        frame = SensorInputs(rng.integers(0, 256, inputs.rgb.shape, np.uint8))
+        start = time.perf_counter()
+        segmenter.segment(frame, boxes, None)  # a new frame: encoder + decoder
+        middle = time.perf_counter()
+        segmenter.segment(frame, boxes, None)  # the same frame: decoder only
+        end = time.perf_counter()
+        new_frame.append((middle - start) * 1e3)
+        cached.append((end - middle) * 1e3)
+    new_frame, cached = new_frame[1:], cached[1:]  # the first is warm-up
+    print(f"  {'segmenter SAM ViT-B (1024), 10 boxes, new frame':48s} "
+          f"{statistics.median(new_frame):9.0f} ms")
+    print(f"  {'segmenter SAM ViT-B, decoder only (embedding cached)':48s} "
+          f"{statistics.median(cached):9.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
