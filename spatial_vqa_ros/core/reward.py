@@ -173,6 +173,13 @@ class RewardSettings:
     success_threshold_m: float = DEFAULT_SUCCESS_THRESHOLD_M
 
     def __post_init__(self) -> None:
+        # 0 is the message's unset value, so it means the default; anything else that is
+        # not a positive finite number would be silently replaced: refused instead
+        for name in ("scale", "success_threshold_m"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise CoreError(f"{name} must be a finite number >= 0 (0 = the default), "
+                                f"got {value}")
         if self.distance_kind not in DISTANCE_KINDS:
             raise CoreError(f"distance_kind must be one of {DISTANCE_KINDS}, got "
                             f"{self.distance_kind!r}")
@@ -223,8 +230,12 @@ class RewardSession:
              channel: str = "") -> RewardResult:
         """Distance, reward, progress and ``reached`` for source -> target now.
 
-        Raises CoreError when a side has no valid 3D point (no made-up distance).
+        Raises CoreError when a side has no valid 3D point (no made-up distance), and when
+        both sides are the same thing: its distance to itself is 0, a false ``reached``.
         """
+        if source.key == target.key:
+            raise CoreError(f"source and target are the same thing ({source.description}): "
+                            "name two different objects or regions")
         distance = distance_between(source.points_scene, source.center_scene,
                                     target.points_scene, target.center_scene,
                                     kind=settings.distance_kind, cache=self.trees)

@@ -91,9 +91,12 @@ def bag_scenes(bag: str | Path, out: str | Path | None, topics: BagTopics = BagT
         _write_lines(records, sys.stdout)
         return summary
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(out, "w") as stream:
-        _write_lines(records, stream)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(out, "w") as stream:
+            _write_lines(records, stream)
+    except OSError as error:  # unwritable, a file where a folder should be, disk full
+        raise DataIOError(f"cannot write {out}: {error.strerror or error}") from None
     return summary
 
 

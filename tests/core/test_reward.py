@@ -127,3 +127,19 @@ def test_a_stream_step_is_invalid_not_an_error_while_a_side_is_missing():
     assert ok.valid and ok.distance_m == pytest.approx(0.3, abs=1e-6)
     missing = session.stream_step(graph, "gripper", "mug", RewardSettings())
     assert not missing.valid and math.isnan(missing.distance_m) and not missing.reached
+
+
+def test_a_side_paired_with_itself_is_refused_not_reached():
+    session = RewardSession()
+    with pytest.raises(CoreError, match="source and target are the same thing"):
+        session.step(side("#1", 0.0), side("#1", 0.0), RewardSettings())
+    graph = graph_of(est("cube", [2.0, 0.0, 0.5]))
+    assert not session.stream_step(graph, "cube", "#1", RewardSettings()).valid
+
+
+@pytest.mark.parametrize("field", ["scale", "success_threshold_m"])
+@pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf")])
+def test_bad_scales_and_thresholds_are_refused_not_replaced(field, value):
+    with pytest.raises(CoreError, match=f"{field} must be a finite number >= 0"):
+        RewardSettings(**{field: value})
+    assert RewardSettings(**{field: 0.0}).threshold_m == 0.02  # 0: the message's default

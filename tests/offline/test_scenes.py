@@ -11,6 +11,7 @@ import pytest
 
 from spatial_vqa_ros.io.bags import BagFrameWriter
 from spatial_vqa_ros.synthetic import ground_truth, random_scene, render
+from spatial_vqa_ros.synthetic.bags import write_synthetic_bag
 
 
 def _write_bag(path, storage, n_frames=3, seed=5):
@@ -69,3 +70,15 @@ def test_scenes_on_something_that_is_not_a_bag_fails_clearly(tmp_path):
                           timeout=60)
     assert done.returncode == 2
     assert "spatial-vqa scenes:" in done.stderr and "notabag" in done.stderr
+
+
+def test_an_unwritable_output_exits_2_with_the_reason(tmp_path, capsys):
+    from spatial_vqa_ros.cli import main
+
+    bag = tmp_path / "bag"
+    write_synthetic_bag(bag, "scene", frames=1, seed=0, width=160, height=120)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["scenes", str(bag), "--out", str(blocker / "scenes.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "scenes.jsonl" in err and "Traceback" not in err
