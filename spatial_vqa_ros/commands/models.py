@@ -12,11 +12,12 @@ def _list(args: argparse.Namespace) -> int:
     registry = load_registry(args.registry)
     models_dir = _models_dir(args)
     print(f"registry {registry.path}; models directory {models_dir}")
-    print(f"  {'name':40s} {'role':9s} {'family':15s} {'runtime':7s} present  checkpoint")
+    print(f"  {'name':40s} {'role':9s} {'family':15s} present  onnx     checkpoint")
     for entry in registry.entries.values():
         present = "yes" if is_present(models_dir / entry.name) else "no"
-        print(f"  {entry.name:40s} {entry.role:9s} {entry.family:15s} {entry.runtime:7s} "
-              f"{present:8s} {entry.checkpoint}")
+        onnx = "yes" if (models_dir / entry.name / "onnx" / "export.json").is_file() else "no"
+        print(f"  {entry.name:40s} {entry.role:9s} {entry.family:15s} {present:8s} "
+              f"{onnx:8s} {entry.checkpoint}")
     return 0
 
 
@@ -28,6 +29,38 @@ def _pull(args: argparse.Namespace) -> int:
     for name in args.names:
         target = pull(registry.get(name), _models_dir(args))
         print(f"{name}: {target}")
+    return 0
+
+
+#: family -> the module whose ``export(model_dir, out_dir, ...)`` writes its ONNX graphs.
+EXPORTERS = {"depth_anything": "depth_anything_onnx", "owlv2": "owlv2_onnx",
+             "sam": "sam_onnx"}
+
+
+def _export(args: argparse.Namespace) -> int:
+    """ONNX graphs of registered models, into ``<model>/onnx`` of their snapshots."""
+    import importlib
+
+    from ..perception.errors import PerceptionError
+    from ..perception.models.registry import load_registry, resolve_model_dir
+    from ..perception.registry import ONNX_DIR
+
+    registry = load_registry(args.registry)
+    for name in args.names:
+        entry = registry.get(name)
+        module = EXPORTERS.get(entry.family)
+        if module is None:
+            raise PerceptionError(f"{name}: family {entry.family} has no ONNX export yet "
+                                  f"(exportable: {', '.join(sorted(EXPORTERS))})")
+        directory = resolve_model_dir(name, models_dir=_models_dir(args), registry=registry)
+        exporter = importlib.import_module(f"spatial_vqa_ros.perception.families.{module}")
+        options = {}
+        if entry.family == "depth_anything":
+            width, height = (int(v) for v in args.size.lower().split("x"))
+            options["size_hw"] = (height, width)
+        written = exporter.export(directory, directory / ONNX_DIR, **options)
+        paths = written if isinstance(written, list) else [written]
+        print(f"{name}: " + ", ".join(str(p) for p in paths))
     return 0
 
 
@@ -43,7 +76,7 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
     from ..perception.errors import PerceptionError
 
     try:
-        return {"list": _list, "pull": _pull}[args.action](args)
+        return {"list": _list, "pull": _pull, "export": _export}[args.action](args)
     except PerceptionError as error:
         print(f"spatial-vqa models: {error}", file=sys.stderr)
         return 2
@@ -55,9 +88,12 @@ def add_parser(sub) -> None:
         description="The models the perception families load, by name (config/models.yaml). "
         "'list' shows which are present in the models directory; 'pull' fetches snapshots "
         "from the Hugging Face hub (the only command that uses the network; nodes and "
-        "tools never download). Exit status: 0 done, 2 an error said why.")
-    parser.add_argument("action", choices=["list", "pull"])
-    parser.add_argument("names", nargs="*", metavar="NAME", help="models to pull")
+        "tools never download); 'export' writes ONNX graphs into <model>/onnx for the "
+        "onnxruntime runtime. Exit status: 0 done, 2 an error said why.")
+    parser.add_argument("action", choices=["list", "pull", "export"])
+    parser.add_argument("names", nargs="*", metavar="NAME", help="models to pull or export")
+    parser.add_argument("--size", default="640x480",
+                        help="camera size WxH for exports fixed to it (depth_anything)")
     parser.add_argument("--models-dir", help="default $SPATIAL_VQA_MODELS or "
                         "~/.cache/spatial_vqa_ros/models")
     parser.add_argument("--registry", help="registry YAML (default config/models.yaml)")

@@ -27,6 +27,8 @@ def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "
                        help="segmenter weights: a registry name or a local path")
     group.add_argument("--models-dir", default="",
                        help="where registry names are looked up (spatial-vqa models list)")
+    group.add_argument("--runtime", default="torch", choices=["torch", "onnxruntime"],
+                       help="how model families run (onnxruntime: after 'models export')")
     group.add_argument("--score-threshold", type=float, default=0.0,
                        help="drop detections below this score (0 = the family's default)")
     group.add_argument("--labels", default="",
@@ -50,7 +52,7 @@ def spec_from(args: argparse.Namespace, *, assumed_hfov_deg: float = 0.0):
                           segmenter=args.segmenter, detector_model=model,
                           detector_config=config, score_threshold=args.score_threshold,
                           depth_model=args.depth_model, segmenter_model=args.segmenter_model,
-                          models_dir=args.models_dir,
+                          models_dir=args.models_dir, runtime=args.runtime,
                           camera_height_m=args.camera_height,
                           assumed_hfov_deg=assumed_hfov_deg)
 

@@ -39,6 +39,8 @@ class SpatialNodeConfig:
     segmenter_model: str = ""
     #: Where registry names are looked up ("" = $SPATIAL_VQA_MODELS or the user cache).
     models_dir: str = ""
+    #: torch, or onnxruntime on graphs written by `spatial-vqa models export`.
+    perception_runtime: str = "torch"
     #: 0 = the detector family's own default.
     detector_score_threshold: float = 0.0
     #: The text prompts to ground (set at run time with ~/set_labels).
@@ -98,6 +100,7 @@ class SpatialNodeConfig:
                               detector_config=self.detector_config,
                               depth_model=self.depth_model,
                               segmenter_model=self.segmenter_model, models_dir=self.models_dir,
+                              runtime=self.perception_runtime,
                               score_threshold=self.detector_score_threshold,
                               camera_height_m=self.camera_height_m)
 

@@ -24,6 +24,10 @@ from .scale import align_depth
 from .simulation import SimulationDetector, SimulationSegmenter
 from .types import DepthResult, SensorInputs
 
+RUNTIMES = ("torch", "onnxruntime")
+#: Where ``spatial-vqa models export`` puts a model's ONNX graphs: inside its snapshot.
+ONNX_DIR = "onnx"
+
 
 @dataclass(frozen=True)
 class PerceptionSpec:
@@ -42,6 +46,10 @@ class PerceptionSpec:
     depth_model: str = ""
     segmenter_model: str = ""
     models_dir: str = ""
+    #: How the transformers families run: "torch", or "onnxruntime" on the graphs that
+    #: ``spatial-vqa models export`` wrote into ``<model>/onnx`` (providers TensorRT ->
+    #: CUDA -> CPU, the one used is in the family's name and the provenance).
+    runtime: str = "torch"
     #: Detections below this score are dropped; 0 = the family's own default (0.5 for
     #: the SSD, 0.1 for OWLv2, 0.35 for Grounding DINO: their authors' values).
     score_threshold: float = 0.0
@@ -58,6 +66,8 @@ class PerceptionSpec:
         if not (math.isfinite(self.camera_height_m) and self.camera_height_m >= 0):
             raise ValueError(f"camera_height_m must be >= 0 (0 = unknown), got "
                              f"{self.camera_height_m}")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
         if not 0.0 <= self.assumed_hfov_deg < 180.0:
             raise ValueError(f"assumed_hfov_deg must be within [0, 180), got "
                              f"{self.assumed_hfov_deg}")
@@ -78,38 +88,49 @@ def _opencv_dnn(spec: PerceptionSpec) -> Any:
 Factory = Callable[[PerceptionSpec], Any]
 
 
-def _family(module: str, cls: str, model_field: str, *, thresholded: bool = False
-            ) -> Factory:
+def _family(module: str, cls: str, model_field: str, *, thresholded: bool = False,
+            onnx_cls: str = "") -> Factory:
     """A factory loading a transformers family from the spec's model (registry name or
-    path): ``families.<module>.<cls>.from_pretrained(directory)``, with the spec's score
-    threshold when one is set and the family takes one."""
+    path): ``families.<module>.<cls>.from_pretrained(directory)`` on torch, or
+    ``families.<module>_onnx.<onnx_cls>.from_pretrained(directory, directory / "onnx")``
+    on onnxruntime; with the spec's score threshold when one is set and the family takes
+    one."""
     def factory(spec: PerceptionSpec) -> Any:
         from .models.registry import resolve_model_dir
 
         directory = resolve_model_dir(getattr(spec, model_field),
                                       models_dir=spec.models_dir or None)
-        adapter = getattr(importlib.import_module(f"{__package__}.families.{module}"), cls)
         options = ({"score_threshold": spec.score_threshold}
                    if thresholded and spec.score_threshold > 0 else {})
-        return adapter.from_pretrained(directory, **options)
+        if spec.runtime == "torch":
+            adapter = getattr(importlib.import_module(f"{__package__}.families.{module}"), cls)
+            return adapter.from_pretrained(directory, **options)
+        if not onnx_cls:
+            raise PerceptionError(f"{module} has no {spec.runtime} path yet: use runtime "
+                                  "torch")
+        adapter = getattr(importlib.import_module(f"{__package__}.families.{module}_onnx"),
+                          onnx_cls)
+        return adapter.from_pretrained(directory, directory / ONNX_DIR, **options)
     return factory
 
 
 DEPTH: dict[str, Factory] = {
     "sensor": lambda spec: SensorDepth(),
-    "depth_anything": _family("depth_anything", "DepthAnythingDepth", "depth_model"),
+    "depth_anything": _family("depth_anything", "DepthAnythingDepth", "depth_model",
+                              onnx_cls="DepthAnythingOnnxDepth"),
 }
 DETECTORS: dict[str, Factory] = {
     "simulation": lambda spec: SimulationDetector(),
     "opencv_dnn": _opencv_dnn,
-    "owlv2": _family("owlv2", "Owlv2Detector", "detector_model", thresholded=True),
+    "owlv2": _family("owlv2", "Owlv2Detector", "detector_model", thresholded=True,
+                     onnx_cls="Owlv2OnnxDetector"),
     "grounding_dino": _family("grounding_dino", "GroundingDinoDetector", "detector_model",
                               thresholded=True),
 }
 SEGMENTERS: dict[str, Factory] = {
     "simulation": lambda spec: SimulationSegmenter(),
     "depth_box": lambda spec: DepthBoxSegmenter(),
-    "sam": _family("sam", "SamSegmenter", "segmenter_model"),
+    "sam": _family("sam", "SamSegmenter", "segmenter_model", onnx_cls="SamOnnxSegmenter"),
 }
 #: The method each role's object must have.
 METHODS = {"depth": "estimate", "detector": "detect", "segmenter": "segment"}

@@ -24,37 +24,6 @@ from spatial_vqa_ros.perception.simulation import SimulationDetector  # noqa: E4
 from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
 from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
 
-IMAGE_SIZE = 128
-
-
-@pytest.fixture(scope="module")
-def sam_dir(tmp_path_factory):
-    """A tiny random SamModel + its PIL SamProcessor, saved like a hub snapshot."""
-    from transformers import SamConfig, SamModel, SamProcessor
-    from transformers.models.sam.image_processing_pil_sam import SamImageProcessorPil
-
-    torch.manual_seed(0)
-    config = SamConfig(
-        vision_config={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                       "window_size": 4, "global_attn_indexes": [1], "num_pos_feats": 16,
-                       "image_size": IMAGE_SIZE, "output_channels": 32, "mlp_dim": 64},
-        prompt_encoder_config={"hidden_size": 32, "image_size": IMAGE_SIZE,
-                               "image_embedding_size": IMAGE_SIZE // 16},
-        mask_decoder_config={"hidden_size": 32, "num_hidden_layers": 2,
-                             "num_attention_heads": 2, "mlp_dim": 64,
-                             "iou_head_hidden_dim": 32})
-    model = SamModel(config).eval()
-    with torch.no_grad():  # default init gives near-constant masks: parity would be vacuous
-        for parameter in model.parameters():
-            torch.nn.init.normal_(parameter, std=0.5)
-    processor = SamProcessor(image_processor=SamImageProcessorPil(
-        size={"longest_edge": IMAGE_SIZE}, pad_size={"height": IMAGE_SIZE,
-                                                     "width": IMAGE_SIZE}))
-    path = tmp_path_factory.mktemp("sam") / "sam-tiny"
-    model.save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
-
 
 @pytest.fixture(scope="module")
 def segmenter(sam_dir):

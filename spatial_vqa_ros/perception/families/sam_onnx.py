@@ -1,0 +1,255 @@
+"""Segment Anything on ONNX Runtime: image encoder and prompt/mask decoder, two graphs.
+
+Why two: the encoder (a ViT at the processor's padded 1024 x 1024) is nearly all the
+cost and runs once per frame; the decoder is cheap and runs once per box set. The
+export follows PERCEPTION.md: TorchScript exporter (dynamo decoders are wrong for
+batch > 1), one image per call, the boxes of a frame through the decoder's box batch
+``N`` (dynamic), ``multimask_output=False`` (one mask per box):
+
+- ``image_encoder.onnx``: ``pixel_values`` (1, 3, S, S) -> ``image_embeddings``
+- ``mask_decoder.onnx``: ``image_embeddings`` + ``input_boxes`` (1, N, 4) float64
+  (pixels of the resized image) -> ``pred_masks`` (1, N, 1, 256, 256) low-res logits,
+  ``iou_scores`` (1, N, 1)
+- ``export.json``: family, input size, opset, source snapshot, torch/transformers
+  versions (:func:`.depth_anything_onnx.export_record`).
+
+The graphs do not depend on the camera size (the processor resizes and pads every
+frame to S x S). Pre- and post-processing, the box rescale, the per-frame embedding
+cache and the mask threshold are the torch adapter's own code:
+:class:`~.sam.SamSegmenter` is built around an ONNX stand-in for its ``SamModel``.
+The boxes stay float64, as the torch adapter passes them: the prompt encoder
+normalises them in float64 and casts to float32 only then. Boxes fed as float32 differ
+by ~3e-4 relative in the real-size (ViT-B) logits, because SAM's Fourier box features
+multiply the normalised coordinates by ~128 x 2 pi; in float64 the graph matches torch
+to ~1e-6. TensorRT has no float64: those few box ops run on CUDA or the CPU.
+
+torch and transformers are imported when a model is exported or loaded, not on import.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import PerceptionError
+from ..runtime.onnx import OrtSession, create_session, export_onnx
+from ..types import SensorInputs
+from .depth_anything_onnx import (
+    EXPORT_HINT,
+    EXPORT_INFO,
+    export_record,
+    read_export_info,
+    write_export_info,
+)
+from .sam import SamSegmenter, _pull_hint
+
+__all__ = ["SamOnnxSegmenter", "export"]
+
+FAMILY = "sam"
+ENCODER_FILE = "image_encoder.onnx"
+DECODER_FILE = "mask_decoder.onnx"
+#: Boxes traced through the decoder: not 1, so the box axis is not specialised to 1.
+_TRACE_BOXES = 3
+
+
+def _graphs(model: Any) -> tuple[Any, Any]:
+    """The encoder and the decoder of ``model`` as modules of plain tensors."""
+    import torch
+
+    class ImageEncoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, pixel_values):
+            return self.model.get_image_embeddings(pixel_values)
+
+    class MaskDecoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, image_embeddings, input_boxes):
+            out = self.model(image_embeddings=image_embeddings, input_boxes=input_boxes,
+                             multimask_output=False)
+            return out.pred_masks, out.iou_scores
+
+    return ImageEncoder().eval(), MaskDecoder().eval()
+
+
+def export(model_dir: str | Path, out_dir: str | Path, *,
+           size_hw: tuple[int, int] | None = None) -> list[Path]:
+    """Export the SAM snapshot at ``model_dir`` to ``out_dir``: the encoder, the decoder
+    and ``export.json``; returns the three paths. ``size_hw`` is not used (the graphs
+    take every camera size) and is accepted so that every family exports alike."""
+    import torch
+
+    del size_hw
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    torch_adapter = SamSegmenter.from_pretrained(model_dir)  # the torch adapter's checks
+    model = torch_adapter.model
+    (out_dir / EXPORT_INFO).unlink(missing_ok=True)  # a half-done export never looks whole
+    pixel_hw = _pixel_size_hw(torch_adapter.processor)
+    generator = torch.Generator().manual_seed(0)
+    pixel_values = torch.randn(1, 3, *pixel_hw, generator=generator)
+    with torch.no_grad():
+        embedding = model.get_image_embeddings(pixel_values)
+    boxes = torch.rand(1, _TRACE_BOXES, 2, generator=generator) * min(pixel_hw) / 2
+    boxes = torch.cat([boxes, boxes + min(pixel_hw) / 4], dim=-1).double()
+    encoder, decoder = _graphs(model)
+    by_box = {1: "boxes"}
+    with warnings.catch_warnings():  # shape arithmetic the tracer records: checked below
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        paths = [
+            export_onnx(encoder, (pixel_values,), out_dir / ENCODER_FILE,
+                        input_names=["pixel_values"], output_names=["image_embeddings"]),
+            export_onnx(decoder, (embedding, boxes), out_dir / DECODER_FILE,
+                        input_names=["image_embeddings", "input_boxes"],
+                        output_names=["pred_masks", "iou_scores"],
+                        dynamic_axes={"input_boxes": by_box, "pred_masks": by_box,
+                                      "iou_scores": by_box})]
+    record = export_record(FAMILY, model_dir, pixel_size_hw=list(pixel_hw),
+                           embedding_shape=list(embedding.shape), multimask_output=False)
+    return [*paths, write_export_info(out_dir, record)]
+
+
+def _pixel_size_hw(processor: Any) -> tuple[int, int]:
+    """The padded model input size the processor makes of any frame."""
+    from PIL import Image
+
+    encoded = processor.image_processor(Image.new("RGB", (8, 6)), return_tensors="pt")
+    return tuple(int(v) for v in encoded["pixel_values"].shape[-2:])
+
+
+class _OrtSamModel:
+    """The two graphs in the place of ``SamModel`` inside SamSegmenter: the calls it
+    makes (``get_image_embeddings``, the decoder call with embeddings and boxes)."""
+
+    def __init__(self, encoder: OrtSession, decoder: OrtSession,
+                 record: dict[str, Any]) -> None:
+        import torch
+
+        self.encoder = encoder
+        self.decoder = decoder
+        self.dtype = torch.float32
+        self.pixel_size_hw = tuple(record["pixel_size_hw"])
+        #: how many times the decoder graph ran (for tests and timing reports)
+        self.decoder_calls = 0
+
+    def to(self, *args: Any, **kwargs: Any) -> _OrtSamModel:
+        return self  # the processor's tensors stay on the CPU; the provider does the rest
+
+    def eval(self) -> _OrtSamModel:
+        return self
+
+    def get_image_embeddings(self, pixel_values: Any) -> np.ndarray:
+        got_hw = tuple(pixel_values.shape[-2:])
+        if got_hw != self.pixel_size_hw:
+            raise PerceptionError(
+                f"the processor made a {got_hw[1]}x{got_hw[0]} image, the ONNX encoder at "
+                f"{self.encoder.path} takes {self.pixel_size_hw[1]}x{self.pixel_size_hw[0]} "
+                f"(the processor config changed since the export?): export again with "
+                f"{EXPORT_HINT}")
+        return self.encoder.run({"pixel_values": pixel_values.cpu().numpy()})[
+            "image_embeddings"]
+
+    def __call__(self, *, image_embeddings: np.ndarray, input_boxes: Any,
+                 multimask_output: bool) -> Any:
+        import torch
+        from transformers.models.sam.modeling_sam import SamImageSegmentationOutput
+
+        if multimask_output:
+            raise PerceptionError("the SAM decoder is exported with one mask per box "
+                                  "(multimask_output=False)")
+        out = self.decoder.run({"image_embeddings": image_embeddings,
+                                "input_boxes": input_boxes.cpu().numpy().astype(np.float64)})
+        self.decoder_calls += 1
+        return SamImageSegmentationOutput(iou_scores=torch.from_numpy(out["iou_scores"]),
+                                          pred_masks=torch.from_numpy(out["pred_masks"]))
+
+
+class SamOnnxSegmenter:
+    """One mask per box, SAM's encoder and decoder run by ONNX Runtime.
+
+    ``encoder``, ``decoder``: sessions of the exported graphs; ``processor``: the source
+    snapshot's ``SamProcessor``; ``record``: its ``export.json``. ``mask_threshold`` and
+    ``cache_embedding`` as :class:`~.sam.SamSegmenter`. ``name`` is
+    ``"sam:<dir>@onnxruntime:<provider>"`` (the encoder's provider; ``providers`` has
+    both). Build with :meth:`from_pretrained`.
+    """
+
+    def __init__(self, encoder: OrtSession, decoder: OrtSession, processor: Any,
+                 record: dict[str, Any], *, name: str = "sam",
+                 mask_threshold: float | None = None, cache_embedding: bool = True) -> None:
+        self.model = _OrtSamModel(encoder, decoder, record)
+        self._torch_adapter = SamSegmenter(self.model, processor, name=name,
+                                           mask_threshold=mask_threshold,
+                                           cache_embedding=cache_embedding)
+        self.processor = processor
+        self.record = record
+        self.provider = encoder.provider
+        self.providers = (encoder.provider, decoder.provider)
+        self.name = f"{name}@onnxruntime:{encoder.provider}"
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path, onnx_dir: str | Path, *,
+                        providers: list[str] | None = None, export_missing: bool = False,
+                        threads: int = 0, **options: Any) -> SamOnnxSegmenter:
+        """The snapshot's processor from ``model_dir`` (weights are not read), the
+        graphs from ``onnx_dir``. ``export_missing``: export (needs the weights) when
+        the export is missing, unreadable or stale, instead of refusing. ``options``
+        go to the constructor (``mask_threshold``, ``cache_embedding``)."""
+        model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
+        processor = _load_processor(model_dir)
+        pixel_hw = _pixel_size_hw(processor)
+        try:
+            record, sessions = _open(model_dir, onnx_dir, pixel_hw, providers, threads)
+        except PerceptionError:
+            if not export_missing:
+                raise
+            export(model_dir, onnx_dir)
+            record, sessions = _open(model_dir, onnx_dir, pixel_hw, providers, threads)
+        return cls(*sessions, processor, record, name=f"sam:{model_dir.name}", **options)
+
+    @property
+    def encoder_calls(self) -> int:
+        """How many times the image encoder ran (once per distinct frame when cached)."""
+        return self._torch_adapter.encoder_calls
+
+    def segment(self, inputs: SensorInputs, xyxy: np.ndarray,
+                depth_m: np.ndarray | None) -> np.ndarray:
+        """(N, H, W) bool masks for the pixel xyxy boxes of the original image; ``depth_m``
+        is not used."""
+        return self._torch_adapter.segment(inputs, xyxy, depth_m)
+
+
+def _load_processor(model_dir: Path) -> Any:
+    from transformers import SamProcessor
+
+    if not model_dir.is_dir():
+        raise PerceptionError(f"SAM model not found {_pull_hint(model_dir)}")
+    try:
+        return SamProcessor.from_pretrained(model_dir, local_files_only=True, backend="pil")
+    except Exception as error:  # a missing or foreign processor config: many error types
+        raise PerceptionError(f"SAM processor could not be loaded ({type(error).__name__}: "
+                              f"{error}) {_pull_hint(model_dir)}") from None
+
+
+def _open(model_dir: Path, onnx_dir: Path, pixel_hw: tuple[int, int],
+          providers: list[str] | None,
+          threads: int) -> tuple[dict[str, Any], tuple[OrtSession, OrtSession]]:
+    record = read_export_info(onnx_dir, FAMILY, model_dir)
+    shape = record.get("pixel_size_hw")
+    if not (isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(v, int) and v > 0 for v in shape)):
+        raise PerceptionError(f"{onnx_dir / EXPORT_INFO} is not a SAM export record: export "
+                              f"again with {EXPORT_HINT}")
+    if tuple(shape) != pixel_hw:
+        raise PerceptionError(f"the SAM export at {onnx_dir} takes {shape[1]}x{shape[0]} "
+                              f"images, the processor at {model_dir} makes {pixel_hw[1]}x"
+                              f"{pixel_hw[0]}: export again with {EXPORT_HINT}")
+    return record, tuple(create_session(onnx_dir / name, providers=providers, threads=threads)
+                         for name in (ENCODER_FILE, DECODER_FILE))

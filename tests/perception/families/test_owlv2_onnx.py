@@ -1,0 +1,241 @@
+"""OWLv2 on ONNX Runtime: the exported graph equals the torch model, and the ORT adapter
+gives the torch adapter's detections.
+
+A tiny randomly initialised ``Owlv2ForObjectDetection`` (PERCEPTION.md's config, weights
+re-drawn so scores and boxes vary) is saved with an ``Owlv2Processor`` whose CLIP
+tokenizer has a hand-written vocabulary, exported once through :func:`export` (the real
+loading code, no network), and compared at two image sizes and two prompt counts (the
+query count is the graph's dynamic dimension; the image size is fixed by the processor).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("onnxruntime")
+
+from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
+from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
+from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
+from spatial_vqa_ros.perception.depth_box import DepthBoxSegmenter  # noqa: E402
+from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
+from spatial_vqa_ros.perception.families.owlv2 import Owlv2Detector  # noqa: E402
+from spatial_vqa_ros.perception.families.owlv2_onnx import (  # noqa: E402
+    Owlv2OnnxDetector,
+    export,
+)
+from spatial_vqa_ros.perception.protocols import Detector  # noqa: E402
+from spatial_vqa_ros.perception.runtime import PROVIDER_ORDER  # noqa: E402
+from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
+from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
+
+PROMPTS = ("a cat", "remote control", "book", "can")
+TEXT_LEN = 16
+SIDE = 64
+#: (image height, width, prompts): the processor resizes every image to SIDE x SIDE, so
+#: the graph's dynamic dimension is the number of queries.
+SHAPES = [(48, 80, PROMPTS[:1]), (90, 40, PROMPTS)]
+
+
+def clip_vocab() -> dict[str, int]:
+    """Letters as byte-pair pieces, start and end last as in CLIP ('!' = 0 is padding)."""
+    vocab = {"!": 0, "!</w>": 1}
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        vocab[letter] = len(vocab)
+        vocab[letter + "</w>"] = len(vocab)
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return vocab
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    from transformers.models.owlv2.image_processing_pil_owlv2 import Owlv2ImageProcessorPil
+
+    vocab = clip_vocab()
+    text = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+            "num_attention_heads": 4, "vocab_size": len(vocab),
+            "max_position_embeddings": TEXT_LEN, "pad_token_id": 0,
+            "bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"]}
+    vision = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+              "num_attention_heads": 4, "image_size": SIDE, "patch_size": 16}
+    model = transformers.Owlv2ForObjectDetection(transformers.Owlv2Config(
+        text_config=text, vision_config=vision, projection_dim=32))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():  # varied, not saturated
+            torch.nn.init.normal_(parameter, std=0.1 if "box_head" in name else 0.2)
+    tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=[], pad_token="!",
+                                           model_max_length=TEXT_LEN)
+    processor = transformers.Owlv2Processor(
+        image_processor=Owlv2ImageProcessorPil(size={"height": SIDE, "width": SIDE}),
+        tokenizer=tokenizer)
+    path = tmp_path_factory.mktemp("owlv2-tiny")
+    model.eval().save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(model_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("owlv2-onnx")
+    assert export(model_dir, out) == out / "model.onnx"
+    return out
+
+
+@pytest.fixture(scope="module")
+def torch_detector(model_dir):
+    return Owlv2Detector.from_pretrained(model_dir, score_threshold=0.0)
+
+
+def image(height: int, width: int, seed: int = 0) -> SensorInputs:
+    return SensorInputs(np.random.default_rng(seed).integers(0, 256, (height, width, 3),
+                                                             np.uint8))
+
+
+def relative_error(got: np.ndarray, expected: np.ndarray) -> float:
+    return float(np.abs(got - expected).max() / np.abs(expected).max())
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_graph_gives_the_torch_models_logits_and_boxes(model_dir, onnx_dir, torch_detector,
+                                                           shape):
+    height, width, prompts = shape
+    ort = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir)
+    encoded = torch_detector.processor(text=[list(prompts)], images=image(height, width).rgb,
+                                       return_tensors="pt")
+    with torch.inference_mode():
+        expected = torch_detector.model(**encoded)
+    got = ort.session.run({k: v.numpy() for k, v in encoded.items()})
+    queries = len(prompts)
+    assert got["logits"].shape == expected.logits.shape == (1, (SIDE // 16) ** 2, queries)
+    assert got["pred_boxes"].shape == expected.pred_boxes.shape
+    # re-drawn weights: outputs vary over patches (default init gives near-constants)
+    assert expected.logits.std() > 0.03 and expected.pred_boxes.std() > 0.1
+    assert relative_error(got["logits"], expected.logits.numpy()) <= 1e-4
+    assert relative_error(got["pred_boxes"], expected.pred_boxes.numpy()) <= 1e-4
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("nms_threshold", [None, 0.3])
+def test_the_detections_equal_the_torch_adapters(model_dir, onnx_dir, torch_detector, shape,
+                                                 nms_threshold):
+    height, width, prompts = shape
+    inputs = image(height, width, seed=1)
+    expected = Owlv2Detector(torch_detector.model, torch_detector.processor, score_threshold=0.0,
+                             nms_threshold=nms_threshold).detect(inputs, prompts)
+    found = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir, score_threshold=0.0,
+                                              nms_threshold=nms_threshold).detect(inputs,
+                                                                                  prompts)
+    assert len(expected) >= 3 and found.labels == expected.labels
+    np.testing.assert_allclose(found.xyxy, expected.xyxy, atol=1e-3)
+    np.testing.assert_allclose(found.scores, expected.scores, rtol=1e-4)
+    assert found.xyxy.dtype == found.scores.dtype == np.float32
+
+
+def test_the_score_threshold_is_the_torch_adapters(model_dir, onnx_dir, torch_detector):
+    inputs = image(60, 100, seed=2)
+    cut = float(np.median(Owlv2Detector(torch_detector.model, torch_detector.processor,
+                                        score_threshold=0.0, nms_threshold=None)
+                          .detect(inputs, PROMPTS).scores))
+    expected = Owlv2Detector(torch_detector.model, torch_detector.processor,
+                             score_threshold=cut, nms_threshold=None).detect(inputs, PROMPTS)
+    found = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir, score_threshold=cut,
+                                              nms_threshold=None).detect(inputs, PROMPTS)
+    assert len(found) > 0 and (found.scores > cut).all() and found.labels == expected.labels
+
+
+def test_it_is_a_detector_named_by_snapshot_runtime_and_provider(model_dir, onnx_dir):
+    detector = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir)
+    assert isinstance(detector, Detector)
+    assert detector.provider in PROVIDER_ORDER
+    assert detector.name == f"owlv2:{model_dir.name}:onnxruntime:{detector.provider}"
+
+
+def test_all_prompts_of_a_frame_go_through_one_run(model_dir, onnx_dir):
+    detector = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir)
+    calls, run = [], detector.session.run
+    detector.session.run = lambda feeds: calls.append(feeds["input_ids"].shape) or run(feeds)
+    detector.detect(image(48, 64), [*PROMPTS, "cup", "mug"])
+    assert calls == [(6, TEXT_LEN)]
+
+
+def test_the_export_record_says_what_was_exported_from_what(model_dir, onnx_dir):
+    record = json.loads((onnx_dir / "export.json").read_text())
+    assert record["family"] == "owlv2" and record["snapshot"] == model_dir.name
+    assert (record["image_size"], record["max_text_tokens"], record["opset"]) == (SIDE,
+                                                                                  TEXT_LEN, 18)
+    assert record["torch"] == torch.__version__
+    assert record["transformers"] == transformers.__version__
+    assert sorted(p.name for p in onnx_dir.iterdir()) == ["export.json", "model.onnx"]
+
+
+def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(model_dir, onnx_dir):
+    _, rendered, _ = render_case(0)
+    inputs = SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m)
+    labels = sorted(set(rendered.id_to_label.values()))
+    detector = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir, score_threshold=0.0)
+    result = PerceptionChain(SensorDepth(), detector, DepthBoxSegmenter()).run(inputs, labels)
+    assert len(result.detections) > 0 and set(result.detections.labels) <= set(labels)
+    assert result.provenance.detector == detector.name
+    graph = ScenePipeline().process(result.frame, result.observations).graph
+    assert {o.label for o in graph.objects} <= set(labels)
+    assert graph.provenance["detector"] == detector.name
+
+
+def test_a_missing_or_corrupt_graph_says_to_export_again(model_dir, onnx_dir, tmp_path):
+    with pytest.raises(PerceptionError, match="spatial-vqa models export"):
+        Owlv2OnnxDetector.from_pretrained(model_dir, tmp_path / "nothing")
+    corrupt = shutil.copytree(onnx_dir, tmp_path / "corrupt")
+    (corrupt / "model.onnx").write_bytes(b"\x08\x07garbage")
+    with pytest.raises(PerceptionError, match="cannot be loaded.*spatial-vqa models export"):
+        Owlv2OnnxDetector.from_pretrained(model_dir, corrupt)
+    unfinished = shutil.copytree(onnx_dir, tmp_path / "unfinished")
+    (unfinished / "export.json").unlink()
+    with pytest.raises(PerceptionError, match="no exported OWLv2.*spatial-vqa models export"):
+        Owlv2OnnxDetector.from_pretrained(model_dir, unfinished)
+    garbled = shutil.copytree(onnx_dir, tmp_path / "garbled")
+    (garbled / "export.json").write_text("{")
+    with pytest.raises(PerceptionError, match="not an OWLv2 export record.*models export"):
+        Owlv2OnnxDetector.from_pretrained(model_dir, garbled)
+
+
+def test_a_graph_exported_at_another_image_size_is_refused(model_dir, onnx_dir, tmp_path):
+    other = shutil.copytree(onnx_dir, tmp_path / "other-size")
+    record = json.loads((other / "export.json").read_text())
+    (other / "export.json").write_text(json.dumps({**record, "image_size": 960}))
+    with pytest.raises(PerceptionError, match="takes 960 px images.*export it again"):
+        Owlv2OnnxDetector.from_pretrained(model_dir, other)
+
+
+def test_a_missing_snapshot_names_the_pull_command(onnx_dir, tmp_path):
+    with pytest.raises(PerceptionError, match="not found at .*spatial-vqa models pull"):
+        Owlv2OnnxDetector.from_pretrained(tmp_path / "owlv2_base_ensemble", onnx_dir)
+    with pytest.raises(PerceptionError, match="not found at .*spatial-vqa models pull"):
+        export(tmp_path / "owlv2_base_ensemble", tmp_path / "out")
+
+
+def test_a_prompt_longer_than_the_text_encoder_reads_is_refused(model_dir, onnx_dir):
+    detector = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir)
+    with pytest.raises(PerceptionError, match=r"at most 16 tokens.*'a very long remote"):
+        detector.detect(image(32, 32), ["book", "a very long remote control"])
+
+
+def test_it_loads_with_the_hub_offline(model_dir, onnx_dir, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert len(Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir, score_threshold=0.0)
+               .detect(image(40, 56), PROMPTS)) > 0
+
+
+def test_importing_the_module_does_not_import_torch_or_onnxruntime():
+    code = ("import sys, spatial_vqa_ros.perception.families.owlv2_onnx; "
+            "sys.exit(any(m in sys.modules for m in ('torch', 'transformers', 'onnxruntime')))")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
