@@ -90,27 +90,48 @@ class Owlv2Detector:
         height, width = inputs.rgb.shape[:2]
         encoded = self.processor(text=[list(labels)], images=Image.fromarray(inputs.rgb),
                                  return_tensors="pt")
-        side = max(height, width)  # boxes are relative to the zero-padded square image
         with torch.inference_mode():
             outputs = self.model(**{k: v.to(self.device) for k, v in encoded.items()})
-            found = self.processor.post_process_grounded_object_detection(
-                outputs, threshold=self.score_threshold, target_sizes=[(side, side)])[0]
-        xyxy = found["boxes"].float().cpu().numpy()
-        scores = found["scores"].float().cpu().numpy()
-        classes = found["labels"].cpu().numpy()
-        keep = class_nms(xyxy, scores, classes, self.nms_threshold)
-        return Detections(xyxy[keep].astype(np.float32),
-                          tuple(labels[int(c)] for c in classes[keep]),
-                          scores[keep].astype(np.float32)).clipped(width, height)
+        return detections_from(self.processor, outputs, labels, (height, width),
+                               score_threshold=self.score_threshold,
+                               nms_threshold=self.nms_threshold)
 
     def _check_lengths(self, labels: tuple[str, ...]) -> None:
-        lengths = [len(ids) for ids in self.processor.tokenizer(list(labels))["input_ids"]]
-        too_long = [f"{label!r} ({n} tokens)" for label, n in zip(labels, lengths)
-                    if n > self.max_text_tokens]
-        if too_long:
-                raise PerceptionError(f"OWLv2 reads at most {self.max_text_tokens} tokens per "
-                                  f"label (start and end included): shorten "
-                                  f"{', '.join(too_long)}")
+        check_label_lengths(self.processor.tokenizer, labels, self.max_text_tokens)
 
 
-__all__ = ["HUB_ID", "Owlv2Detector", "check_prompts", "class_nms"]
+def check_label_lengths(tokenizer: Any, labels: tuple[str, ...], max_tokens: int) -> None:
+    """PerceptionError naming every label longer than the text encoder reads (OWLv2
+    would cut it silently)."""
+    lengths = [len(ids) for ids in tokenizer(list(labels))["input_ids"]]
+    too_long = [f"{label!r} ({n} tokens)" for label, n in zip(labels, lengths)
+                if n > max_tokens]
+    if too_long:
+        raise PerceptionError(f"OWLv2 reads at most {max_tokens} tokens per label (start and "
+                              f"end included): shorten {', '.join(too_long)}")
+
+
+def detections_from(processor: Any, outputs: Any, labels: tuple[str, ...],
+                    size_hw: tuple[int, int], *, score_threshold: float,
+                    nms_threshold: float | None) -> Detections:
+    """The network's output as Detections: the processor's post-processing on the
+    zero-padded square (boxes are relative to it), class-wise NMS, clipped to the image.
+    Shared by the torch and the ONNX Runtime adapters."""
+    import torch
+
+    height, width = size_hw
+    side = max(height, width)
+    with torch.inference_mode():
+        found = processor.post_process_grounded_object_detection(
+            outputs, threshold=score_threshold, target_sizes=[(side, side)])[0]
+    xyxy = found["boxes"].float().cpu().numpy()
+    scores = found["scores"].float().cpu().numpy()
+    classes = found["labels"].cpu().numpy()
+    keep = class_nms(xyxy, scores, classes, nms_threshold)
+    return Detections(xyxy[keep].astype(np.float32),
+                      tuple(labels[int(c)] for c in classes[keep]),
+                      scores[keep].astype(np.float32)).clipped(width, height)
+
+
+__all__ = ["HUB_ID", "Owlv2Detector", "check_label_lengths", "check_prompts", "class_nms",
+           "detections_from"]

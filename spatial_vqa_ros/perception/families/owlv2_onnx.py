@@ -30,8 +30,8 @@ import numpy as np
 from ..errors import PerceptionError
 from ..runtime.onnx import OPSET, OrtSession, create_session, export_onnx
 from ..types import Detections, SensorInputs, check_rgb
-from .common import check_prompts, check_threshold, class_nms, load_failed, snapshot_config
-from .owlv2 import HUB_ID, Owlv2Detector
+from .common import check_prompts, check_threshold, load_failed, snapshot_config
+from .owlv2 import HUB_ID, Owlv2Detector, check_label_lengths, detections_from
 
 MODEL_FILE = "model.onnx"
 SIDECAR_FILE = "export.json"
@@ -161,26 +161,12 @@ class Owlv2OnnxDetector:
                                 "attention_mask": encoded["attention_mask"].astype(np.int64)})
         outputs = Owlv2ObjectDetectionOutput(logits=torch.from_numpy(raw["logits"]),
                                              pred_boxes=torch.from_numpy(raw["pred_boxes"]))
-        side = max(height, width)  # boxes are relative to the zero-padded square image
-        with torch.inference_mode():
-            found = self.processor.post_process_grounded_object_detection(
-                outputs, threshold=self.score_threshold, target_sizes=[(side, side)])[0]
-        xyxy = found["boxes"].float().numpy()
-        scores = found["scores"].float().numpy()
-        classes = found["labels"].numpy()
-        keep = class_nms(xyxy, scores, classes, self.nms_threshold)
-        return Detections(xyxy[keep].astype(np.float32),
-                          tuple(labels[int(c)] for c in classes[keep]),
-                          scores[keep].astype(np.float32)).clipped(width, height)
+        return detections_from(self.processor, outputs, labels, (height, width),
+                               score_threshold=self.score_threshold,
+                               nms_threshold=self.nms_threshold)
 
     def _check_lengths(self, labels: tuple[str, ...]) -> None:
-        lengths = [len(ids) for ids in self.processor.tokenizer(list(labels))["input_ids"]]
-        too_long = [f"{label!r} ({n} tokens)" for label, n in zip(labels, lengths)
-                    if n > self.max_text_tokens]
-        if too_long:
-            raise PerceptionError(f"OWLv2 reads at most {self.max_text_tokens} tokens per "
-                                  f"label (start and end included): shorten "
-                                  f"{', '.join(too_long)}")
+        check_label_lengths(self.processor.tokenizer, labels, self.max_text_tokens)
 
 
 def _read_sidecar(onnx_dir: Path) -> dict:

@@ -4,6 +4,13 @@ snapshots, and loaded back through the real loading code by each test."""
 from __future__ import annotations
 
 import pytest
+from tiny_models import (
+    DA_PROCESSOR,
+    OWLV2_TEXT_LEN,
+    clip_vocab,
+    save_redrawn,
+    tiny_depth_anything_config,
+)
 
 #: The tiny SAM's input size (its processor resizes and pads to this).
 SAM_IMAGE_SIZE = 128
@@ -35,5 +42,60 @@ def sam_dir(tmp_path_factory):
                                                      "width": SAM_IMAGE_SIZE}))
     path = tmp_path_factory.mktemp("sam") / "sam-tiny"
     model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def da_metric_dir(tmp_path_factory):
+    """A tiny Depth Anything V2 metric snapshot (max_depth an int: transformers 5.23 types
+    it int | None, strictly)."""
+    transformers = pytest.importorskip("transformers")
+    config = tiny_depth_anything_config(transformers.DepthAnythingConfig,
+                                        depth_estimation_type="metric", max_depth=20)
+    return save_redrawn(tmp_path_factory.mktemp("da") / "da-v2-metric-tiny",
+                        transformers.DepthAnythingForDepthEstimation(config),
+                        transformers.DPTImageProcessorPil(**DA_PROCESSOR), std=0.15)
+
+
+@pytest.fixture(scope="session")
+def da_prompt_dir(tmp_path_factory):
+    """A tiny Prompt Depth Anything snapshot."""
+    transformers = pytest.importorskip("transformers")
+    config = tiny_depth_anything_config(transformers.PromptDepthAnythingConfig,
+                                        depth_estimation_type="metric", max_depth=1)
+    return save_redrawn(tmp_path_factory.mktemp("pda") / "prompt-da-tiny",
+                        transformers.PromptDepthAnythingForDepthEstimation(config),
+                        transformers.PromptDepthAnythingImageProcessorPil(**DA_PROCESSOR),
+                        std=0.15)
+
+
+@pytest.fixture(scope="session")
+def owlv2_dir(tmp_path_factory):
+    """A tiny OWLv2 snapshot (image 64, one layer per tower) with its CLIP tokenizer."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from transformers.models.owlv2.image_processing_pil_owlv2 import Owlv2ImageProcessorPil
+
+    vocab = clip_vocab()
+    text = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+            "num_attention_heads": 4, "vocab_size": len(vocab),
+            "max_position_embeddings": OWLV2_TEXT_LEN, "pad_token_id": 0,
+            "bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"]}
+    vision = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+              "num_attention_heads": 4, "image_size": 64, "patch_size": 16}
+    model = transformers.Owlv2ForObjectDetection(transformers.Owlv2Config(
+        text_config=text, vision_config=vision, projection_dim=32))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():  # varied, not saturated
+            torch.nn.init.normal_(parameter, std=0.1 if "box_head" in name else 0.2)
+    tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=[], pad_token="!",
+                                           model_max_length=OWLV2_TEXT_LEN)
+    processor = transformers.Owlv2Processor(
+        image_processor=Owlv2ImageProcessorPil(size={"height": 64, "width": 64}),
+        tokenizer=tokenizer)
+    path = tmp_path_factory.mktemp("owlv2-tiny")
+    model.eval().save_pretrained(path)
     processor.save_pretrained(path)
     return path

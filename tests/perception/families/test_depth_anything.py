@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 import pytest
+from tiny_models import tiny_depth_anything_config
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -35,56 +36,15 @@ from spatial_vqa_ros.perception.simulation import (  # noqa: E402
 from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
 from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
 
-MAX_DEPTH_M = 20  # int: transformers 5.23 types max_depth as int | None (strict)
-PROCESSOR = {"size": {"height": 70, "width": 70}, "keep_aspect_ratio": True,
-             "ensure_multiple_of": 14, "resample": 3, "do_pad": False}
 
-
-def tiny_config(config_class, **extra):
-    backbone = transformers.Dinov2Config(
-        hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
-        patch_size=14, image_size=70, out_indices=[1, 2, 3, 4], reshape_hidden_states=False)
-    return config_class(backbone_config=backbone, reassemble_hidden_size=32,
-                        neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16,
-                        head_hidden_size=8, **extra)
-
-
-def save_tiny(path, model, processor):
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            torch.nn.init.normal_(parameter, std=0.15)  # varied, sigmoid not saturated
-    model.eval().save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
+@pytest.fixture(scope="module")
+def metric(da_metric_dir):
+    return DepthAnythingDepth.from_pretrained(da_metric_dir)
 
 
 @pytest.fixture(scope="module")
-def metric_dir(tmp_path_factory):
-    config = tiny_config(transformers.DepthAnythingConfig, depth_estimation_type="metric",
-                         max_depth=MAX_DEPTH_M)
-    return save_tiny(tmp_path_factory.mktemp("da-v2-metric-tiny"),
-                     transformers.DepthAnythingForDepthEstimation(config),
-                     transformers.DPTImageProcessorPil(**PROCESSOR))
-
-
-@pytest.fixture(scope="module")
-def prompt_dir(tmp_path_factory):
-    config = tiny_config(transformers.PromptDepthAnythingConfig,
-                         depth_estimation_type="metric", max_depth=1)
-    return save_tiny(tmp_path_factory.mktemp("prompt-da-tiny"),
-                     transformers.PromptDepthAnythingForDepthEstimation(config),
-                     transformers.PromptDepthAnythingImageProcessorPil(**PROCESSOR))
-
-
-@pytest.fixture(scope="module")
-def metric(metric_dir):
-    return DepthAnythingDepth.from_pretrained(metric_dir)
-
-
-@pytest.fixture(scope="module")
-def prompted(prompt_dir):
-    return DepthAnythingDepth.from_pretrained(prompt_dir)
+def prompted(da_prompt_dir):
+    return DepthAnythingDepth.from_pretrained(da_prompt_dir)
 
 
 def photo(height=48, width=64, seed=0):
@@ -123,7 +83,7 @@ def test_metric_depth_is_float32_metres_at_the_rgb_size(metric, size_hw):
     assert metric.name == f"depth_anything:{metric.model_id}"
     valid = result.depth_m[np.isfinite(result.depth_m)]
     assert valid.size > 0.9 * result.depth_m.size
-    assert (valid > 0).all() and (valid <= MAX_DEPTH_M * 1.1).all()
+    assert (valid > 0).all() and (valid <= 20 * 1.1).all()  # max_depth 20
     assert valid.std() > 0.01, "re-drawn weights should give a varying depth"
 
 
@@ -242,10 +202,10 @@ def test_the_adapter_feeds_a_chain_and_the_scene_pipeline(request, family):
 
 # --- loading ------------------------------------------------------------------------
 
-def test_loading_needs_no_network(metric_dir, monkeypatch):
+def test_loading_needs_no_network(da_metric_dir, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    adapter = DepthAnythingDepth.from_pretrained(str(metric_dir))
+    adapter = DepthAnythingDepth.from_pretrained(str(da_metric_dir))
     assert not adapter.model.training
     assert adapter.model.device.type == "cpu"
     assert next(adapter.model.parameters()).dtype == torch.float32
@@ -258,16 +218,16 @@ def test_a_missing_directory_says_how_to_get_the_weights(tmp_path):
 
 @pytest.mark.parametrize("keep", [("config.json", "preprocessor_config.json"),
                                   ("config.json", "model.safetensors")])
-def test_an_incomplete_directory_says_how_to_get_the_weights(metric_dir, tmp_path, keep):
+def test_an_incomplete_directory_says_how_to_get_the_weights(da_metric_dir, tmp_path, keep):
     for name in keep:
-        shutil.copy(metric_dir / name, tmp_path / name)
+        shutil.copy(da_metric_dir / name, tmp_path / name)
     with pytest.raises(PerceptionError, match="spatial-vqa models pull"):
         DepthAnythingDepth.from_pretrained(tmp_path)
 
 
-def test_a_config_transformers_rejects_is_reported(metric_dir, tmp_path):
+def test_a_config_transformers_rejects_is_reported(da_metric_dir, tmp_path):
     for name in ("config.json", "preprocessor_config.json", "model.safetensors"):
-        shutil.copy(metric_dir / name, tmp_path / name)
+        shutil.copy(da_metric_dir / name, tmp_path / name)
     config = (tmp_path / "config.json").read_text()
     (tmp_path / "config.json").write_text(config.replace('"max_depth": 20', '"max_depth": 20.5'))
     with pytest.raises(PerceptionError, match="cannot be read by transformers"):
@@ -281,7 +241,8 @@ def test_a_directory_of_another_model_type_is_refused(tmp_path):
 
 
 def test_a_relative_depth_checkpoint_is_refused(metric):
-    config = tiny_config(transformers.DepthAnythingConfig, depth_estimation_type="relative")
+    config = tiny_depth_anything_config(transformers.DepthAnythingConfig,
+                                        depth_estimation_type="relative")
     model = transformers.DepthAnythingForDepthEstimation(config)
     with pytest.raises(PerceptionError, match="relative inverse depth"):
         DepthAnythingDepth(model, metric.processor)
@@ -301,11 +262,11 @@ def test_importing_the_family_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_the_registry_builds_a_monocular_chain_from_a_local_snapshot(metric_dir):
+def test_the_registry_builds_a_monocular_chain_from_a_local_snapshot(da_metric_dir):
     from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
     from spatial_vqa_ros.perception.types import SensorInputs
 
-    chain = build_chain(PerceptionSpec(depth="depth_anything", depth_model=str(metric_dir),
+    chain = build_chain(PerceptionSpec(depth="depth_anything", depth_model=str(da_metric_dir),
                                        camera_height_m=1.2))
     assert isinstance(chain.depth, DepthAnythingDepth) and chain.align is not None
     rgb = photo()

@@ -39,57 +39,18 @@ from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
 
 RENDER_HW = (480, 640)  # render_case's camera
 SMALL_HW = (37, 53)
-PROCESSOR = {"size": {"height": 70, "width": 70}, "keep_aspect_ratio": True,
-             "ensure_multiple_of": 14, "resample": 3, "do_pad": False}
-
-
-def tiny_config(config_class, **extra):
-    backbone = transformers.Dinov2Config(
-        hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
-        patch_size=14, image_size=70, out_indices=[1, 2, 3, 4], reshape_hidden_states=False)
-    return config_class(backbone_config=backbone, reassemble_hidden_size=32,
-                        neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16,
-                        head_hidden_size=8, depth_estimation_type="metric", **extra)
-
-
-def save_tiny(path, model, processor):
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            torch.nn.init.normal_(parameter, std=0.15)  # varied, sigmoid not saturated
-    model.eval().save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
-
-
 @pytest.fixture(scope="module")
-def metric_dir(tmp_path_factory):
-    return save_tiny(tmp_path_factory.mktemp("da") / "da-v2-metric-tiny",
-                     transformers.DepthAnythingForDepthEstimation(
-                         tiny_config(transformers.DepthAnythingConfig, max_depth=20)),
-                     transformers.DPTImageProcessorPil(**PROCESSOR))
-
-
-@pytest.fixture(scope="module")
-def prompt_dir(tmp_path_factory):
-    return save_tiny(tmp_path_factory.mktemp("pda") / "prompt-da-tiny",
-                     transformers.PromptDepthAnythingForDepthEstimation(
-                         tiny_config(transformers.PromptDepthAnythingConfig, max_depth=1)),
-                     transformers.PromptDepthAnythingImageProcessorPil(**PROCESSOR))
-
-
-@pytest.fixture(scope="module")
-def exports(metric_dir, tmp_path_factory):
+def exports(da_metric_dir, tmp_path_factory):
     """One export directory per camera size, and what export returned."""
     root = tmp_path_factory.mktemp("onnx")
     return {size_hw: (root / f"{size_hw[1]}x{size_hw[0]}",
-                      export(metric_dir, root / f"{size_hw[1]}x{size_hw[0]}", size_hw=size_hw))
+                      export(da_metric_dir, root / f"{size_hw[1]}x{size_hw[0]}", size_hw=size_hw))
             for size_hw in (RENDER_HW, SMALL_HW)}
 
 
 @pytest.fixture(scope="module")
-def torch_metric(metric_dir):
-    return DepthAnythingDepth.from_pretrained(metric_dir)
+def torch_metric(da_metric_dir):
+    return DepthAnythingDepth.from_pretrained(da_metric_dir)
 
 
 def photo(height, width, seed=0):
@@ -115,10 +76,10 @@ def relative_error(got, expected):
 # --- parity and the seam --------------------------------------------------------------
 
 @pytest.mark.parametrize("size_hw", [RENDER_HW, SMALL_HW])
-def test_onnx_depth_equals_the_torch_adapter_at_two_camera_sizes(metric_dir, exports,
+def test_onnx_depth_equals_the_torch_adapter_at_two_camera_sizes(da_metric_dir, exports,
                                                                  torch_metric, size_hw):
     onnx_dir, _ = exports[size_hw]
-    adapter = DepthAnythingOnnxDepth.from_pretrained(metric_dir, onnx_dir, size_hw=size_hw)
+    adapter = DepthAnythingOnnxDepth.from_pretrained(da_metric_dir, onnx_dir, size_hw=size_hw)
     assert isinstance(adapter, DepthEstimator)
     assert adapter.provider in PROVIDER_ORDER
     assert adapter.name == f"depth_anything:da-v2-metric-tiny@onnxruntime:{adapter.provider}"
@@ -131,7 +92,7 @@ def test_onnx_depth_equals_the_torch_adapter_at_two_camera_sizes(metric_dir, exp
         assert relative_error(got.depth_m, expected.depth_m) <= 1e-4
 
 
-def test_the_export_record_names_sizes_opset_source_and_versions(metric_dir, exports):
+def test_the_export_record_names_sizes_opset_source_and_versions(da_metric_dir, exports):
     onnx_dir, paths = exports[SMALL_HW]
     assert [p.name for p in paths] == ["model.onnx", "export.json"]
     record = json.loads(paths[1].read_text())
@@ -139,18 +100,18 @@ def test_the_export_record_names_sizes_opset_source_and_versions(metric_dir, exp
     assert record["camera_size_hw"] == list(SMALL_HW)
     assert record["input_size_hw"] == [42, 70]  # the processor: 70 long side, multiple of 14
     assert record["opset"] == 18 and record["inputs"] == ["pixel_values"]
-    assert record["source"] == str(metric_dir.resolve())
+    assert record["source"] == str(da_metric_dir.resolve())
     assert set(record["source_files"]) == {"config.json", "model.safetensors"}
     assert record["torch"] == torch.__version__
     assert record["transformers"] == transformers.__version__
     assert sorted(p.name for p in onnx_dir.iterdir()) == ["export.json", "model.onnx"]
 
 
-def test_prompt_depth_anything_exports_with_its_prompt(prompt_dir, tmp_path):
+def test_prompt_depth_anything_exports_with_its_prompt(da_prompt_dir, tmp_path):
     size_hw = (48, 64)
-    export(prompt_dir, tmp_path, size_hw=size_hw)
-    adapter = DepthAnythingOnnxDepth.from_pretrained(prompt_dir, tmp_path)
-    reference = DepthAnythingDepth.from_pretrained(prompt_dir)
+    export(da_prompt_dir, tmp_path, size_hw=size_hw)
+    adapter = DepthAnythingOnnxDepth.from_pretrained(da_prompt_dir, tmp_path)
+    reference = DepthAnythingDepth.from_pretrained(da_prompt_dir)
     depth = sensor_depth(*size_hw)
     depth[5:9, 10:20] = np.nan  # holes are filled by the torch adapter's own code
     inputs = SensorInputs(photo(*size_hw, seed=3), depth_m=depth)
@@ -164,48 +125,48 @@ def test_prompt_depth_anything_exports_with_its_prompt(prompt_dir, tmp_path):
 
 # --- sizes ------------------------------------------------------------------------------
 
-def test_a_frame_of_another_size_is_refused(metric_dir, exports):
-    adapter = DepthAnythingOnnxDepth.from_pretrained(metric_dir, exports[SMALL_HW][0])
+def test_a_frame_of_another_size_is_refused(da_metric_dir, exports):
+    adapter = DepthAnythingOnnxDepth.from_pretrained(da_metric_dir, exports[SMALL_HW][0])
     with pytest.raises(PerceptionError,
                        match="exported for 53x37 images and this frame is 64x48.*"
                              "spatial-vqa models export"):
         adapter.estimate(SensorInputs(photo(48, 64)))
 
 
-def test_a_camera_of_another_size_is_refused_or_exported_again(metric_dir, exports, tmp_path):
+def test_a_camera_of_another_size_is_refused_or_exported_again(da_metric_dir, exports, tmp_path):
     onnx_dir = tmp_path / "onnx"
     shutil.copytree(exports[SMALL_HW][0], onnx_dir)
     with pytest.raises(PerceptionError, match="is for 53x37 images, the camera gives 64x48"):
-        DepthAnythingOnnxDepth.from_pretrained(metric_dir, onnx_dir, size_hw=(48, 64))
-    adapter = DepthAnythingOnnxDepth.from_pretrained(metric_dir, onnx_dir, size_hw=(48, 64),
+        DepthAnythingOnnxDepth.from_pretrained(da_metric_dir, onnx_dir, size_hw=(48, 64))
+    adapter = DepthAnythingOnnxDepth.from_pretrained(da_metric_dir, onnx_dir, size_hw=(48, 64),
                                                      export_missing=True)
     assert adapter.camera_size_hw == (48, 64)
     assert adapter.estimate(SensorInputs(photo(48, 64))).depth_m.shape == (48, 64)
     with pytest.raises(PerceptionError, match="needs the camera's size_hw"):
-        DepthAnythingOnnxDepth.from_pretrained(metric_dir, onnx_dir, export_missing=True)
+        DepthAnythingOnnxDepth.from_pretrained(da_metric_dir, onnx_dir, export_missing=True)
 
 
 # --- missing, corrupt, stale --------------------------------------------------------------
 
-def test_a_missing_export_says_to_export(metric_dir, tmp_path):
+def test_a_missing_export_says_to_export(da_metric_dir, tmp_path):
     with pytest.raises(PerceptionError, match="no depth_anything ONNX export.*"
                                               "spatial-vqa models export"):
-        DepthAnythingOnnxDepth.from_pretrained(metric_dir, tmp_path / "nowhere")
+        DepthAnythingOnnxDepth.from_pretrained(da_metric_dir, tmp_path / "nowhere")
 
 
-def test_a_corrupt_onnx_file_says_to_export_again(metric_dir, exports, tmp_path):
+def test_a_corrupt_onnx_file_says_to_export_again(da_metric_dir, exports, tmp_path):
     shutil.copytree(exports[SMALL_HW][0], tmp_path / "onnx")
     (tmp_path / "onnx" / "model.onnx").write_bytes(b"\x08\x07 not an onnx model")
     with pytest.raises(PerceptionError, match="cannot be loaded.*spatial-vqa models export"):
-        DepthAnythingOnnxDepth.from_pretrained(metric_dir, tmp_path / "onnx")
+        DepthAnythingOnnxDepth.from_pretrained(da_metric_dir, tmp_path / "onnx")
     (tmp_path / "onnx" / "export.json").write_text("{ truncated")
     with pytest.raises(PerceptionError, match="unreadable.*spatial-vqa models export"):
-        DepthAnythingOnnxDepth.from_pretrained(metric_dir, tmp_path / "onnx")
+        DepthAnythingOnnxDepth.from_pretrained(da_metric_dir, tmp_path / "onnx")
 
 
-def test_an_export_of_another_snapshot_is_refused(metric_dir, exports, tmp_path):
+def test_an_export_of_another_snapshot_is_refused(da_metric_dir, exports, tmp_path):
     snapshot = tmp_path / "da-v2-metric-tiny"
-    shutil.copytree(metric_dir, snapshot)
+    shutil.copytree(da_metric_dir, snapshot)
     config = json.loads((snapshot / "config.json").read_text())
     config["max_depth"] = 80
     (snapshot / "config.json").write_text(json.dumps(config))
@@ -220,8 +181,8 @@ def test_a_missing_snapshot_says_how_to_get_the_weights(exports, tmp_path):
 
 # --- through the chain into the core ----------------------------------------------------
 
-def test_the_onnx_adapter_feeds_a_chain_and_the_scene_pipeline(metric_dir, exports):
-    depth = DepthAnythingOnnxDepth.from_pretrained(metric_dir, exports[RENDER_HW][0])
+def test_the_onnx_adapter_feeds_a_chain_and_the_scene_pipeline(da_metric_dir, exports):
+    depth = DepthAnythingOnnxDepth.from_pretrained(da_metric_dir, exports[RENDER_HW][0])
     _, rendered, _ = render_case(0)
     inputs = SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m,
                           rendered.instance_ids, rendered.id_to_label)

@@ -37,64 +37,24 @@ PROMPTS = ("a cat", "remote control", "book", "can")
 TEXT_LEN = 16
 
 
-def clip_vocab() -> dict[str, int]:
-    """Letters as byte-pair pieces, start and end last as in CLIP (OWLv2 treats a query
-    whose first id is 0 as padding, so '!' = 0 is the pad token, as in OWLv2's own)."""
-    vocab = {"!": 0, "!</w>": 1}
-    for letter in "abcdefghijklmnopqrstuvwxyz":
-        vocab[letter] = len(vocab)
-        vocab[letter + "</w>"] = len(vocab)
-    vocab["<|startoftext|>"] = len(vocab)
-    vocab["<|endoftext|>"] = len(vocab)
-    return vocab
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from transformers.models.owlv2.image_processing_pil_owlv2 import Owlv2ImageProcessorPil
-
-    vocab = clip_vocab()
-    text = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
-            "num_attention_heads": 4, "vocab_size": len(vocab),
-            "max_position_embeddings": TEXT_LEN, "pad_token_id": 0,
-            "bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"]}
-    vision = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
-              "num_attention_heads": 4, "image_size": 64, "patch_size": 16}
-    model = transformers.Owlv2ForObjectDetection(transformers.Owlv2Config(
-        text_config=text, vision_config=vision, projection_dim=32))
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():  # varied, not saturated
-            torch.nn.init.normal_(parameter, std=0.1 if "box_head" in name else 0.2)
-    tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=[], pad_token="!",
-                                           model_max_length=TEXT_LEN)
-    processor = transformers.Owlv2Processor(
-        image_processor=Owlv2ImageProcessorPil(size={"height": 64, "width": 64}),
-        tokenizer=tokenizer)
-    path = tmp_path_factory.mktemp("owlv2-tiny")
-    model.eval().save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
-
-
 def image(height: int, width: int, seed: int = 0) -> SensorInputs:
     return SensorInputs(np.random.default_rng(seed).integers(0, 256, (height, width, 3),
                                                              np.uint8))
 
 
-def raw_outputs(model_dir, rgb, prompts):
+def raw_outputs(owlv2_dir, rgb, prompts):
     """The reference path: the saved processor and model, called directly."""
-    processor = transformers.Owlv2Processor.from_pretrained(model_dir, local_files_only=True)
-    model = transformers.Owlv2ForObjectDetection.from_pretrained(model_dir,
+    processor = transformers.Owlv2Processor.from_pretrained(owlv2_dir, local_files_only=True)
+    model = transformers.Owlv2ForObjectDetection.from_pretrained(owlv2_dir,
                                                                  local_files_only=True).eval()
     encoded = processor(text=[list(prompts)], images=rgb, return_tensors="pt")
     with torch.inference_mode():
         return processor, model(**encoded)
 
 
-def test_detections_are_pixel_boxes_labelled_with_the_prompts(model_dir):
-    detector = Owlv2Detector.from_pretrained(model_dir, score_threshold=0.0)
-    assert isinstance(detector, Detector) and detector.name == f"owlv2:{model_dir.name}"
+def test_detections_are_pixel_boxes_labelled_with_the_prompts(owlv2_dir):
+    detector = Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=0.0)
+    assert isinstance(detector, Detector) and detector.name == f"owlv2:{owlv2_dir.name}"
     found = detector.detect(image(48, 80), PROMPTS)
     assert len(found) > 0 and found.xyxy.dtype == np.float32 and found.scores.dtype == np.float32
     assert set(found.labels) <= set(PROMPTS) and found.unknown_prompts == ()
@@ -105,9 +65,9 @@ def test_detections_are_pixel_boxes_labelled_with_the_prompts(model_dir):
 
 
 @pytest.mark.parametrize(("height", "width"), [(32, 96), (90, 40)])
-def test_boxes_are_relative_to_the_zero_padded_square_image(model_dir, height, width):
+def test_boxes_are_relative_to_the_zero_padded_square_image(owlv2_dir, height, width):
     inputs = image(height, width, seed=1)
-    _, outputs = raw_outputs(model_dir, inputs.rgb, PROMPTS)
+    _, outputs = raw_outputs(owlv2_dir, inputs.rgb, PROMPTS)
     cx, cy, w, h = outputs.pred_boxes[0].numpy().astype(np.float64).T
     side = max(height, width)  # by hand: normalised to the padded square, then clipped
     xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1) * side
@@ -117,23 +77,23 @@ def test_boxes_are_relative_to_the_zero_padded_square_image(model_dir, height, w
     keep = (xyxy[:, 2] - xyxy[:, 0] >= 1) & (xyxy[:, 3] - xyxy[:, 1] >= 1)
     assert keep.sum() >= 3 and (~keep).any()  # some boxes fall in the padding only
     order = np.flatnonzero(keep)[np.argsort(-best[keep], kind="stable")]
-    detector = Owlv2Detector.from_pretrained(model_dir, score_threshold=0.0, nms_threshold=None)
+    detector = Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=0.0, nms_threshold=None)
     found = detector.detect(inputs, PROMPTS)
     np.testing.assert_allclose(found.xyxy, xyxy[order], atol=1e-3)
     np.testing.assert_allclose(found.scores, best[order], rtol=1e-5)
     assert found.labels == tuple(PROMPTS[k] for k in label[order])
 
 
-def test_the_adapter_equals_processor_model_and_post_processing_called_directly(model_dir):
+def test_the_adapter_equals_processor_model_and_post_processing_called_directly(owlv2_dir):
     inputs = image(60, 100, seed=2)
-    processor, outputs = raw_outputs(model_dir, inputs.rgb, PROMPTS)
+    processor, outputs = raw_outputs(owlv2_dir, inputs.rgb, PROMPTS)
     threshold = float(np.median(torch.sigmoid(outputs.logits).max(-1).values.numpy()))
     side = max(inputs.size_hw)
     expected = processor.post_process_grounded_object_detection(
         outputs, threshold=threshold, target_sizes=[(side, side)],
         text_labels=[list(PROMPTS)])[0]
     reference = transformers_detections(expected, inputs.size_hw)
-    found = Owlv2Detector.from_pretrained(model_dir, score_threshold=threshold,
+    found = Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=threshold,
                                           nms_threshold=None).detect(inputs, PROMPTS)
     assert 0 < len(found) < outputs.logits.shape[1]
     np.testing.assert_array_equal(found.xyxy, reference.xyxy)
@@ -150,8 +110,8 @@ def transformers_detections(result, size_hw):
                       result["scores"].numpy()[order]).clipped(size_hw[1], size_hw[0])
 
 
-def test_all_prompts_of_a_frame_go_through_one_forward_pass(model_dir):
-    detector = Owlv2Detector.from_pretrained(model_dir)
+def test_all_prompts_of_a_frame_go_through_one_forward_pass(owlv2_dir):
+    detector = Owlv2Detector.from_pretrained(owlv2_dir)
     calls = []
     detector.model.register_forward_hook(
         lambda module, args, kwargs, out: calls.append(kwargs["input_ids"].shape),
@@ -173,10 +133,10 @@ def test_class_nms_keeps_one_box_per_object_and_label():
     assert class_nms(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int), 0.5).shape == (0,)
 
 
-def test_nms_leaves_no_two_overlapping_boxes_of_one_label(model_dir):
+def test_nms_leaves_no_two_overlapping_boxes_of_one_label(owlv2_dir):
     inputs = image(64, 64, seed=3)
-    loose = Owlv2Detector.from_pretrained(model_dir, score_threshold=0.0, nms_threshold=None)
-    strict = Owlv2Detector.from_pretrained(model_dir, score_threshold=0.0, nms_threshold=0.0)
+    loose = Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=0.0, nms_threshold=None)
+    strict = Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=0.0, nms_threshold=0.0)
     everything, kept = loose.detect(inputs, PROMPTS), strict.detect(inputs, PROMPTS)
     assert 0 < len(kept) < len(everything)
     for label in set(kept.labels):
@@ -188,57 +148,57 @@ def test_nms_leaves_no_two_overlapping_boxes_of_one_label(model_dir):
                 assert (overlap <= 0).any()
 
 
-def test_the_score_threshold_drops_lower_scores(model_dir):
+def test_the_score_threshold_drops_lower_scores(owlv2_dir):
     inputs = image(48, 48, seed=4)
-    everything = Owlv2Detector.from_pretrained(model_dir, score_threshold=0.0,
+    everything = Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=0.0,
                                                nms_threshold=None).detect(inputs, PROMPTS)
     cut = float(np.median(everything.scores))
-    kept = Owlv2Detector.from_pretrained(model_dir, score_threshold=cut,
+    kept = Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=cut,
                                          nms_threshold=None).detect(inputs, PROMPTS)
     assert 0 < len(kept) < len(everything) and (kept.scores > cut).all()
-    assert len(Owlv2Detector.from_pretrained(model_dir, score_threshold=1.0).detect(
+    assert len(Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=1.0).detect(
         inputs, PROMPTS)) == 0
 
 
-def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(model_dir):
+def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(owlv2_dir):
     _, rendered, _ = render_case(0)
     inputs = SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m)
     labels = sorted(set(rendered.id_to_label.values()))
     chain = PerceptionChain(SensorDepth(), Owlv2Detector.from_pretrained(
-        model_dir, score_threshold=0.0), DepthBoxSegmenter())
+        owlv2_dir, score_threshold=0.0), DepthBoxSegmenter())
     result = chain.run(inputs, labels)
     assert len(result.detections) > 0 and set(result.detections.labels) <= set(labels)
-    assert result.provenance.detector == f"owlv2:{model_dir.name}"
+    assert result.provenance.detector == f"owlv2:{owlv2_dir.name}"
     graph = ScenePipeline().process(result.frame, result.observations).graph
     assert {o.label for o in graph.objects} <= set(labels)
-    assert graph.provenance["detector"] == f"owlv2:{model_dir.name}"
+    assert graph.provenance["detector"] == f"owlv2:{owlv2_dir.name}"
 
 
-def test_no_prompts_is_refused_saying_to_set_labels(model_dir):
-    detector = Owlv2Detector.from_pretrained(model_dir)
+def test_no_prompts_is_refused_saying_to_set_labels(owlv2_dir):
+    detector = Owlv2Detector.from_pretrained(owlv2_dir)
     for prompts in ([], ["", "  "]):
         with pytest.raises(PerceptionError, match=r"set them \(~/set_labels or --labels\)"):
             detector.detect(image(32, 32), prompts)
 
 
-def test_repeated_prompts_are_looked_for_once(model_dir):
-    detector = Owlv2Detector.from_pretrained(model_dir, score_threshold=0.0)
+def test_repeated_prompts_are_looked_for_once(owlv2_dir):
+    detector = Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=0.0)
     once = detector.detect(image(32, 48), ["book", "can"])
     twice = detector.detect(image(32, 48), ["book", " can ", "book"])
     np.testing.assert_array_equal(once.xyxy, twice.xyxy)
     assert once.labels == twice.labels
 
 
-def test_a_prompt_longer_than_the_text_encoder_reads_is_refused(model_dir):
-    detector = Owlv2Detector.from_pretrained(model_dir)
+def test_a_prompt_longer_than_the_text_encoder_reads_is_refused(owlv2_dir):
+    detector = Owlv2Detector.from_pretrained(owlv2_dir)
     with pytest.raises(PerceptionError, match=r"at most 16 tokens.*'a very long remote"):
         detector.detect(image(32, 32), ["book", "a very long remote control"])
 
 
 @pytest.mark.parametrize("options", [{"score_threshold": 1.5}, {"nms_threshold": -0.1}])
-def test_thresholds_outside_zero_one_are_refused(model_dir, options):
+def test_thresholds_outside_zero_one_are_refused(owlv2_dir, options):
     with pytest.raises(PerceptionError, match="must be within"):
-        Owlv2Detector.from_pretrained(model_dir, **options)
+        Owlv2Detector.from_pretrained(owlv2_dir, **options)
 
 
 def test_a_missing_directory_names_the_pull_command(tmp_path):
@@ -247,13 +207,13 @@ def test_a_missing_directory_names_the_pull_command(tmp_path):
         Owlv2Detector.from_pretrained(tmp_path / "owlv2_base_ensemble")
 
 
-def test_a_snapshot_without_weights_or_processor_names_the_pull_command(model_dir, tmp_path):
-    no_weights = shutil.copytree(model_dir, tmp_path / "no-weights")
+def test_a_snapshot_without_weights_or_processor_names_the_pull_command(owlv2_dir, tmp_path):
+    no_weights = shutil.copytree(owlv2_dir, tmp_path / "no-weights")
     (no_weights / "model.safetensors").unlink()
     with pytest.raises(PerceptionError, match="incomplete .*spatial-vqa models pull"):
         Owlv2Detector.from_pretrained(no_weights)
     for missing in (("processor_config.json",), ("tokenizer.json", "tokenizer_config.json")):
-        partial = shutil.copytree(model_dir, tmp_path / f"no-{missing[0]}")
+        partial = shutil.copytree(owlv2_dir, tmp_path / f"no-{missing[0]}")
         for name in missing:
             (partial / name).unlink()
         with pytest.raises(PerceptionError, match="incomplete or unreadable.*spatial-vqa "
@@ -261,17 +221,17 @@ def test_a_snapshot_without_weights_or_processor_names_the_pull_command(model_di
             Owlv2Detector.from_pretrained(partial)
 
 
-def test_a_snapshot_of_another_model_is_refused(model_dir, tmp_path):
-    other = shutil.copytree(model_dir, tmp_path / "other")
+def test_a_snapshot_of_another_model_is_refused(owlv2_dir, tmp_path):
+    other = shutil.copytree(owlv2_dir, tmp_path / "other")
     config = json.loads((other / "config.json").read_text())
     (other / "config.json").write_text(json.dumps({**config, "model_type": "owlvit"}))
     with pytest.raises(PerceptionError, match="'owlvit' model, not OWLv2"):
         Owlv2Detector.from_pretrained(other)
 
 
-def test_it_loads_with_the_hub_offline(model_dir, monkeypatch):
+def test_it_loads_with_the_hub_offline(owlv2_dir, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert len(Owlv2Detector.from_pretrained(model_dir, score_threshold=0.0).detect(
+    assert len(Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=0.0).detect(
         image(40, 56), PROMPTS)) > 0
 
 
@@ -281,10 +241,10 @@ def test_importing_the_family_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
-def test_the_registry_builds_a_chain_with_owlv2_from_a_local_snapshot(model_dir):
+def test_the_registry_builds_a_chain_with_owlv2_from_a_local_snapshot(owlv2_dir):
     from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
 
-    chain = build_chain(PerceptionSpec(detector="owlv2", detector_model=str(model_dir),
+    chain = build_chain(PerceptionSpec(detector="owlv2", detector_model=str(owlv2_dir),
                                        segmenter="depth_box", score_threshold=0.05))
     assert isinstance(chain.detector, Owlv2Detector)
     _, rendered, _ = render_case(0)

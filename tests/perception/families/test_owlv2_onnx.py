@@ -45,55 +45,16 @@ SIDE = 64
 SHAPES = [(48, 80, PROMPTS[:1]), (90, 40, PROMPTS)]
 
 
-def clip_vocab() -> dict[str, int]:
-    """Letters as byte-pair pieces, start and end last as in CLIP ('!' = 0 is padding)."""
-    vocab = {"!": 0, "!</w>": 1}
-    for letter in "abcdefghijklmnopqrstuvwxyz":
-        vocab[letter] = len(vocab)
-        vocab[letter + "</w>"] = len(vocab)
-    vocab["<|startoftext|>"] = len(vocab)
-    vocab["<|endoftext|>"] = len(vocab)
-    return vocab
-
-
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from transformers.models.owlv2.image_processing_pil_owlv2 import Owlv2ImageProcessorPil
-
-    vocab = clip_vocab()
-    text = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
-            "num_attention_heads": 4, "vocab_size": len(vocab),
-            "max_position_embeddings": TEXT_LEN, "pad_token_id": 0,
-            "bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"]}
-    vision = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
-              "num_attention_heads": 4, "image_size": SIDE, "patch_size": 16}
-    model = transformers.Owlv2ForObjectDetection(transformers.Owlv2Config(
-        text_config=text, vision_config=vision, projection_dim=32))
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():  # varied, not saturated
-            torch.nn.init.normal_(parameter, std=0.1 if "box_head" in name else 0.2)
-    tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=[], pad_token="!",
-                                           model_max_length=TEXT_LEN)
-    processor = transformers.Owlv2Processor(
-        image_processor=Owlv2ImageProcessorPil(size={"height": SIDE, "width": SIDE}),
-        tokenizer=tokenizer)
-    path = tmp_path_factory.mktemp("owlv2-tiny")
-    model.eval().save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def onnx_dir(model_dir, tmp_path_factory):
+def onnx_dir(owlv2_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("owlv2-onnx")
-    assert export(model_dir, out) == out / "model.onnx"
+    assert export(owlv2_dir, out) == out / "model.onnx"
     return out
 
 
 @pytest.fixture(scope="module")
-def torch_detector(model_dir):
-    return Owlv2Detector.from_pretrained(model_dir, score_threshold=0.0)
+def torch_detector(owlv2_dir):
+    return Owlv2Detector.from_pretrained(owlv2_dir, score_threshold=0.0)
 
 
 def image(height: int, width: int, seed: int = 0) -> SensorInputs:
@@ -106,10 +67,10 @@ def relative_error(got: np.ndarray, expected: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_the_graph_gives_the_torch_models_logits_and_boxes(model_dir, onnx_dir, torch_detector,
+def test_the_graph_gives_the_torch_models_logits_and_boxes(owlv2_dir, onnx_dir, torch_detector,
                                                            shape):
     height, width, prompts = shape
-    ort = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir)
+    ort = Owlv2OnnxDetector.from_pretrained(owlv2_dir, onnx_dir)
     encoded = torch_detector.processor(text=[list(prompts)], images=image(height, width).rgb,
                                        return_tensors="pt")
     with torch.inference_mode():
@@ -126,13 +87,13 @@ def test_the_graph_gives_the_torch_models_logits_and_boxes(model_dir, onnx_dir, 
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("nms_threshold", [None, 0.3])
-def test_the_detections_equal_the_torch_adapters(model_dir, onnx_dir, torch_detector, shape,
+def test_the_detections_equal_the_torch_adapters(owlv2_dir, onnx_dir, torch_detector, shape,
                                                  nms_threshold):
     height, width, prompts = shape
     inputs = image(height, width, seed=1)
     expected = Owlv2Detector(torch_detector.model, torch_detector.processor, score_threshold=0.0,
                              nms_threshold=nms_threshold).detect(inputs, prompts)
-    found = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir, score_threshold=0.0,
+    found = Owlv2OnnxDetector.from_pretrained(owlv2_dir, onnx_dir, score_threshold=0.0,
                                               nms_threshold=nms_threshold).detect(inputs,
                                                                                   prompts)
     assert len(expected) >= 3 and found.labels == expected.labels
@@ -141,36 +102,36 @@ def test_the_detections_equal_the_torch_adapters(model_dir, onnx_dir, torch_dete
     assert found.xyxy.dtype == found.scores.dtype == np.float32
 
 
-def test_the_score_threshold_is_the_torch_adapters(model_dir, onnx_dir, torch_detector):
+def test_the_score_threshold_is_the_torch_adapters(owlv2_dir, onnx_dir, torch_detector):
     inputs = image(60, 100, seed=2)
     cut = float(np.median(Owlv2Detector(torch_detector.model, torch_detector.processor,
                                         score_threshold=0.0, nms_threshold=None)
                           .detect(inputs, PROMPTS).scores))
     expected = Owlv2Detector(torch_detector.model, torch_detector.processor,
                              score_threshold=cut, nms_threshold=None).detect(inputs, PROMPTS)
-    found = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir, score_threshold=cut,
+    found = Owlv2OnnxDetector.from_pretrained(owlv2_dir, onnx_dir, score_threshold=cut,
                                               nms_threshold=None).detect(inputs, PROMPTS)
     assert len(found) > 0 and (found.scores > cut).all() and found.labels == expected.labels
 
 
-def test_it_is_a_detector_named_by_snapshot_runtime_and_provider(model_dir, onnx_dir):
-    detector = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir)
+def test_it_is_a_detector_named_by_snapshot_runtime_and_provider(owlv2_dir, onnx_dir):
+    detector = Owlv2OnnxDetector.from_pretrained(owlv2_dir, onnx_dir)
     assert isinstance(detector, Detector)
     assert detector.provider in PROVIDER_ORDER
-    assert detector.name == f"owlv2:{model_dir.name}:onnxruntime:{detector.provider}"
+    assert detector.name == f"owlv2:{owlv2_dir.name}:onnxruntime:{detector.provider}"
 
 
-def test_all_prompts_of_a_frame_go_through_one_run(model_dir, onnx_dir):
-    detector = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir)
+def test_all_prompts_of_a_frame_go_through_one_run(owlv2_dir, onnx_dir):
+    detector = Owlv2OnnxDetector.from_pretrained(owlv2_dir, onnx_dir)
     calls, run = [], detector.session.run
     detector.session.run = lambda feeds: calls.append(feeds["input_ids"].shape) or run(feeds)
     detector.detect(image(48, 64), [*PROMPTS, "cup", "mug"])
     assert calls == [(6, TEXT_LEN)]
 
 
-def test_the_export_record_says_what_was_exported_from_what(model_dir, onnx_dir):
+def test_the_export_record_says_what_was_exported_from_what(owlv2_dir, onnx_dir):
     record = json.loads((onnx_dir / "export.json").read_text())
-    assert record["family"] == "owlv2" and record["snapshot"] == model_dir.name
+    assert record["family"] == "owlv2" and record["snapshot"] == owlv2_dir.name
     assert (record["image_size"], record["max_text_tokens"], record["opset"]) == (SIDE,
                                                                                   TEXT_LEN, 18)
     assert record["torch"] == torch.__version__
@@ -178,11 +139,11 @@ def test_the_export_record_says_what_was_exported_from_what(model_dir, onnx_dir)
     assert sorted(p.name for p in onnx_dir.iterdir()) == ["export.json", "model.onnx"]
 
 
-def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(model_dir, onnx_dir):
+def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(owlv2_dir, onnx_dir):
     _, rendered, _ = render_case(0)
     inputs = SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m)
     labels = sorted(set(rendered.id_to_label.values()))
-    detector = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir, score_threshold=0.0)
+    detector = Owlv2OnnxDetector.from_pretrained(owlv2_dir, onnx_dir, score_threshold=0.0)
     result = PerceptionChain(SensorDepth(), detector, DepthBoxSegmenter()).run(inputs, labels)
     assert len(result.detections) > 0 and set(result.detections.labels) <= set(labels)
     assert result.provenance.detector == detector.name
@@ -191,29 +152,29 @@ def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(model_dir, onnx_
     assert graph.provenance["detector"] == detector.name
 
 
-def test_a_missing_or_corrupt_graph_says_to_export_again(model_dir, onnx_dir, tmp_path):
+def test_a_missing_or_corrupt_graph_says_to_export_again(owlv2_dir, onnx_dir, tmp_path):
     with pytest.raises(PerceptionError, match="spatial-vqa models export"):
-        Owlv2OnnxDetector.from_pretrained(model_dir, tmp_path / "nothing")
+        Owlv2OnnxDetector.from_pretrained(owlv2_dir, tmp_path / "nothing")
     corrupt = shutil.copytree(onnx_dir, tmp_path / "corrupt")
     (corrupt / "model.onnx").write_bytes(b"\x08\x07garbage")
     with pytest.raises(PerceptionError, match="cannot be loaded.*spatial-vqa models export"):
-        Owlv2OnnxDetector.from_pretrained(model_dir, corrupt)
+        Owlv2OnnxDetector.from_pretrained(owlv2_dir, corrupt)
     unfinished = shutil.copytree(onnx_dir, tmp_path / "unfinished")
     (unfinished / "export.json").unlink()
     with pytest.raises(PerceptionError, match="no exported OWLv2.*spatial-vqa models export"):
-        Owlv2OnnxDetector.from_pretrained(model_dir, unfinished)
+        Owlv2OnnxDetector.from_pretrained(owlv2_dir, unfinished)
     garbled = shutil.copytree(onnx_dir, tmp_path / "garbled")
     (garbled / "export.json").write_text("{")
     with pytest.raises(PerceptionError, match="not an OWLv2 export record.*models export"):
-        Owlv2OnnxDetector.from_pretrained(model_dir, garbled)
+        Owlv2OnnxDetector.from_pretrained(owlv2_dir, garbled)
 
 
-def test_a_graph_exported_at_another_image_size_is_refused(model_dir, onnx_dir, tmp_path):
+def test_a_graph_exported_at_another_image_size_is_refused(owlv2_dir, onnx_dir, tmp_path):
     other = shutil.copytree(onnx_dir, tmp_path / "other-size")
     record = json.loads((other / "export.json").read_text())
     (other / "export.json").write_text(json.dumps({**record, "image_size": 960}))
     with pytest.raises(PerceptionError, match="takes 960 px images.*export it again"):
-        Owlv2OnnxDetector.from_pretrained(model_dir, other)
+        Owlv2OnnxDetector.from_pretrained(owlv2_dir, other)
 
 
 def test_a_missing_snapshot_names_the_pull_command(onnx_dir, tmp_path):
@@ -223,15 +184,15 @@ def test_a_missing_snapshot_names_the_pull_command(onnx_dir, tmp_path):
         export(tmp_path / "owlv2_base_ensemble", tmp_path / "out")
 
 
-def test_a_prompt_longer_than_the_text_encoder_reads_is_refused(model_dir, onnx_dir):
-    detector = Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir)
+def test_a_prompt_longer_than_the_text_encoder_reads_is_refused(owlv2_dir, onnx_dir):
+    detector = Owlv2OnnxDetector.from_pretrained(owlv2_dir, onnx_dir)
     with pytest.raises(PerceptionError, match=r"at most 16 tokens.*'a very long remote"):
         detector.detect(image(32, 32), ["book", "a very long remote control"])
 
 
-def test_it_loads_with_the_hub_offline(model_dir, onnx_dir, monkeypatch):
+def test_it_loads_with_the_hub_offline(owlv2_dir, onnx_dir, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert len(Owlv2OnnxDetector.from_pretrained(model_dir, onnx_dir, score_threshold=0.0)
+    assert len(Owlv2OnnxDetector.from_pretrained(owlv2_dir, onnx_dir, score_threshold=0.0)
                .detect(image(40, 56), PROMPTS)) > 0
 
 
