@@ -1,6 +1,7 @@
 """Transformer families at real size: per-stage latency with random weights (torch).
 
 Usage: python bench/bench_families.py [--runs 2] [--device cpu] [--only depth,owlv2,...]
+                                     [--onnx]
 
 Speed does not depend on the weights, so each family is built from the real
 checkpoint's architecture (configs written out here: the hub is not reachable) with
@@ -8,8 +9,10 @@ random weights and timed through its adapter, 640x480 input, 5 prompts, 10 boxes
 Depth Anything V2 Small metric (518), OWLv2 base/16 (960), Grounding DINO tiny (Swin-T,
 BERT-base, 800 short side), SAM ViT-B (1024; encoder and decoder apart). The tokenizers
 are stand-ins with the real vocabulary sizes (OWLv2 pads queries to 16 tokens, so cost
-does not depend on them). The onnxruntime path comes with the export work: not timed
-here. Accuracy of the real models cannot be measured here and is not claimed.
+does not depend on them). With ``--onnx`` each exportable family is also exported
+(``spatial-vqa models export``'s code) and timed on ONNX Runtime, with the ratio to torch
+(exports take minutes and about 1 GB of disk at real size). Accuracy of the real models
+cannot be measured here and is not claimed.
 """
 
 from __future__ import annotations
@@ -56,6 +59,29 @@ def depth_anything(device: str, directory: Path):
         resample=3, do_pad=False, image_mean=[0.485, 0.456, 0.406],
         image_std=[0.229, 0.224, 0.225]).save_pretrained(directory)
     return DepthAnythingDepth.from_pretrained(directory, device=device)
+
+
+def _onnx_depth(directory: Path, device: str):
+    from spatial_vqa_ros.perception.families import depth_anything_onnx
+
+    depth_anything_onnx.export(directory, directory / "onnx", size_hw=(480, 640))
+    return depth_anything_onnx.DepthAnythingOnnxDepth.from_pretrained(
+        directory, directory / "onnx", providers=_providers(device))
+
+
+def _onnx_owlv2(detector, directory: Path, device: str):
+    from spatial_vqa_ros.perception.families import owlv2_onnx
+
+    detector.model.save_pretrained(directory)
+    detector.processor.save_pretrained(directory)
+    owlv2_onnx.export(directory, directory / "onnx")
+    return owlv2_onnx.Owlv2OnnxDetector.from_pretrained(directory, directory / "onnx",
+                                                        providers=_providers(device),
+                                                        score_threshold=0.1)
+
+
+def _providers(device: str) -> list[str] | None:
+    return None if device == "cuda" else ["CPUExecutionProvider"]
 
 
 def owlv2(device: str):
@@ -133,6 +159,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--only", default="depth,owlv2,grounding_dino,sam")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also export each family and time it on ONNX Runtime")
     args = parser.parse_args()
     import torch
     import transformers
@@ -161,18 +189,50 @@ def main() -> None:
              lambda: grounding_dino(args.device),
              lambda adapter: adapter.detect(inputs, PROMPTS)),
         ]
+        onnx_builders = {
+            "depth": lambda adapter: _onnx_depth(Path(tmp) / "da", args.device),
+            "owlv2": lambda adapter: _onnx_owlv2(adapter, Path(tmp) / "owlv2", args.device),
+        }
         for key, label, build, call in stages:
-            if key in wanted:
-                adapter = build()
-                median, times = _median_ms(lambda a=adapter, c=call: c(a), args.runs)
-                print(f"  {label:48s} {median:9.0f} ms   runs {[round(t) for t in times]}")
-                del adapter
+            if key not in wanted:
+                continue
+            adapter = build()
+            median, times = _median_ms(lambda a=adapter, c=call: c(a), args.runs)
+            print(f"  {label:48s} {median:9.0f} ms   runs {[round(t) for t in times]}")
+            if args.onnx and key in onnx_builders:
+                onnx_adapter = onnx_builders[key](adapter)
+                onnx_ms, times = _median_ms(lambda a=onnx_adapter, c=call: c(a), args.runs)
+                print(f"  {'  on onnxruntime (' + _provider(onnx_adapter) + ')':48s} "
+                      f"{onnx_ms:9.0f} ms   runs {[round(t) for t in times]}   "
+                      f"torch / ORT {median / onnx_ms:.2f}x")
+                del onnx_adapter
+            del adapter
         if "sam" in wanted:
-            _time_sam(sam(args.device), inputs, boxes, args.runs)
-    print("  onnxruntime: not timed (the ONNX export of these families comes next)")
+            segmenter = sam(args.device)
+            _time_sam(segmenter, inputs, boxes, args.runs)
+            if args.onnx:
+                _time_sam(_onnx_sam(segmenter, Path(tmp) / "sam", args.device), inputs,
+                          boxes, args.runs, runtime="onnxruntime")
+    if not args.onnx:
+        print("  onnxruntime: not timed (add --onnx: exports each family first)")
 
 
-def _time_sam(segmenter, inputs, boxes: np.ndarray, runs: int) -> None:
+def _provider(adapter) -> str:
+    return str(getattr(adapter, "provider", "") or adapter.name.rsplit(":", 1)[-1])
+
+
+def _onnx_sam(segmenter, directory: Path, device: str):
+    from spatial_vqa_ros.perception.families import sam_onnx
+
+    segmenter.model.save_pretrained(directory)
+    segmenter.processor.save_pretrained(directory)
+    sam_onnx.export(directory, directory / "onnx")
+    return sam_onnx.SamOnnxSegmenter.from_pretrained(directory, directory / "onnx",
+                                                     providers=_providers(device))
+
+
+def _time_sam(segmenter, inputs, boxes: np.ndarray, runs: int, runtime: str = "torch"
+              ) -> None:
     """Encoder (once per frame) and decoder (all boxes, one call) apart."""
     from spatial_vqa_ros.perception.types import SensorInputs
 
@@ -190,9 +250,9 @@ def _time_sam(segmenter, inputs, boxes: np.ndarray, runs: int) -> None:
         cached.append((end - middle) * 1e3)
     new_frame, cached = new_frame[1:], cached[1:]  # the first is warm-up
     print(f"  {'segmenter SAM ViT-B (1024), 10 boxes, new frame':48s} "
-          f"{statistics.median(new_frame):9.0f} ms")
+          f"{statistics.median(new_frame):9.0f} ms   ({runtime})")
     print(f"  {'segmenter SAM ViT-B, decoder only (embedding cached)':48s} "
-          f"{statistics.median(cached):9.0f} ms")
+          f"{statistics.median(cached):9.0f} ms   ({runtime})")
 
 
 if __name__ == "__main__":
