@@ -33,20 +33,16 @@ def _instances(inputs: SensorInputs) -> tuple[np.ndarray, Mapping[int, str]]:
     return inputs.instance_ids, inputs.id_to_label
 
 
-def instance_boxes(instance_ids: np.ndarray, ids: Sequence[int]) -> np.ndarray:
-    """(N, 4) float32 pixel boxes (x0, y0, x1, y1), exclusive upper bounds, of ``ids``."""
-    boxes = np.zeros((len(ids), 4), np.float32)
-    if not len(ids):
-        return boxes
-    lut = {source_id: k for k, source_id in enumerate(ids)}
-    index = np.zeros(instance_ids.shape, np.int32)
-    for source_id, k in lut.items():
-        index[instance_ids == source_id] = k + 1
-    for k, found in enumerate(ndimage.find_objects(index, max_label=len(ids))):
+def labelled_instances(inputs: SensorInputs) -> tuple[Observations, np.ndarray]:
+    """The frame's labelled instances as observations, and their (N, 4) float32 pixel
+    boxes (x0, y0, x1, y1), exclusive upper bounds, from one pass over the label image."""
+    obs = Observations.from_instance_image(*_instances(inputs))
+    boxes = np.zeros((len(obs), 4), np.float32)
+    for k, found in enumerate(ndimage.find_objects(obs.segmentation, max_label=len(obs))):
         if found is not None:
             rows, cols = found
             boxes[k] = (cols.start, rows.start, cols.stop, rows.stop)
-    return boxes
+    return obs, boxes
 
 
 class SimulationDetector:
@@ -57,17 +53,15 @@ class SimulationDetector:
     name = "simulation"
 
     def detect(self, inputs: SensorInputs, prompts: Sequence[str]) -> Detections:
-        instance_ids, id_to_label = _instances(inputs)
-        obs = Observations.from_instance_image(instance_ids, id_to_label)
+        obs, boxes = labelled_instances(inputs)
         wanted = {p.strip().lower() for p in prompts if p.strip()}
         keep = [k for k, label in enumerate(obs.labels)
                 if not wanted or label.lower() in wanted]
-        ids = [int(obs.source_ids[k]) for k in keep]
         found = {obs.labels[k].lower() for k in keep}
-        return Detections(instance_boxes(instance_ids, ids),
-                          tuple(obs.labels[k] for k in keep), np.ones(len(keep), np.float32),
+        return Detections(boxes[keep], tuple(obs.labels[k] for k in keep),
+                          np.ones(len(keep), np.float32),
                           tuple(sorted(wanted - found)) if wanted else (),
-                          np.array(ids, np.int64))
+                          obs.source_ids[keep])
 
 
 class SimulationSegmenter:
@@ -77,10 +71,8 @@ class SimulationSegmenter:
 
     def segment(self, inputs: SensorInputs, xyxy: np.ndarray,
                 depth_m: np.ndarray | None) -> np.ndarray:
-        instance_ids, id_to_label = _instances(inputs)
-        ids = [i for i in np.unique(instance_ids).tolist() if i in id_to_label and i > 0]
-        boxes = instance_boxes(instance_ids, ids)
-        masks = np.zeros((len(xyxy), *instance_ids.shape), bool)
+        obs, boxes = labelled_instances(inputs)
+        masks = np.zeros((len(xyxy), *obs.segmentation.shape), bool)
         taken: set[int] = set()
         for k, box in enumerate(np.asarray(xyxy, np.float32)):
             match = [j for j in np.flatnonzero((boxes == box).all(axis=1)) if j not in taken]
@@ -89,5 +81,5 @@ class SimulationSegmenter:
                                       "instance: the simulation segmenter only segments the "
                                       "simulation detector's boxes")
             taken.add(match[0])
-            masks[k] = instance_ids == ids[match[0]]
+            masks[k] = obs.segmentation == match[0] + 1
         return masks

@@ -89,4 +89,17 @@ def check_threshold(name: str, value: float | None, *, optional: bool = False) -
                               + (" or None (off)" if optional else "") + f", got {value}")
 
 
-__all__ = ["check_prompts", "check_threshold", "class_nms", "load_failed", "snapshot_config"]
+def load_snapshot(processor_class, model_class, directory: Path, family: str,
+                  hub_id: str) -> tuple:
+    """(processor, model) from a local snapshot (never downloads, no remote code); a
+    snapshot transformers cannot read becomes :func:`load_failed`'s error."""
+    try:
+        processor = processor_class.from_pretrained(directory, local_files_only=True)
+        model = model_class.from_pretrained(directory, local_files_only=True)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise load_failed(family, directory, hub_id, error) from None
+    return processor, model
+
+
+__all__ = ["check_prompts", "check_threshold", "class_nms", "load_failed", "load_snapshot",
+           "snapshot_config"]

@@ -34,7 +34,14 @@ import numpy as np
 
 from ..errors import PerceptionError
 from ..types import Detections, SensorInputs, check_rgb
-from .common import check_prompts, check_threshold, class_nms, load_failed, snapshot_config
+from .common import (
+    check_prompts,
+    check_threshold,
+    class_nms,
+    load_failed,
+    load_snapshot,
+    snapshot_config,
+)
 
 HUB_ID = "IDEA-Research/grounding-dino-tiny"
 #: config ``model_type`` -> (transformers model class, name prefix).
@@ -129,13 +136,9 @@ class GroundingDinoDetector:
         import transformers
 
         class_name, prefix = MODEL_CLASSES[model_type]
-        try:
-            processor = transformers.GroundingDinoProcessor.from_pretrained(
-                directory, local_files_only=True)
-            model = getattr(transformers, class_name).from_pretrained(
-                directory, local_files_only=True)
-        except (OSError, ValueError, TypeError, KeyError) as error:
-            raise load_failed("Grounding DINO", directory, HUB_ID, error) from None
+        processor, model = load_snapshot(transformers.GroundingDinoProcessor,
+                                         getattr(transformers, class_name), directory,
+                                         "Grounding DINO", HUB_ID)
         # Without tokenizer files transformers builds an empty tokenizer, silently.
         ids = processor.tokenizer.convert_tokens_to_ids(list(_FIXED_IDS))
         if ids != list(_FIXED_IDS.values()):

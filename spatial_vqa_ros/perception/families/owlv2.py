@@ -25,7 +25,14 @@ import numpy as np
 
 from ..errors import PerceptionError
 from ..types import Detections, SensorInputs, check_rgb
-from .common import check_prompts, check_threshold, class_nms, load_failed, snapshot_config
+from .common import (
+    check_prompts,
+    check_threshold,
+    class_nms,
+    load_failed,
+    load_snapshot,
+    snapshot_config,
+)
 
 HUB_ID = "google/owlv2-base-patch16-ensemble"
 
@@ -62,11 +69,8 @@ class Owlv2Detector:
                                   f"not OWLv2 (model_type 'owlv2', e.g. {HUB_ID})")
         from transformers import Owlv2ForObjectDetection, Owlv2Processor
 
-        try:
-            processor = Owlv2Processor.from_pretrained(directory, local_files_only=True)
-            model = Owlv2ForObjectDetection.from_pretrained(directory, local_files_only=True)
-        except (OSError, ValueError, TypeError, KeyError) as error:
-            raise load_failed("OWLv2", directory, HUB_ID, error) from None
+        processor, model = load_snapshot(Owlv2Processor, Owlv2ForObjectDetection, directory,
+                                         "OWLv2", HUB_ID)
         # Without tokenizer files transformers builds an empty tokenizer, silently. OWLv2
         # needs a query's first id > 0 (else it is padding) and its end token to be the
         # largest id (the text embedding is read there).
