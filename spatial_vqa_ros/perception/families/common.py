@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,6 +90,37 @@ def check_threshold(name: str, value: float | None, *, optional: bool = False) -
                               + (" or None (off)" if optional else "") + f", got {value}")
 
 
+class LastFrameCache:
+    """The last frame's encoding, keyed on a copy of its pixels: a segmenter asked twice
+    about one frame (another box set, a re-query) encodes it once, and a camera buffer
+    reused in place is never mistaken for the frame it held before."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._rgb: np.ndarray | None = None
+        self._value: Any = None
+
+    def get(self, rgb: np.ndarray) -> Any:
+        """The value stored for these pixels, or None."""
+        if (self.enabled and self._rgb is not None and self._rgb.shape == rgb.shape
+                and np.array_equal(self._rgb, rgb)):
+            return self._value
+        return None
+
+    def put(self, rgb: np.ndarray, value: Any) -> Any:
+        if self.enabled:
+            self._rgb, self._value = rgb.copy(), value
+        return value
+
+
+def load_errors() -> tuple[type[BaseException], ...]:
+    """What ``from_pretrained`` raises for a snapshot it cannot read: missing or
+    foreign files, and a truncated or corrupt weights file (safetensors' own error)."""
+    from safetensors import SafetensorError
+
+    return OSError, ValueError, TypeError, KeyError, SafetensorError
+
+
 def load_snapshot(processor_class, model_class, directory: Path, family: str,
                   hub_id: str) -> tuple:
     """(processor, model) from a local snapshot (never downloads, no remote code); a
@@ -96,10 +128,11 @@ def load_snapshot(processor_class, model_class, directory: Path, family: str,
     try:
         processor = processor_class.from_pretrained(directory, local_files_only=True)
         model = model_class.from_pretrained(directory, local_files_only=True)
-    except (OSError, ValueError, TypeError, KeyError) as error:
+    except load_errors() as error:
         raise load_failed(family, directory, hub_id, error) from None
     return processor, model
 
 
-__all__ = ["check_prompts", "check_threshold", "class_nms", "load_failed", "load_snapshot",
+__all__ = ["LastFrameCache", "check_prompts", "check_threshold", "class_nms", "load_errors",
+           "load_failed", "load_snapshot",
            "snapshot_config"]

@@ -13,9 +13,8 @@ rescale (original pixels -> the resized image) is written here, because the cach
 embedding means the processor is not called again for a second box set; it is the
 processor's own arithmetic and is tested against it.
 
-SAM2 (``Sam2Model``) is not adapted: its image processor imports torchvision, which
-cannot be installed beside this machine's CPU torch (see PERCEPTION.md), so its
-preprocessing could not be checked against the reference here.
+SAM2 is its own family (:mod:`.sam2`): its processor needs torchvision, so its
+pre-processing is reproduced in :mod:`.processing`.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ import numpy as np
 
 from ..errors import PerceptionError
 from ..types import SensorInputs, check_masks, check_rgb
+from .common import LastFrameCache
 
 __all__ = ["HUB_ID", "SamSegmenter"]
 
@@ -82,8 +82,8 @@ class SamSegmenter:
         self.device = device
         self.mask_threshold = mask_threshold
         self.cache_embedding = cache_embedding
-        #: (rgb copy, image embedding, original (H, W), resized (h, w)) of the last frame
-        self._cached: tuple[np.ndarray, Any, tuple[int, int], tuple[int, int]] | None = None
+        #: (image embedding, original (H, W), resized (h, w)) of the last frame
+        self._cache = LastFrameCache(cache_embedding)
         #: how many times the image encoder ran (for tests and timing reports)
         self.encoder_calls = 0
 
@@ -142,10 +142,9 @@ class SamSegmenter:
 
     def _embedding(self, rgb: np.ndarray) -> tuple[Any, tuple[int, int], tuple[int, int]]:
         """The frame's image embedding (1, C, h, w), encoded once per distinct frame."""
-        cached = self._cached
-        if (self.cache_embedding and cached is not None and cached[0].shape == rgb.shape
-                and np.array_equal(cached[0], rgb)):
-            return cached[1:]
+        cached = self._cache.get(rgb)
+        if cached is not None:
+            return cached
         from PIL import Image
 
         encoded = self.processor.image_processor(Image.fromarray(rgb), return_tensors="pt")
@@ -154,6 +153,4 @@ class SamSegmenter:
         self.encoder_calls += 1
         original_hw = tuple(int(v) for v in encoded["original_sizes"][0])
         resized_hw = tuple(int(v) for v in encoded["reshaped_input_sizes"][0])
-        if self.cache_embedding:
-            self._cached = (rgb.copy(), embedding, original_hw, resized_hw)
-        return embedding, original_hw, resized_hw
+        return self._cache.put(rgb, (embedding, original_hw, resized_hw))

@@ -3,13 +3,19 @@ snapshots, and loaded back through the real loading code by each test."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from tiny_models import (
     DA_PROCESSOR,
     OWLV2_TEXT_LEN,
     clip_vocab,
+    depth_pro_preprocessor_config,
+    sam2_preprocessor_config,
     save_redrawn,
     tiny_depth_anything_config,
+    tiny_depth_pro,
+    tiny_sam2,
 )
 
 #: The tiny SAM's input size (its processor resizes and pads to this).
@@ -43,6 +49,29 @@ def sam_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("sam") / "sam-tiny"
     model.save_pretrained(path)
     processor.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sam2_dir(tmp_path_factory):
+    """A tiny random Sam2Model snapshot with its preprocessor_config.json."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    path = tmp_path_factory.mktemp("sam2") / "sam2-tiny"
+    tiny_sam2().save_pretrained(path)
+    (path / "preprocessor_config.json").write_text(json.dumps(sam2_preprocessor_config()))
+    return path
+
+
+@pytest.fixture(scope="session")
+def depth_pro_dir(tmp_path_factory):
+    """A tiny random Depth Pro snapshot (with the field-of-view head)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    path = tmp_path_factory.mktemp("depth-pro") / "depth-pro-tiny"
+    tiny_depth_pro().save_pretrained(path)
+    (path / "preprocessor_config.json").write_text(
+        json.dumps(depth_pro_preprocessor_config()))
     return path
 
 

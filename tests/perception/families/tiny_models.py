@@ -49,3 +49,87 @@ def clip_vocab() -> dict[str, int]:
     vocab["<|startoftext|>"] = len(vocab)
     vocab["<|endoftext|>"] = len(vocab)
     return vocab
+
+
+#: The tiny SAM2's square input (the real checkpoints use 1024).
+SAM2_IMAGE_SIZE = 128
+
+
+def tiny_sam2(size: int = SAM2_IMAGE_SIZE):
+    """A Sam2Model with a 4-stage Hiera of dims 8-64 (a global block may not start a
+    pooling stage: ZeroDivisionError) and FPN 32, weights re-drawn."""
+    import torch
+    import transformers
+
+    backbone = transformers.Sam2HieraDetConfig(
+        hidden_size=8, embed_dim_per_stage=[8, 16, 32, 64], blocks_per_stage=[1, 1, 2, 1],
+        num_attention_heads_per_stage=[1, 1, 2, 2], global_attention_blocks=[3],
+        image_size=[size, size], window_positional_embedding_background_size=[4, 4],
+        window_size_per_stage=[4, 2, 2, 2])
+    vision = {"backbone_config": backbone, "backbone_channel_list": [64, 32, 16, 8],
+              "backbone_feature_sizes": [[size // 4] * 2, [size // 8] * 2, [size // 16] * 2],
+              "fpn_hidden_size": 32}
+    config = transformers.Sam2Config(
+        vision_config=vision,
+        prompt_encoder_config={"hidden_size": 32, "image_size": size, "patch_size": 16},
+        mask_decoder_config={"hidden_size": 32, "num_attention_heads": 2, "mlp_dim": 64,
+                             "iou_head_hidden_dim": 32})
+    model = transformers.Sam2Model(config).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            torch.nn.init.normal_(parameter, std=0.3)
+    return model
+
+
+def sam2_preprocessor_config(size: int = SAM2_IMAGE_SIZE) -> dict:
+    """What a SAM2 hub snapshot's preprocessor_config.json holds (Sam2ImageProcessor's
+    defaults), at the tiny size: written by hand, as saving the processor needs
+    torchvision."""
+    return {"image_processor_type": "Sam2ImageProcessor", "processor_class": "Sam2Processor",
+            "size": {"height": size, "width": size}, "mask_size": {"height": 256, "width": 256},
+            "resample": 2, "do_resize": True, "do_rescale": True, "rescale_factor": 1 / 255,
+            "do_normalize": True, "image_mean": [0.485, 0.456, 0.406],
+            "image_std": [0.229, 0.224, 0.225], "do_convert_rgb": True}
+
+
+#: The tiny Depth Pro's fixed square input (1536 for the released weights).
+DEPTH_PRO_IMAGE_SIZE = 256
+
+
+def tiny_depth_pro(fov_head: bool = True):
+    """A DepthProForDepthEstimation with three dinov2 encoders (hidden 32, 2 layers,
+    patch 16) on 64-pixel patches; weights re-drawn, then the field-of-view head's last
+    layer set to give about 60 degrees (random weights give any angle, even negative)."""
+    import torch
+    import transformers
+
+    def dinov2():
+        return transformers.Dinov2Config(hidden_size=32, num_hidden_layers=2,
+                                         num_attention_heads=2, intermediate_size=64,
+                                         patch_size=16, image_size=64)
+
+    config = transformers.DepthProConfig(
+        patch_size=64, fusion_hidden_size=16, intermediate_hook_ids=[1, 0],
+        intermediate_feature_dims=[16, 16], scaled_images_feature_dims=[32, 32, 16],
+        use_fov_model=fov_head, image_model_config=dinov2(), patch_model_config=dinov2(),
+        fov_model_config=dinov2())
+    model = transformers.DepthProForDepthEstimation(config).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            torch.nn.init.normal_(parameter, std=0.2)
+        if fov_head:
+            last = model.fov_model.head.layers[-1]
+            torch.nn.init.normal_(last.weight, std=0.01)
+            last.bias.fill_(60.0)
+    return model
+
+
+def depth_pro_preprocessor_config(size: int = DEPTH_PRO_IMAGE_SIZE) -> dict:
+    """A Depth Pro hub snapshot's preprocessor_config.json (DepthProImageProcessor's
+    defaults) at the tiny size."""
+    return {"image_processor_type": "DepthProImageProcessor",
+            "size": {"height": size, "width": size}, "resample": 2, "do_resize": True,
+            "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
+            "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
