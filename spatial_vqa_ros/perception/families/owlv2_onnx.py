@@ -20,7 +20,6 @@ torch, transformers and onnxruntime are imported when a detector is built.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,17 +27,23 @@ from typing import Any
 import numpy as np
 
 from ..errors import PerceptionError
-from ..runtime.onnx import OPSET, OrtSession, create_session, export_onnx
+from ..runtime.onnx import OrtSession, create_session, export_onnx
 from ..types import Detections, SensorInputs, check_rgb
 from .common import check_prompts, check_threshold, load_failed, snapshot_config
+from .export_info import (
+    EXPORT_HINT,
+    EXPORT_INFO,
+    export_record,
+    read_export_info,
+    write_export_info,
+)
 from .owlv2 import HUB_ID, Owlv2Detector, check_label_lengths, detections_from
 
 MODEL_FILE = "model.onnx"
-SIDECAR_FILE = "export.json"
 FAMILY = "owlv2"
 INPUTS = ("pixel_values", "input_ids", "attention_mask")
 OUTPUTS = ("logits", "pred_boxes")
-_EXPORT_AGAIN = "export it again with 'spatial-vqa models export'"
+_EXPORT_AGAIN = f"export it again with {EXPORT_HINT}"
 
 
 def export(model_dir: str | Path, out_dir: str | Path) -> Path:
@@ -46,13 +51,12 @@ def export(model_dir: str | Path, out_dir: str | Path) -> Path:
     ``export.json``); returns the model's path. The snapshot is loaded and checked by
     the torch adapter's ``from_pretrained``."""
     import torch
-    import transformers
 
     detector = Owlv2Detector.from_pretrained(model_dir)
     directory = Path(model_dir).expanduser()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / SIDECAR_FILE).unlink(missing_ok=True)  # no sidecar: not a finished export
+    (out_dir / EXPORT_INFO).unlink(missing_ok=True)  # no record: not a finished export
     side = int(detector.model.config.vision_config.image_size)
     # Two queries: a size-1 dimension invites exporters to specialise it.
     text = detector.processor(text=[["a", "b"]], return_tensors="pt")
@@ -62,14 +66,10 @@ def export(model_dir: str | Path, out_dir: str | Path) -> Path:
                        input_names=INPUTS, output_names=OUTPUTS,
                        dynamic_axes={"input_ids": queries, "attention_mask": queries,
                                      "logits": {2: "queries"}})
-    sidecar = {"family": FAMILY, "image_size": side,
-               "max_text_tokens": detector.max_text_tokens, "opset": OPSET,
-               "inputs": list(INPUTS), "outputs": list(OUTPUTS),
-               "snapshot": directory.name, "snapshot_path": str(directory.resolve()),
-               "torch": torch.__version__, "transformers": transformers.__version__}
-    from ...io.atomic import atomic_write
-
-    atomic_write(out_dir / SIDECAR_FILE, (json.dumps(sidecar, indent=2) + "\n").encode())
+    record = export_record(FAMILY, directory, image_size=side,
+                           max_text_tokens=detector.max_text_tokens, inputs=list(INPUTS),
+                           outputs=list(OUTPUTS))
+    write_export_info(out_dir, record)
     return path
 
 
@@ -127,7 +127,7 @@ class Owlv2OnnxDetector:
             raise PerceptionError(f"{directory} holds a {config.get('model_type')!r} model, "
                                   f"not OWLv2 (model_type 'owlv2', e.g. {HUB_ID})")
         onnx_dir = Path(onnx_dir).expanduser()
-        sidecar = _read_sidecar(onnx_dir)
+        sidecar = _read_sidecar(onnx_dir, directory)
         processor = _load_processor(directory, config)
         side = processor.image_processor.size
         if (side.get("height"), side.get("width")) != (sidecar["image_size"],) * 2:
@@ -169,20 +169,18 @@ class Owlv2OnnxDetector:
         check_label_lengths(self.processor.tokenizer, labels, self.max_text_tokens)
 
 
-def _read_sidecar(onnx_dir: Path) -> dict:
-    path = onnx_dir / SIDECAR_FILE
-    if not (onnx_dir / MODEL_FILE).is_file() or not path.is_file():
-        raise PerceptionError(f"no exported OWLv2 at {onnx_dir} ({MODEL_FILE} and "
-                              f"{SIDECAR_FILE}): export it with 'spatial-vqa models export'")
+def _read_sidecar(onnx_dir: Path, model_dir: Path) -> dict:
+    """The export record, with the fields OWLv2's loader needs checked."""
+    if not (onnx_dir / MODEL_FILE).is_file():
+        raise PerceptionError(f"no exported OWLv2 at {onnx_dir} ({MODEL_FILE} missing): "
+                              f"export it with {EXPORT_HINT}")
+    sidecar = read_export_info(onnx_dir, FAMILY, model_dir)
     try:
-        sidecar = json.loads(path.read_text(encoding="utf-8"))
-        if sidecar["family"] != FAMILY:
-            raise ValueError(f"family {sidecar['family']!r}, not {FAMILY!r}")
         sidecar["image_size"] = int(sidecar["image_size"])
         sidecar["max_text_tokens"] = int(sidecar["max_text_tokens"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise PerceptionError(f"{path} is not an OWLv2 export record ({error}): "
-                              f"{_EXPORT_AGAIN}") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise PerceptionError(f"{onnx_dir / EXPORT_INFO} is not an OWLv2 export record "
+                              f"({error}): {_EXPORT_AGAIN}") from None
     return sidecar
 
 
@@ -204,4 +202,4 @@ def _load_processor(directory: Path, config: dict) -> Any:
     return processor
 
 
-__all__ = ["MODEL_FILE", "SIDECAR_FILE", "Owlv2OnnxDetector", "export"]
+__all__ = ["MODEL_FILE", "Owlv2OnnxDetector", "export"]

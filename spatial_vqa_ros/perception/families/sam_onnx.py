@@ -11,7 +11,7 @@ batch > 1), one image per call, the boxes of a frame through the decoder's box b
   (pixels of the resized image) -> ``pred_masks`` (1, N, 1, 256, 256) low-res logits,
   ``iou_scores`` (1, N, 1)
 - ``export.json``: family, input size, opset, source snapshot, torch/transformers
-  versions (:func:`.depth_anything_onnx.export_record`).
+  versions (:mod:`.export_info`).
 
 The graphs do not depend on the camera size (the processor resizes and pads every
 frame to S x S). Pre- and post-processing, the box rescale, the per-frame embedding
@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import PerceptionError
 from ..runtime.onnx import OrtSession, create_session, export_onnx
 from ..types import SensorInputs
-from .depth_anything_onnx import (
+from .export_info import (
     EXPORT_HINT,
     EXPORT_INFO,
     export_record,

@@ -131,12 +131,21 @@ def test_all_prompts_of_a_frame_go_through_one_run(owlv2_dir, onnx_dir):
 
 def test_the_export_record_says_what_was_exported_from_what(owlv2_dir, onnx_dir):
     record = json.loads((onnx_dir / "export.json").read_text())
-    assert record["family"] == "owlv2" and record["snapshot"] == owlv2_dir.name
+    assert record["family"] == "owlv2" and record["source"] == str(owlv2_dir.resolve())
+    assert "config.json" in record["source_files"]
     assert (record["image_size"], record["max_text_tokens"], record["opset"]) == (SIDE,
                                                                                   TEXT_LEN, 18)
     assert record["torch"] == torch.__version__
     assert record["transformers"] == transformers.__version__
     assert sorted(p.name for p in onnx_dir.iterdir()) == ["export.json", "model.onnx"]
+
+
+def test_an_export_from_another_snapshot_is_refused(owlv2_dir, onnx_dir, tmp_path):
+    other = tmp_path / "other-owlv2"
+    shutil.copytree(owlv2_dir, other)
+    (other / "config.json").write_text((owlv2_dir / "config.json").read_text() + "\n")
+    with pytest.raises(PerceptionError, match="another snapshot.*models export"):
+        Owlv2OnnxDetector.from_pretrained(other, onnx_dir)
 
 
 def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(owlv2_dir, onnx_dir):
@@ -161,12 +170,18 @@ def test_a_missing_or_corrupt_graph_says_to_export_again(owlv2_dir, onnx_dir, tm
         Owlv2OnnxDetector.from_pretrained(owlv2_dir, corrupt)
     unfinished = shutil.copytree(onnx_dir, tmp_path / "unfinished")
     (unfinished / "export.json").unlink()
-    with pytest.raises(PerceptionError, match="no exported OWLv2.*spatial-vqa models export"):
+    with pytest.raises(PerceptionError, match="no owlv2 ONNX export.*spatial-vqa models export"):
         Owlv2OnnxDetector.from_pretrained(owlv2_dir, unfinished)
     garbled = shutil.copytree(onnx_dir, tmp_path / "garbled")
     (garbled / "export.json").write_text("{")
-    with pytest.raises(PerceptionError, match="not an OWLv2 export record.*models export"):
+    with pytest.raises(PerceptionError, match="unreadable.*models export"):
         Owlv2OnnxDetector.from_pretrained(owlv2_dir, garbled)
+    fieldless = shutil.copytree(onnx_dir, tmp_path / "fieldless")
+    record = json.loads((fieldless / "export.json").read_text())
+    del record["max_text_tokens"]
+    (fieldless / "export.json").write_text(json.dumps(record))
+    with pytest.raises(PerceptionError, match="not an OWLv2 export record.*models export"):
+        Owlv2OnnxDetector.from_pretrained(owlv2_dir, fieldless)
 
 
 def test_a_graph_exported_at_another_image_size_is_refused(owlv2_dir, onnx_dir, tmp_path):
