@@ -33,8 +33,8 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 #: family -> the module whose ``export(model_dir, out_dir, ...)`` writes its ONNX graphs.
-EXPORTERS = {"depth_anything": "depth_anything_onnx", "owlv2": "owlv2_onnx",
-             "sam": "sam_onnx"}
+EXPORTERS = {"depth_anything": "depth_anything_onnx", "depth_pro": "depth_pro_onnx",
+             "owlv2": "owlv2_onnx", "sam": "sam_onnx", "sam2": "sam2_onnx"}
 
 
 def _export(args: argparse.Namespace) -> int:

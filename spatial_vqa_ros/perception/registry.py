@@ -118,7 +118,8 @@ DEPTH: dict[str, Factory] = {
     "sensor": lambda spec: SensorDepth(),
     "depth_anything": _family("depth_anything", "DepthAnythingDepth", "depth_model",
                               onnx_cls="DepthAnythingOnnxDepth"),
-    "depth_pro": _family("depth_pro", "DepthProDepth", "depth_model"),
+    "depth_pro": _family("depth_pro", "DepthProDepth", "depth_model",
+                         onnx_cls="DepthProOnnxDepth"),
 }
 DETECTORS: dict[str, Factory] = {
     "simulation": lambda spec: SimulationDetector(),
@@ -132,7 +133,7 @@ SEGMENTERS: dict[str, Factory] = {
     "simulation": lambda spec: SimulationSegmenter(),
     "depth_box": lambda spec: DepthBoxSegmenter(),
     "sam": _family("sam", "SamSegmenter", "segmenter_model", onnx_cls="SamOnnxSegmenter"),
-    "sam2": _family("sam2", "Sam2Segmenter", "segmenter_model"),
+    "sam2": _family("sam2", "Sam2Segmenter", "segmenter_model", onnx_cls="Sam2OnnxSegmenter"),
 }
 #: The method each role's object must have.
 METHODS = {"depth": "estimate", "detector": "detect", "segmenter": "segment"}

@@ -1,0 +1,156 @@
+"""Depth Pro on ONNX Runtime: one graph, the model alone.
+
+``model.onnx``: ``pixel_values`` (1, 3, S, S) -> ``predicted_depth`` (1, S, S) canonical
+inverse depth and, with the field-of-view head, ``field_of_view`` (1,) degrees. The
+model's input is fixed (S = 1536 for the released weights) and every camera frame is
+resized to it, so one export serves every camera size. TorchScript exporter at batch 1
+(it fails when the batch changes; one frame per call is what a robot does).
+Pre- and post-processing, the CameraInfo-or-estimate rule and the NaN rules are the
+torch adapter's own code: :class:`~.depth_pro.DepthProDepth` is built around an ONNX
+stand-in for its model.
+
+torch and transformers are imported when a model is exported or loaded, not on import.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from ..errors import PerceptionError
+from ..runtime.onnx import OrtSession, create_session, export_onnx
+from ..types import DepthResult, SensorInputs
+from .depth_pro import FAMILY, HUB_ID, DepthProDepth, load_processing
+from .export_info import (
+    EXPORT_HINT,
+    EXPORT_INFO,
+    export_record,
+    read_export_info,
+    write_export_info,
+)
+
+__all__ = ["DepthProOnnxDepth", "export"]
+
+MODEL_FILE = "model.onnx"
+
+
+def _graph(model: Any, fov_head: bool) -> Any:
+    import torch
+
+    class DepthProGraph(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, pixel_values):
+            out = self.model(pixel_values=pixel_values)
+            if fov_head:
+                return out.predicted_depth, out.field_of_view
+            return out.predicted_depth
+
+    return DepthProGraph().eval()
+
+
+def export(model_dir: str | Path, out_dir: str | Path, *,
+           size_hw: tuple[int, int] | None = None) -> list[Path]:
+    """Export the Depth Pro snapshot at ``model_dir`` to ``out_dir``: ``model.onnx`` and
+    ``export.json``. ``size_hw`` is not used (the model input is fixed; every camera
+    size is resized to it) and is accepted so that every family exports alike."""
+    import torch
+
+    del size_hw
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    torch_adapter = DepthProDepth.from_pretrained(model_dir)  # the torch adapter's checks
+    (out_dir / EXPORT_INFO).unlink(missing_ok=True)
+    side_hw = torch_adapter.processing.size_hw
+    fov_head = torch_adapter.has_fov_head
+    pixel_values = torch.randn(1, 3, *side_hw, generator=torch.Generator().manual_seed(0))
+    outputs = ["predicted_depth", "field_of_view"] if fov_head else ["predicted_depth"]
+    with warnings.catch_warnings():  # the tracer's shape notes: parity is tested
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        path = export_onnx(_graph(torch_adapter.model, fov_head), (pixel_values,),
+                           out_dir / MODEL_FILE, input_names=["pixel_values"],
+                           output_names=outputs)
+    record = export_record(FAMILY, model_dir, pixel_size_hw=list(side_hw),
+                           field_of_view=fov_head)
+    return [path, write_export_info(out_dir, record)]
+
+
+class _OrtDepthProModel:
+    """The graph in the place of ``DepthProForDepthEstimation`` inside DepthProDepth."""
+
+    def __init__(self, session: OrtSession, record: dict[str, Any]) -> None:
+        import torch
+
+        self.session = session
+        self.dtype = torch.float32
+        self.pixel_size_hw = tuple(record["pixel_size_hw"])
+        self.config = SimpleNamespace(use_fov_model=bool(record.get("field_of_view")))
+
+    def to(self, *args: Any, **kwargs: Any) -> _OrtDepthProModel:
+        return self
+
+    def eval(self) -> _OrtDepthProModel:
+        return self
+
+    def __call__(self, *, pixel_values: Any) -> Any:
+        import torch
+
+        out = self.session.run({"pixel_values": pixel_values.cpu().numpy()})
+        fov = out.get("field_of_view")
+        return SimpleNamespace(predicted_depth=torch.from_numpy(out["predicted_depth"]),
+                               field_of_view=None if fov is None else torch.from_numpy(fov))
+
+
+class DepthProOnnxDepth:
+    """Depth Pro behind the DepthEstimator seam on ONNX Runtime; ``name`` is
+    ``"depth_pro:<dir>@onnxruntime:<provider>"``."""
+
+    def __init__(self, session: OrtSession, model_dir: Path, record: dict[str, Any]) -> None:
+        self._torch_adapter = DepthProDepth(_OrtDepthProModel(session, record),
+                                            load_processing(model_dir),
+                                            model_id=model_dir.name)
+        self.provider = session.provider
+        self.model_id = model_dir.name
+        self.name = f"{FAMILY}:{model_dir.name}@onnxruntime:{session.provider}"
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path, onnx_dir: str | Path, *,
+                        providers: list[str] | None = None, export_missing: bool = False,
+                        threads: int = 0) -> DepthProOnnxDepth:
+        """The snapshot's pre-processing from ``model_dir``, the graph from ``onnx_dir``;
+        ``export_missing`` exports (needs the weights) instead of refusing."""
+        model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
+        if not model_dir.is_dir():
+            raise PerceptionError(f"Depth Pro model not found at {model_dir}: run "
+                                  f"'spatial-vqa models pull {model_dir.name}' on a machine "
+                                  f"with network, or copy a snapshot of {HUB_ID} there")
+        side_hw = load_processing(model_dir).size_hw
+        try:
+            record, session = _open(model_dir, onnx_dir, side_hw, providers, threads)
+        except PerceptionError:
+            if not export_missing:
+                raise
+            export(model_dir, onnx_dir)
+            record, session = _open(model_dir, onnx_dir, side_hw, providers, threads)
+        return cls(session, model_dir, record)
+
+    def estimate(self, inputs: SensorInputs) -> DepthResult:
+        return self._torch_adapter.estimate(inputs)
+
+
+def _open(model_dir: Path, onnx_dir: Path, side_hw: tuple[int, int],
+          providers: list[str] | None, threads: int) -> tuple[dict[str, Any], OrtSession]:
+    record = read_export_info(onnx_dir, FAMILY, model_dir)
+    shape = record.get("pixel_size_hw")
+    if not (isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(v, int) and v > 0 for v in shape)):
+        raise PerceptionError(f"{onnx_dir / EXPORT_INFO} is not a Depth Pro export record: "
+                              f"export again with {EXPORT_HINT}")
+    if tuple(shape) != tuple(side_hw):
+        raise PerceptionError(f"the Depth Pro export at {onnx_dir} takes {shape[1]}x"
+                              f"{shape[0]} images, the snapshot at {model_dir} makes "
+                              f"{side_hw[1]}x{side_hw[0]}: export again with {EXPORT_HINT}")
+    return record, create_session(onnx_dir / MODEL_FILE, providers=providers, threads=threads)

@@ -1,0 +1,224 @@
+"""SAM2 on ONNX Runtime: image encoder and prompt/mask decoder, two graphs.
+
+As for SAM (:mod:`.sam_onnx`): the encoder is nearly all the cost and runs once per
+frame, the decoder once per box set; TorchScript exporter, one image per call, the
+boxes of a frame through the decoder's box axis ``N`` (dynamic),
+``multimask_output=False``:
+
+- ``image_encoder.onnx``: ``pixel_values`` (1, 3, S, S) -> ``high_res_0``,
+  ``high_res_1`` (the two FPN levels the mask decoder upsamples with) and
+  ``image_embeddings`` (the coarsest level, with the no-memory embedding added);
+- ``mask_decoder.onnx``: those three + ``input_boxes`` (1, N, 4) float32 pixels of the
+  S x S input -> ``pred_masks`` (1, N, 1, 4S/16, 4S/16) logits, ``iou_scores`` (1, N, 1);
+- ``export.json`` (:mod:`.export_info`).
+
+The graphs take any camera size (every frame is resized to S x S). Pre- and
+post-processing, the box scaling, the per-frame cache and the mask threshold are the
+torch adapter's own code: :class:`~.sam2.Sam2Segmenter` is built around an ONNX
+stand-in for its ``Sam2Model``.
+
+torch and transformers are imported when a model is exported or loaded, not on import.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import PerceptionError
+from ..runtime.onnx import OrtSession, create_session, export_onnx
+from ..types import SensorInputs
+from .export_info import (
+    EXPORT_HINT,
+    EXPORT_INFO,
+    export_record,
+    read_export_info,
+    write_export_info,
+)
+from .sam2 import FAMILY, HUB_ID, Sam2Segmenter, load_processing
+
+__all__ = ["Sam2OnnxSegmenter", "export"]
+
+ENCODER_FILE = "image_encoder.onnx"
+DECODER_FILE = "mask_decoder.onnx"
+EMBEDDINGS = ("high_res_0", "high_res_1", "image_embeddings")
+#: Boxes traced through the decoder: not 1, so the box axis is not specialised to 1.
+_TRACE_BOXES = 3
+
+
+def _graphs(model: Any) -> tuple[Any, Any]:
+    """The encoder and the decoder of ``model`` as modules of plain tensors."""
+    import torch
+
+    class ImageEncoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, pixel_values):
+            return tuple(self.model.get_image_embeddings(pixel_values))
+
+    class MaskDecoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, high_res_0, high_res_1, image_embeddings, input_boxes):
+            out = self.model(image_embeddings=[high_res_0, high_res_1, image_embeddings],
+                             input_boxes=input_boxes, multimask_output=False)
+            return out.pred_masks, out.iou_scores
+
+    return ImageEncoder().eval(), MaskDecoder().eval()
+
+
+def export(model_dir: str | Path, out_dir: str | Path, *,
+           size_hw: tuple[int, int] | None = None) -> list[Path]:
+    """Export the SAM2 snapshot at ``model_dir`` to ``out_dir``: encoder, decoder and
+    ``export.json``; returns the three paths. ``size_hw`` is not used (the graphs take
+    every camera size) and is accepted so that every family exports alike."""
+    import torch
+
+    del size_hw
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    torch_adapter = Sam2Segmenter.from_pretrained(model_dir)  # the torch adapter's checks
+    model = torch_adapter.model
+    (out_dir / EXPORT_INFO).unlink(missing_ok=True)  # a half-done export never looks whole
+    side_hw = torch_adapter.processing.size_hw
+    generator = torch.Generator().manual_seed(0)
+    pixel_values = torch.randn(1, 3, *side_hw, generator=generator)
+    with torch.no_grad():
+        embeddings = tuple(model.get_image_embeddings(pixel_values))
+    corners = torch.rand(1, _TRACE_BOXES, 2, generator=generator) * min(side_hw) / 2
+    boxes = torch.cat([corners, corners + min(side_hw) / 4], dim=-1)
+    encoder, decoder = _graphs(model)
+    by_box = {1: "boxes"}
+    with warnings.catch_warnings():  # shape arithmetic the tracer records: checked in tests
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        paths = [
+            export_onnx(encoder, (pixel_values,), out_dir / ENCODER_FILE,
+                        input_names=["pixel_values"], output_names=list(EMBEDDINGS)),
+            export_onnx(decoder, (*embeddings, boxes), out_dir / DECODER_FILE,
+                        input_names=[*EMBEDDINGS, "input_boxes"],
+                        output_names=["pred_masks", "iou_scores"],
+                        dynamic_axes={"input_boxes": by_box, "pred_masks": by_box,
+                                      "iou_scores": by_box})]
+    record = export_record(FAMILY, model_dir, pixel_size_hw=list(side_hw),
+                           embedding_shapes=[list(e.shape) for e in embeddings],
+                           multimask_output=False)
+    return [*paths, write_export_info(out_dir, record)]
+
+
+class _OrtSam2Model:
+    """The two graphs in the place of ``Sam2Model`` inside Sam2Segmenter: the calls it
+    makes (``get_image_embeddings``, the decoder call with embeddings and boxes)."""
+
+    def __init__(self, encoder: OrtSession, decoder: OrtSession,
+                 record: dict[str, Any]) -> None:
+        import torch
+
+        self.encoder = encoder
+        self.decoder = decoder
+        self.dtype = torch.float32
+        self.pixel_size_hw = tuple(record["pixel_size_hw"])
+        #: how many times the decoder graph ran (for tests and timing reports)
+        self.decoder_calls = 0
+
+    def to(self, *args: Any, **kwargs: Any) -> _OrtSam2Model:
+        return self  # inputs stay on the CPU; the provider does the rest
+
+    def eval(self) -> _OrtSam2Model:
+        return self
+
+    def get_image_embeddings(self, pixel_values: Any) -> list[np.ndarray]:
+        got_hw = tuple(pixel_values.shape[-2:])
+        if got_hw != self.pixel_size_hw:
+            raise PerceptionError(
+                f"the pre-processing made a {got_hw[1]}x{got_hw[0]} image, the ONNX encoder "
+                f"at {self.encoder.path} takes {self.pixel_size_hw[1]}x"
+                f"{self.pixel_size_hw[0]}: export again with {EXPORT_HINT}")
+        out = self.encoder.run({"pixel_values": pixel_values.cpu().numpy()})
+        return [out[name] for name in EMBEDDINGS]
+
+    def __call__(self, *, image_embeddings: list[np.ndarray], input_boxes: Any,
+                 multimask_output: bool) -> Any:
+        import torch
+        from transformers.models.sam2.modeling_sam2 import Sam2ImageSegmentationOutput
+
+        if multimask_output:
+            raise PerceptionError("the SAM2 decoder is exported with one mask per box "
+                                  "(multimask_output=False)")
+        feeds = dict(zip(EMBEDDINGS, image_embeddings))
+        feeds["input_boxes"] = input_boxes.cpu().numpy().astype(np.float32)
+        out = self.decoder.run(feeds)
+        self.decoder_calls += 1
+        return Sam2ImageSegmentationOutput(iou_scores=torch.from_numpy(out["iou_scores"]),
+                                           pred_masks=torch.from_numpy(out["pred_masks"]))
+
+
+class Sam2OnnxSegmenter:
+    """One mask per box, SAM2's encoder and decoder run by ONNX Runtime. ``name`` is
+    ``"sam2:<dir>@onnxruntime:<provider>"``. Build with :meth:`from_pretrained`."""
+
+    def __init__(self, encoder: OrtSession, decoder: OrtSession, model_dir: Path,
+                 record: dict[str, Any], *, mask_threshold: float = 0.0,
+                 cache_embedding: bool = True) -> None:
+        self.model = _OrtSam2Model(encoder, decoder, record)
+        self._torch_adapter = Sam2Segmenter(self.model, load_processing(model_dir),
+                                            mask_threshold=mask_threshold,
+                                            cache_embedding=cache_embedding)
+        self.record = record
+        self.provider = encoder.provider
+        self.providers = (encoder.provider, decoder.provider)
+        self.name = f"{FAMILY}:{model_dir.name}@onnxruntime:{encoder.provider}"
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path, onnx_dir: str | Path, *,
+                        providers: list[str] | None = None, export_missing: bool = False,
+                        threads: int = 0, **options: Any) -> Sam2OnnxSegmenter:
+        """The snapshot's pre-processing from ``model_dir`` (weights are not read), the
+        graphs from ``onnx_dir``. ``export_missing``: export (needs the weights) when the
+        export is missing, unreadable or stale, instead of refusing."""
+        model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
+        if not model_dir.is_dir():
+            raise PerceptionError(f"SAM2 model not found at {model_dir}: run 'spatial-vqa "
+                                  f"models pull {model_dir.name}' on a machine with network, "
+                                  f"or copy a snapshot of {HUB_ID} there")
+        side_hw = load_processing(model_dir).size_hw
+        try:
+            record, sessions = _open(model_dir, onnx_dir, side_hw, providers, threads)
+        except PerceptionError:
+            if not export_missing:
+                raise
+            export(model_dir, onnx_dir)
+            record, sessions = _open(model_dir, onnx_dir, side_hw, providers, threads)
+        return cls(*sessions, model_dir, record, **options)
+
+    @property
+    def encoder_calls(self) -> int:
+        """How many times the image encoder ran (once per distinct frame when cached)."""
+        return self._torch_adapter.encoder_calls
+
+    def segment(self, inputs: SensorInputs, xyxy: np.ndarray,
+                depth_m: np.ndarray | None) -> np.ndarray:
+        """(N, H, W) bool masks for the pixel xyxy boxes of the original image."""
+        return self._torch_adapter.segment(inputs, xyxy, depth_m)
+
+
+def _open(model_dir: Path, onnx_dir: Path, side_hw: tuple[int, int],
+          providers: list[str] | None,
+          threads: int) -> tuple[dict[str, Any], tuple[OrtSession, OrtSession]]:
+    record = read_export_info(onnx_dir, FAMILY, model_dir)
+    shape = record.get("pixel_size_hw")
+    if not (isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(v, int) and v > 0 for v in shape)):
+        raise PerceptionError(f"{onnx_dir / EXPORT_INFO} is not a SAM2 export record: export "
+                              f"again with {EXPORT_HINT}")
+    if tuple(shape) != tuple(side_hw):
+        raise PerceptionError(f"the SAM2 export at {onnx_dir} takes {shape[1]}x{shape[0]} "
+                              f"images, the snapshot at {model_dir} makes {side_hw[1]}x"
+                              f"{side_hw[0]}: export again with {EXPORT_HINT}")
+    return record, tuple(create_session(onnx_dir / name, providers=providers, threads=threads)
+                         for name in (ENCODER_FILE, DECODER_FILE))
