@@ -1,13 +1,14 @@
 """Transformer families at real size: per-stage latency with random weights (torch).
 
-Usage: python bench/bench_families.py [--runs 2] [--device cpu] [--only depth,owlv2,...]
+Usage: python bench/bench_families.py [--runs 2] [--device cpu] [--only depth,sam2,...]
                                      [--onnx]
 
 Speed does not depend on the weights, so each family is built from the real
 checkpoint's architecture (configs written out here: the hub is not reachable) with
 random weights and timed through its adapter, 640x480 input, 5 prompts, 10 boxes:
-Depth Anything V2 Small metric (518), OWLv2 base/16 (960), Grounding DINO tiny (Swin-T,
-BERT-base, 800 short side), SAM ViT-B (1024; encoder and decoder apart). The tokenizers
+Depth Anything V2 Small metric (518), Depth Pro (1536, opt-in), OWLv2 base/16 (960),
+Grounding DINO tiny (Swin-T, BERT-base, 800 short side), SAM ViT-B and SAM2.1 hiera tiny
+(1024; encoder and decoder apart). The tokenizers
 are stand-ins with the real vocabulary sizes (OWLv2 pads queries to 16 tokens, so cost
 does not depend on them). With ``--onnx`` each exportable family is also exported
 (``spatial-vqa models export``'s code) and timed on ONNX Runtime, with the ratio to torch
@@ -154,11 +155,54 @@ def sam(device: str):
                         device=device, cache_embedding=True)
 
 
+def sam2(device: str, directory: Path):
+    """SAM2.1 hiera tiny: transformers' default Sam2Config is that architecture."""
+    import json
+
+    import transformers
+
+    from spatial_vqa_ros.perception.families.sam2 import Sam2Segmenter
+
+    transformers.Sam2Model(transformers.Sam2Config()).save_pretrained(directory)
+    (directory / "preprocessor_config.json").write_text(json.dumps({
+        "size": {"height": 1024, "width": 1024}, "resample": 2,
+        "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}))
+    return Sam2Segmenter.from_pretrained(directory, device=device)
+
+
+def depth_pro(device: str, directory: Path):
+    """Depth Pro as released: three DINOv2-L/16 encoders (image, patches, field of view)
+    on a 1536 x 1536 input cut into 384-pixel patches."""
+    import json
+
+    import transformers
+
+    from spatial_vqa_ros.perception.families.depth_pro import DepthProDepth
+
+    def vit_large():
+        return transformers.Dinov2Config(hidden_size=1024, num_hidden_layers=24,
+                                         num_attention_heads=16, patch_size=16,
+                                         image_size=384, layerscale_value=1.0)
+
+    config = transformers.DepthProConfig(
+        use_fov_model=True, intermediate_hook_ids=[11, 5], intermediate_feature_dims=[256, 256],
+        scaled_images_feature_dims=[1024, 1024, 512], image_model_config=vit_large(),
+        patch_model_config=vit_large(), fov_model_config=vit_large())
+    transformers.DepthProForDepthEstimation(config).save_pretrained(directory)
+    (directory / "preprocessor_config.json").write_text(json.dumps({
+        "size": {"height": 1536, "width": 1536}, "resample": 2,
+        "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}))
+    return DepthProDepth.from_pretrained(directory, device=device)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--only", default="depth,owlv2,grounding_dino,sam")
+    parser.add_argument("--only", default="depth,owlv2,grounding_dino,sam,sam2",
+                        help="comma list of depth, depth_pro (ViT-L x3 at 1536: minutes "
+                        "per frame on a CPU, so not in the default), owlv2, "
+                        "grounding_dino, sam, sam2")
     parser.add_argument("--onnx", action="store_true",
                         help="also export each family and time it on ONNX Runtime")
     args = parser.parse_args()
@@ -182,6 +226,9 @@ def main() -> None:
         stages = [
             ("depth", "depth     Depth Anything V2 Small metric (518)",
              lambda: depth_anything(args.device, Path(tmp) / "da"),
+             lambda adapter: adapter.estimate(inputs)),
+            ("depth_pro", "depth     Depth Pro (1536, 3x DINOv2-L), no CameraInfo",
+             lambda: depth_pro(args.device, Path(tmp) / "depth_pro"),
              lambda adapter: adapter.estimate(inputs)),
             ("owlv2", "detector  OWLv2 base/16 (960), 5 prompts",
              lambda: owlv2(args.device), lambda adapter: adapter.detect(inputs, PROMPTS)),
@@ -209,10 +256,23 @@ def main() -> None:
             del adapter
         if "sam" in wanted:
             segmenter = sam(args.device)
-            _time_sam(segmenter, inputs, boxes, args.runs)
+            _time_sam(segmenter, inputs, boxes, args.runs, "SAM ViT-B (1024)")
             if args.onnx:
                 _time_sam(_onnx_sam(segmenter, Path(tmp) / "sam", args.device), inputs,
-                          boxes, args.runs, runtime="onnxruntime")
+                          boxes, args.runs, "SAM ViT-B (1024)", runtime="onnxruntime")
+            del segmenter
+        if "sam2" in wanted:
+            directory = Path(tmp) / "sam2"
+            _time_sam(sam2(args.device, directory), inputs, boxes, args.runs,
+                      "SAM2.1 hiera tiny (1024)")
+            if args.onnx:
+                from spatial_vqa_ros.perception.families import sam2_onnx
+
+                sam2_onnx.export(directory, directory / "onnx")
+                onnx_sam2 = sam2_onnx.Sam2OnnxSegmenter.from_pretrained(
+                    directory, directory / "onnx", providers=_providers(args.device))
+                _time_sam(onnx_sam2, inputs, boxes, args.runs, "SAM2.1 hiera tiny (1024)",
+                          runtime="onnxruntime")
     if not args.onnx:
         print("  onnxruntime: not timed (add --onnx: exports each family first)")
 
@@ -231,8 +291,8 @@ def _onnx_sam(segmenter, directory: Path, device: str):
                                                      providers=_providers(device))
 
 
-def _time_sam(segmenter, inputs, boxes: np.ndarray, runs: int, runtime: str = "torch"
-              ) -> None:
+def _time_sam(segmenter, inputs, boxes: np.ndarray, runs: int, label: str, *,
+              runtime: str = "torch") -> None:
     """Encoder (once per frame) and decoder (all boxes, one call) apart."""
     from spatial_vqa_ros.perception.types import SensorInputs
 
@@ -249,9 +309,9 @@ def _time_sam(segmenter, inputs, boxes: np.ndarray, runs: int, runtime: str = "t
         new_frame.append((middle - start) * 1e3)
         cached.append((end - middle) * 1e3)
     new_frame, cached = new_frame[1:], cached[1:]  # the first is warm-up
-    print(f"  {'segmenter SAM ViT-B (1024), 10 boxes, new frame':48s} "
+    print(f"  {'segmenter ' + label + ', 10 boxes, new frame':48s} "
           f"{statistics.median(new_frame):9.0f} ms   ({runtime})")
-    print(f"  {'segmenter SAM ViT-B, decoder only (embedding cached)':48s} "
+    print(f"  {'  decoder only (embedding cached)':48s} "
           f"{statistics.median(cached):9.0f} ms   ({runtime})")
 
 
