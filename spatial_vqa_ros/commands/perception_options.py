@@ -11,12 +11,14 @@ def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "
     group = parser.add_argument_group(
         "perception", "each family is a registered name or package.module:Class")
     group.add_argument("--depth-estimator", default="sensor",
-                       help="depth family: sensor (the recorded depth), depth_anything")
+                       help="depth family: sensor (the recorded depth), depth_anything, "
+                       "depth_pro")
     group.add_argument("--detector", default=detector,
                        help="detector family: simulation, opencv_dnn, owlv2, grounding_dino "
                        f"(default {detector})")
     group.add_argument("--segmenter", default=segmenter,
-                       help=f"segmenter family: simulation, depth_box, sam (default {segmenter})")
+                       help=f"segmenter family: simulation, depth_box, sam, sam2 (default "
+                       f"{segmenter})")
     group.add_argument("--detector-model", default="",
                        help="local weights of the detector (.pb or .onnx); opencv_dnn "
                        "without it uses the SSD MobileNet v2 COCO demo weights if installed")

@@ -15,10 +15,10 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-import spatial_vqa_ros  # noqa: E402
-from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain  # noqa: E402
-from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
-from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
+import spatial_vqa_ros
+from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+from spatial_vqa_ros.perception.types import SensorInputs
+from spatial_vqa_ros.synthetic.scoring import render_case
 
 
 @pytest.fixture
