@@ -63,6 +63,10 @@ class QA:
     rendered_unit: str
     #: The answer is a reasoning (chain-of-thought) template.
     qualitative: bool = False
+    #: The referring expressions the texts use for the subject and the object ("the red
+    #: cup"): what an answer names, so what a verifier looks for.
+    subject_text: str = ""
+    object_text: str = ""
 
 
 @dataclass
@@ -232,7 +236,7 @@ def render_qa(category: str, graph: SceneGraph, subject: SceneObject,
     return QA(category, cat.relation, question, answer, subject.id,
               b.id if b is not None else None, subject.label,
               b.label if b is not None else None, out_value, unit, truth, rendered_unit,
-              qualitative)
+              qualitative, a_text, b_text)
 
 
 # --- sampling -----------------------------------------------------------------

@@ -439,3 +439,14 @@ def _build() -> dict[str, Category]:
 
 #: The catalogue, keyed by category name.
 CATEGORIES: dict[str, Category] = _build()
+
+
+def relation_phrases(category: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the phrases that state a comparison category's relation, those that state its
+    opposite): "to the left of", "on the left side of" / "to the right of". Empty for
+    measures and directions. What an answer verifier reads when a reply says no yes/no."""
+    base = category.rsplit("_", 1)[0]
+    row = _COMPARISONS.get(base)
+    if row is None or category not in CATEGORIES:
+        return (), ()
+    return (row.phrase, row.alternative), (row.opposite,)

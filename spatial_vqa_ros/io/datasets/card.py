@@ -75,8 +75,9 @@ ds = load_dataset("json", data_files="data/*.jsonl", split="train")
 
 `image` is relative to this directory. Each record: `id`, `image`, `conversations`
 (LLaVA turns), `qa` (category, relation, question, answer, subject/object id and
-label, value, unit, truth, rendered_unit, qualitative), `scene_graph` (the frame's
-scene record), `source` (kind, uri, name, key, stamp_ns, topic), `width`, `height`.
+label, value, unit, truth, rendered_unit, qualitative, subject_text, object_text),
+`scene_graph` (the frame's scene record), `source` (kind, uri, name, key, stamp_ns,
+topic), `width`, `height`.
 
 ## QAs per category
 

@@ -73,6 +73,7 @@ def qa_fields(qa: QA) -> dict[str, Any]:
         "value": None if value is None else float(value),
         "unit": qa.unit, "truth": qa.truth or "", "rendered_unit": qa.rendered_unit,
         "qualitative": bool(qa.qualitative),
+        "subject_text": qa.subject_text, "object_text": qa.object_text,
     }
 
 
@@ -100,6 +101,8 @@ def build_record(key: str, qas: Sequence[QA], scene_graph: Mapping[str, Any],
                        subject), "" for measures
             rendered_unit str: unit shown in the answer ("cm", "m", "in", "ft", ...)
             qualitative bool: the answer is a reasoning template
+            subject_text, object_text str: the referring expressions the question and
+                       answer use ("the red cup"; object_text "" when there is none)
         scene_graph    dict  the frame's scene record (core.export.frame_record)
         source         dict  kind, uri, name, key, stamp_ns, topic
         width, height  int   image size in pixels
