@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from spatial_vqa_ros.core.vqa import SynthesisConfig
 from spatial_vqa_ros.io.bags import BagFrameWriter
@@ -75,3 +76,95 @@ def write_motorcycle_bag(path: Path, n_frames: int = 2, *, depth: bool = True) -
             writer.write(T0_NS + k * PERIOD_NS, sample.rgb, sample.camera,
                          depth_m=sample.depth_m if depth else None)
     return path
+
+
+def _relation_truth(relation: str, a: dict, b: dict, camera: np.ndarray) -> bool:
+    ca, cb = np.array(a["center"]), np.array(b["center"])
+    da, wa, ha = a["size"]  # [depth (x), width (y), height (z)]
+    db, wb, hb = b["size"]
+    diff = {"left_of": ca[1] - cb[1], "right_of": cb[1] - ca[1], "above": ca[2] - cb[2],
+            "below": cb[2] - ca[2], "behind": ca[0] - cb[0], "in_front_of": cb[0] - ca[0],
+            "taller": ha - hb, "shorter": hb - ha, "wider": wa - wb, "thinner": wb - wa,
+            "bigger": wa * da * ha - wb * db * hb, "smaller": wb * db * hb - wa * da * ha,
+            "closer_to_camera": np.linalg.norm(cb - camera) - np.linalg.norm(ca - camera)}
+    return bool(diff[relation] > 0)
+
+
+#: The measures of the README, recomputed from a scene record's objects (centre, size).
+MEASURED = {
+    "distance": lambda a, b: np.linalg.norm(np.subtract(a["center"], b["center"])),
+    "horizontal_distance": lambda a, b: np.linalg.norm(np.subtract(a["center"], b["center"])[:2]),
+    "vertical_distance": lambda a, b: abs(a["center"][2] - b["center"][2]),
+    "width": lambda a, _: a["size"][1],
+    "height": lambda a, _: a["size"][2],
+}
+
+
+def check_consistent(record: dict) -> int:
+    """Every QA's structured fields agree with the record's scene graph JSON."""
+    graph = record["scene_graph"]
+    objects = {o["id"]: o for o in graph["objects"]}
+    camera = np.array([0.0, 0.0, graph["camera_height_m"]])
+    checked = 0
+    for qa in record["qa"]:
+        a = objects[qa["subject_id"]]
+        b = objects.get(qa["object_id"])
+        assert a["description"] in qa["question"]
+        assert a["label"] == qa["subject_label"]
+        if qa["object_id"] == -1:
+            assert b is None and qa["object_label"] == ""
+        else:
+            assert b["description"] in qa["question"] and b["label"] == qa["object_label"]
+        if qa["relation"] in MEASURED:
+            assert qa["unit"] == "m" and qa["truth"] == ""
+            assert qa["value"] == pytest.approx(MEASURED[qa["relation"]](a, b), abs=5e-4)
+            assert not a["partial"] or qa["relation"] not in ("width", "height")
+            checked += 1
+        elif qa["relation"] == "direction":
+            bearing = np.degrees(np.arctan2(*(np.subtract(b["center"], a["center"])[1::-1])))
+            if qa["unit"] == "deg":
+                assert qa["value"] == pytest.approx(bearing, abs=0.1)
+            checked += 1
+        else:
+            assert qa["value"] is None and qa["truth"] in ("true", "false")
+            assert _relation_truth(qa["relation"], a, b, camera) == (qa["truth"] == "true")
+            checked += 1
+    return checked
+
+
+def write_camera_info(path: Path, camera) -> Path:
+    """A ROS camera_info YAML of ``camera`` (no distortion)."""
+    path.write_text(
+        f"image_width: {camera.width}\nimage_height: {camera.height}\ncamera_name: cam\n"
+        f"camera_matrix: {{rows: 3, cols: 3, data: [{camera.fx}, 0, {camera.cx}, 0, "
+        f"{camera.fy}, {camera.cy}, 0, 0, 1]}}\ndistortion_model: plumb_bob\n"
+        "distortion_coefficients: {rows: 1, cols: 5, data: [0, 0, 0, 0, 0]}\n")
+    return path
+
+
+def write_image_folder(root: Path, seed: int, n_images: int = 4):
+    """``n_images`` unrelated rendered scenes seen by one 160 x 120 camera, written as an
+    image folder with side files: images/ (PNG "view k.png"), depth/ (.npy metres),
+    instances/ (16-bit PNG + labels JSON) and camera.yaml. Returns (root, camera,
+    rendered frames)."""
+    import json
+
+    from PIL import Image
+
+    from spatial_vqa_ros.synthetic.scenes import random_scene
+
+    rng = np.random.default_rng(seed)
+    camera = random_camera(rng, 160, 120)
+    frames = [render(random_scene(rng, camera), DepthNoise(),
+                     np.random.default_rng(seed * 100 + k)) for k in range(n_images)]
+    for name in ("images", "depth", "instances"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+    for k, frame in enumerate(frames):
+        Image.fromarray(frame.rgb).save(root / "images" / f"view {k}.png")
+        np.save(root / "depth" / f"view {k}.npy", frame.depth_m)
+        Image.fromarray(frame.instance_ids.astype(np.uint16)).save(
+            root / "instances" / f"view {k}.png")
+        (root / "instances" / f"view {k}.json").write_text(
+            json.dumps({str(i): label for i, label in frame.id_to_label.items()}))
+    write_camera_info(root / "camera.yaml", camera)
+    return root, camera, frames

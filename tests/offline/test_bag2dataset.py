@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bag_support import CONFIG, PERIOD_NS, T0_NS, write_bag
+from bag_support import CONFIG, PERIOD_NS, T0_NS, check_consistent, write_bag
 
 from spatial_vqa_ros.cli import main as cli_main
 from spatial_vqa_ros.core.vqa import SynthesisConfig
@@ -31,60 +31,6 @@ def bags(tmp_path_factory) -> list[Path]:
 
 def _sorted_records(root: Path) -> list[dict]:
     return sorted(load_records(root), key=lambda r: r["id"])
-
-
-def _relation_truth(relation: str, a: dict, b: dict, camera: np.ndarray) -> bool:
-    ca, cb = np.array(a["center"]), np.array(b["center"])
-    da, wa, ha = a["size"]  # [depth (x), width (y), height (z)]
-    db, wb, hb = b["size"]
-    diff = {"left_of": ca[1] - cb[1], "right_of": cb[1] - ca[1], "above": ca[2] - cb[2],
-            "below": cb[2] - ca[2], "behind": ca[0] - cb[0], "in_front_of": cb[0] - ca[0],
-            "taller": ha - hb, "shorter": hb - ha, "wider": wa - wb, "thinner": wb - wa,
-            "bigger": wa * da * ha - wb * db * hb, "smaller": wb * db * hb - wa * da * ha,
-            "closer_to_camera": np.linalg.norm(cb - camera) - np.linalg.norm(ca - camera)}
-    return bool(diff[relation] > 0)
-
-
-#: The measures of the README, recomputed from a scene record's objects (centre, size).
-MEASURED = {
-    "distance": lambda a, b: np.linalg.norm(np.subtract(a["center"], b["center"])),
-    "horizontal_distance": lambda a, b: np.linalg.norm(np.subtract(a["center"], b["center"])[:2]),
-    "vertical_distance": lambda a, b: abs(a["center"][2] - b["center"][2]),
-    "width": lambda a, _: a["size"][1],
-    "height": lambda a, _: a["size"][2],
-}
-
-
-def _check_consistent(record: dict) -> int:
-    """Every QA's structured fields agree with the record's scene graph JSON."""
-    graph = record["scene_graph"]
-    objects = {o["id"]: o for o in graph["objects"]}
-    camera = np.array([0.0, 0.0, graph["camera_height_m"]])
-    checked = 0
-    for qa in record["qa"]:
-        a = objects[qa["subject_id"]]
-        b = objects.get(qa["object_id"])
-        assert a["description"] in qa["question"]
-        assert a["label"] == qa["subject_label"]
-        if qa["object_id"] == -1:
-            assert b is None and qa["object_label"] == ""
-        else:
-            assert b["description"] in qa["question"] and b["label"] == qa["object_label"]
-        if qa["relation"] in MEASURED:
-            assert qa["unit"] == "m" and qa["truth"] == ""
-            assert qa["value"] == pytest.approx(MEASURED[qa["relation"]](a, b), abs=5e-4)
-            assert not a["partial"] or qa["relation"] not in ("width", "height")
-            checked += 1
-        elif qa["relation"] == "direction":
-            bearing = np.degrees(np.arctan2(*(np.subtract(b["center"], a["center"])[1::-1])))
-            if qa["unit"] == "deg":
-                assert qa["value"] == pytest.approx(bearing, abs=0.1)
-            checked += 1
-        else:
-            assert qa["value"] is None and qa["truth"] in ("true", "false")
-            assert _relation_truth(qa["relation"], a, b, camera) == (qa["truth"] == "true")
-            checked += 1
-    return checked
 
 
 def test_bags_become_valid_llava_records_consistent_with_their_scene_graphs(
@@ -113,7 +59,7 @@ def test_bags_become_valid_llava_records_consistent_with_their_scene_graphs(
         assert record["id"] == f"{source['name']}/{source['stamp_ns']}"
         assert source["kind"] == "rosbag2" and source["topic"] == "/camera/color/image_raw"
         assert Image.open(out / record["image"]).size == (record["width"], record["height"])
-        checked += _check_consistent(record)
+        checked += check_consistent(record)
     assert checked == sum(len(r["qa"]) for r in records)
 
     scene_lines = [json.loads(x) for x in (out / "scene_graphs.jsonl").read_text().splitlines()]

@@ -18,11 +18,16 @@ from bag_support import (  # noqa: E402
     MODEL_CHAIN_ARGS,
     ssd_weights_missing,
     write_bag,
+    write_image_folder,
     write_motorcycle_bag,
 )
 
 from spatial_vqa_ros.io.datasets import load_records  # noqa: E402
-from spatial_vqa_ros.offline.bag2dataset import Bag2DatasetConfig, bag2dataset  # noqa: E402
+from spatial_vqa_ros.offline.bag2dataset import (  # noqa: E402
+    Bag2DatasetConfig,
+    bag2dataset,
+    images2dataset,
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +63,25 @@ def test_ray_engine_output_equals_the_local_engine_output(tmp_path: Path, local_
     assert manifest["skipped"] == expected[3]["skipped"]
     assert manifest["settings"] == expected[3]["settings"]
     assert ray.is_initialized()  # a running instance is used, not shut down
+
+
+def test_image_folders_on_ray_equal_the_local_engine(tmp_path: Path, local_ray) -> None:
+    written = [write_image_folder(tmp_path / name, seed, 3)[0]
+               for name, seed in (("kitchen", 1), ("office", 2))]
+    # several folders: each one's side files live in a subfolder named after it
+    for side in ("images", "depth", "instances"):
+        (tmp_path / side).mkdir()
+        for root in written:
+            (root / side).rename(tmp_path / side / root.name)
+    roots = [tmp_path / "images" / root.name for root in written]
+    kwargs = {"depth_dir": tmp_path / "depth", "instances_dir": tmp_path / "instances",
+              "camera_info": written[0] / "camera.yaml", "progress": False}
+    local = images2dataset(roots, tmp_path / "local", CONFIG, **kwargs)
+    remote = images2dataset(roots, tmp_path / "ray", CONFIG, engine="ray", workers=2,
+                            **kwargs)
+    assert local.ok and remote.ok and local.totals()["records"] == 6
+    assert remote.totals() == local.totals()
+    assert _content(tmp_path / "ray")[:3] == _content(tmp_path / "local")[:3]
 
 
 @pytest.mark.skipif(bool(ssd_weights_missing()), reason=ssd_weights_missing())

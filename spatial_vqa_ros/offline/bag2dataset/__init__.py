@@ -1,6 +1,8 @@
-"""Recorded frames to a spatial VQA dataset: ``spatial-vqa bag2dataset``.
+"""Recorded frames and image folders to a spatial VQA dataset: ``spatial-vqa
+bag2dataset`` and ``spatial-vqa images2dataset``.
 
-Per source (one camera stream: a bag), in order: frames -> the perception chain of
+Per source (one camera stream: a bag; or an image folder, whose images are each
+their own scene), in order: frames -> the perception chain of
 ``config.perception`` (built once per source; the simulation chain by default) ->
 :class:`ScenePipeline` (one per source: floor smoothing and the tracker are
 stateful) -> the scene graph of the objects *visible in the frame* (re-described, so
@@ -13,17 +15,18 @@ per task, writes the same records as the ``local`` one.
 Determinism of the floor fit (open3d's RANSAC) is the core's business: see
 :func:`spatial_vqa_ros.core.floor.deterministic_open3d`.
 
-Modules: ``sources`` (frame sources, bags), ``config`` (:class:`Bag2DatasetConfig`),
-``engines`` (:class:`SourceRun`, local and Ray engines), ``summary`` (per-source
-reports and the run summary) and ``build`` (:func:`write_dataset`,
-:func:`bag2dataset`). Import the public names from here.
+Modules: ``sources`` (frame sources, bags), ``images`` (image folders), ``config``
+(:class:`Bag2DatasetConfig`), ``engines`` (:class:`SourceRun`, local and Ray
+engines), ``summary`` (per-source reports and the run summary) and ``build`` (:func:`write_dataset`,
+:func:`bag2dataset`, :func:`images2dataset`). Import the public names from here.
 """
 
 from __future__ import annotations
 
-from .build import bag2dataset, write_dataset
+from .build import bag2dataset, images2dataset, write_dataset
 from .config import Bag2DatasetConfig
 from .engines import ENGINES, SKIP_REASONS, FrameOutput, SourceRun
+from .images import ImageFolderSource
 from .sources import (
     BagSource,
     FrameSource,
@@ -43,10 +46,12 @@ __all__ = [
     "BagSource",
     "FrameOutput",
     "FrameSource",
+    "ImageFolderSource",
     "SourceFrame",
     "SourceReport",
     "SourceRun",
     "bag2dataset",
+    "images2dataset",
     "open_bags",
     "required_roles",
     "source_from_spec",

@@ -18,6 +18,7 @@ from ...io.datasets import DatasetWriter
 from ...io.errors import DataIOError
 from .config import Bag2DatasetConfig
 from .engines import ENGINES, SKIP_REASONS, FrameOutput, _local_outputs, _ray_outputs
+from .images import ImageFolderSource
 from .sources import FrameSource, open_bags
 from .summary import Bag2DatasetSummary, SourceReport
 
@@ -27,7 +28,8 @@ DEFAULT_CONFIG = Bag2DatasetConfig()
 
 def write_dataset(sources: Sequence[FrameSource], out: str | Path,
                   config: Bag2DatasetConfig = DEFAULT_CONFIG, *, engine: str = "local",
-                  workers: int = 2, progress: bool = True) -> Bag2DatasetSummary:
+                  workers: int = 2, progress: bool = True,
+                  title: str = "Spatial VQA from rosbag2 recordings") -> Bag2DatasetSummary:
     """Process ``sources`` into the dataset directory ``out`` (created or resumed).
 
     Sources complete in ``out`` already are skipped; partly written ones are run
@@ -44,7 +46,7 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
     summary = Bag2DatasetSummary(Path(out))
     writer = DatasetWriter(out, config.settings(), shard_size=config.shard_size,
                            image_format=config.image_format,
-                           title="Spatial VQA from rosbag2 recordings")
+                           title=title)
     try:
         pending = []
         for source in sources:
@@ -114,3 +116,39 @@ def bag2dataset(bags: Sequence[str | Path], out: str | Path,
                         prompts=config.prompts)
     return write_dataset(sources, out, config, engine=engine, workers=workers,
                          progress=progress)
+
+
+def images2dataset(folders: Sequence[str | Path], out: str | Path,
+                   config: Bag2DatasetConfig, *, depth_dir: str | Path | None = None,
+                   instances_dir: str | Path | None = None,
+                   camera_info: str | Path | None = None, engine: str = "local",
+                   workers: int = 2, progress: bool = True) -> Bag2DatasetSummary:
+    """Image folders to a dataset, each image its own scene; see
+    :class:`~.images.ImageFolderSource` for the side files and :func:`write_dataset`
+    for resuming. With several folders, each has its own side-file folders under the
+    given ones (``<depth_dir>/<folder name>/...``)."""
+    if not folders:
+        raise DataIOError("give at least one image folder")
+    several = len(folders) > 1
+
+    def side(directory: str | Path | None, folder: Path) -> Path | None:
+        if directory is None:
+            return None
+        return Path(directory) / folder.name if several else Path(directory)
+
+    sources = [ImageFolderSource(folder, perception=config.perception,
+                                 prompts=config.prompts,
+                                 depth_dir=side(depth_dir, Path(folder)),
+                                 instances_dir=side(instances_dir, Path(folder)),
+                                 camera_info=camera_info)
+               for folder in folders]
+    names = [s.name for s in sources]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataIOError(f"image folders must have distinct names (they prefix every "
+                          f"record id); repeated: {', '.join(repeated)}")
+    from ...perception.registry import build_chain
+
+    build_chain(config.perception)  # weights missing, a plugin that does not import: now
+    return write_dataset(sources, out, config, engine=engine, workers=workers,
+                         progress=progress, title="Spatial VQA from images")

@@ -67,6 +67,9 @@ class SourceRun:
         start = time.perf_counter()
         report, config = self.report, self.config
         pipeline = ScenePipeline(config.pipeline)
+        # Unrelated images (a folder, an image dataset) are separate scenes: each starts
+        # with a fresh tracker, so no object of one image is carried into the next.
+        stateless = bool(getattr(self.source, "stateless", False))
         margin = config.pipeline.tracker.naming_margin_m
         seen: set[str] = set()
         try:
@@ -82,6 +85,8 @@ class SourceRun:
                     yield FrameOutput(item.key, "failed", reason=reason)
                     continue
                 seen.add(item.key)
+                if stateless:
+                    pipeline = ScenePipeline(config.pipeline)
                 yield self._frame(item, pipeline, margin)
             report.complete = True
         except DataIOError as error:

@@ -66,13 +66,10 @@ class FrameSource(Protocol):
     description from which :func:`source_from_spec` rebuilds the source in another
     process (the ``ray`` engine).
 
-    Implemented: :class:`BagSource`. For image folders and Hugging Face image
-    datasets (the ``synth`` command), a source yields one SourceFrame per image;
-    unrelated images are separate scenes, so either give each image its own source
-    or reset the pipeline per frame (planned: a ``stateless`` flag read by
-    :class:`SourceRun`); depth comes from the files or a depth model and the
-    observations from the perception chain, built inside ``__iter__`` from a
-    :class:`PerceptionSpec` so the source stays a small picklable spec.
+    Implemented: :class:`BagSource` and :class:`~.images.ImageFolderSource`. A source
+    whose frames are unrelated images sets ``stateless = True``: :class:`SourceRun`
+    then gives every frame a fresh tracker. The chain is built inside ``__iter__``
+    from a :class:`PerceptionSpec`, so a source stays a small picklable spec.
     """
 
     name: str
@@ -181,6 +178,10 @@ class BagSource:
 
 def source_from_spec(spec: Mapping[str, Any]) -> FrameSource:
     """Rebuild a source from its :meth:`FrameSource.spec` (in a worker process)."""
+    from .images import ImageFolderSource
+
+    if spec.get("kind") == ImageFolderSource.kind:
+        return ImageFolderSource.from_spec(spec)
     if spec.get("kind") == BagSource.kind:
         return BagSource(spec["path"], BagTopics(**spec["topics"]), spec["name"],
                          perception=PerceptionSpec(**spec.get("perception", {})),

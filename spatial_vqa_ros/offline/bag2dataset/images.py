@@ -1,0 +1,199 @@
+"""Image folders as a frame source: any JPEG/PNG collection through the perception
+chain into the same dataset writer as rosbags.
+
+Why beside bags: most spatial VQA data is made from image collections (VQASynth,
+SpatialRGPT's pipeline), not recordings. A folder's images are unrelated scenes, so
+the source is ``stateless`` (a fresh tracker per image) and every image is its own key
+(``<folder name>/<relative path>``, stable across runs, so a killed run resumes).
+
+Optional side files, matched by the image's relative path without its extension:
+
+- ``--depth-dir``: ``<stem>.npy`` (metres) or ``<stem>.png`` (16-bit millimetres);
+- ``--instances-dir``: ``<stem>.png`` (16-bit instance ids, 0 = none) and
+  ``<stem>.json`` (``{"id": "label"}``): a simulator's or an annotated dataset's truth,
+  for the simulation chain;
+- intrinsics: ``<stem>.camera_info.yaml`` beside the image, else ``--camera-info`` for
+  every image of its size, else the depth model's estimate (Depth Pro), else
+  ``--hfov`` (the chain's assumed field of view). Which one was used is recorded per
+  image in the provenance (``intrinsics_source``).
+
+An image that cannot be read, or whose side files are wrong, fails alone with the
+reason (counted in the summary); the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...core.camera import CameraIntrinsics
+from ...core.errors import CoreError
+from ...io.errors import DataIOError
+from ...io.image_files import load_camera_info_yaml, load_depth, load_rgb
+from ...perception.chain import PerceptionChain
+from ...perception.errors import PerceptionError
+from ...perception.registry import PerceptionSpec, assumed_camera, build_chain
+from ...perception.types import SensorInputs
+from .sources import SourceFrame, required_roles, source_name
+
+__all__ = ["IMAGE_SUFFIXES", "ImageFolderSource"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _key_part(relative: Path) -> str:
+    """A relative image path as key parts: unsafe characters replaced, '/' kept."""
+    return "/".join(_UNSAFE.sub("_", part).strip("_") or "_" for part in relative.parts)
+
+
+class ImageFolderSource:
+    """The images under ``root`` (recursive, sorted), each perceived alone."""
+
+    kind = "images"
+    stateless = True
+    topic = ""
+
+    def __init__(self, root: str | Path, name: str | None = None, *,
+                 perception: PerceptionSpec, prompts: Sequence[str] = (),
+                 depth_dir: str | Path | None = None, instances_dir: str | Path | None = None,
+                 camera_info: str | Path | None = None) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DataIOError(f"image folder {self.root} does not exist or is not a folder")
+        self.name = name or source_name(self.root)
+        self.uri = str(self.root.resolve())
+        self.perception = perception
+        self.prompts = tuple(prompts)
+        self.depth_dir = Path(depth_dir) if depth_dir else None
+        self.instances_dir = Path(instances_dir) if instances_dir else None
+        self.camera_info = Path(camera_info) if camera_info else None
+        self._camera = load_camera_info_yaml(self.camera_info) if self.camera_info else None
+        side_dirs = [d.resolve() for d in (self.depth_dir, self.instances_dir) if d]
+        self.images = [p for p in sorted(self.root.rglob("*"))
+                       if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                       and not any(d in p.resolve().parents for d in side_dirs)]
+        if not self.images:
+            raise DataIOError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {self.root}")
+        self.total: int | None = len(self.images)
+        required = required_roles(perception)
+        if "depth" in required and self.depth_dir is None:
+            raise DataIOError("sensor depth needs --depth-dir (depth files beside the "
+                              "images); or choose a depth model (--depth-estimator "
+                              "depth_anything or depth_pro)")
+        if "instances" in required and self.instances_dir is None:
+            raise DataIOError("the simulation detector/segmenter needs --instances-dir "
+                              "(instance images and labels); or choose model families")
+        self._stats = {"images": len(self.images), "unreadable": 0}
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> ImageFolderSource:
+        return cls(spec["path"], spec["name"], perception=PerceptionSpec(**spec["perception"]),
+                   prompts=spec.get("prompts", ()), depth_dir=spec.get("depth_dir"),
+                   instances_dir=spec.get("instances_dir"),
+                   camera_info=spec.get("camera_info"))
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": str(self.root), "name": self.name,
+                "perception": asdict(self.perception), "prompts": list(self.prompts),
+                "depth_dir": str(self.depth_dir) if self.depth_dir else None,
+                "instances_dir": str(self.instances_dir) if self.instances_dir else None,
+                "camera_info": str(self.camera_info) if self.camera_info else None}
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self._stats)
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        try:
+            chain = build_chain(self.perception)
+        except PerceptionError as error:
+            raise DataIOError(f"the perception chain cannot be built: {error}") from None
+        for index, path in enumerate(self.images):
+            yield self._frame(chain, index, path)
+
+    def _frame(self, chain: PerceptionChain, index: int, path: Path) -> SourceFrame:
+        relative = path.relative_to(self.root)
+        key = f"{self.name}/{_key_part(relative)}"
+        try:
+            inputs = self._inputs(path, relative.with_suffix(""))
+        except (DataIOError, CoreError, PerceptionError) as error:
+            self._stats["unreadable"] += 1
+            return SourceFrame(key, index, None, None, (), str(error), "invalid")
+        height, width = inputs.size_hw
+        if self.perception.assumed_hfov_deg > 0:
+            chain.fallback_camera = (assumed_camera(width, height,
+                                                    self.perception.assumed_hfov_deg),
+                                     "assumed_fov")
+        try:
+            result = chain.run(inputs, self.prompts, index)
+        except PerceptionError as error:
+            return SourceFrame(key, index, None, None, (), f"{relative}: {error}",
+                               "perception")
+        except CoreError as error:
+            return SourceFrame(key, index, None, None, (), f"{relative}: {error}", "invalid")
+        return SourceFrame(key, index, result.frame, result.observations)
+
+    def _inputs(self, path: Path, stem: Path) -> SensorInputs:
+        rgb = load_rgb(path)
+        size_hw = rgb.shape[:2]
+        depth = self._side(self.depth_dir, stem, (".npy", ".png"))
+        depth_m = load_depth(depth, size_hw) if depth is not None else None
+        if depth is None and "depth" in required_roles(self.perception):
+            raise DataIOError(f"{path.name}: no depth file {stem}.npy or {stem}.png in "
+                              f"{self.depth_dir}")
+        ids, labels = self._instances(stem, size_hw)
+        return SensorInputs(rgb, self._intrinsics(path, stem, size_hw), depth_m, ids, labels)
+
+    def _intrinsics(self, path: Path, stem: Path, size_hw: tuple[int, ...]
+                    ) -> CameraIntrinsics | None:
+        beside = self.root / f"{stem}.camera_info.yaml"
+        if beside.is_file():
+            return load_camera_info_yaml(beside)
+        camera = self._camera
+        if camera is not None and (camera.height, camera.width) == tuple(size_hw):
+            return camera
+        if camera is not None and not self.perception.assumed_hfov_deg:
+            raise DataIOError(f"{path.name} is {size_hw[1]}x{size_hw[0]} but "
+                              f"{self.camera_info} is for {camera.width}x{camera.height}: "
+                              "give a camera_info per image size, or --hfov")
+        return None
+
+    def _instances(self, stem: Path, size_hw: tuple[int, ...]
+                   ) -> tuple[np.ndarray | None, dict[int, str] | None]:
+        if self.instances_dir is None:
+            return None, None
+        image = self._side(self.instances_dir, stem, (".png",))
+        labels_path = self._side(self.instances_dir, stem, (".json",))
+        if image is None or labels_path is None:
+            raise DataIOError(f"no instance image and labels {stem}.png / {stem}.json in "
+                              f"{self.instances_dir}")
+        from PIL import Image
+
+        with Image.open(image) as opened:
+            ids = np.asarray(opened).astype(np.int32)
+        if ids.shape != tuple(size_hw):
+            raise DataIOError(f"instance image {image} is {ids.shape[::-1]}, the image "
+                              f"{tuple(size_hw)[::-1]}")
+        try:
+            labels = {int(k): str(v) for k, v in
+                      json.loads(labels_path.read_text(encoding="utf-8")).items()}
+        except (ValueError, AttributeError) as error:
+            raise DataIOError(f"labels {labels_path} are not a JSON object of id -> label "
+                              f"({error})") from None
+        return ids, labels
+
+    @staticmethod
+    def _side(directory: Path | None, stem: Path, suffixes: Sequence[str]) -> Path | None:
+        if directory is None:
+            return None
+        for suffix in suffixes:
+            candidate = directory / f"{stem}{suffix}"
+            if candidate.is_file():
+                return candidate
+        return None
