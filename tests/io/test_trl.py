@@ -1,0 +1,91 @@
+"""TRL export: SFT and GRPO parquet that load with one load_dataset call, images decoded,
+chat turns typed; GRPO rows score their own reference answer 1 with the verifier;
+lettered multiple choice puts the right answer under both letters across rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dataset_support import SETTINGS, dataset_item
+
+from spatial_vqa_ros.cli import main
+from spatial_vqa_ros.core.vqa.messages import as_multiple_choice
+from spatial_vqa_ros.core.vqa.verify import make_reward_function, score_answer
+from spatial_vqa_ros.io.datasets import DatasetWriter
+from spatial_vqa_ros.io.datasets.trl import export_trl
+from spatial_vqa_ros.io.errors import DataIOError
+
+datasets = pytest.importorskip("datasets")
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    with DatasetWriter(root, SETTINGS, shard_size=2) as writer:
+        for i in range(5):
+            writer.add(*dataset_item(i, value=1.0 + i))
+    return root
+
+
+def load(path: Path, cache: Path):
+    return datasets.load_dataset(str(path), split="train", cache_dir=str(cache))
+
+
+def test_sft_rows_are_one_conversation_per_image(dataset, tmp_path):
+    result = export_trl(dataset, tmp_path / "sft", shard_size=2)
+    assert (result.rows, result.shards) == (5, 3)
+    loaded = load(tmp_path / "sft", tmp_path / "cache")
+    assert len(loaded) == 5
+    row = loaded[0]
+    assert row["images"][0].size == (8, 6)
+    messages = row["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 2
+    assert messages[0]["content"][0]["type"] == "image"
+    assert messages[0]["content"][1] == {"type": "text", "text": "Is the mug left of the box?"}
+    assert messages[1]["content"] == [{"type": "text", "text": "Yes."}]
+    assert messages[2]["content"][0]["type"] == "text"  # the image comes once
+
+
+def test_grpo_rows_carry_the_truth_the_verifier_scores(dataset, tmp_path):
+    export_trl(dataset, tmp_path / "grpo", form="grpo")
+    loaded = load(tmp_path / "grpo", tmp_path / "cache")
+    assert len(loaded) == 10 and loaded[1]["id"].endswith("#1")
+    reward = make_reward_function()
+    assert reward(loaded["answer"], qa=loaded["qa"]) == [1.0] * 10
+    wrong = ["No." if row["category"] == "left_predicate" else "9 m" for row in loaded]
+    assert reward(wrong, qa=loaded["qa"]) == [0.0] * 10
+    assert loaded[0]["prompt"][0]["content"][0]["type"] == "image"
+
+
+def test_multiple_choice_letters_are_balanced_and_verifiable(dataset, tmp_path):
+    export_trl(dataset, tmp_path / "mc", form="grpo", multiple_choice=True)
+    loaded = load(tmp_path / "mc", tmp_path / "cache")
+    lettered = [row for row in loaded if row["qa"]["options"]]
+    assert len(lettered) == 5  # the predicates; distances stay open questions
+    for row in lettered:
+        assert "(A) yes\n(B) no" in row["prompt"][0]["content"][1]["text"]
+        assert score_answer(row["qa"], row["answer"]).reward == 1.0
+        assert score_answer(row["qa"], "(B)").reward == 0.0  # the truth is "yes"
+    qa = {"category": "tall_choice", "truth": "true", "subject_text": "the mug",
+          "object_text": "the lamp", "question": "Which is taller, the mug or the lamp?",
+          "answer": "The mug."}
+    correct = {as_multiple_choice(qa, f"img/{k}#0")["correct"] for k in range(20)}
+    assert correct == {0, 1}
+    for k in range(20):
+        lettered_qa = as_multiple_choice(qa, f"img/{k}#0")
+        assert score_answer(lettered_qa, lettered_qa["answer"]).reward == 1.0
+        assert lettered_qa["options"][lettered_qa["correct"]] == "the mug"
+
+
+def test_export_refuses_foreign_directories_and_rewrites_its_own(dataset, tmp_path, capsys):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(DataIOError, match="holds no TRL export"):
+        export_trl(dataset, tmp_path / "busy")
+    export_trl(dataset, tmp_path / "out", shard_size=1)
+    export_trl(dataset, tmp_path / "out", shard_size=10)  # again: old shards replaced
+    assert len(list((tmp_path / "out" / "data").glob("*.parquet"))) == 1
+    assert main(["to-trl", str(tmp_path / "nothing"), str(tmp_path / "x")]) == 2
+    assert "holds no dataset records" in capsys.readouterr().err
+    assert main(["to-trl", str(dataset), str(tmp_path / "cli"), "--form", "grpo"]) == 0
