@@ -15,7 +15,8 @@ per task, writes the same records as the ``local`` one.
 Determinism of the floor fit (open3d's RANSAC) is the core's business: see
 :func:`spatial_vqa_ros.core.floor.deterministic_open3d`.
 
-Modules: ``sources`` (frame sources, bags), ``images`` (image folders), ``config``
+Modules: ``sources`` (frame sources, bags), ``images`` (image folders), ``hf_images``
+(Hugging Face image datasets), ``config``
 (:class:`Bag2DatasetConfig`), ``engines`` (:class:`SourceRun`, local and Ray
 engines), ``summary`` (per-source reports and the run summary) and ``build`` (:func:`write_dataset`,
 :func:`bag2dataset`, :func:`images2dataset`). Import the public names from here.
@@ -23,9 +24,10 @@ engines), ``summary`` (per-source reports and the run summary) and ``build`` (:f
 
 from __future__ import annotations
 
-from .build import bag2dataset, images2dataset, write_dataset
+from .build import bag2dataset, hf2dataset, images2dataset, write_dataset
 from .config import Bag2DatasetConfig
 from .engines import ENGINES, SKIP_REASONS, FrameOutput, SourceRun
+from .hf_images import HFImageSource
 from .images import ImageFolderSource
 from .sources import (
     BagSource,
@@ -46,11 +48,13 @@ __all__ = [
     "BagSource",
     "FrameOutput",
     "FrameSource",
+    "HFImageSource",
     "ImageFolderSource",
     "SourceFrame",
     "SourceReport",
     "SourceRun",
     "bag2dataset",
+    "hf2dataset",
     "images2dataset",
     "open_bags",
     "required_roles",

@@ -18,6 +18,7 @@ from ...io.datasets import DatasetWriter
 from ...io.errors import DataIOError
 from .config import Bag2DatasetConfig
 from .engines import ENGINES, SKIP_REASONS, FrameOutput, _local_outputs, _ray_outputs
+from .hf_images import HFImageSource
 from .images import ImageFolderSource
 from .sources import FrameSource, open_bags
 from .summary import Bag2DatasetSummary, SourceReport
@@ -152,3 +153,19 @@ def images2dataset(folders: Sequence[str | Path], out: str | Path,
     build_chain(config.perception)  # weights missing, a plugin that does not import: now
     return write_dataset(sources, out, config, engine=engine, workers=workers,
                          progress=progress, title="Spatial VQA from images")
+
+
+def hf2dataset(location: str, out: str | Path, config: Bag2DatasetConfig, *,
+               split: str = "train", image_column: str = "image", id_column: str = "",
+               camera_info: str | Path | None = None, engine: str = "local",
+               workers: int = 2, progress: bool = True) -> Bag2DatasetSummary:
+    """One split of a Hugging Face image dataset to a dataset; see
+    :class:`~.hf_images.HFImageSource` and :func:`write_dataset`."""
+    source = HFImageSource(location, perception=config.perception, prompts=config.prompts,
+                           split=split, image_column=image_column, id_column=id_column,
+                           camera_info=camera_info)
+    from ...perception.registry import build_chain
+
+    build_chain(config.perception)
+    return write_dataset([source], out, config, engine=engine, workers=workers,
+                         progress=progress, title="Spatial VQA from an image dataset")

@@ -66,7 +66,8 @@ class FrameSource(Protocol):
     description from which :func:`source_from_spec` rebuilds the source in another
     process (the ``ray`` engine).
 
-    Implemented: :class:`BagSource` and :class:`~.images.ImageFolderSource`. A source
+    Implemented: :class:`BagSource`, :class:`~.images.ImageFolderSource` and
+    :class:`~.hf_images.HFImageSource`. A source
     whose frames are unrelated images sets ``stateless = True``: :class:`SourceRun`
     then gives every frame a fresh tracker. The chain is built inside ``__iter__``
     from a :class:`PerceptionSpec`, so a source stays a small picklable spec.
@@ -178,10 +179,13 @@ class BagSource:
 
 def source_from_spec(spec: Mapping[str, Any]) -> FrameSource:
     """Rebuild a source from its :meth:`FrameSource.spec` (in a worker process)."""
+    from .hf_images import HFImageSource
     from .images import ImageFolderSource
 
     if spec.get("kind") == ImageFolderSource.kind:
         return ImageFolderSource.from_spec(spec)
+    if spec.get("kind") == HFImageSource.kind:
+        return HFImageSource.from_spec(spec)
     if spec.get("kind") == BagSource.kind:
         return BagSource(spec["path"], BagTopics(**spec["topics"]), spec["name"],
                          perception=PerceptionSpec(**spec.get("perception", {})),

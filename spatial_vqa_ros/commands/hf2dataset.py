@@ -1,0 +1,53 @@
+"""`spatial-vqa hf2dataset DATASET OUT`: a Hugging Face image dataset (save_to_disk
+directory, parquet, or a hub id when online) to a spatial VQA dataset."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .dataset_options import add_dataset_options, dataset_config, finish
+from .perception_options import add_perception_options, spec_from
+
+
+def run(args: argparse.Namespace, ros_args: list[str]) -> int:
+    from ..core.vqa import VQAError
+    from ..io.errors import DataIOError
+    from ..offline.bag2dataset import hf2dataset
+    from ..perception.errors import PerceptionError
+
+    try:
+        try:
+            perception = spec_from(args, assumed_hfov_deg=args.hfov)
+        except ValueError as error:
+            raise PerceptionError(str(error)) from None
+        summary = hf2dataset(args.dataset, args.out, dataset_config(args, perception),
+                             split=args.split, image_column=args.image_column,
+                             id_column=args.id_column, camera_info=args.camera_info,
+                             engine=args.engine, workers=args.workers,
+                             progress=not args.no_progress)
+    except (DataIOError, VQAError, PerceptionError) as error:
+        print(f"spatial-vqa hf2dataset: {error}", file=sys.stderr)
+        return 2
+    return finish(summary, args, "hf2dataset")
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser(
+        "hf2dataset", help="turn a Hugging Face image dataset into a spatial VQA dataset",
+        description="Like images2dataset, for the rows of one split of a Hugging Face "
+        "dataset: a save_to_disk directory, parquet file(s), or a hub id (the only case "
+        "that needs the network). Rows carry rgb only: use a depth model. Exit status: "
+        "0 done, 1 nothing written, 2 bad input or output.")
+    parser.add_argument("dataset", help="save_to_disk directory, parquet, or hub id")
+    parser.add_argument("out", metavar="OUT", help="dataset directory (created or resumed)")
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--image-column", default="image")
+    parser.add_argument("--id-column", default="",
+                        help="a column naming each row (default: the row index)")
+    parser.add_argument("--camera-info", help="camera_info YAML for rows of its size")
+    parser.add_argument("--hfov", type=float, default=0.0,
+                        help="horizontal field of view [deg] to assume without intrinsics")
+    add_dataset_options(parser)
+    add_perception_options(parser, detector="opencv_dnn", segmenter="depth_box")
+    parser.set_defaults(run=run)
