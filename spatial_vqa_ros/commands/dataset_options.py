@@ -22,15 +22,46 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--push-to-hub", metavar="REPO_ID",
                         help="upload the dataset to this Hugging Face dataset repo at the end")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    group = parser.add_argument_group(
+        "filters", "frames that make no good data are skipped, counted by reason")
+    group.add_argument("--min-side", type=int, default=0,
+                       help="skip images whose shorter side is below this [px]")
+    group.add_argument("--min-sharpness", type=float, default=0.0,
+                       help="skip images whose Laplacian variance is below this (~100: blur)")
+    group.add_argument("--min-objects", type=int, default=1,
+                       help="skip frames with fewer visible objects (2: every image has a "
+                       "pair to relate)")
+    group.add_argument("--require-floor", action="store_true",
+                       help="skip frames where no floor was found")
+    group.add_argument("--clip-model", default="",
+                       help="CLIP model (registry name or path) for tag filtering")
+    group.add_argument("--include-tags", default="",
+                       help="comma-separated: keep an image only if one of these matches")
+    group.add_argument("--exclude-tags", default="",
+                       help="comma-separated: skip an image when one of these matches")
+    group.add_argument("--clip-threshold", type=float, default=0.5,
+                       help="tag probability that counts as a match (default 0.5)")
+
+
+def _tags(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
 def dataset_config(args: argparse.Namespace, perception, **extra):
     """The Bag2DatasetConfig the options describe (``extra``: topics, every_n)."""
     from ..core.vqa import SynthesisConfig
     from ..offline.bag2dataset import Bag2DatasetConfig
+    from ..offline.bag2dataset.filters import FrameFilters
     from .perception_options import prompts_from
 
+    filters = FrameFilters(
+        min_side_px=args.min_side, min_sharpness=args.min_sharpness,
+        min_objects=args.min_objects, require_floor=args.require_floor,
+        clip_model=args.clip_model, models_dir=getattr(args, "models_dir", "") or "",
+        include_tags=_tags(args.include_tags), exclude_tags=_tags(args.exclude_tags),
+        clip_threshold=args.clip_threshold)
     return Bag2DatasetConfig(
+        filters=filters,
         synthesis=SynthesisConfig(qa_per_image=args.qa_per_image, units=args.units,
                                   qualitative_fraction=args.qualitative_fraction,
                                   seed=args.seed),

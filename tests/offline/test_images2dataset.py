@@ -87,11 +87,11 @@ def test_an_interrupted_run_resumes_to_the_same_records(tmp_path, folder, monkey
     original = ImageFolderSource._frame
     calls = []
 
-    def dying(self, chain, index, path):
+    def dying(self, chain, index, path, images=None):
         calls.append(index)
         if len(calls) == 3:
             raise KeyboardInterrupt  # a Ctrl-C (or a kill) mid-folder
-        return original(self, chain, index, path)
+        return original(self, chain, index, path, images)
 
     monkeypatch.setattr(ImageFolderSource, "_frame", dying)
     with pytest.raises(KeyboardInterrupt):

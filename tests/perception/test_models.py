@@ -27,7 +27,12 @@ def snapshot(directory):
 def test_the_shipped_registry_names_a_model_for_every_family_role():
     registry = load_registry()
     roles = {entry.role for entry in registry.entries.values()}
-    assert roles == {"depth", "detector", "segmenter"}
+    assert roles == {"depth", "detector", "segmenter", "tagger"}
+    import importlib.util
+
+    for entry in registry.entries.values():  # every family named has its adapter module
+        module = f"spatial_vqa_ros.perception.families.{entry.family}"
+        assert importlib.util.find_spec(module) is not None, entry
     assert registry.get("sam_vit_base").checkpoint == "facebook/sam-vit-base"
     with pytest.raises(PerceptionError, match="no model called 'sam_huge'"):
         registry.get("sam_huge")

@@ -141,7 +141,7 @@ def images2dataset(folders: Sequence[str | Path], out: str | Path,
                                  prompts=config.prompts,
                                  depth_dir=side(depth_dir, Path(folder)),
                                  instances_dir=side(instances_dir, Path(folder)),
-                                 camera_info=camera_info)
+                                 camera_info=camera_info, filters=config.filters)
                for folder in folders]
     names = [s.name for s in sources]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -163,7 +163,7 @@ def hf2dataset(location: str, out: str | Path, config: Bag2DatasetConfig, *,
     :class:`~.hf_images.HFImageSource` and :func:`write_dataset`."""
     source = HFImageSource(location, perception=config.perception, prompts=config.prompts,
                            split=split, image_column=image_column, id_column=id_column,
-                           camera_info=camera_info)
+                           camera_info=camera_info, filters=config.filters)
     from ...perception.registry import build_chain
 
     build_chain(config.perception)

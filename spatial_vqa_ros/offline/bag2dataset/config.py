@@ -18,6 +18,7 @@ from ...io.bags import BagTopics
 from ...io.datasets import IMAGE_FORMATS
 from ...io.errors import DataIOError
 from ...perception.registry import PerceptionSpec
+from .filters import FrameFilters
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Bag2DatasetConfig:
     topics: BagTopics = field(default_factory=BagTopics)
     perception: PerceptionSpec = field(default_factory=PerceptionSpec)
     prompts: tuple[str, ...] = ()
+    #: Which frames make records (image checks, CLIP tags, floor, object count).
+    filters: FrameFilters = field(default_factory=FrameFilters)
     every_n: int = 1
     image_format: str = "jpg"
     jpeg_quality: int = 95
@@ -63,6 +66,11 @@ class Bag2DatasetConfig:
         """JSON-able settings; :meth:`from_settings` rebuilds the config from them."""
         s = self.synthesis
         weights = None if s.category_weights is None else dict(s.category_weights)
+        # Filters appear only when set, so a dataset written before they existed
+        # resumes with the same settings.
+        filters = {} if self.filters == FrameFilters() else {
+            "filters": {**asdict(self.filters), "include_tags": list(self.filters.include_tags),
+                        "exclude_tags": list(self.filters.exclude_tags)}}
         return {
             "synthesis": {"category_weights": weights, "qa_per_image": s.qa_per_image,
                           "units": s.units, "qualitative_fraction": s.qualitative_fraction,
@@ -75,6 +83,7 @@ class Bag2DatasetConfig:
             "every_n": self.every_n,
             "image_format": self.image_format,
             "jpeg_quality": self.jpeg_quality,
+            **filters,
         }
 
     @classmethod
@@ -89,6 +98,7 @@ class Bag2DatasetConfig:
                    topics=BagTopics(**settings["topics"]),
                    perception=PerceptionSpec(**settings["perception"]),
                    prompts=tuple(settings["prompts"]), every_n=settings["every_n"],
+                   filters=_from_dict(FrameFilters, settings.get("filters", {})),
                    image_format=settings["image_format"],
                    jpeg_quality=settings["jpeg_quality"], shard_size=shard_size)
 

@@ -24,12 +24,13 @@ from ...core.vqa import VQAError, synthesize
 from ...io.datasets import build_record, encode_image
 from ...io.errors import DataIOError
 from .config import Bag2DatasetConfig
+from .filters import FILTER_REASONS, ImageFilter, scene_reason
 from .sources import FrameSource, SourceFrame, source_from_spec
 from .summary import SourceReport
 
 ENGINES = ("local", "ray")
 #: Why a frame gave no record (skips are kept in progress.json and counted in the card).
-SKIP_REASONS = ("no_objects", "no_qa")
+SKIP_REASONS = ("no_objects", "no_qa", *FILTER_REASONS)
 
 
 @dataclass
@@ -62,6 +63,8 @@ class SourceRun:
         self.config = config
         self.done = done
         self.report = SourceReport(source.name, source.kind, source.uri)
+        self._images = (ImageFilter(config.filters) if config.filters.checks_images
+                        else None)
 
     def __iter__(self) -> Iterator[FrameOutput]:
         start = time.perf_counter()
@@ -95,11 +98,28 @@ class SourceRun:
             report.reader = self.source.stats()
             report.seconds = time.perf_counter() - start
 
-    def _frame(self, item: SourceFrame, pipeline: ScenePipeline, margin: float) -> FrameOutput:
-        report, config = self.report, self.config
+    def _unusable(self, item: SourceFrame) -> FrameOutput | None:
+        """The output of a frame that is filtered out or failed before the core."""
+        report = self.report
+        if item.skip_reason:
+            report.filter(item.skip_reason)
+            return FrameOutput(item.key, item.skip_reason)
         if item.error or item.frame is None or item.observations is None:
             report.fail(item.error_reason or "invalid", item.error or "no frame")
             return FrameOutput(item.key, "failed", reason=item.error)
+        if self._images is not None and not item.image_checked and item.key not in self.done:
+            reason = self._images.reason(item.frame.rgb)
+            if reason:
+                report.filter(reason)
+                return FrameOutput(item.key, reason)
+        return None
+
+    def _frame(self, item: SourceFrame, pipeline: ScenePipeline, margin: float) -> FrameOutput:
+        report, config = self.report, self.config
+        unusable = self._unusable(item)
+        if unusable is not None:
+            return unusable
+        assert item.frame is not None and item.observations is not None
         try:
             result = pipeline.process(item.frame, item.observations)
         except CoreError as error:
@@ -115,6 +135,10 @@ class SourceRun:
         if not graph.objects:
             report.frames_no_objects += 1
             return FrameOutput(item.key, "no_objects", line)
+        reason = scene_reason(config.filters, result.scene.floor_found, len(graph.objects))
+        if reason:
+            report.filter(reason)
+            return FrameOutput(item.key, reason, line)
         try:
             qas = synthesize(graph, config.synthesis, item.key, stats=report.emission)
         except VQAError as error:

@@ -27,6 +27,7 @@ from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
 from ...perception.registry import PerceptionSpec, assumed_camera, build_chain
 from ...perception.types import SensorInputs
+from .filters import NO_FILTERS, FrameFilters, ImageFilter
 from .sources import SourceFrame, required_roles
 
 __all__ = ["HFImageSource", "open_hf_dataset"]
@@ -78,8 +79,10 @@ class HFImageSource:
     def __init__(self, location: str, name: str | None = None, *, perception: PerceptionSpec,
                  prompts: Sequence[str] = (), split: str = "train",
                  image_column: str = "image", id_column: str = "",
-                 camera_info: str | Path | None = None) -> None:
+                 camera_info: str | Path | None = None,
+                 filters: FrameFilters = NO_FILTERS) -> None:
         self.location = str(location)
+        self.filters = filters
         self.split = split
         self.image_column = image_column
         self.id_column = id_column
@@ -111,14 +114,16 @@ class HFImageSource:
                    perception=PerceptionSpec(**spec["perception"]),
                    prompts=spec.get("prompts", ()), split=spec["split"],
                    image_column=spec["image_column"], id_column=spec.get("id_column", ""),
-                   camera_info=spec.get("camera_info"))
+                   camera_info=spec.get("camera_info"),
+                   filters=FrameFilters(**spec.get("filters", {})))
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "location": self.location, "name": self.name,
                 "perception": asdict(self.perception), "prompts": list(self.prompts),
                 "split": self.split, "image_column": self.image_column,
                 "id_column": self.id_column,
-                "camera_info": str(self.camera_info) if self.camera_info else None}
+                "camera_info": str(self.camera_info) if self.camera_info else None,
+                "filters": asdict(self.filters)}
 
     def stats(self) -> dict[str, Any]:
         return dict(self._stats)
@@ -128,22 +133,26 @@ class HFImageSource:
             chain = build_chain(self.perception)
         except PerceptionError as error:
             raise DataIOError(f"the perception chain cannot be built: {error}") from None
+        images = ImageFilter(self.filters) if self.filters.checks_images else None
         for index, row in enumerate(self._rows):
-            yield self._frame(chain, index, row)
+            yield self._frame(chain, index, row, images)
 
     def _key(self, index: int, row: Mapping[str, Any]) -> str:
         if self.id_column:
             return f"{self.name}/{_UNSAFE.sub('_', str(row[self.id_column])).strip('_') or index}"
         return f"{self.name}/{index:08d}"
 
-    def _frame(self, chain: PerceptionChain, index: int, row: Mapping[str, Any]
-               ) -> SourceFrame:
+    def _frame(self, chain: PerceptionChain, index: int, row: Mapping[str, Any],
+               images: ImageFilter | None = None) -> SourceFrame:
         key = self._key(index, row)
         try:
             rgb = _rgb(row[self.image_column])
         except (DataIOError, OSError, ValueError) as error:
             self._stats["unreadable"] += 1
             return SourceFrame(key, index, None, None, (), f"row {index}: {error}", "invalid")
+        reason = images.reason(rgb) if images is not None else ""
+        if reason:  # dropped before any model runs
+            return SourceFrame(key, index, None, None, skip_reason=reason, image_checked=True)
         height, width = rgb.shape[:2]
         camera = self._camera
         if camera is not None and (camera.height, camera.width) != (height, width):
@@ -159,7 +168,7 @@ class HFImageSource:
                                "perception")
         except CoreError as error:
             return SourceFrame(key, index, None, None, (), f"row {index}: {error}", "invalid")
-        return SourceFrame(key, index, result.frame, result.observations)
+        return SourceFrame(key, index, result.frame, result.observations, image_checked=True)
 
 
 def _rgb(value: Any) -> np.ndarray:

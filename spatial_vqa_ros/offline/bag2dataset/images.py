@@ -40,6 +40,7 @@ from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
 from ...perception.registry import PerceptionSpec, assumed_camera, build_chain
 from ...perception.types import SensorInputs
+from .filters import NO_FILTERS, FrameFilters, ImageFilter
 from .sources import SourceFrame, required_roles, source_name
 
 __all__ = ["IMAGE_SUFFIXES", "ImageFolderSource"]
@@ -63,8 +64,10 @@ class ImageFolderSource:
     def __init__(self, root: str | Path, name: str | None = None, *,
                  perception: PerceptionSpec, prompts: Sequence[str] = (),
                  depth_dir: str | Path | None = None, instances_dir: str | Path | None = None,
-                 camera_info: str | Path | None = None) -> None:
+                 camera_info: str | Path | None = None,
+                 filters: FrameFilters = NO_FILTERS) -> None:
         self.root = Path(root)
+        self.filters = filters
         if not self.root.is_dir():
             raise DataIOError(f"image folder {self.root} does not exist or is not a folder")
         self.name = name or source_name(self.root)
@@ -97,14 +100,16 @@ class ImageFolderSource:
         return cls(spec["path"], spec["name"], perception=PerceptionSpec(**spec["perception"]),
                    prompts=spec.get("prompts", ()), depth_dir=spec.get("depth_dir"),
                    instances_dir=spec.get("instances_dir"),
-                   camera_info=spec.get("camera_info"))
+                   camera_info=spec.get("camera_info"),
+                   filters=FrameFilters(**spec.get("filters", {})))
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": str(self.root), "name": self.name,
                 "perception": asdict(self.perception), "prompts": list(self.prompts),
                 "depth_dir": str(self.depth_dir) if self.depth_dir else None,
                 "instances_dir": str(self.instances_dir) if self.instances_dir else None,
-                "camera_info": str(self.camera_info) if self.camera_info else None}
+                "camera_info": str(self.camera_info) if self.camera_info else None,
+                "filters": asdict(self.filters)}
 
     def stats(self) -> dict[str, Any]:
         return dict(self._stats)
@@ -114,10 +119,12 @@ class ImageFolderSource:
             chain = build_chain(self.perception)
         except PerceptionError as error:
             raise DataIOError(f"the perception chain cannot be built: {error}") from None
+        images = ImageFilter(self.filters) if self.filters.checks_images else None
         for index, path in enumerate(self.images):
-            yield self._frame(chain, index, path)
+            yield self._frame(chain, index, path, images)
 
-    def _frame(self, chain: PerceptionChain, index: int, path: Path) -> SourceFrame:
+    def _frame(self, chain: PerceptionChain, index: int, path: Path,
+               images: ImageFilter | None = None) -> SourceFrame:
         relative = path.relative_to(self.root)
         key = f"{self.name}/{_key_part(relative)}"
         try:
@@ -125,6 +132,9 @@ class ImageFolderSource:
         except (DataIOError, CoreError, PerceptionError) as error:
             self._stats["unreadable"] += 1
             return SourceFrame(key, index, None, None, (), str(error), "invalid")
+        reason = images.reason(inputs.rgb) if images is not None else ""
+        if reason:  # dropped before any model runs
+            return SourceFrame(key, index, None, None, skip_reason=reason, image_checked=True)
         height, width = inputs.size_hw
         if self.perception.assumed_hfov_deg > 0:
             chain.fallback_camera = (assumed_camera(width, height,
@@ -137,7 +147,7 @@ class ImageFolderSource:
                                "perception")
         except CoreError as error:
             return SourceFrame(key, index, None, None, (), f"{relative}: {error}", "invalid")
-        return SourceFrame(key, index, result.frame, result.observations)
+        return SourceFrame(key, index, result.frame, result.observations, image_checked=True)
 
     def _inputs(self, path: Path, stem: Path) -> SensorInputs:
         rgb = load_rgb(path)

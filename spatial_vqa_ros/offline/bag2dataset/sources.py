@@ -52,6 +52,10 @@ class SourceFrame:
     warnings: tuple[str, ...] = ()
     error: str = ""
     error_reason: str = ""
+    #: A filter's reason (``filters.FILTER_REASONS``) when the source dropped the image
+    #: before perception; ``image_checked``: the image checks ran already.
+    skip_reason: str = ""
+    image_checked: bool = False
 
 
 class FrameSource(Protocol):

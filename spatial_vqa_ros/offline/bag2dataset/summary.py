@@ -30,6 +30,8 @@ class SourceReport:
     failure_notes: list[str] = field(default_factory=list)
     frames_no_objects: int = 0
     frames_no_qa: int = 0
+    #: Frames the filters dropped, by reason (``filters.FILTER_REASONS``).
+    filtered_by_reason: dict[str, int] = field(default_factory=dict)
     frames_done_before: int = 0
     records: int = 0
     emission: EmissionStats = field(default_factory=EmissionStats)
@@ -43,6 +45,9 @@ class SourceReport:
         self.failed_by_reason[reason] = self.failed_by_reason.get(reason, 0) + 1
         if note not in self.failure_notes and len(self.failure_notes) < 10:
             self.failure_notes.append(note)
+
+    def filter(self, reason: str) -> None:
+        self.filtered_by_reason[reason] = self.filtered_by_reason.get(reason, 0) + 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,14 +76,18 @@ class Bag2DatasetSummary:
     def totals(self) -> dict[str, Any]:
         emission = EmissionStats()
         failed: dict[str, int] = {}
+        filtered: dict[str, int] = {}
         for r in self.sources:
             emission.add(r.emission)
             for reason, n in r.failed_by_reason.items():
                 failed[reason] = failed.get(reason, 0) + n
+            for reason, n in r.filtered_by_reason.items():
+                filtered[reason] = filtered.get(reason, 0) + n
         total = {name: sum(getattr(r, name) for r in self.sources) for name in (
             "frames_read", "frames_selected", "frames_failed", "frames_no_objects",
             "frames_no_qa", "frames_done_before", "records")}
-        return {**total, "failed_by_reason": failed, "qa_by_category": emission.by_category,
+        return {**total, "failed_by_reason": failed, "filtered_by_reason": filtered,
+                "qa_by_category": emission.by_category,
                 "qa_emitted": emission.emitted, "qa_refused_by_reason": emission.skipped,
                 "qa_shortfall": emission.shortfall}
 
@@ -96,6 +105,9 @@ class Bag2DatasetSummary:
         if t["failed_by_reason"]:
             lines.append("failed: " + ", ".join(f"{k} {v}" for k, v in
                                                 sorted(t["failed_by_reason"].items())))
+        if t["filtered_by_reason"]:
+            lines.append("filtered out: " + ", ".join(
+                f"{k} {v}" for k, v in sorted(t["filtered_by_reason"].items())))
         lines.append("QAs per category: " + (", ".join(
             f"{k} {v}" for k, v in sorted(t["qa_by_category"].items())) or "none"))
         refused = {k: v for k, v in t["qa_refused_by_reason"].items() if v}

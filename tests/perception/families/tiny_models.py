@@ -133,3 +133,33 @@ def depth_pro_preprocessor_config(size: int = DEPTH_PRO_IMAGE_SIZE) -> dict:
             "size": {"height": size, "width": size}, "resample": 2, "do_resize": True,
             "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
             "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
+
+
+def tiny_clip(path):
+    """A tiny random CLIPModel (image 32, patch 8) with its PIL processor and a letter
+    tokenizer, saved like a hub snapshot at ``path``."""
+    import torch
+    import transformers
+
+    vocab = clip_vocab()
+    text = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+            "num_attention_heads": 4, "vocab_size": len(vocab), "max_position_embeddings": 16,
+            "pad_token_id": 0, "bos_token_id": vocab["<|startoftext|>"],
+            "eos_token_id": vocab["<|endoftext|>"]}
+    vision = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+              "num_attention_heads": 4, "image_size": 32, "patch_size": 8}
+    model = transformers.CLIPModel(transformers.CLIPConfig(
+        text_config=text, vision_config=vision, projection_dim=16)).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            torch.nn.init.normal_(parameter, std=0.3)
+    tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=[], pad_token="!",
+                                           model_max_length=16)
+    processor = transformers.CLIPProcessor(
+        image_processor=transformers.CLIPImageProcessorPil(
+            size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+        tokenizer=tokenizer)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
