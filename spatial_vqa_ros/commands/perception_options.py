@@ -35,6 +35,9 @@ def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "
                        help="drop detections below this score (0 = the family's default)")
     group.add_argument("--labels", default="",
                        help="comma-separated text prompts, e.g. 'mug,chair,person'")
+    group.add_argument("--labels-file", default="",
+                       help="a vocabulary file: one prompt per line ('#' starts a comment); "
+                       "added to --labels")
     group.add_argument("--camera-height", type=float, default=0.0,
                        help="camera height above the floor [m] (scales model depth)")
 
@@ -60,4 +63,18 @@ def spec_from(args: argparse.Namespace, *, assumed_hfov_deg: float = 0.0):
 
 
 def prompts_from(args: argparse.Namespace) -> list[str]:
-    return [p.strip() for p in args.labels.split(",") if p.strip()]
+    """--labels and the lines of --labels-file, in order, each once. PerceptionError for
+    a file that cannot be read (every command reports it as bad input)."""
+    prompts = [p.strip() for p in args.labels.split(",") if p.strip()]
+    if getattr(args, "labels_file", ""):
+        from pathlib import Path
+
+        from ..perception.errors import PerceptionError
+
+        try:
+            lines = Path(args.labels_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise PerceptionError(f"labels file {args.labels_file} cannot be read: "
+                                  f"{error}") from None
+        prompts += [line.split("#", 1)[0].strip() for line in lines]
+    return list(dict.fromkeys(p for p in prompts if p))

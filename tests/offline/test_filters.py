@@ -94,3 +94,23 @@ def test_filter_settings_are_validated_and_recorded():
     settings = config.settings()
     assert settings["filters"]["include_tags"] == ["room"]
     assert Bag2DatasetConfig.from_settings(json.loads(json.dumps(settings))) == config
+
+
+def test_a_vocabulary_file_adds_prompts(tmp_path):
+    import argparse
+
+    from spatial_vqa_ros.commands.perception_options import (
+        add_perception_options,
+        prompts_from,
+    )
+    from spatial_vqa_ros.perception.errors import PerceptionError
+
+    vocabulary = tmp_path / "vocabulary.txt"
+    vocabulary.write_text("mug\n# furniture\nchair  # the wooden one\n\nmug\npotted plant\n")
+    parser = argparse.ArgumentParser()
+    add_perception_options(parser)
+    args = parser.parse_args(["--labels", "laptop,mug", "--labels-file", str(vocabulary)])
+    assert prompts_from(args) == ["laptop", "mug", "chair", "potted plant"]
+    args = parser.parse_args(["--labels-file", str(tmp_path / "missing.txt")])
+    with pytest.raises(PerceptionError, match="cannot be read"):
+        prompts_from(args)
