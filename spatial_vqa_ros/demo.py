@@ -7,8 +7,10 @@
 4. Replay the approach bag and print the streamed distance reward beside the true gap.
 5. Turn the scene bag into a spatial VQA dataset and load it with Hugging Face datasets.
 
-Everything goes to ``out/demo`` (override with --out). The node and the player are the
-same commands a user runs: ``spatial-vqa node`` and ``spatial-vqa play``.
+Everything goes to ``out/demo`` (override with --out), with three pictures: the node's
+measurements on the camera frame (overlay.png), its scene graph from above
+(topdown.png), and the reward against the true gap (reward.png). The node and the
+player are the same commands a user runs: ``spatial-vqa node`` and ``spatial-vqa play``.
 """
 
 from __future__ import annotations
@@ -53,12 +55,19 @@ class _Client:
         self.node.create_subscription(DistanceReward, f"{namespace}/reward",
                                       self.rewards.append, 100)
 
-    def spin_until(self, condition, timeout_s: float) -> bool:
+    def spin_until(self, condition, timeout_s: float, what: str = "") -> bool:
+        """Spin until ``condition()``; with ``what``, a progress line shows the wait."""
+        from tqdm import tqdm
+
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            self.rclpy.spin_once(self.node, timeout_sec=0.05)
-            if condition():
-                return True
+        with tqdm(desc=f"    {what}", bar_format="{desc}: {elapsed}", leave=False,
+                  disable=not (what and sys.stdout.isatty()), file=sys.stdout,
+                  mininterval=0.5) as bar:
+            while time.monotonic() < deadline:
+                self.rclpy.spin_once(self.node, timeout_sec=0.05)
+                bar.update(0)
+                if condition():
+                    return True
         return False
 
     def ask(self, question: str, units: str = "metric"):
@@ -130,6 +139,8 @@ def run(out: Path, seed: int) -> int:
     from spatial_vqa_ros.nodes.runtime import stop_process as _stop
     from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag
 
+    started = time.monotonic()
+    report: dict = {"pictures": []}
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -150,11 +161,17 @@ def run(out: Path, seed: int) -> int:
                     out / "play_scene.log")
     client = _Client(namespace)
     try:
-        if not client.spin_until(lambda: any(g.objects for g in client.graphs), 60.0):
+        if not client.spin_until(lambda: any(g.objects for g in client.graphs), 60.0,
+                                 "waiting for the first scene graph"):
             print(f"the node published no scene graph; see {out / 'node.log'}",
                   file=sys.stderr)
             return 1
         graph = client.graphs[-1]
+        window_start, before = time.monotonic(), len(client.graphs)
+        client.spin_until(lambda: False, 1.0)  # one second of the stream: its rate
+        report["graphs"] = len(client.graphs)
+        report["graph_rate_hz"] = (len(client.graphs) - before) / (time.monotonic()
+                                                                   - window_start)
         print(f"    scene graph in '{graph.header.frame_id}': {len(graph.objects)} objects, "
               f"camera {graph.camera_height:.2f} m above the floor (truth "
               f"{truth['camera_height_m']:.2f} m)")
@@ -162,6 +179,11 @@ def run(out: Path, seed: int) -> int:
 
         print("3/6 asking the node (QuerySpatial over DDS); truth from the renderer")
         pairs = _match_truth(graph, truth)
+        report["matched"] = (len(pairs), len(truth["objects"]))
+        report["centre_errors_m"] = [
+            float(np.linalg.norm(np.array([o.center.x, o.center.y, o.center.z])
+                                 - np.array(t["center_scene"]))) for o, t in pairs]
+        _scene_pictures(out, scene_bag.path, graph, pairs, report)
         for question, true_answer in _questions(pairs, truth["camera_height_m"]):
             reply = client.ask(question)
             text = reply.answer if reply.success else f"error: {reply.error_message}"
@@ -174,7 +196,8 @@ def run(out: Path, seed: int) -> int:
         client.rewards.clear()
         player = _spawn(["play", str(approach_bag.path), "--wait-for-subscribers", "30"],
                         out / "play_approach.log")
-        client.spin_until(lambda: player.poll() is not None, 60.0)
+        client.spin_until(lambda: player.poll() is not None, 60.0,
+                          f"replaying {approach_bag.frames} frames")
         client.spin_until(lambda: False, 1.5)  # the last frames are still being processed
         true_gap = {r["stamp_ns"]: r["gap"]["gap_m"] for r in read_ground_truth(approach_bag.path)}
         rows = [(true_gap[stamp], r.distance, r.reward) for r in client.rewards
@@ -184,9 +207,13 @@ def run(out: Path, seed: int) -> int:
             print(f"    true gap {gap * 100:5.1f} cm   estimated {estimate * 100:5.1f} cm   "
                   f"reward {reward:+.3f}")
         if len(rows) >= 3:
+            report["rho"] = _spearman([r[1] for r in rows], [r[0] for r in rows])
+            report["reward_error_m"] = max(abs(a - b) for a, b, _ in rows)
             print(f"    {len(rows)} frames: Spearman rho(estimated, true) = "
-                  f"{_spearman([r[1] for r in rows], [r[0] for r in rows]):.3f}, max error "
-                  f"{max(abs(a - b) for a, b, _ in rows) * 100:.1f} cm")
+                  f"{report['rho']:.3f}, max error {report['reward_error_m'] * 100:.1f} cm")
+            from spatial_vqa_ros.viz.demo_pictures import save_reward_plot
+
+            report["pictures"].append(save_reward_plot(out / "reward.png", rows))
         else:
             print(f"    only {len(rows)} valid rewards received; see {out / 'node.log'}")
     finally:
@@ -194,12 +221,20 @@ def run(out: Path, seed: int) -> int:
         client.close()
         _stop(node)
 
+    _dataset_step(out, scene_bag.path, seed, report)
+    _perceive_real_frame(out)
+    _closing_summary(out, report, time.monotonic() - started)
+    return 0
+
+
+def _dataset_step(out: Path, scene_bag: Path, seed: int, report: dict) -> None:
     print("5/6 turning the scene bag into a spatial VQA dataset")
     from spatial_vqa_ros.core.vqa import SynthesisConfig
     from spatial_vqa_ros.offline.bag2dataset import Bag2DatasetConfig, bag2dataset
 
     config = Bag2DatasetConfig(synthesis=SynthesisConfig(qa_per_image=6, seed=seed), every_n=5)
-    summary = bag2dataset([scene_bag.path], out / "dataset", config, progress=False)
+    summary = bag2dataset([scene_bag], out / "dataset", config, progress=True)
+    report["dataset"] = (summary.dataset.records, summary.dataset.qas)
     print("    " + summary.format().replace("\n", "\n    "))
     import datasets
     from datasets import load_dataset
@@ -212,9 +247,42 @@ def run(out: Path, seed: int) -> int:
     print(f"    loaded with datasets: {len(dataset)} records; {record['image']}:")
     for turn in record["conversations"][:4]:
         print(f"      {turn['from']}: {turn['value'].replace(chr(10), ' ')}")
-    _perceive_real_frame(out)
-    print(f"\ndone: everything is in {out}")
-    return 0
+
+
+def _scene_pictures(out: Path, bag: Path, graph, pairs, report: dict) -> None:
+    """overlay.png and topdown.png of the graph the node published."""
+    from spatial_vqa_ros.core.stamps import stamp_to_ns
+    from spatial_vqa_ros.viz.demo_pictures import (
+        frame_of,
+        hfov_of,
+        save_overlay,
+        save_topdown,
+    )
+
+    frame = frame_of(bag, stamp_to_ns(graph.header.stamp))
+    whole = sorted((o for o, _ in pairs if not o.partial), key=lambda o: -o.size.z)
+    shown = [(whole[0].description, whole[1].description)] if len(whole) >= 2 else []
+    report["pictures"] += [save_overlay(out / "overlay.png", frame.rgb, graph),
+                           save_topdown(out / "topdown.png", graph, shown,
+                                        hfov_of(frame.camera))]
+
+
+def _closing_summary(out: Path, report: dict, seconds: float) -> None:
+    errors = report.get("centre_errors_m") or [float("nan")]
+    matched, total = report.get("matched", (0, 0))
+    records, qas = report.get("dataset", (0, 0))
+    print("\nsummary")
+    print(f"  objects found and matched to the truth: {matched} of {total}; median centre "
+          f"error {np.median(errors) * 100:.1f} cm")
+    if "rho" in report:
+        print(f"  reward: Spearman rho {report['rho']:.3f} with the true gap, max error "
+              f"{report['reward_error_m'] * 100:.1f} cm")
+    print(f"  node: {report.get('graphs', 0)} scene graphs received "
+          f"({report.get('graph_rate_hz', 0.0):.1f} per second over DDS)")
+    print(f"  dataset: {records} records, {qas} QAs in {out / 'dataset'}")
+    for picture in report["pictures"]:
+        print(f"  picture: {picture}")
+    print(f"done in {seconds:.0f} s: everything is in {out}")
 
 
 def _perceive_real_frame(out: Path) -> None:
