@@ -76,6 +76,8 @@ def test_records_are_sharded_loadable_and_carry_images(tmp_path: Path) -> None:
     assert "path: data/*.jsonl" in card and '"seed": 3' in card
     assert "| distance | 7 |" in card and "| left_predicate | 7 |" in card
     assert "no_objects: 1" in card and "records: 7" in card and "shards: 3" in card
+    assert f"![bag/{T0}](images/bag/{T0}.jpg)" in card  # examples: the first records
+    assert card.count("- Q: Is the mug left of the box?") == 3 * 2 and "  A: Yes." in card
     assert _temp_files(root) == []
 
 

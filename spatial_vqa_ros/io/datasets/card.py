@@ -7,7 +7,7 @@ the ``configs`` header to find the shards), not part of the crash-safe bookkeepi
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,10 +21,26 @@ def package_version() -> str:
     return __version__
 
 
+def examples_section(records: Sequence[Mapping[str, Any]], *, qas: int = 3) -> str:
+    """A few records as pictures with their first QAs (Markdown; image paths relative to
+    the card), or "" when there are none."""
+    if not records:
+        return ""
+    blocks = []
+    for record in records:
+        lines = [f"![{record['id']}]({record['image']})", ""]
+        for qa in record["qa"][:qas]:
+            lines += [f"- Q: {qa['question']}", f"  A: {qa['answer']}"]
+        blocks.append("\n".join(lines))
+    return "\n## Examples\n\n" + "\n\n".join(blocks) + "\n"
+
+
 def dataset_card(title: str, settings: Mapping[str, Any], counts: DatasetCounts,
                  sources: Mapping[str, Mapping[str, Any]], *, image_format: str,
-                 shard_size: int, extra: Mapping[str, Any] | None = None) -> str:
-    """Markdown with a Hub YAML header (configs -> data/*.jsonl) and the settings."""
+                 shard_size: int, extra: Mapping[str, Any] | None = None,
+                 examples: Sequence[Mapping[str, Any]] = ()) -> str:
+    """Markdown with a Hub YAML header (configs -> data/*.jsonl), the settings, and a
+    few example records (image and QAs)."""
     categories = "\n".join(f"| {name} | {count} |" for name, count in
                            sorted(counts.by_category.items())) or "| (none) | 0 |"
     skipped = ", ".join(f"{reason}: {n}" for reason, n in sorted(counts.skipped.items())) \
@@ -79,6 +95,7 @@ label, value, unit, truth, rendered_unit, qualitative, subject_text, object_text
 `scene_graph` (the frame's scene record), `source` (kind, uri, name, key, stamp_ns,
 topic), `width`, `height`.
 
+{examples_section(examples)}
 ## QAs per category
 
 | category | QAs |

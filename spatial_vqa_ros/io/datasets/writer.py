@@ -449,7 +449,17 @@ class DatasetWriter:
         """The dataset card (README.md): YAML header for the Hub, settings and counts."""
         return dataset_card(self.title, self.settings, self.counts, self._sources,
                             image_format=self.image_format, shard_size=self.shard_size,
-                            extra=extra)
+                            extra=extra, examples=self._examples())
+
+    def _examples(self, count: int = 3) -> list[dict[str, Any]]:
+        """The first records of shard 0, for the card (none when it cannot be read)."""
+        shards = shard_paths(self.root)
+        if not shards:
+            return []
+        try:
+            return read_shard(shards[0][1])[:count]
+        except DataIOError:
+            return []
 
 
 def _jsonable(value: Mapping[str, Any]) -> dict[str, Any]:
