@@ -14,7 +14,7 @@ import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = ("node", "play", "perceive", "scenes", "make_bag", "bag2dataset", "logger",
-            "images2dataset", "hf2dataset", "to_trl", "models", "eval")
+            "images2dataset", "hf2dataset", "to_trl", "models", "eval", "view")
 
 
 def build_parser() -> argparse.ArgumentParser:
