@@ -60,6 +60,7 @@ from .conversions import (
 from .runtime import run_node
 from .stats import NodeStats
 from .sync import ApproximateTimeSync
+from .vision_msgs_out import detections_2d, detections_3d, vision_msgs_module
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,13 @@ class SpatialNode(Node):
         self._marker_pub = self.create_publisher(MarkerArray, "~/markers", 10)
         self._reward_pub = self.create_publisher(DistanceReward, "~/reward", 10)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        # Standard detections beside the scene graph, where vision_msgs is installed.
+        self._vision = vision_msgs_module()
+        if self._vision is not None:
+            self._detections_3d_pub = self.create_publisher(
+                self._vision.Detection3DArray, "~/detections_3d", 10)
+            self._detections_2d_pub = self.create_publisher(
+                self._vision.Detection2DArray, "~/detections_2d", 10)
         self._serve(services)
         self.create_timer(1.0, self._publish_diagnostics, callback_group=services)
         self._worker = threading.Thread(target=self._work, name="spatial_vqa_worker",
@@ -313,8 +321,14 @@ class SpatialNode(Node):
         self._snapshot = Snapshot(result.graph, frame, result)
         for warning in result.warnings:
             self.get_logger().warn(warning, throttle_duration_sec=5.0)
-        self._graph_pub.publish(scene_graph_to_msg(result.graph))
+        graph_msg = scene_graph_to_msg(result.graph)
+        self._graph_pub.publish(graph_msg)
         self._marker_pub.publish(scene_graph_to_markers(result.graph))
+        if self._vision is not None:
+            self._detections_3d_pub.publish(
+                detections_3d(self._vision, result.graph, graph_msg.header))
+            self._detections_2d_pub.publish(
+                detections_2d(self._vision, result.graph, rgb_msg.header))
         for source, target in c.reward_stream_pairs:
             step = self._rewards.stream_step(result.graph, source, target, c.reward_settings)
             self._reward_pub.publish(self._reward_msg(step, result.graph, source, target))
