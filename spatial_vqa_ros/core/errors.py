@@ -19,3 +19,14 @@ class UnknownObjectError(CoreError):
     def __init__(self, message: str, known: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.known = known
+
+
+#: The longest user-given text echoed back in an error (a 100 kB name is not repeated).
+ECHO_LIMIT = 80
+
+
+def echo(text: str) -> str:
+    """``text`` quoted for an error message, cut to :data:`ECHO_LIMIT` characters."""
+    if len(text) <= ECHO_LIMIT:
+        return repr(text)
+    return f"{text[:ECHO_LIMIT]!r}... ({len(text)} characters)"

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .errors import CoreError
+from .errors import CoreError, echo
 
 
 @dataclass(frozen=True)
@@ -153,11 +153,11 @@ def parse_with_names(question: str, names: Sequence[str]) -> ParsedQuestion:
     """Parse a question about objects whose names (labels, descriptions) are known."""
     text, found = _spot(_normalise(question), names)
     if not found:
-        raise CoreError(f"the question {question!r} names no known object; {_HELP}")
+        raise CoreError(f"the question {echo(question)} names no known object; {_HELP}")
     objects = [name for name, _ in found]
     if len(objects) == 1 and (_DIRECTION.search(text) or _CAMERA.search(text)
                               or _CHOICE.search(text) or _YES_NO.search(text)):
-        raise CoreError(f"the question {question!r} names one known object ({objects[0]}) "
+        raise CoreError(f"the question {echo(question)} names one known object ({objects[0]}) "
                         "but the relation needs two")
     if _DIRECTION.search(text) and len(objects) >= 2:
         reference = next((i for i in range(len(found))
@@ -174,12 +174,12 @@ def parse_with_names(question: str, names: Sequence[str]) -> ParsedQuestion:
             return ParsedQuestion(relation, objects[0], objects[1], is_choice)
     relation = _measure_relation(text, len(objects))
     if relation is None and len(objects) == 1 and _measure_relation(text, 2) is not None:
-        raise CoreError(f"the question {question!r} names one known object ({objects[0]}) "
+        raise CoreError(f"the question {echo(question)} names one known object ({objects[0]}) "
                         "but the relation needs two")
     if relation is not None:
         binary = relation not in ("width", "height")
         return ParsedQuestion(relation, objects[0], objects[1] if binary else "")
-    raise CoreError(f"could not understand the question {question!r}; {_HELP}")
+    raise CoreError(f"could not understand the question {echo(question)}; {_HELP}")
 
 
 # --- fixed patterns, for when the object names are not known ------------------------
@@ -228,7 +228,7 @@ def parse_question(question: str, names: Sequence[str] | None = None) -> ParsedQ
     them, phrasing is free; without, the question must fit one of the fixed patterns.
     """
     if _NEGATION.search(_normalise(question)):
-        raise CoreError(f"the question {question!r} is negated; ask it the positive way "
+        raise CoreError(f"the question {echo(question)} is negated; ask it the positive way "
                         "round (e.g. 'is the mug above the box?') and read the answer's truth")
     if names:
         try:
@@ -251,4 +251,4 @@ def parse_question(question: str, names: Sequence[str] | None = None) -> ParsedQ
             groups = match.groupdict()
             return ParsedQuestion(relation, groups["a"].strip(), (groups.get("b") or "").strip(),
                                   choice)
-    raise CoreError(f"could not understand the question {question!r}; {_HELP}")
+    raise CoreError(f"could not understand the question {echo(question)}; {_HELP}")

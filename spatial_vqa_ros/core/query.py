@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import CoreError, UnknownObjectError
+from .errors import CoreError, UnknownObjectError, echo
 from .gate import Verdict, judge_in_graph
 from .language import ParsedQuestion, parse_question
 from .relations import MEASURES, PREDICATES, RELATIONS, Margins, direction
@@ -33,6 +33,29 @@ class Answer:
     relation: str = ""
     subject: str = ""
     object: str = ""
+
+
+def normalise_relation(relation: str) -> str:
+    """"Left of", " left_of ", "LEFT-OF" -> "left_of"."""
+    return "_".join(relation.strip().lower().replace("-", " ").replace("_", " ").split())
+
+
+def _request_problem(relation: str, subject: str, obj: str, units: str) -> str:
+    """What is wrong with a structured request ("" when nothing): an unknown relation, a
+    missing object field (named), a unit preference that does not exist."""
+    rel = RELATIONS.get(relation)
+    if rel is None:
+        return (f"unknown relation {echo(relation)}; known relations: "
+                f"{', '.join(sorted(RELATIONS))}")
+    missing = [field for field, value in (("subject", subject), ("object", obj))
+               if (field == "subject" or rel.binary) and not value.strip()]
+    if missing:
+        return (f"relation {relation} needs {' and '.join(missing)}: the name of "
+                f"{'each object' if len(missing) > 1 else 'the ' + missing[0]} (a label, "
+                "a description or #id)")
+    if units not in ("metric", "imperial", ""):
+        return f"unit_preference must be 'metric' or 'imperial', got {echo(units)}"
+    return ""
 
 
 def _failure(message: str, relation: str = "", subject: str = "", obj: str = "") -> Answer:
@@ -77,14 +100,14 @@ _PREDICATE_TEXT = {
 def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str = "", *,
                       units: str = "metric", choice: bool = False,
                       margins: Margins = Margins()) -> Answer:
-    """Evaluate ``relation`` for the named objects of ``graph``."""
-    rel = RELATIONS.get(relation)
-    if rel is None:
-        return _failure(f"unknown relation {relation!r}; known relations: "
-                        f"{', '.join(sorted(RELATIONS))}", relation, subject, obj)
-    if units not in ("metric", "imperial", ""):
-        return _failure(f"unit_preference must be 'metric' or 'imperial', got {units!r}",
-                        relation, subject, obj)
+    """Evaluate ``relation`` for the named objects of ``graph``. The relation name is
+    read case- and space-insensitively ("Left of", " left_of "); a missing object
+    field is named; names are echoed at most ``errors.ECHO_LIMIT`` characters long."""
+    relation = normalise_relation(relation)
+    problem = _request_problem(relation, subject, obj, units)
+    if problem:
+        return _failure(problem, relation, subject, obj)
+    rel = RELATIONS[relation]
     try:
         a = graph.find(subject)
         b = graph.find(obj) if rel.binary else None

@@ -19,7 +19,7 @@ from itertools import pairwise
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .errors import UnknownObjectError
+from .errors import UnknownObjectError, echo
 from .objects import ObjectEstimate
 from .scene_frame import SceneFrame, camera_aligned_frame
 from .stamps import check_stamp_ns
@@ -114,10 +114,11 @@ class SceneGraph:
         if not matches:
             descriptions = [o.description for o in self.objects]
             listing = ", ".join(descriptions) or "none (the scene graph is empty)"
-            raise UnknownObjectError(f"no object called {name!r}; known objects: {listing}",
-                                     known)
+            raise UnknownObjectError(f"no object called {echo(name)}; known objects: "
+                                     f"{listing}", known)
         options = ", ".join(o.description for o in matches)
-        raise UnknownObjectError(f"{name!r} is ambiguous: say which one ({options})", known)
+        raise UnknownObjectError(f"{echo(name)} is ambiguous: say which one ({options})",
+                                 known)
 
 
 def _normalise_name(name: str) -> str:

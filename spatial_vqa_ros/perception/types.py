@@ -52,6 +52,11 @@ class SensorInputs:
         if self.camera is not None and (self.camera.height, self.camera.width) != size:
             raise PerceptionError(f"rgb is {size[1]}x{size[0]} but the camera says "
                                   f"{self.camera.width}x{self.camera.height}")
+        if self.instance_ids is not None and self.instance_ids.ndim != 2:
+            raise PerceptionError(
+                f"the instance image has {self.instance_ids.shape[-1]} channels: it must be a "
+                "single-channel id image (16UC1, 32SC1 or mono16; 0 = no object), not a "
+                "colour image such as rgb8")
         for name in ("depth_m", "instance_ids"):
             image = getattr(self, name)
             if image is not None and image.shape != size:

@@ -144,3 +144,31 @@ def test_objects_out_of_view_are_refused_without_a_camera_pose(graph):
     later = fixed.update([est("chair", [3.0, -1.0, 0.45])], SCENE, ns(0.5), "f",
                          world_from_scene=np.eye(4))
     assert answer_question(later, "how far is the mug from the chair?").success
+
+
+# --- messages that say what to do (issue 11, item 8) -----------------------------------
+
+def test_a_missing_object_field_is_named(graph):
+    answer = answer_structured(graph, "left_of", "mug", "")
+    assert not answer.success
+    assert answer.error == ("relation left_of needs object: the name of the object (a label, "
+                            "a description or #id)")
+    both = answer_structured(graph, "distance", " ", "")
+    assert "needs subject and object: the name of each object" in both.error
+    assert "needs subject" in answer_structured(graph, "height", "", "").error
+
+
+@pytest.mark.parametrize("spelling", ["Left_Of", " left_of ", "left of", "LEFT-OF"])
+def test_relation_names_are_read_case_and_space_insensitively(graph, spelling):
+    expected = answer_structured(graph, "left_of", "mug", "box")
+    got = answer_structured(graph, spelling, "mug", "box")
+    assert got.success and (got.text, got.truth) == (expected.text, expected.truth)
+
+
+def test_a_huge_name_is_not_echoed_in_full(graph):
+    name = "x" * 100_000
+    for answer in (answer_structured(graph, "height", name),
+                   answer_structured(graph, name, "mug"),
+                   answer_question(graph, f"how tall is the {name}?")):
+        assert not answer.success
+        assert len(answer.error) < 1000 and "(100" in answer.error

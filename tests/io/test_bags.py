@@ -277,8 +277,18 @@ def test_bag_without_the_rgb_topic_lists_its_topics(tmp_path: Path) -> None:
     with BagFrameWriter(path) as writer:
         writer.write_message("/odom", "nav_msgs/msg/Odometry", T0_NS, _odometry(writer))
     with pytest.raises(DataIOError,
-                       match=r"no rgb topic '/camera/color/image_raw'.*/odom \(nav_msgs/msg/Odome"):
+                       match=r"no rgb topic '/camera/color/image_raw'.*/odom \(nav_msgs/msg/Odome"
+                             r".*records no sensor_msgs/msg/Image topic at all"):
         read_frames(path)
+
+
+def test_bag_with_its_images_elsewhere_names_them_and_the_flag(tmp_path: Path) -> None:
+    topics = BagTopics(rgb="/front/rgb", camera_info="/front/info", depth="/front/depth")
+    with BagFrameWriter(tmp_path / "bag", topics=topics) as writer:
+        writer.write(T0_NS, _frame_arrays(0)[0], CAMERA, depth_m=_frame_arrays(0)[1])
+    with pytest.raises(DataIOError, match=r"Choose one of its image topics \(/front/depth, "
+                                          r"/front/rgb\) with --rgb-topic"):
+        read_frames(tmp_path / "bag")
 
 
 def test_other_topic_names_can_be_read(tmp_path: Path) -> None:

@@ -197,3 +197,15 @@ def test_model_depth_is_aligned_to_what_the_robot_knows(known):
     valid = np.isfinite(rendered.depth_m) & np.isfinite(result.frame.depth_m)
     error = np.median(np.abs(result.frame.depth_m[valid] / rendered.depth_m[valid] - 1))
     assert error < 0.02
+
+
+def test_a_colour_instance_image_is_refused_for_its_encoding_not_its_size():
+    import numpy as np
+
+    from spatial_vqa_ros.perception.errors import PerceptionError
+    from spatial_vqa_ros.perception.types import SensorInputs
+
+    rgb = np.zeros((6, 8, 3), np.uint8)
+    with pytest.raises(PerceptionError, match="3 channels: it must be a single-channel id "
+                                              "image .* not a colour image such as rgb8"):
+        SensorInputs(rgb, instance_ids=np.zeros((6, 8, 3), np.uint8))

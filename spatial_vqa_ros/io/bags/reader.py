@@ -228,9 +228,14 @@ class BagFrameReader:
         topics = reader.topics
         rgb = topics.get(self.topics.rgb)
         if rgb is None:
+            images = sorted(name for name, info in topics.items() if info.msgtype == IMAGE)
+            hint = (f"choose one of its image topics ({', '.join(images)}) with --rgb-topic "
+                    "(BagTopics(rgb=...) in Python)" if images else
+                    "it records no sensor_msgs/msg/Image topic at all: record the camera's "
+                    "rgb image (compressed images must be decompressed first)")
             raise DataIOError(
                 f"bag {self.path} has no rgb topic {self.topics.rgb!r}; topics in the bag: "
-                f"{_topic_listing(reader)}. Pass BagTopics(rgb=...) to read another topic.")
+                f"{_topic_listing(reader)}. {hint[0].upper()}{hint[1:]}.")
         if rgb.msgtype != IMAGE:
             raise DataIOError(
                 f"rgb topic {self.topics.rgb} of bag {self.path} has type {rgb.msgtype}; only "
