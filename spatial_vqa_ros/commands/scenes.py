@@ -47,7 +47,7 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
     try:
         perception = perception_from(args)
         summary = bag_scenes(args.bag, args.out, topics_from(args), perception=perception,
-                             prompts=prompts_from(args))
+                             prompts=prompts_from(args), png_dir=args.png_dir)
     except (DataIOError, PerceptionError) as error:
         print(f"spatial-vqa scenes: {error}", file=sys.stderr)
         return 2
@@ -69,6 +69,8 @@ def add_parser(sub) -> None:
         "2 bad input.")
     parser.add_argument("bag", help="rosbag2 directory")
     parser.add_argument("--out", help="output .jsonl file (default: stdout)")
+    parser.add_argument("--png-dir", help="also write <stamp_ns>.png per frame here: the "
+                        "detections on the image beside the scene graph from above")
     add_topic_options(parser)
     add_perception_options(parser)
     parser.set_defaults(run=run)

@@ -76,6 +76,21 @@ def overlay_of(perceived: ChainResult, result: FrameResult) -> Image.Image:
     return draw_overlay(perceived.frame.rgb, items, title=title)
 
 
+def picture_of(perceived: ChainResult, result: FrameResult) -> Image.Image:
+    """The overlay beside the scene graph's plan view (same height), one picture."""
+    from ..viz.topdown import draw_topdown, map_objects
+
+    overlay = overlay_of(perceived, result)
+    camera = perceived.frame.camera
+    hfov = float(np.degrees(2 * np.arctan(camera.width / (2 * camera.fx))))
+    plan = draw_topdown(map_objects(result.graph.objects), hfov_deg=hfov,
+                        size_px=overlay.height, title=f"{result.graph.frame_id}, 1 m grid")
+    picture = Image.new("RGB", (overlay.width + plan.width, overlay.height))
+    picture.paste(overlay, (0, 0))
+    picture.paste(plan, (overlay.width, 0))
+    return picture
+
+
 def _track_of(result: FrameResult, estimate) -> int | None:
     """The graph object an estimate became (same label, same centre)."""
     for o in result.graph.objects:
@@ -105,4 +120,9 @@ def _png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["Perceived", "overlay_of", "perceive", "write_outputs"]
+def png_bytes(image: Image.Image) -> bytes:
+    """An image as PNG bytes (for an atomic write)."""
+    return _png_bytes(image)
+
+
+__all__ = ["Perceived", "overlay_of", "perceive", "picture_of", "png_bytes", "write_outputs"]

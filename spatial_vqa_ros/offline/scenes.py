@@ -17,7 +17,7 @@ from typing import IO, Any
 from ..core.errors import CoreError
 from ..core.export import frame_record
 from ..core.pipeline import PipelineConfig, ScenePipeline
-from ..io.atomic import atomic_open
+from ..io.atomic import atomic_open, atomic_write
 from ..io.bags import BagFrameReader, BagTopics, ReadStats
 from ..io.errors import DataIOError
 from ..perception.chain import PerceptionChain
@@ -38,24 +38,36 @@ def iter_scene_records(bag: str | Path, topics: BagTopics = BagTopics(),
                        config: PipelineConfig = PipelineConfig(),
                        summary: ScenesSummary | None = None, *,
                        perception: PerceptionSpec = SIMULATION,
-                       prompts: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+                       prompts: Sequence[str] = (),
+                       png_dir: str | Path | None = None) -> Iterator[dict[str, Any]]:
     """Run ``perception``'s chain (built once, here) and the core over the bag's frames;
     the iterator yields one record per processed frame.
 
     The bag is opened and the chain built before this returns: DataIOError for a bag
     that cannot be read, PerceptionError for a chain that cannot be built. Frames that
     cannot be processed (no depth for sensor depth, no instance image for the
-    simulation detector, ...) are counted in ``summary`` and skipped.
+    simulation detector, ...) are counted in ``summary`` and skipped. ``png_dir``:
+    also write ``<stamp_ns>.png`` per processed frame there (the overlay beside the
+    plan view: ``offline.perceive.picture_of``).
     """
     summary = summary if summary is not None else ScenesSummary()
     reader = BagFrameReader(bag, topics)
     summary.read_stats = reader.stats
     chain = build_chain(perception)
-    return _records(reader, chain, tuple(prompts), ScenePipeline(config), summary)
+    pictures = Path(png_dir) if png_dir is not None else None
+    if pictures is not None:
+        try:
+            pictures.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DataIOError(f"cannot write pictures to {pictures}: "
+                              f"{error.strerror or error}") from None
+    return _records(reader, chain, tuple(prompts), ScenePipeline(config), summary,
+                    pictures=pictures)
 
 
 def _records(reader: BagFrameReader, chain: PerceptionChain, prompts: tuple[str, ...],
-             pipeline: ScenePipeline, summary: ScenesSummary) -> Iterator[dict[str, Any]]:
+             pipeline: ScenePipeline, summary: ScenesSummary, *,
+             pictures: Path | None = None) -> Iterator[dict[str, Any]]:
     for bag_frame in reader:
         summary.read_stats = reader.stats  # iterating starts a fresh stats object
         try:
@@ -67,6 +79,11 @@ def _records(reader: BagFrameReader, chain: PerceptionChain, prompts: tuple[str,
                 summary.failures.append(f"frame {bag_frame.stamp_ns}: {error}")
             continue
         record = frame_record(result, bag_frame.stamp_ns)
+        if pictures is not None:
+            from .perceive import picture_of, png_bytes
+
+            atomic_write(pictures / f"{bag_frame.stamp_ns}.png",
+                         png_bytes(picture_of(perceived, result)))
         if bag_frame.warnings:
             record["warnings"] = record["warnings"] + list(bag_frame.warnings)
         summary.frames_written += 1
@@ -77,7 +94,7 @@ def _records(reader: BagFrameReader, chain: PerceptionChain, prompts: tuple[str,
 def bag_scenes(bag: str | Path, out: str | Path | None, topics: BagTopics = BagTopics(),
                config: PipelineConfig = PipelineConfig(), *,
                perception: PerceptionSpec = SIMULATION,
-               prompts: Sequence[str] = ()) -> ScenesSummary:
+               prompts: Sequence[str] = (), png_dir: str | Path | None = None) -> ScenesSummary:
     """Write the JSON lines to ``out`` (atomically, see ``io.atomic``) or stdout.
 
     ``perception`` / ``prompts``: the chain and what it looks for (see
@@ -86,7 +103,7 @@ def bag_scenes(bag: str | Path, out: str | Path | None, topics: BagTopics = BagT
     """
     summary = ScenesSummary()
     records = iter_scene_records(bag, topics, config, summary, perception=perception,
-                                 prompts=prompts)
+                                 prompts=prompts, png_dir=png_dir)
     if out is None:
         _write_lines(records, sys.stdout)
         return summary

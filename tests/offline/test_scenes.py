@@ -82,3 +82,23 @@ def test_an_unwritable_output_exits_2_with_the_reason(tmp_path, capsys):
     assert main(["scenes", str(bag), "--out", str(blocker / "scenes.jsonl")]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and "scenes.jsonl" in err and "Traceback" not in err
+
+
+def test_png_dir_holds_one_picture_per_frame(tmp_path):
+    from PIL import Image
+
+    from spatial_vqa_ros.offline.scenes import bag_scenes
+
+    _write_bag(tmp_path / "bag", "sqlite3", n_frames=2)
+    summary = bag_scenes(tmp_path / "bag", tmp_path / "scenes.jsonl",
+                         png_dir=tmp_path / "pictures")
+    assert summary.frames_written == 2
+    pictures = sorted((tmp_path / "pictures").glob("*.png"))
+    assert [p.name for p in pictures] == ["1000000000.png", "1100000000.png"]
+    with Image.open(pictures[0]) as picture:
+        rgb = np.asarray(picture.convert("RGB"))
+    height = rgb.shape[0]
+    assert rgb.shape[1] == 640 + height  # the frame, then a square plan view beside it
+    plan = rgb[:, 640:]
+    assert (plan == (24, 24, 28)).all(axis=2).mean() > 0.5  # the map's background
+    assert not (rgb[:, :640] == (24, 24, 28)).all(axis=2).any(axis=1).all()
