@@ -9,12 +9,20 @@ floor, partial objects' sizes and ambiguous relations all get an explicit answer
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import CoreError, UnknownObjectError, echo
 from .gate import Verdict, judge_in_graph
 from .language import ParsedQuestion, parse_question
 from .relations import MEASURES, PREDICATES, RELATIONS, Margins, direction
+from .robot_frames import (
+    FramePoint,
+    frame_object,
+    is_frame_name,
+    resolve_frame,
+    strip_frame_prefix,
+)
 from .scene_graph import SceneGraph, SceneObject
 from .units import colloquial_length, to_metres
 
@@ -97,22 +105,49 @@ _PREDICATE_TEXT = {
 }
 
 
+def _resolve(graph: SceneGraph, name: str, frames: Mapping[str, FramePoint]) -> SceneObject:
+    """An object of the graph, or a robot frame as a point-sized object ("tf:tool0"
+    is always the frame; a plain name is a frame only when no object has it)."""
+    if is_frame_name(name):
+        point = resolve_frame(frames, name)
+        if point is None:
+            raise UnknownObjectError(f"no robot frame {echo(strip_frame_prefix(name))} at "
+                                     f"this scene's stamp (frames: "
+                                     f"{', '.join(sorted(frames)) or 'none'})", graph.names())
+        return frame_object(point)
+    try:
+        return graph.find(name)
+    except UnknownObjectError:
+        point = resolve_frame(frames, name)
+        if point is None:
+            raise
+        return frame_object(point)
+
+
 def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str = "", *,
                       units: str = "metric", choice: bool = False,
-                      margins: Margins = Margins()) -> Answer:
-    """Evaluate ``relation`` for the named objects of ``graph``. The relation name is
-    read case- and space-insensitively ("Left of", " left_of "); a missing object
-    field is named; names are echoed at most ``errors.ECHO_LIMIT`` characters long."""
+                      margins: Margins = Margins(),
+                      frames: Mapping[str, FramePoint] | None = None) -> Answer:
+    """Evaluate ``relation`` for the named objects of ``graph`` (or robot frames placed
+    in ``frames``: positions only, see ``robot_frames``). The relation name is read
+    case- and space-insensitively ("Left of", " left_of "); a missing object field is
+    named; names are echoed at most ``errors.ECHO_LIMIT`` characters long."""
     relation = normalise_relation(relation)
     problem = _request_problem(relation, subject, obj, units)
     if problem:
         return _failure(problem, relation, subject, obj)
     rel = RELATIONS[relation]
+    frames = frames or {}
     try:
-        a = graph.find(subject)
-        b = graph.find(obj) if rel.binary else None
+        a = _resolve(graph, subject, frames)
+        b = _resolve(graph, obj, frames) if rel.binary else None
     except UnknownObjectError as error:
         return _failure(str(error), relation, subject, obj)
+    frame_ends = [o.description for o in (a, b) if o is not None and o.id < 0]
+    if frame_ends and rel.uses_size:
+        return _failure(f"{frame_ends[0]} is a robot frame, a point without size: ask "
+                        "for positions (distances, left/right, above/below, direction)",
+                        relation, subject, obj)
     verdict = judge_in_graph(graph, relation, a, b, margins=margins)
     if verdict.reason == "unclear":
         return _unclear(relation, verdict, a, b, units)
@@ -163,8 +198,13 @@ def _unclear(relation: str, verdict: Verdict, a: SceneObject, b: SceneObject | N
                   subject=a.description, object=b_text)
 
 
-def answer_question(graph: SceneGraph, question: str, units: str = "metric") -> Answer:
-    names = [o.description for o in graph.objects] + [o.label for o in graph.objects]
+def answer_question(graph: SceneGraph, question: str, units: str = "metric", *,
+                    frames: Mapping[str, FramePoint] | None = None) -> Answer:
+    """Parse and answer ``question``; the robot frames in ``frames`` ("tool0",
+    "base_link") may be named like objects."""
+    frames = frames or {}
+    names = [o.description for o in graph.objects] + [o.label for o in graph.objects] \
+        + list(frames)
     try:
         parsed = parse_question(question, names)
     except CoreError as error:
@@ -172,7 +212,7 @@ def answer_question(graph: SceneGraph, question: str, units: str = "metric") -> 
                  or "none (the scene graph is empty)")
         return _failure(f"{error}; known objects: {known}")
     return answer_structured(graph, parsed.relation, parsed.subject, parsed.object,
-                             units=units, choice=parsed.choice)
+                             units=units, choice=parsed.choice, frames=frames)
 
 
 __all__ = ["MEASURES", "PREDICATES", "Answer", "ParsedQuestion", "answer_question",

@@ -1,8 +1,9 @@
 """Dense metric distance rewards between two things in view.
 
-A side is a tracked object (by label, description or id) or an image region (the
+A side is a tracked object (by label, description or id), an image region (the
 valid depth points inside a RegionOfInterest, region-aware like SpatialRGPT's
-fingertip/cube boxes). Distance is the *gap* (closest points, 0 when touching)
+fingertip/cube boxes), or a robot frame placed by forward kinematics (its origin;
+:mod:`.robot_frames`). Distance is the *gap* (closest points, 0 when touching)
 or the distance between box centres. Shaping turns it into a reward; a side that
 is not localised makes the reward invalid (NaN), never a made-up number.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +27,7 @@ from .errors import CoreError, UnknownObjectError
 from .frame import Frame
 from .objects import depth_continuous_pieces
 from .relations import KDTreeCache, gap_distance
+from .robot_frames import FramePoint, TransformError, is_frame_name, resolve_frame
 from .scene_frame import SceneFrame
 from .scene_graph import SceneGraph
 
@@ -138,6 +141,32 @@ def object_side(graph: SceneGraph, name: str) -> RewardSide:
     return RewardSide(f"#{obj.id}", obj.description, obj.points_scene, obj.center_scene)
 
 
+def frame_side(point: FramePoint) -> RewardSide:
+    """The side of a robot frame: its origin, one exact point (see ``robot_frames``)."""
+    return RewardSide(f"tf:{point.frame_id}", point.frame_id,
+                      point.point_scene[None].astype(np.float32), point.point_scene)
+
+
+def named_side(graph: SceneGraph, name: str,
+               frames: Mapping[str, FramePoint] | None = None) -> RewardSide:
+    """An object by name, or a robot frame: "tf:tool0" is always the frame; a plain
+    name that no object has is looked up among ``frames``."""
+    frames = frames or {}
+    if is_frame_name(name):
+        point = resolve_frame(frames, name)
+        if point is None:
+            raise TransformError(f"no transform for {name[3:]!r} at this frame's stamp "
+                                 f"(frames available: {', '.join(sorted(frames)) or 'none'})")
+        return frame_side(point)
+    try:
+        return object_side(graph, name)
+    except UnknownObjectError:
+        point = resolve_frame(frames, name)
+        if point is None:
+            raise
+        return frame_side(point)
+
+
 def region_side(frame: Frame | None, scene: SceneFrame | None,
                 roi_xywh: tuple[int, int, int, int]) -> RewardSide:
     """The side of an image region of the latest frame (see :func:`region_points`)."""
@@ -149,16 +178,20 @@ def region_side(frame: Frame | None, scene: SceneFrame | None,
 
 def request_side(graph: SceneGraph, frame: Frame | None, scene: SceneFrame | None, *,
                  label: str = "", object_id: int = -1,
-                 roi_xywh: tuple[int, int, int, int] = (0, 0, 0, 0)) -> RewardSide:
-    """The side a request names by exactly one of: label, id (>= 0), or a region
-    (width and height > 0), as ComputeReward.srv allows."""
+                 roi_xywh: tuple[int, int, int, int] = (0, 0, 0, 0), frame_id: str = "",
+                 frames: Mapping[str, FramePoint] | None = None) -> RewardSide:
+    """The side a request names by exactly one of: label, id (>= 0), a region (width
+    and height > 0), or a robot frame (``frame_id``, placed in ``frames``), as
+    ComputeReward.srv allows."""
     has_roi = roi_xywh[2] > 0 and roi_xywh[3] > 0
-    given = [bool(label), object_id >= 0, has_roi]
+    given = [bool(label), object_id >= 0, has_roi, bool(frame_id.strip())]
     if sum(given) != 1:
-        raise CoreError("name each side by exactly one of: label, id (>= 0), or roi "
-                        "(width and height > 0)")
+        raise CoreError("name each side by exactly one of: label, id (>= 0), roi "
+                        "(width and height > 0), or a robot frame")
     if has_roi:
         return region_side(frame, scene, roi_xywh)
+    if frame_id.strip():
+        return named_side(graph, f"tf:{frame_id.strip()}", frames)
     return object_side(graph, label if label else f"#{object_id}")
 
 
@@ -249,12 +282,14 @@ class RewardSession:
                             progress, distance <= settings.threshold_m, True)
 
     def stream_step(self, graph: SceneGraph, source: str, target: str,
-                    settings: RewardSettings) -> RewardResult:
-        """A step of a configured stream pair: invalid (never an error) while either
-        object is unknown, out of view or without points, so the stream keeps its rate."""
+                    settings: RewardSettings,
+                    frames: Mapping[str, FramePoint] | None = None) -> RewardResult:
+        """A step of a configured stream pair (objects, or robot frames placed in
+        ``frames``): invalid (never an error) while either end is unknown, out of view,
+        without points or without a transform, so the stream keeps its rate."""
         try:
-            return self.step(object_side(graph, source), object_side(graph, target),
-                             settings, channel="stream")
+            return self.step(named_side(graph, source, frames),
+                             named_side(graph, target, frames), settings, channel="stream")
         except (UnknownObjectError, CoreError):
             return RewardResult.invalid(source, target)
 
@@ -268,5 +303,5 @@ class RewardSession:
 
 
 __all__ = ["DISTANCE_KINDS", "SHAPINGS", "RegionPoints", "RewardResult", "RewardSession",
-           "RewardSettings", "RewardSide", "distance_between", "object_side", "region_points",
-           "request_side", "shape_reward"]
+           "RewardSettings", "RewardSide", "distance_between", "frame_side", "named_side",
+           "object_side", "region_points", "request_side", "shape_reward"]
