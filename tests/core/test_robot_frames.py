@@ -124,7 +124,8 @@ def test_queries_name_frames_like_objects_for_positions_only():
     tool = frames["tool0"].point_scene
     answer = answer_question(graph, "How far is the cube from tool0?", frames=frames)
     assert answer.success, answer.error
-    assert answer.value == pytest.approx(np.linalg.norm(cube.center_scene - tool), abs=0.01)
+    metres = answer.value * {"cm": 0.01, "m": 1.0}[answer.unit]
+    assert metres == pytest.approx(np.linalg.norm(cube.center_scene - tool), abs=0.01)
     for offset, truth in ((-0.5, "true"), (0.5, "false")):  # base 0.5 m right / left
         at = FramePoint("base_link", np.array([0.0, cube.center_scene[1] + offset, 0.0]),
                         graph.stamp_ns)
@@ -134,7 +135,9 @@ def test_queries_name_frames_like_objects_for_positions_only():
     base = FramePoint("base_link", np.array([0.0, 0.0, 0.0]), graph.stamp_ns)
     both = {**frames, "base_link": base}
     apart = answer_structured(graph, "distance", "tf:tool0", "tf:base_link", frames=both)
-    assert apart.success and apart.value == pytest.approx(np.linalg.norm(tool), abs=0.01)
+    assert apart.success
+    assert apart.value * {"cm": 0.01, "m": 1.0}[apart.unit] == pytest.approx(
+        np.linalg.norm(tool), abs=0.01)
     sized = answer_structured(graph, "height", "tool0", frames=frames)
     assert not sized.success and "robot frame, a point without size" in sized.error
     unknown = answer_structured(graph, "distance", "cube", "tf:gripper_link", frames=frames)
