@@ -96,3 +96,63 @@ class TfPoses:
             return None
         t, q = tf.transform.translation, tf.transform.rotation
         return pose_matrix((t.x, t.y, t.z), (q.x, q.y, q.z, q.w))
+
+
+class Tf2RobotFrames:
+    """Robot frames' origins in the camera frame from TF, at an image's stamp (a
+    ``robot_frames.TransformSource``). Unverified here: the development machine has no
+    tf2_ros; written against its documented API (Buffer.lookup_transform with a
+    timeout; Lookup, Connectivity and Extrapolation exceptions)."""
+
+    def __init__(self, node, timeout_s: float = 0.1) -> None:
+        import tf2_ros
+        from rclpy.duration import Duration
+
+        self._buffer = tf2_ros.Buffer()
+        self._listener = tf2_ros.TransformListener(self._buffer, node)
+        self._timeout = Duration(seconds=timeout_s)
+
+    def position_in_camera(self, frame_id: str, camera_frame_id: str,
+                           stamp_ns: int) -> np.ndarray:
+        import tf2_ros
+        from rclpy.time import Time
+
+        from ..core.robot_frames import TransformError
+
+        try:
+            tf = self._buffer.lookup_transform(camera_frame_id, frame_id,
+                                               Time(nanoseconds=int(stamp_ns)),
+                                               timeout=self._timeout)
+        except tf2_ros.ExtrapolationException as error:
+            raise TransformError(f"no transform from {frame_id} to {camera_frame_id} at the "
+                                 f"image's stamp (only older or newer ones: {error})") from None
+        except (tf2_ros.LookupException, tf2_ros.ConnectivityException) as error:
+            raise TransformError(f"no transform from {frame_id} to {camera_frame_id}: "
+                                 f"{error} (is the robot_state_publisher running?)") from None
+        t = tf.transform.translation
+        return np.array([t.x, t.y, t.z])
+
+
+class OdometryRobotFrames:
+    """The odometry's child frame (the robot base) as a robot frame, without TF: its
+    origin in the camera optical frame is fixed by the camera extrinsic
+    (``camera_in_odometry_child``), so it is known at every stamp odometry covers.
+    Other frames need tf2_ros."""
+
+    def __init__(self, child_frame_id: str, camera_in_child: np.ndarray,
+                 poses: OdometryPoses) -> None:
+        self.child_frame_id = child_frame_id
+        self._child_in_camera = np.linalg.inv(camera_in_child)
+        self._poses = poses
+
+    def position_in_camera(self, frame_id: str, camera_frame_id: str,
+                           stamp_ns: int) -> np.ndarray:
+        from ..core.robot_frames import TransformError
+
+        if frame_id != self.child_frame_id:
+            raise TransformError(f"no transform for {frame_id}: without tf2_ros only the "
+                                 f"odometry's child frame ({self.child_frame_id}) is known")
+        if self._poses.lookup(stamp_ns * 1e-9) is None:
+            raise TransformError(f"no odometry at the image's stamp ({stamp_ns} ns): "
+                                 f"{frame_id} cannot be placed")
+        return self._child_in_camera[:3, 3].copy()

@@ -65,6 +65,13 @@ class SpatialNodeConfig:
     #: The camera optical frame in the odometry child frame: x y z qx qy qz qw.
     camera_in_odometry_child: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
     tf_fixed_frame: str = ""
+    #: Robot frames (TF ids, e.g. tool0, base_link) that queries and rewards may name:
+    #: their origins are looked up at each image's stamp (tf2_ros; without it, only the
+    #: odometry's child frame, ``odometry_child_frame``).
+    robot_frames: tuple[str, ...] = ()
+    odometry_child_frame: str = ""
+    #: How long a lookup may wait for a transform at the image's stamp [s].
+    tf_timeout_s: float = 0.1
 
     def __post_init__(self) -> None:
         self.perception_spec  # noqa: B018 -- validates the perception names and options
@@ -89,9 +96,19 @@ class SpatialNodeConfig:
             self.reward_settings  # noqa: B018 -- validates kind and shaping
         except CoreError as error:
             raise ValueError(f"reward_{error}") from None
+        self._check_robot_frames()
+
+    def _check_robot_frames(self) -> None:
+        """The reward pairs (an end may be a robot frame) and the frames' lookup."""
         for pair in self.reward_pairs:
-            if pair.count(":") != 1 or not all(pair.split(":")):
-                raise ValueError(f"reward_pairs entries are 'source:target', got {pair!r}")
+            ends = split_pair(pair)
+            if len(ends) != 2 or not all(ends):
+                raise ValueError(f"reward_pairs entries are 'source:target' (an end may be "
+                                 f"a robot frame, 'tf:tool0'), got {pair!r}")
+        if self.odometry_child_frame and not self.odometry_topic:
+            raise ValueError("odometry_child_frame needs odometry_topic")
+        if not self.tf_timeout_s > 0:
+            raise ValueError(f"tf_timeout_s must be > 0, got {self.tf_timeout_s}")
 
     @property
     def perception_spec(self) -> PerceptionSpec:
@@ -117,7 +134,7 @@ class SpatialNodeConfig:
 
     @property
     def reward_stream_pairs(self) -> tuple[tuple[str, str], ...]:
-        return tuple(tuple(pair.split(":")) for pair in self.reward_pairs)
+        return tuple((ends[0], ends[1]) for ends in map(split_pair, self.reward_pairs))
 
     @classmethod
     def ros_defaults(cls) -> dict[str, Any]:
@@ -151,7 +168,7 @@ class SpatialNodeConfig:
         if unknown:
             raise ValueError(f"unknown parameters: {', '.join(unknown)}")
         typed = dict(values)
-        for name in ("reward_pairs", "labels"):
+        for name in ("reward_pairs", "labels", "robot_frames"):
             if name in typed:
                 typed[name] = tuple(s for s in typed[name] if s)
         if "camera_in_odometry_child" in typed:
@@ -160,4 +177,17 @@ class SpatialNodeConfig:
         return cls(**typed)
 
 
-__all__ = ["QOS_CHOICES", "SpatialNodeConfig"]
+def split_pair(pair: str) -> list[str]:
+    """'gripper:cube' -> [gripper, cube]; a 'tf:' prefix stays on its end:
+    'tf:tool0:cube' -> [tf:tool0, cube]."""
+    ends: list[str] = []
+    tokens = pair.split(":")
+    while tokens:
+        token = tokens.pop(0)
+        if token == "tf" and tokens:
+            token = f"tf:{tokens.pop(0)}"
+        ends.append(token)
+    return ends
+
+
+__all__ = ["QOS_CHOICES", "SpatialNodeConfig", "split_pair"]

@@ -57,6 +57,7 @@ from .conversions import (
     stamp_to_ns,
     stamp_to_seconds,
 )
+from .robot_frames_lookup import RobotFrames, transform_source, with_missing_frames
 from .runtime import run_node
 from .stats import NodeStats
 from .sync import ApproximateTimeSync
@@ -139,6 +140,9 @@ class SpatialNode(Node):
         self._marker_pub = self.create_publisher(MarkerArray, "~/markers", 10)
         self._reward_pub = self.create_publisher(DistanceReward, "~/reward", 10)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        # the robot's own frames (tool0, base_link) as query and reward ends
+        self._robot_frames = RobotFrames(
+            transform_source(self, c, self._poses), c.robot_frames)
         # Standard detections beside the scene graph, where vision_msgs is installed.
         self._vision = vision_msgs_module()
         if self._vision is not None:
@@ -329,8 +333,10 @@ class SpatialNode(Node):
                 detections_3d(self._vision, result.graph, graph_msg.header))
             self._detections_2d_pub.publish(
                 detections_2d(self._vision, result.graph, rgb_msg.header))
+        frames = self._robot_frames.at(result.graph)[0] if c.reward_stream_pairs else {}
         for source, target in c.reward_stream_pairs:
-            step = self._rewards.stream_step(result.graph, source, target, c.reward_settings)
+            step = self._rewards.stream_step(result.graph, source, target, c.reward_settings,
+                                             frames)
             self._reward_pub.publish(self._reward_msg(step, result.graph, source, target))
         self._stats.frame_processed(inputs.received_s)
 
@@ -352,14 +358,16 @@ class SpatialNode(Node):
     def _on_query(self, request: QuerySpatial.Request, response: QuerySpatial.Response):
         graph = self._snapshot.graph
         units = request.unit_preference or "metric"
+        frames, missing = self._robot_frames.at(graph)
         if request.question.strip():
-            answer = answer_question(graph, request.question, units)
+            answer = answer_question(graph, request.question, units, frames=frames)
         elif request.relation:
             answer = answer_structured(graph, request.relation, request.subject,
-                                       request.object, units=units)
+                                       request.object, units=units, frames=frames)
         else:
             message = "set either question, or relation + subject (+ object)"
             answer = Answer(False, message, error=message)
+        answer = with_missing_frames(answer, missing)
         response.success = answer.success
         response.answer = answer.text
         response.value = float(answer.value)
@@ -377,17 +385,23 @@ class SpatialNode(Node):
         response.distance = float("nan")
         response.reward = float("nan")
         scene = snapshot.result.scene if snapshot.result is not None else None
+        frames, missing = self._robot_frames.at(snapshot.graph)
         try:
             settings = RewardSettings(request.distance_kind or "gap",
                                       request.shaping or "negative_distance", request.scale,
                                       request.success_threshold)
+            for frame_id in (request.source_frame, request.target_frame):
+                if frame_id.strip() in missing:
+                    raise CoreError(missing[frame_id.strip()])
             source, target = (
                 request_side(snapshot.graph, snapshot.frame, scene, label=label,
-                             object_id=object_id,
+                             object_id=object_id, frame_id=frame_id, frames=frames,
                              roi_xywh=(roi.x_offset, roi.y_offset, roi.width, roi.height))
-                for label, object_id, roi in (
-                    (request.source_label, request.source_id, request.source_roi),
-                    (request.target_label, request.target_id, request.target_roi)))
+                for label, object_id, roi, frame_id in (
+                    (request.source_label, request.source_id, request.source_roi,
+                     request.source_frame),
+                    (request.target_label, request.target_id, request.target_roi,
+                     request.target_frame)))
             step = self._rewards.step(source, target, settings)
         except CoreError as error:
             response.success = False

@@ -78,3 +78,21 @@ def test_labels_are_prompts_and_instances_are_read_only_for_the_simulation():
                                                  "segmenter": "depth_box"}))
     assert config.labels == ("mug", "chair") and not config.uses_instances
     assert SpatialNodeConfig().uses_instances
+
+
+def test_reward_pairs_may_name_robot_frames():
+    from spatial_vqa_ros.nodes.config import split_pair
+
+    assert split_pair("gripper:cube") == ["gripper", "cube"]
+    assert split_pair("tf:tool0:cube") == ["tf:tool0", "cube"]
+    assert split_pair("cube:tf:tool0") == ["cube", "tf:tool0"]
+    assert split_pair("tf:tool0:tf:base_link") == ["tf:tool0", "tf:base_link"]
+    config = SpatialNodeConfig.from_values({"reward_pairs": ["tf:tool0:cube", "a:b"],
+                                            "robot_frames": ["tool0", ""]})
+    assert config.reward_stream_pairs == (("tf:tool0", "cube"), ("a", "b"))
+    assert config.robot_frames == ("tool0",)
+    for bad, message in (({"reward_pairs": ["a:b:c"]}, "source:target"),
+                         ({"odometry_child_frame": "base_link"}, "needs odometry_topic"),
+                         ({"tf_timeout_s": 0.0}, "tf_timeout_s")):
+        with pytest.raises(ValueError, match=message):
+            SpatialNodeConfig.from_values(bad)
