@@ -34,7 +34,10 @@ def _pull(args: argparse.Namespace) -> int:
 
 #: family -> the module whose ``export(model_dir, out_dir, ...)`` writes its ONNX graphs.
 EXPORTERS = {"depth_anything": "depth_anything_onnx", "depth_pro": "depth_pro_onnx",
-             "owlv2": "owlv2_onnx", "sam": "sam_onnx", "sam2": "sam2_onnx"}
+             "grounding_dino": "grounding_dino_onnx", "owlv2": "owlv2_onnx",
+             "sam": "sam_onnx", "sam2": "sam2_onnx"}
+#: Families whose graph is fixed to the camera size (``--size``).
+SIZED = ("depth_anything", "grounding_dino")
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -55,7 +58,7 @@ def _export(args: argparse.Namespace) -> int:
         directory = resolve_model_dir(name, models_dir=_models_dir(args), registry=registry)
         exporter = importlib.import_module(f"spatial_vqa_ros.perception.families.{module}")
         options = {}
-        if entry.family == "depth_anything":
+        if entry.family in SIZED:
             width, height = (int(v) for v in args.size.lower().split("x"))
             options["size_hw"] = (height, width)
         written = exporter.export(directory, directory / ONNX_DIR, **options)
@@ -93,7 +96,8 @@ def add_parser(sub) -> None:
     parser.add_argument("action", choices=["list", "pull", "export"])
     parser.add_argument("names", nargs="*", metavar="NAME", help="models to pull or export")
     parser.add_argument("--size", default="640x480",
-                        help="camera size WxH for exports fixed to it (depth_anything)")
+                        help="camera size WxH for exports fixed to it (depth_anything, "
+                        "grounding_dino)")
     parser.add_argument("--models-dir", help="default $SPATIAL_VQA_MODELS or "
                         "~/.cache/spatial_vqa_ros/models")
     parser.add_argument("--registry", help="registry YAML (default config/models.yaml)")

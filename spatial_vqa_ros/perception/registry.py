@@ -127,7 +127,7 @@ DETECTORS: dict[str, Factory] = {
     "owlv2": _family("owlv2", "Owlv2Detector", "detector_model", thresholded=True,
                      onnx_cls="Owlv2OnnxDetector"),
     "grounding_dino": _family("grounding_dino", "GroundingDinoDetector", "detector_model",
-                              thresholded=True),
+                              thresholded=True, onnx_cls="GroundingDinoOnnxDetector"),
 }
 SEGMENTERS: dict[str, Factory] = {
     "simulation": lambda spec: SimulationSegmenter(),

@@ -95,6 +95,26 @@ def assign_prompts(token_probs: np.ndarray, token_prompt: np.ndarray, n_prompts:
     return np.where(best > 0, chosen, -1).astype(np.int64)
 
 
+def model_class_of(directory: Path, config: dict) -> tuple[str, str]:
+    """(transformers model class, name prefix) of a snapshot's config; PerceptionError
+    for a model of another family."""
+    model_type = config.get("model_type")
+    if model_type not in MODEL_CLASSES:
+        raise PerceptionError(f"{directory} holds a {model_type!r} model, not Grounding "
+                              f"DINO (model_type one of {sorted(MODEL_CLASSES)})")
+    return MODEL_CLASSES[model_type]
+
+
+def check_tokenizer(processor: Any, directory: Path) -> None:
+    """Refuse a tokenizer that does not give the ids the model hard-codes: without
+    tokenizer files transformers builds an empty tokenizer, silently."""
+    ids = processor.tokenizer.convert_tokens_to_ids(list(_FIXED_IDS))
+    if ids != list(_FIXED_IDS.values()):
+        raise load_failed("Grounding DINO", directory, HUB_ID, f"its tokenizer gives "
+                          f"{dict(zip(_FIXED_IDS, ids))}, the model needs {_FIXED_IDS}: "
+                          "tokenizer files missing?")
+
+
 class GroundingDinoDetector:
     """Text prompts -> boxes with (MM) Grounding DINO. ``model``: a loaded
     ``GroundingDinoForObjectDetection`` or ``MMGroundingDinoForObjectDetection``;
@@ -129,22 +149,13 @@ class GroundingDinoDetector:
         class follows the config's ``model_type`` (Grounding DINO or MM Grounding DINO).
         ``options`` are the constructor's (name, thresholds)."""
         directory, config = snapshot_config(model_dir, "Grounding DINO", HUB_ID)
-        model_type = config.get("model_type")
-        if model_type not in MODEL_CLASSES:
-            raise PerceptionError(f"{directory} holds a {model_type!r} model, not Grounding "
-                                  f"DINO (model_type one of {sorted(MODEL_CLASSES)})")
+        class_name, prefix = model_class_of(directory, config)
         import transformers
 
-        class_name, prefix = MODEL_CLASSES[model_type]
         processor, model = load_snapshot(transformers.GroundingDinoProcessor,
                                          getattr(transformers, class_name), directory,
                                          "Grounding DINO", HUB_ID)
-        # Without tokenizer files transformers builds an empty tokenizer, silently.
-        ids = processor.tokenizer.convert_tokens_to_ids(list(_FIXED_IDS))
-        if ids != list(_FIXED_IDS.values()):
-            raise load_failed("Grounding DINO", directory, HUB_ID, f"its tokenizer gives "
-                              f"{dict(zip(_FIXED_IDS, ids))}, the model needs {_FIXED_IDS}: "
-                              "tokenizer files missing?")
+        check_tokenizer(processor, directory)
         options.setdefault("name", f"{prefix}:{directory.name}")
         return cls(model, processor, device=device, **options)
 
@@ -228,4 +239,5 @@ class GroundingDinoDetector:
                       found["scores"].float().cpu().numpy()[matched], prompt[matched])
 
 
-__all__ = ["MODEL_CLASSES", "GroundingDinoDetector", "assign_prompts", "phrase_of"]
+__all__ = ["MODEL_CLASSES", "GroundingDinoDetector", "assign_prompts", "check_tokenizer",
+           "model_class_of", "phrase_of"]

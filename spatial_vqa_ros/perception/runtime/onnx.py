@@ -2,14 +2,18 @@
 
 Export goes through ``torch.onnx.export`` (the TorchScript exporter, opset 18: fast, and
 right for the families exported here; see ../shared/PERCEPTION.md for the ones where it
-is silently wrong), is checked with ``onnx.checker``, and lands atomically, so a killed
-export never leaves a half-written model that a later start would load. A session tries
-the accelerated providers first and says which one it got: a robot that silently fell
-back to CPU is the failure people notice last.
+is silently wrong; those take ``dynamo=True``: torch.export + onnxscript, slower), is
+checked with ``onnx.checker``, and lands atomically, so a killed export never leaves a
+half-written model that a later start would load. A session tries the accelerated
+providers first and says which one it got: a robot that silently fell back to CPU is the
+failure people notice last.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,32 +31,72 @@ OPSET = 18
 
 def export_onnx(module: Any, args: tuple, path: str | Path, *, input_names: Sequence[str],
                 output_names: Sequence[str],
-                dynamic_axes: Mapping[str, Mapping[int, str]] | None = None) -> Path:
-    """Export ``module(*args)`` to ``path`` (atomic), check the graph, return the path."""
+                dynamic_axes: Mapping[str, Mapping[int, str]] | None = None,
+                dynamo: bool = False, dynamic_shapes: Mapping[str, Any] | None = None) -> Path:
+    """Export ``module(*args)`` to ``path`` (atomic), check the graph, return the path.
+    ``dynamo``: the torch.export exporter (needs ``onnxscript``), for graphs the
+    TorchScript tracer gets wrong; its dynamic dimensions are ``dynamic_shapes``
+    (torch.export's ``Dim`` by input name; ``dynamic_axes`` is the tracer's). Weights
+    over :data:`MAX_INLINE_BYTES` (Depth Pro's 3.8 GB) go to ``<name>.data`` beside the
+    graph (the TorchScript path; the dynamo path keeps them inside, up to 2 GB)."""
+    if (dynamic_shapes and not dynamo) or (dynamic_axes and dynamo):
+        raise ValueError("dynamic_shapes go with dynamo=True, dynamic_axes with dynamo=False")
+    exporter: dict[str, Any] = (
+        {"dynamo": True, "dynamic_shapes": dict(dynamic_shapes or {}) or None,
+         "external_data": False, "verbose": False} if dynamo
+        else {"dynamo": False, "dynamic_axes": dict(dynamic_axes or {})})
     import onnx
     import torch
 
-    from ...io.atomic import atomic_write
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.export")
+    # A directory of its own: an exporter may write a large model's tensors as files
+    # beside the graph, and none of them may land in (or clutter) the output directory.
+    scratch_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    scratch = scratch_dir / path.name
     try:
         with torch.inference_mode(False), torch.no_grad():
             torch.onnx.export(module, args, str(scratch), input_names=list(input_names),
-                              output_names=list(output_names),
-                              dynamic_axes=dict(dynamic_axes or {}), opset_version=OPSET,
-                              dynamo=False)
-        model = onnx.load(str(scratch))
-        onnx.checker.check_model(model)
-        atomic_write(path, model.SerializeToString())
+                              output_names=list(output_names), opset_version=OPSET,
+                              **exporter)
+        onnx.checker.check_model(str(scratch))  # by path: works beyond 2 GB too
+        _place(onnx.load(str(scratch)), path, scratch_dir)
     except Exception as error:  # the exporter's own errors are long: keep the first line
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise PerceptionError(f"ONNX export to {path} failed: {type(error).__name__}: "
                               f"{first}") from error
     finally:
-        scratch.unlink(missing_ok=True)
+        shutil.rmtree(scratch_dir, ignore_errors=True)
     return path
+
+
+#: Weights beyond this stay outside the graph file (protobuf cannot hold 2 GB).
+MAX_INLINE_BYTES = 1_800_000_000
+
+
+def _weight_bytes(model: Any) -> int:
+    return sum(len(t.raw_data) for t in model.graph.initializer)
+
+
+def _place(model: Any, path: Path, scratch_dir: Path) -> None:
+    """Write ``model`` to ``path``: one file, or (past :data:`MAX_INLINE_BYTES`) the
+    graph plus ``<name>.data`` holding its weights, the data renamed into place first.
+    A stale data file of an earlier, larger export is removed."""
+    import onnx
+
+    from ...io.atomic import atomic_write
+
+    data = path.with_name(f"{path.name}.data")
+    if _weight_bytes(model) <= MAX_INLINE_BYTES:
+        atomic_write(path, model.SerializeToString())
+        data.unlink(missing_ok=True)
+        return
+    staged = scratch_dir / "staged" / path.name
+    staged.parent.mkdir()
+    onnx.save_model(model, str(staged), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location=data.name, size_threshold=0)
+    os.replace(staged.parent / data.name, data)
+    os.replace(staged, path)
 
 
 @dataclass

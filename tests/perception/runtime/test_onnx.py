@@ -73,3 +73,28 @@ def test_unavailable_providers_are_refused_by_name(tmp_path):
                        input_names=["x"], output_names=["y"])
     with pytest.raises(PerceptionError, match="none of the providers"):
         create_session(path, providers=["NoSuchExecutionProvider"])
+
+
+def test_weights_past_the_inline_limit_go_to_a_data_file_beside_the_graph(tmp_path,
+                                                                        monkeypatch):
+    """Depth Pro's 3.8 GB cannot sit in one protobuf: the graph keeps a reference to
+    <name>.data (tested with a small limit; the logic is the same at 2 GB)."""
+    from spatial_vqa_ros.perception.runtime import onnx as runtime_onnx
+
+    net = small_net()
+    x = torch.randn(1, 3, 12, 12)
+    monkeypatch.setattr(runtime_onnx, "MAX_INLINE_BYTES", 100)
+    path = export_onnx(net, (x,), tmp_path / "net.onnx", input_names=["x"],
+                       output_names=["y"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.onnx", "net.onnx.data"]
+    weight_bytes = 4 * sum(p.numel() for p in net.parameters())
+    assert (tmp_path / "net.onnx.data").stat().st_size >= weight_bytes
+    with torch.no_grad():
+        expected = net(x).numpy()
+    got = create_session(path).run({"x": x.numpy()})["y"]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(runtime_onnx, "MAX_INLINE_BYTES", 1_800_000_000)
+    export_onnx(net, (x,), path, input_names=["x"], output_names=["y"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.onnx"]  # no stale data file
+    np.testing.assert_allclose(create_session(path).run({"x": x.numpy()})["y"], expected,
+                               rtol=1e-5, atol=1e-5)
