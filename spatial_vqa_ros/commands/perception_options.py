@@ -31,6 +31,8 @@ def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "
                        help="where registry names are looked up (spatial-vqa models list)")
     group.add_argument("--runtime", default="torch", choices=["torch", "onnxruntime"],
                        help="how model families run (onnxruntime: after 'models export')")
+    group.add_argument("--device", default="auto",
+                       help="auto (a CUDA GPU when there is one), cpu, cuda or cuda:N")
     group.add_argument("--score-threshold", type=float, default=0.0,
                        help="drop detections below this score (0 = the family's default)")
     group.add_argument("--labels", default="",
@@ -58,6 +60,7 @@ def spec_from(args: argparse.Namespace, *, assumed_hfov_deg: float = 0.0):
                           detector_config=config, score_threshold=args.score_threshold,
                           depth_model=args.depth_model, segmenter_model=args.segmenter_model,
                           models_dir=args.models_dir, runtime=args.runtime,
+                          device=args.device,
                           camera_height_m=args.camera_height,
                           assumed_hfov_deg=assumed_hfov_deg)
 

@@ -41,6 +41,8 @@ class SpatialNodeConfig:
     models_dir: str = ""
     #: torch, or onnxruntime on graphs written by `spatial-vqa models export`.
     perception_runtime: str = "torch"
+    #: auto (a CUDA GPU when there is one), cpu, cuda or cuda:N.
+    perception_device: str = "auto"
     #: 0 = the detector family's own default.
     detector_score_threshold: float = 0.0
     #: The text prompts to ground (set at run time with ~/set_labels).
@@ -118,6 +120,7 @@ class SpatialNodeConfig:
                               depth_model=self.depth_model,
                               segmenter_model=self.segmenter_model, models_dir=self.models_dir,
                               runtime=self.perception_runtime,
+                              device=self.perception_device,
                               score_threshold=self.detector_score_threshold,
                               camera_height_m=self.camera_height_m)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,10 @@ class PerceptionSpec:
     score_threshold: float = 0.0
     camera_height_m: float = 0.0
     assumed_hfov_deg: float = 0.0
+    #: Where torch families run: "auto" (a CUDA GPU when torch sees one, else the CPU),
+    #: "cpu", "cuda" or "cuda:N". With onnxruntime: "cpu" keeps to the CPU provider,
+    #: anything else tries TensorRT -> CUDA -> CPU.
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         for role, table in (("depth", DEPTH), ("detector", DETECTORS),
@@ -68,6 +73,8 @@ class PerceptionSpec:
                              f"{self.camera_height_m}")
         if self.runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if not 0.0 <= self.assumed_hfov_deg < 180.0:
             raise ValueError(f"assumed_hfov_deg must be within [0, 180), got "
                              f"{self.assumed_hfov_deg}")
@@ -88,6 +95,23 @@ def _opencv_dnn(spec: PerceptionSpec) -> Any:
 Factory = Callable[[PerceptionSpec], Any]
 
 
+def torch_device(device: str) -> str:
+    """The torch device ``device`` means here: "auto" -> "cuda" when torch sees a CUDA
+    device, else "cpu"; PerceptionError for a CUDA device this torch cannot see (a CPU
+    build, no driver), rather than a failure at the first frame."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise PerceptionError(f"device {device} was asked for, but torch "
+                                  f"{torch.__version__} sees {torch.cuda.device_count()} "
+                                  "CUDA devices: use device auto or cpu")
+    return device
+
+
 def _family(module: str, cls: str, model_field: str, *, thresholded: bool = False,
             onnx_cls: str = "") -> Factory:
     """A factory loading a transformers family from the spec's model (registry name or
@@ -104,12 +128,15 @@ def _family(module: str, cls: str, model_field: str, *, thresholded: bool = Fals
                    if thresholded and spec.score_threshold > 0 else {})
         if spec.runtime == "torch":
             adapter = getattr(importlib.import_module(f"{__package__}.families.{module}"), cls)
-            return adapter.from_pretrained(directory, **options)
+            return adapter.from_pretrained(directory, device=torch_device(spec.device),
+                                           **options)
         if not onnx_cls:
             raise PerceptionError(f"{module} has no {spec.runtime} path yet: use runtime "
                                   "torch")
         adapter = getattr(importlib.import_module(f"{__package__}.families.{module}_onnx"),
                           onnx_cls)
+        if spec.device == "cpu":
+            options["providers"] = ["CPUExecutionProvider"]
         return adapter.from_pretrained(directory, directory / ONNX_DIR, **options)
     return factory
 
@@ -197,4 +224,4 @@ def _aligner(camera_height_m: float
 
 
 __all__ = ["DEPTH", "DETECTORS", "SEGMENTERS", "PerceptionSpec", "assumed_camera",
-           "build_chain", "check_name"]
+           "build_chain", "check_name", "torch_device"]

@@ -161,3 +161,18 @@ def test_importing_the_module_does_not_load_torch():
     code = ("import sys, spatial_vqa_ros.perception.families.sam2; "
             "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_the_spec_device_reaches_the_family_and_an_absent_gpu_is_refused(sam2_dir):
+    from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain, torch_device
+
+    auto = build_chain(PerceptionSpec(segmenter="sam2", segmenter_model=str(sam2_dir)))
+    assert auto.segmenter.device == ("cuda" if torch.cuda.is_available() else "cpu")
+    cpu = build_chain(PerceptionSpec(segmenter="sam2", segmenter_model=str(sam2_dir),
+                                     device="cpu"))
+    assert cpu.segmenter.device == "cpu"
+    with pytest.raises(ValueError, match="device must be auto, cpu, cuda or cuda:N"):
+        PerceptionSpec(device="gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(PerceptionError, match="device cuda:1 was asked for.*sees 0"):
+            torch_device("cuda:1")
