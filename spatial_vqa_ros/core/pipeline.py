@@ -6,6 +6,7 @@ benchmarks, so all of them compute the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +63,47 @@ def background_points(frame: Frame, obs: Observations, stride: int = _BACKGROUND
     return frame.camera.rays()[sub][keep] * depth[keep][:, None]
 
 
+#: How far beyond an object's far side the view must reach to count as seeing through
+#: the place it was [m] (depth noise and the object's own size stay inside it).
+SEEN_EMPTY_MARGIN_M = 0.15
+
+
+def free_space_check(frame: Frame, scene: SceneFrame, margin_m: float = SEEN_EMPTY_MARGIN_M
+                     ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Whether this frame shows empty space where remembered objects were.
+
+    A point (with a radius: the object's half size) is *seen empty* when it projects
+    inside the image, in front of the camera, and the measured depth around that pixel
+    (median of a 5 x 5 window, at least half of it valid) lies beyond the point by more
+    than radius + ``margin_m``: the camera looked through the place. Nearer depth is an
+    occluder (unknown: kept), no valid depth is unknown too, and a point out of the
+    image is simply not in view. Absence alone never removes a remembered object.
+    """
+    depth = frame.depth_m
+    height, width = depth.shape
+
+    def check(points_scene: np.ndarray, radii: np.ndarray) -> np.ndarray:
+        points_cam = scene.to_camera(np.asarray(points_scene, np.float32)).astype(np.float64)
+        empty = np.zeros(len(points_cam), bool)
+        front = points_cam[:, 2] > 0.1
+        if not front.any():
+            return empty
+        uv = np.full((len(points_cam), 2), -1.0)
+        uv[front] = frame.camera.project(points_cam[front])
+        for k in np.flatnonzero(front):
+            u, v = (int(np.rint(c)) for c in uv[k])
+            if not (2 <= u < width - 2 and 2 <= v < height - 2):
+                continue
+            window = depth[v - 2:v + 3, u - 2:u + 3]
+            valid = window[np.isfinite(window)]
+            if valid.size < window.size / 2:
+                continue
+            empty[k] = float(np.median(valid)) > points_cam[k, 2] + radii[k] + margin_m
+        return empty
+
+    return check
+
+
 class ScenePipeline:
     """Stateful per camera stream (floor smoothing, tracking). One writer thread."""
 
@@ -103,5 +145,7 @@ class ScenePipeline:
         graph = self.tracker.update(estimates, scene, frame.stamp_ns, frame_id,
                                     camera_frame_id=frame.camera.frame_id,
                                     world_from_scene=world_from_scene,
-                                    provenance=obs.provenance)
+                                    provenance=obs.provenance,
+                                    seen_empty=(free_space_check(frame, scene)
+                                                if world_from_scene is not None else None))
         return FrameResult(scene, tuple(estimates), graph, tuple(warnings))

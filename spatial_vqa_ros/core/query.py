@@ -148,6 +148,31 @@ def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str =
         return _failure(f"{frame_ends[0]} is a robot frame, a point without size: ask "
                         "for positions (distances, left/right, above/below, direction)",
                         relation, subject, obj)
+    answer = _answer_objects(graph, relation, a, b, units=units, choice=choice,
+                             margins=margins, subject=subject, obj=obj)
+    return _with_ages(answer, graph, (a, b))
+
+
+def _with_ages(answer: Answer, graph: SceneGraph,
+               objects: tuple[SceneObject, SceneObject | None]) -> Answer:
+    """An answer about a remembered object (out of view, kept in the fixed frame) says
+    how old its position is: a stale position never passes for a live one."""
+    remembered = [o for o in objects if o is not None and o.id > 0 and not o.visible]
+    if not answer.success or not remembered:
+        return answer
+    ages = "; ".join(f"{o.description} was last seen "
+                     f"{max(0.0, (graph.stamp_ns - o.last_seen_ns) * 1e-9):.0f} s ago"
+                     for o in remembered)
+    from dataclasses import replace
+
+    return replace(answer, text=f"{answer.text} ({ages})")
+
+
+def _answer_objects(graph: SceneGraph, relation: str, a: SceneObject, b: SceneObject | None,
+                    *, units: str, choice: bool, margins: Margins, subject: str,
+                    obj: str) -> Answer:
+    """The answer about resolved objects (the relation's rules: gate, then wording)."""
+    rel = RELATIONS[relation]
     verdict = judge_in_graph(graph, relation, a, b, margins=margins)
     if verdict.reason == "unclear":
         return _unclear(relation, verdict, a, b, units)

@@ -12,7 +12,7 @@ the tracker replaces it, never mutates it, so a reader needs no lock.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
@@ -135,8 +135,13 @@ class TrackerConfig:
     min_blend: float = 0.2
     #: A displacement beyond ``motion_sigmas`` x sigma + 2 cm counts as motion: snap.
     motion_sigmas: float = 3.0
-    #: Objects not seen for this long are removed [s].
+    #: Objects not seen for this long are removed [s] (camera-relative tracking: without
+    #: a pose source an object out of view cannot be placed for long).
     remove_after_s: float = 2.0
+    #: With a pose source (tracks in a fixed world frame), how long an object out of
+    #: view is remembered [s]; it goes sooner when the camera sees where it should be
+    #: and finds empty space there.
+    memory_s: float = 300.0
     #: Separation needed to tell same-label objects apart by side or range [m].
     naming_margin_m: float = 0.05
 
@@ -182,14 +187,21 @@ class SceneGraphTracker:
     def update(self, estimates: Iterable[ObjectEstimate], scene: SceneFrame, stamp_ns: int,
                frame_id: str, *, camera_frame_id: str = "",
                world_from_scene: np.ndarray | None = None,
-               provenance: Mapping[str, object] | None = None) -> SceneGraph:
+               provenance: Mapping[str, object] | None = None,
+               seen_empty: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+               ) -> SceneGraph:
         """Fold one frame's estimates (in this frame's scene frame) into the graph.
 
         ``world_from_scene`` (4x4), when the camera pose is known (odometry), is where
         this frame's scene frame sits in a fixed world frame: tracks then live in the
         world, so objects keep their ids and positions while the camera moves, and
         each snapshot is expressed in the *current* scene frame (relations stay
-        egocentric). Without it, tracks live in the scene frame itself.
+        egocentric), and an object out of view is remembered for ``memory_s``. Without
+        it, tracks live in the scene frame itself and go after ``remove_after_s``.
+        ``seen_empty``: ((N, 3) scene points of this frame, (N,) radii) -> (N,) True where
+        the frame shows empty space there (see ``pipeline.free_space_check``); an
+        unmatched track whose centre is seen empty is removed: its object is not where
+        it was.
         """
         estimates = list(estimates)
         to_world = np.eye(4) if world_from_scene is None else np.asarray(world_from_scene)
@@ -205,10 +217,14 @@ class SceneGraphTracker:
             else:
                 self._fold(self._tracks[matched_id], estimate, *seen_at)
                 seen.add(matched_id)
+        keep_s = self.config.remove_after_s if world_from_scene is None \
+            else self.config.memory_s
         for track_id in [t for t, tr in self._tracks.items()
-                         if (stamp_ns - tr.last_seen_ns) * 1e-9 > self.config.remove_after_s]:
+                         if (stamp_ns - tr.last_seen_ns) * 1e-9 > keep_s]:
             del self._tracks[track_id]
         to_scene = np.linalg.inv(to_world)
+        if seen_empty is not None:
+            self._forget_seen_empty(seen, to_scene, seen_empty)
         objects = tuple(self._to_object(t, t.id in seen, to_scene) for t in
                         sorted(self._tracks.values(), key=lambda t: t.id))
         objects = assign_descriptions(objects, scene, self.config.naming_margin_m)
@@ -216,6 +232,20 @@ class SceneGraphTracker:
                                     unlocalised, world_from_scene is not None,
                                     dict(provenance or {}))
         return self._snapshot
+
+    def _forget_seen_empty(self, seen: set[int], scene_from_world: np.ndarray,
+                           seen_empty: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                           ) -> None:
+        """Remove the unmatched tracks whose centre the current view shows empty."""
+        unmatched = [t for t in self._tracks.values() if t.id not in seen]
+        if not unmatched:
+            return
+        centres = np.array([t.center for t in unmatched])
+        in_scene = centres @ scene_from_world[:3, :3].T + scene_from_world[:3, 3]
+        radii = np.array([0.5 * float(np.max(t.extent)) for t in unmatched])
+        for track, empty in zip(unmatched, np.asarray(seen_empty(in_scene, radii), bool)):
+            if empty:
+                del self._tracks[track.id]
 
     def _associate(self, located: list[ObjectEstimate]) -> list[int | None]:
         tracks = list(self._tracks.values())

@@ -57,6 +57,9 @@ class SpatialNodeConfig:
     depth_max_m: float = 20.0
     scene_frame_id: str = ""
     remove_after_s: float = 2.0
+    #: With a pose source (odometry_topic or tf_fixed_frame): how long objects out of
+    #: view are remembered in the fixed frame [s] (sooner gone when seen empty).
+    memory_s: float = 300.0
     #: "source:target" names of the reward stream's pairs.
     reward_pairs: tuple[str, ...] = ()
     reward_distance_kind: str = "gap"
@@ -109,6 +112,8 @@ class SpatialNodeConfig:
                                  f"a robot frame, 'tf:tool0'), got {pair!r}")
         if self.odometry_child_frame and not self.odometry_topic:
             raise ValueError("odometry_child_frame needs odometry_topic")
+        if not (self.memory_s > 0 and self.remove_after_s > 0):
+            raise ValueError("memory_s and remove_after_s must be > 0")
         if not self.tf_timeout_s > 0:
             raise ValueError(f"tf_timeout_s must be > 0, got {self.tf_timeout_s}")
 

@@ -93,7 +93,7 @@ class SpatialNode(Node):
             raise ValueError(str(error)) from None
         self._prompts: tuple[str, ...] = c.labels
         self._pipeline = ScenePipeline(PipelineConfig(
-            tracker=TrackerConfig(remove_after_s=c.remove_after_s),
+            tracker=TrackerConfig(remove_after_s=c.remove_after_s, memory_s=c.memory_s),
             scene_frame_id=c.scene_frame_id))
         self._snapshot = Snapshot(self._pipeline.tracker.snapshot)
         self._camera = None
