@@ -136,3 +136,46 @@ def test_a_rendered_object_that_was_taken_away_is_forgotten_and_a_missed_one_is_
     assert "suitcase" not in kept, "seen empty: the camera looks through where it stood"
     assert "globe" in kept and not kept["globe"].visible  # undetected, but depth shows it
     assert suitcase.id not in {o.id for o in second.graph.objects}
+
+
+def world_from_camera(pose) -> np.ndarray:
+    matrix = np.eye(4)
+    matrix[:3, :3], matrix[:3, 3] = pose.rotation_world_from_cam, pose.position_world
+    return matrix
+
+
+def test_the_camera_turns_away_and_back_to_an_empty_place():
+    """Rendered end to end: objects seen, the camera turns away (30 s, nothing in view),
+    a query answers from memory with the age, the camera turns back to find the
+    suitcase gone: it is forgotten, the objects still there are seen again."""
+    from spatial_vqa_ros.synthetic.scenes.primitives import CameraPose
+
+    scene = synthetic_scenes("scene", 1, 6, width=320, height=240)[0]
+    labels = render(scene).id_to_label
+    pipeline = ScenePipeline()
+
+    def process(a_scene, seconds):
+        frame = render(a_scene)
+        return pipeline.process(
+            Frame(frame.rgb, frame.depth_m, frame.camera, ns(seconds)),
+            Observations.from_instance_image(frame.instance_ids, labels),
+            world_from_camera(a_scene.pose)).graph
+
+    before = process(scene, 0)
+    assert "suitcase" in {o.label for o in before.objects}
+    eye = scene.pose.position_world
+    forward = scene.pose.rotation_world_from_cam[:, 2] * [1.0, 1.0, 0.0]  # on the floor
+    away = CameraPose.looking_at(eye, eye - 3.0 * forward)  # turned round: nothing in view
+    turned_scene = type(scene)(scene.objects, scene.camera, away)
+    for second in range(1, 31):
+        during = process(turned_scene, second)
+    assert {o.label for o in during.objects} == {o.label for o in before.objects}
+    assert not any(o.visible for o in during.objects)
+    answer = answer_question(during, "How far is the suitcase from the globe?")
+    assert answer.success and "the suitcase was last seen 30 s ago" in answer.text
+    gone = type(scene)(tuple(o for o in scene.objects if o.label != "suitcase"),
+                       scene.camera, scene.pose)
+    after = process(gone, 31)
+    labels_after = {o.label: o for o in after.objects}
+    assert "suitcase" not in labels_after
+    assert labels_after["globe"].visible
