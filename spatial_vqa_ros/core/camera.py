@@ -91,8 +91,12 @@ class CameraIntrinsics:
     def rays(self) -> np.ndarray:
         """Undistorted normalised rays (x/z, y/z, 1) per pixel, shape (H, W, 3), float32.
 
-        Pixels whose undistortion does not converge get NaN rays. Cached per camera.
+        Pixels whose undistortion does not converge get NaN rays. Cached per camera up
+        to :data:`RAYS_CACHE_MAX_PIXELS`: one huge frame (an 8K still) must not pin
+        hundreds of MB for the rest of a run.
         """
+        if self.width * self.height > RAYS_CACHE_MAX_PIXELS:
+            return _rays_for.__wrapped__(self)
         return _rays_for(self)
 
     def project(self, points_cam: np.ndarray) -> np.ndarray:
@@ -119,6 +123,11 @@ class CameraIntrinsics:
         xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
         yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
         return xd, yd
+
+
+#: Cameras up to this many pixels keep their rays cached (12 bytes a pixel: 48 MB at
+#: 4 MP); larger ones compute them per call.
+RAYS_CACHE_MAX_PIXELS = 4_000_000
 
 
 @lru_cache(maxsize=8)

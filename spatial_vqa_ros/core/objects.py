@@ -113,9 +113,18 @@ def auto_stride(height: int, width: int, target_pixels: int = 80_000) -> int:
     return max(1, round(math.sqrt(height * width / target_pixels)))
 
 
-@lru_cache(maxsize=8)
 def _grid_rays(camera: CameraIntrinsics, stride: int) -> tuple[np.ndarray, np.ndarray]:
-    """Contiguous (h*w, 3) rays of the pixel grid and a mask of the valid ones."""
+    """Contiguous (h*w, 3) rays of the pixel grid and a mask of the valid ones (cached
+    for cameras whose full rays are cached; see ``CameraIntrinsics.rays``)."""
+    from .camera import RAYS_CACHE_MAX_PIXELS
+
+    if camera.width * camera.height > RAYS_CACHE_MAX_PIXELS:
+        return _grid_rays_cached.__wrapped__(camera, stride)
+    return _grid_rays_cached(camera, stride)
+
+
+@lru_cache(maxsize=8)
+def _grid_rays_cached(camera: CameraIntrinsics, stride: int) -> tuple[np.ndarray, np.ndarray]:
     rays = np.ascontiguousarray(camera.rays()[::stride, ::stride].reshape(-1, 3))
     valid = np.isfinite(rays[:, 0]) & np.isfinite(rays[:, 1])
     rays.setflags(write=False)

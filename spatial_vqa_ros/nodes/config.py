@@ -53,6 +53,9 @@ class SpatialNodeConfig:
     sync_slop_s: float = 0.02
     sync_queue_size: int = 10
     use_message_filters: bool = True
+    #: Frames with more pixels than this are refused before any processing (a single
+    #: 8K still must not grow the node by hundreds of MB); 12 MP holds a 4K camera.
+    max_pixels: int = 12_000_000
     depth_min_m: float = 0.05
     depth_max_m: float = 20.0
     scene_frame_id: str = ""
@@ -112,6 +115,8 @@ class SpatialNodeConfig:
                                  f"a robot frame, 'tf:tool0'), got {pair!r}")
         if self.odometry_child_frame and not self.odometry_topic:
             raise ValueError("odometry_child_frame needs odometry_topic")
+        if self.max_pixels < 1:
+            raise ValueError(f"max_pixels must be >= 1, got {self.max_pixels}")
         if not (self.memory_s > 0 and self.remove_after_s > 0):
             raise ValueError("memory_s and remove_after_s must be > 0")
         if not self.tf_timeout_s > 0:

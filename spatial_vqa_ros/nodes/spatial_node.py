@@ -271,6 +271,13 @@ class SpatialNode(Node):
 
     def _on_synced(self, *msgs) -> None:
         roles = dict(zip(self._topic_roles, msgs))
+        too_big = [f"{role} {m.width}x{m.height}" for role, m in roles.items()
+                   if m.width * m.height > self._config.max_pixels]
+        if too_big:  # refused before any decoding or per-camera allocation
+            self._stats.frame_dropped()
+            self._report_error(f"frame refused: {', '.join(too_big)} is over max_pixels "
+                               f"{self._config.max_pixels}")
+            return
         inputs = _Inputs(roles["rgb"], roles.get("depth"), roles.get("instances"),
                          self._stats.input_received())
         with self._mailbox_lock:

@@ -52,3 +52,23 @@ def test_zero_k_is_refused():
 def test_bad_k_length_is_refused():
     with pytest.raises(CoreError, match="9 entries"):
         CameraIntrinsics.from_camera_info([1.0] * 4, [], 640, 480)
+
+
+def test_rays_of_a_huge_camera_are_not_kept():
+    """One 8K still must not pin its rays (12 bytes a pixel) for the rest of a run."""
+    from spatial_vqa_ros.core import camera as camera_module
+    from spatial_vqa_ros.core.objects import _grid_rays, _grid_rays_cached
+
+    camera_module._rays_for.cache_clear()
+    _grid_rays_cached.cache_clear()
+    small = CameraIntrinsics(64, 48, 50.0, 50.0, 31.5, 23.5)
+    huge = CameraIntrinsics(2600, 1600, 2000.0, 2000.0, 1299.5, 799.5)
+    assert huge.width * huge.height > camera_module.RAYS_CACHE_MAX_PIXELS
+    assert small.rays() is small.rays()  # cached
+    big_rays = huge.rays()
+    assert big_rays.shape == (1600, 2600, 3) and np.isfinite(big_rays).all()
+    assert camera_module._rays_for.cache_info().currsize == 1  # only the small camera
+    _grid_rays(huge, 8)
+    _grid_rays(small, 1)
+    assert _grid_rays_cached.cache_info().currsize == 1
+    np.testing.assert_array_equal(big_rays[::8, ::8].reshape(-1, 3), _grid_rays(huge, 8)[0])

@@ -271,3 +271,14 @@ def _rename(topic: str, topics) -> str:
         if topic == getattr(default, field):
             return getattr(topics, field)
     return topic
+
+
+def test_frames_over_max_pixels_are_refused_and_reported(tmp_path, ros, rendered):
+    with _Node("err_pixels", tmp_path, "-p", "max_pixels:=1000") as node:
+        node.probe.publish_labels(labels_json(rendered.id_to_label))
+        for i in range(3):
+            node.probe.publish_frame(_stamp(i), rendered)
+        values = node.error("over max_pixels 1000")
+        assert "rgb 320x240" in values["last_error"]
+        assert values["frames_processed"] == "0"
+        node.assert_alive_and_answering()
