@@ -9,13 +9,15 @@ floor, partial objects' sizes and ambiguous relations all get an explicit answer
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import CoreError, UnknownObjectError, echo
 from .gate import Verdict, judge_in_graph
 from .language import ParsedQuestion, parse_question
-from .relations import MEASURES, PREDICATES, RELATIONS, Margins, direction
+from .relations import MEASURES, PREDICATES, RELATIONS, Margins, direction, position_margin_m
 from .robot_frames import (
     FramePoint,
     frame_object,
@@ -223,11 +225,55 @@ def _unclear(relation: str, verdict: Verdict, a: SceneObject, b: SceneObject | N
                   subject=a.description, object=b_text)
 
 
+_WITHIN = re.compile(r"^\s*(?:is|are)\s+(?P<a>.+?)\s+within\s+(?P<d>.+?)\s+of\s+"
+                     r"(?P<b>.+?)\s*\??\s*$", re.IGNORECASE)
+
+
+def answer_within(graph: SceneGraph, subject: str, obj: str, limit_m: float, *,
+                  units: str = "metric", margins: Margins = Margins(),
+                  frames: Mapping[str, FramePoint] | None = None) -> Answer:
+    """"Is A within D of B?": the centre distance against ``limit_m``; ``unclear`` when
+    the two differ by less than the position noise (the same margin as every relation)."""
+    if not (math.isfinite(limit_m) and limit_m > 0):
+        return _failure(f"the distance limit must be > 0, got {limit_m}", "distance",
+                        subject, obj)
+    measured = answer_structured(graph, "distance", subject, obj, units=units,
+                                 margins=margins, frames=frames)
+    if not measured.success or measured.truth == "unclear":
+        return measured
+    frames = frames or {}
+    a, b = _resolve(graph, subject, frames), _resolve(graph, obj, frames)
+    distance_m = to_metres(measured.value, measured.unit)
+    noise = position_margin_m(a, b, margins)
+    limit_text = colloquial_length(limit_m, "imperial" if units == "imperial" else "metric")
+    if abs(distance_m - limit_m) <= noise:
+        return Answer(True, f"Unclear: {a.description} and {b.description} are about "
+                      f"{limit_text.text()} apart, within the measurement noise.",
+                      float("nan"), "", "unclear", 0.0, relation="within",
+                      subject=a.description, object=b.description)
+    inside = distance_m < limit_m
+    text = (f"{'Yes' if inside else 'No'}, {a.description} is "
+            f"{'' if inside else 'not '}within {limit_text.text()} of {b.description} "
+            f"({measured.text.rstrip('.')}).")
+    return Answer(True, text, float("nan"), "", "true" if inside else "false",
+                  measured.confidence, relation="within", subject=a.description,
+                  object=b.description)
+
+
 def answer_question(graph: SceneGraph, question: str, units: str = "metric", *,
                     frames: Mapping[str, FramePoint] | None = None) -> Answer:
     """Parse and answer ``question``; the robot frames in ``frames`` ("tool0",
-    "base_link") may be named like objects."""
+    "base_link") may be named like objects. "Is A within 0.8 m of B?" compares the
+    distance with the limit (:func:`answer_within`)."""
     frames = frames or {}
+    within = _WITHIN.match(question)
+    if within:
+        from .vqa.answers import parse_length
+
+        limit = parse_length(within["d"], bare_unit=None)
+        if limit is not None:
+            return answer_within(graph, within["a"].strip(), within["b"].strip(),
+                                 limit.metres, units=units, frames=frames)
     names = [o.description for o in graph.objects] + [o.label for o in graph.objects] \
         + list(frames)
     try:

@@ -144,3 +144,21 @@ def test_queries_name_frames_like_objects_for_positions_only():
     assert not unknown.success and "no robot frame 'gripper_link'" in unknown.error
     assert frame_object(frames["tool0"]).id < 0
     assert frame_object(frames["tool0"]).id != frame_object(base).id
+
+
+def test_within_a_distance_of_a_frame_or_an_object():
+    graph, frames, _, _ = approach(1, frames=3)[0]
+    cube = graph.find("cube")
+    tool = frames["tool0"].point_scene
+    distance = float(np.linalg.norm(cube.center_scene - tool))
+    near = answer_question(graph, f"Is the cube within {distance + 0.2:.2f} m of tool0?",
+                           frames=frames)
+    assert near.success and near.truth == "true" and near.text.startswith("Yes")
+    far = answer_question(graph, f"Is the cube within {100 * (distance - 0.2):.0f} cm of "
+                          "tool0?", frames=frames)
+    assert far.success and far.truth == "false" and "not within" in far.text
+    edge = answer_question(graph, f"is the cube within {distance:.3f} m of tool0",
+                           frames=frames)
+    assert edge.truth == "unclear"
+    unknown = answer_question(graph, "Is the cube within 1 m of the sofa?", frames=frames)
+    assert not unknown.success and "sofa" in unknown.error
