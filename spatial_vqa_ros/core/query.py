@@ -150,8 +150,12 @@ def answer_structured(graph: SceneGraph, relation: str, subject: str, obj: str =
         return _failure(f"{frame_ends[0]} is a robot frame, a point without size: ask "
                         "for positions (distances, left/right, above/below, direction)",
                         relation, subject, obj)
+    heading = None
+    if relation == "direction" and a.id < 0:  # from a robot frame: along its own heading
+        point = resolve_frame(frames, subject)
+        heading = point.heading_deg if point is not None else None
     answer = _answer_objects(graph, relation, a, b, units=units, choice=choice,
-                             margins=margins, subject=subject, obj=obj)
+                             margins=margins, subject=subject, obj=obj, heading_deg=heading)
     return _with_ages(answer, graph, (a, b))
 
 
@@ -172,8 +176,9 @@ def _with_ages(answer: Answer, graph: SceneGraph,
 
 def _answer_objects(graph: SceneGraph, relation: str, a: SceneObject, b: SceneObject | None,
                     *, units: str, choice: bool, margins: Margins, subject: str,
-                    obj: str) -> Answer:
-    """The answer about resolved objects (the relation's rules: gate, then wording)."""
+                    obj: str, heading_deg: float | None = None) -> Answer:
+    """The answer about resolved objects (the relation's rules: gate, then wording).
+    ``heading_deg``: 12 o'clock for a direction from a robot frame (its x axis)."""
     rel = RELATIONS[relation]
     verdict = judge_in_graph(graph, relation, a, b, margins=margins)
     if verdict.reason == "unclear":
@@ -182,10 +187,11 @@ def _answer_objects(graph: SceneGraph, relation: str, a: SceneObject, b: SceneOb
         return _failure(verdict.message, relation, subject, obj)
     if relation == "direction":
         assert b is not None
-        d = direction(a, b)
+        d = direction(a, b, heading_deg or 0.0)
         side = "left" if d.bearing_deg > 0 else "right"
+        ahead = f"{a.description}'s x axis" if heading_deg is not None else "straight ahead"
         text = (f"{b.description.capitalize()} is at {d.clock} o'clock from {a.description} "
-                f"({abs(d.bearing_deg):.0f} degrees to the {side} of straight ahead).")
+                f"({abs(d.bearing_deg):.0f} degrees to the {side} of {ahead}).")
         return Answer(True, text, float(d.clock), "o'clock", "", _confidence([a, b]),
                       relation=relation, subject=a.description, object=b.description)
     if rel.kind == "measure":

@@ -171,8 +171,14 @@ class Direction:
     clock: int
 
 
-def direction(a: Boxed, b: Boxed) -> Direction:
+def direction(a: Boxed, b: Boxed, heading_deg: float = 0.0) -> Direction:
+    """Where ``b`` is seen from ``a``: 12 o'clock along ``heading_deg`` (counter-clockwise
+    from the scene's x axis: 0 is the camera's heading; a robot frame's own heading for
+    a frame subject), 9 o'clock to the left."""
     dx, dy = (b.center_scene - a.center_scene)[:2]
+    if heading_deg:  # the offset in the heading's axes: atan2 keeps (-180, 180]
+        c, s = math.cos(math.radians(heading_deg)), math.sin(math.radians(heading_deg))
+        dx, dy = c * dx + s * dy, -s * dx + c * dy
     bearing = math.degrees(math.atan2(dy, dx))
     clock = round(-bearing / 30.0) % 12
     return Direction(bearing_deg=bearing, clock=12 if clock == 0 else clock)

@@ -44,7 +44,9 @@ class TransformError(CoreError):
 
 
 class TransformSource(Protocol):
-    """Where a robot frame's origin is, in the camera optical frame, at a stamp."""
+    """Where a robot frame's origin is, in the camera optical frame, at a stamp. A source
+    may also offer ``pose_in_camera(...) -> (position (3,), rotation (3, 3))`` (the
+    camera-from-frame rotation), which gives the frame a heading for clock directions."""
 
     def position_in_camera(self, frame_id: str, camera_frame_id: str,
                            stamp_ns: int) -> np.ndarray:
@@ -54,11 +56,14 @@ class TransformSource(Protocol):
 
 @dataclass(frozen=True)
 class FramePoint:
-    """A robot frame's origin in the scene frame of one image (metres)."""
+    """A robot frame's origin in the scene frame of one image (metres), and where its x
+    axis points on the floor (degrees counter-clockwise from the scene's x axis; None
+    when the source gives no orientation or the axis points up or down)."""
 
     frame_id: str
     point_scene: np.ndarray
     stamp_ns: int
+    heading_deg: float | None = None
 
 
 def is_frame_name(name: str) -> bool:
@@ -76,13 +81,29 @@ def frame_points(source: TransformSource, frame_ids: Iterable[str], scene: Scene
     (from the source) names the first that is not available."""
     points = {}
     for frame_id in dict.fromkeys(strip_frame_prefix(f) for f in frame_ids if f.strip()):
-        position = np.asarray(source.position_in_camera(frame_id, camera_frame_id,
-                                                        stamp_ns), np.float64)
+        rotation = None
+        if hasattr(source, "pose_in_camera"):  # position and orientation in one lookup
+            position, rotation = source.pose_in_camera(frame_id, camera_frame_id, stamp_ns)
+        else:
+            position = source.position_in_camera(frame_id, camera_frame_id, stamp_ns)
+        position = np.asarray(position, np.float64)
         if position.shape != (3,) or not np.isfinite(position).all():
             raise TransformError(f"the transform of {frame_id} is not a finite position")
         point = scene.to_scene(position[None].astype(np.float32))[0].astype(np.float64)
-        points[frame_id] = FramePoint(frame_id, point, stamp_ns)
+        points[frame_id] = FramePoint(frame_id, point, stamp_ns,
+                                      _heading(scene, rotation))
     return points
+
+
+def _heading(scene: SceneFrame, camera_from_frame: np.ndarray | None) -> float | None:
+    """The frame's x axis on the floor, degrees from the scene's x axis (None when it
+    points within ~70 degrees of straight up or down: no heading to speak of)."""
+    if camera_from_frame is None:
+        return None
+    x_scene = scene.rotation_scene_from_cam @ np.asarray(camera_from_frame, float)[:, 0]
+    if float(np.hypot(x_scene[0], x_scene[1])) < 0.35:
+        return None
+    return float(np.degrees(np.arctan2(x_scene[1], x_scene[0])))
 
 
 def frame_object(point: FramePoint) -> SceneObject:

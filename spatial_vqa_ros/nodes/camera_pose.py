@@ -114,6 +114,11 @@ class Tf2RobotFrames:
 
     def position_in_camera(self, frame_id: str, camera_frame_id: str,
                            stamp_ns: int) -> np.ndarray:
+        return self.pose_in_camera(frame_id, camera_frame_id, stamp_ns)[0]
+
+    def pose_in_camera(self, frame_id: str, camera_frame_id: str,
+                       stamp_ns: int) -> tuple[np.ndarray, np.ndarray]:
+        """(origin, camera-from-frame rotation) at ``stamp_ns``."""
         import tf2_ros
         from rclpy.time import Time
 
@@ -129,8 +134,9 @@ class Tf2RobotFrames:
         except (tf2_ros.LookupException, tf2_ros.ConnectivityException) as error:
             raise TransformError(f"no transform from {frame_id} to {camera_frame_id}: "
                                  f"{error} (is the robot_state_publisher running?)") from None
-        t = tf.transform.translation
-        return np.array([t.x, t.y, t.z])
+        t, q = tf.transform.translation, tf.transform.rotation
+        pose = pose_matrix((t.x, t.y, t.z), (q.x, q.y, q.z, q.w))
+        return pose[:3, 3].copy(), pose[:3, :3].copy()
 
 
 class OdometryRobotFrames:
@@ -147,6 +153,11 @@ class OdometryRobotFrames:
 
     def position_in_camera(self, frame_id: str, camera_frame_id: str,
                            stamp_ns: int) -> np.ndarray:
+        return self.pose_in_camera(frame_id, camera_frame_id, stamp_ns)[0]
+
+    def pose_in_camera(self, frame_id: str, camera_frame_id: str,
+                       stamp_ns: int) -> tuple[np.ndarray, np.ndarray]:
+        """(origin, camera-from-frame rotation): fixed by the extrinsic."""
         from ..core.robot_frames import TransformError
 
         if frame_id != self.child_frame_id:
@@ -155,4 +166,4 @@ class OdometryRobotFrames:
         if self._poses.lookup(stamp_ns * 1e-9) is None:
             raise TransformError(f"no odometry at the image's stamp ({stamp_ns} ns): "
                                  f"{frame_id} cannot be placed")
-        return self._child_in_camera[:3, 3].copy()
+        return self._child_in_camera[:3, 3].copy(), self._child_in_camera[:3, :3].copy()

@@ -162,3 +162,41 @@ def test_within_a_distance_of_a_frame_or_an_object():
     assert edge.truth == "unclear"
     unknown = answer_question(graph, "Is the cube within 1 m of the sofa?", frames=frames)
     assert not unknown.success and "sofa" in unknown.error
+
+
+class PosedTransforms(FakeTransforms):
+    """A source that also gives the frame's orientation (as tf2 does)."""
+
+    def __init__(self, positions, rotations):
+        super().__init__(positions)
+        self.rotations = rotations
+
+    def pose_in_camera(self, frame_id, camera_frame_id, stamp_ns):
+        return (self.position_in_camera(frame_id, camera_frame_id, stamp_ns),
+                self.rotations[frame_id])
+
+
+def test_a_direction_from_a_frame_is_along_the_frames_own_heading():
+    from builders import SCENE, est
+
+    from spatial_vqa_ros.core.scene_graph import SceneGraphTracker
+
+    graph = SceneGraphTracker().update([est("cup", [2.0, 1.0, 0.05])], SCENE, 7, "floor",
+                                       camera_frame_id="camera_optical")
+    base_scene = np.array([2.0, 0.0, 0.0])  # the base stands 1 m to the cup's right
+    base_cam = SCENE.to_camera(base_scene[None].astype(np.float32))[0]
+    # the base's x axis points along the scene's +y (to the left of the camera's view):
+    # camera-from-base rotation = camera-from-scene @ scene-from-base
+    scene_from_base = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    camera_from_base = SCENE.rotation_scene_from_cam.T @ scene_from_base
+    source = PosedTransforms({("base_link", 7): base_cam}, {"base_link": camera_from_base})
+    frames = frame_points(source, ["base_link"], SCENE, "camera_optical", 7)
+    assert frames["base_link"].heading_deg == pytest.approx(90.0, abs=0.5)
+    answer = answer_structured(graph, "direction", "base_link", "cup", frames=frames)
+    assert answer.success and answer.value == 12.0  # straight ahead of the base
+    assert "base_link's x axis" in answer.text
+    plain = FakeTransforms({("base_link", 7): base_cam})  # no orientation: camera heading
+    camera_heading = answer_structured(graph, "direction", "base_link", "cup",
+                                       frames=frame_points(plain, ["base_link"], SCENE,
+                                                           "camera_optical", 7))
+    assert camera_heading.value == 9.0 and "straight ahead" in camera_heading.text
