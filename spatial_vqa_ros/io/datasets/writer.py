@@ -26,6 +26,7 @@ from .layout import (
     DATA_DIR,
     FORMAT,
     FORMAT_VERSION,
+    IMAGE_FORMATS,
     IMAGES_DIR,
     LOCK,
     MANIFEST,
@@ -130,16 +131,25 @@ class DatasetWriter:
         if manifest_path.exists():
             self._resume(manifest_path)
         else:
+            # A run killed before its first manifest leaves only files of ours: the lock,
+            # temp files, and images without records. That is a fresh start, not a
+            # foreign directory.
             foreign = sorted(p.name for p in self.root.iterdir()
-                             if p.name not in (DATA_DIR, IMAGES_DIR, LOCK))
+                             if p.name not in (DATA_DIR, IMAGES_DIR, LOCK)
+                             and not _is_temp(p))
             data = self.root / DATA_DIR
-            if foreign or (data.is_dir() and any(data.iterdir())):
+            if foreign or (data.is_dir() and any(not _is_temp(p) for p in data.iterdir())):
                 raise DataIOError(
                     f"{self.root} is not empty ({', '.join(foreign[:5]) or DATA_DIR}) and holds "
                     "no dataset written by spatial_vqa_ros; choose an empty or new directory")
         (self.root / DATA_DIR).mkdir(exist_ok=True)
         (self.root / IMAGES_DIR).mkdir(exist_ok=True)
         self._remove_stale_temp_files()
+        self._remove_orphan_images()
+        if not manifest_path.exists():
+            # The settings land before any shard does: a run killed after its first
+            # shard resumes (with these settings checked) instead of being refused.
+            self._write_manifest()
 
     def _lock(self) -> None:
         fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
@@ -196,6 +206,18 @@ class DatasetWriter:
                 self._buffer = [dumps(record) + "\n" for record in last]
             else:
                 self._shard_index = shards[-1][0] + 1
+
+    def _remove_orphan_images(self) -> None:
+        """Images of a killed run whose record never landed (images are written before
+        the shard that names them): removed, so a resumed dataset holds no image without
+        a record. Images of skipped items never exist, and done items keep theirs."""
+        images = self.root / IMAGES_DIR
+        suffixes = {suffix for _, suffix in IMAGE_FORMATS.values()}
+        for path in images.rglob("*"):
+            if path.is_file() and path.suffix in suffixes and not path.name.startswith("."):
+                key = path.relative_to(images).with_suffix("").as_posix()
+                if key not in self._done:
+                    path.unlink(missing_ok=True)
 
     def _remove_stale_temp_files(self) -> None:
         """Temp files of a killed run (ours only: ".<name>.<random>.tmp")."""
@@ -480,3 +502,8 @@ def _differences(theirs: Mapping[str, Any], ours: Mapping[str, Any], prefix: str
         elif a != b:
             out.append(f"{prefix}{key}: {json.dumps(a)} there, {json.dumps(b)} now")
     return out
+
+
+def _is_temp(path: Path) -> bool:
+    """A temp file of ours (".<name>.<random>.tmp")."""
+    return path.name.startswith(".") and path.name.endswith(TMP_SUFFIX)
