@@ -171,8 +171,9 @@ def test_missing_topics_unknown_encodings_and_blank_frames_are_counted(tmp_path:
 def test_damaged_bags_fail_clearly_and_keep_what_was_written(tmp_path: Path) -> None:
     cut = write_bag(tmp_path / "cut", 5, n_frames=3, storage="mcap")
     (data,) = cut.glob("*.mcap")
-    data.write_bytes(data.read_bytes()[:-5000])  # a recording cut short: refused at once
-    with pytest.raises(DataIOError, match="cut is corrupt or truncated: File end magic"):
+    data.write_bytes(data.read_bytes()[:-5000])  # cut inside its only chunk: nothing left
+    with pytest.raises(DataIOError, match=r"cut is corrupt or truncated \(File end magic.*"
+                                          "nothing could be salvaged"):
         bag2dataset([cut], tmp_path / "out0", CONFIG, progress=False)
     assert not (tmp_path / "out0").exists()
 
@@ -229,3 +230,17 @@ def test_frames_repeating_a_stamp_are_counted_not_fatal(tmp_path: Path) -> None:
     (report,) = summary.sources
     assert report.failed_by_reason == {"duplicate_stamp": 1}
     assert summary.dataset.records == 2 and report.complete
+
+
+def test_a_recording_cut_by_a_power_loss_gives_its_complete_frames(tmp_path: Path) -> None:
+    """An mcap without its summary, footer and metadata.yaml (the recorder died): the
+    frames before the damage become records, and the summary says what was salvaged."""
+    bag = write_bag(tmp_path / "cut", 4, n_frames=10, size=(320, 240), storage="mcap")
+    (bag / "metadata.yaml").unlink()
+    recording = bag / "cut.mcap"
+    recording.write_bytes(recording.read_bytes()[: int(recording.stat().st_size * 0.75)])
+    summary = bag2dataset([bag], tmp_path / "out", CONFIG, progress=False)
+    assert summary.ok and 0 < summary.totals()["frames_read"] < 10
+    assert "salvaged cut.mcap" in summary.format()
+    for record in load_records(tmp_path / "out"):
+        check_consistent(record)

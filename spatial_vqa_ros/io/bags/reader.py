@@ -26,6 +26,7 @@ from ...core.stamps import stamp_to_ns
 from ..errors import DataIOError
 from ..images import camera_info_to_intrinsics, image_to_numpy, to_rgb
 from ..labels import parse_labels_json
+from .salvage import salvage
 from .sync import Match, Stamped, Synchroniser
 from .topics import DEFAULT_TOPICS, IMAGE, BagTopics, ros2_typestore
 
@@ -131,25 +132,66 @@ class _MalformedLabels(NamedTuple):
     reason: str
 
 
+def _recording_file(path: Path) -> Path | None:
+    """The one .mcap or .db3 file of a recording (the path itself, or the only one in a
+    bag directory), or None."""
+    if path.is_file():
+        return path if path.suffix in (".mcap", ".db3") else None
+    files = [p for p in path.iterdir() if p.suffix in (".mcap", ".db3")] if path.is_dir() \
+        else []
+    return files[0] if len(files) == 1 else None
+
+
 def _open_reader(path: Path) -> Reader:
-    """An open rosbags Reader, or a DataIOError saying why ``path`` cannot be read."""
+    """An open rosbags Reader, or a DataIOError saying why ``path`` cannot be read.
+
+    A recording cut short (no metadata.yaml, a truncated mcap or sqlite3 file) is
+    salvaged (:mod:`.salvage`): the reader reads every complete message up to the
+    damage, and ``reader.salvage_note`` says so (None otherwise)."""
     if not path.exists():
         raise DataIOError(f"bag {path} does not exist")
     try:
         reader = Reader(path)
+        reader.open()
     except FileNotFoundError:
+        return _salvaged_reader(path, "its metadata.yaml is missing")
+    except ReaderError as exc:
+        if _recording_file(path) is None:
+            raise DataIOError(f"{path} is not a rosbag2 bag (expected a bag directory, or a "
+                              ".db3 / .mcap file)") from None
+        return _salvaged_reader(path, str(exc))
+    except _STORAGE_ERRORS as exc:
+        return _salvaged_reader(path, str(exc))
+    reader.salvage_note = None
+    return reader
+
+
+def _salvaged_reader(path: Path, why: str) -> Reader:
+    """A reader on a salvaged copy of the recording at ``path`` (see :mod:`.salvage`)."""
+    recording = _recording_file(path)
+    if recording is None:
         raise DataIOError(
-            f"{path} is not a rosbag2 bag: its metadata.yaml is missing (a bag is a directory "
-            "with metadata.yaml and .db3 or .mcap files; for an interrupted recording pass its "
-            ".db3 / .mcap file itself, or run `ros2 bag reindex`)") from None
-    except ReaderError:
-        raise DataIOError(
-            f"{path} is not a rosbag2 bag (expected a bag directory, or a .db3 / .mcap file)"
-        ) from None
+            f"{path} is not a rosbag2 bag ({why}; a bag is a directory with metadata.yaml "
+            "and .db3 or .mcap files, or one such file)")
     try:
+        copy = salvage(recording)
+    except DataIOError as error:
+        raise DataIOError(f"bag {path} is corrupt or truncated ({why}) and nothing could be "
+                          f"salvaged: {error}") from None
+    try:
+        reader = Reader(copy.path)
         reader.open()
     except _STORAGE_ERRORS as exc:
-        raise DataIOError(f"bag {path} is corrupt or truncated: {exc}") from None
+        copy.close()
+        raise DataIOError(f"bag {path} is corrupt or truncated ({why}) and could not be "
+                          f"salvaged: {exc}") from None
+    if not reader.message_count:
+        reader.close()
+        copy.close()
+        raise DataIOError(f"bag {path} is corrupt or truncated ({why}) and nothing could be "
+                          "salvaged: no complete message before the damage")
+    reader.salvage_note = f"{copy.note} ({why})"
+    reader.salvage_copy = copy  # the copy lives as long as the reader
     return reader
 
 
@@ -257,6 +299,8 @@ class BagFrameReader:
     def __iter__(self) -> Iterator[BagFrame]:
         self.stats = ReadStats()
         reader = _open_reader(self.path)
+        if reader.salvage_note:
+            self.stats.note(reader.salvage_note)
         try:
             roles = self._roles(reader)
             connections = [c for c in reader.connections if c.id in roles]
