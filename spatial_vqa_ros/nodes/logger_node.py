@@ -13,8 +13,10 @@ Node ``spatial_vqa_logger``. Wiring only:
 - hands keyframes to a writer thread through a bounded queue (``queue_size``; when
   full the keyframe is dropped and counted: callbacks never block), which converts
   the graph (``msg_to_core``), synthesises QAs, encodes the image and appends a
-  record with :class:`~spatial_vqa_ros.io.datasets.DatasetWriter`, flushing every
-  ``flush_interval_s``;
+  record with :class:`~spatial_vqa_ros.io.datasets.DatasetWriter`, flushing after every
+  written keyframe (a kill -9 loses at most the keyframe in flight; images of a killed
+  run without a record are removed when the directory is opened again) and every
+  ``flush_interval_s`` for skips;
 - stops writing, with a warning, once the output directory would exceed
   ``max_disk_mb``.
 
@@ -290,7 +292,11 @@ class LoggerNode(Node):
                     break
             if item is not None:
                 try:
-                    self._write(*item)
+                    if self._write(*item):
+                        # a kill -9 loses at most the keyframe in flight: each written
+                        # keyframe's shard lands before the next one is taken
+                        self._flush()
+                        last_flush = time.monotonic()
                 except (CoreError, DataIOError, VQAError) as error:
                     self._report_error(str(error))
                 except Exception as error:  # the logger must survive any frame
@@ -300,21 +306,22 @@ class LoggerNode(Node):
                 last_flush = time.monotonic()
         self._close()
 
-    def _write(self, graph_msg: SceneGraphMsg, image_msg: Image) -> None:
+    def _write(self, graph_msg: SceneGraphMsg, image_msg: Image) -> bool:
+        """Write one keyframe; True when a record was added."""
         p = self._params
         if self._over_budget:
-            return
+            return False
         graph = scene_graph_from_msg(graph_msg, p["position_sigma_m"],
                                      naming_margin_m=p["naming_margin_m"])
         key_ns = stamp_ns(graph_msg.header.stamp)
         key = f"{self._session}/{key_ns}"
         if self._writer.is_done(key):
-            return
+            return False
         qas = synthesize(graph, self._synthesis, key, stats=self._emission)
         if not qas:
             self._counts["no_qa"] += 1
             self._writer.skip(key, "no_qa")
-            return
+            return False
         rgb = to_rgb(image_to_numpy(image_msg), image_msg.encoding)
         image = encode_image(rgb, p["image_format"], jpeg_quality=p["jpeg_quality"])
         scene = frame_record(FrameResult(graph.scene, (), graph), key_ns)
@@ -328,10 +335,11 @@ class LoggerNode(Node):
             self.get_logger().warn(
                 f"{self._out} reached the disk budget max_disk_mb={p['max_disk_mb']:g}: "
                 "logging stopped (raise max_disk_mb or move the data away)")
-            return
+            return False
         self._writer.add(key, image, record)
         self._writer.add_scene(self._session, {"id": key, "source": self._session, **scene})
         self._counts["written"] += 1
+        return True
 
     def _flush(self) -> None:
         try:

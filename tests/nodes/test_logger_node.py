@@ -175,3 +175,37 @@ def test_logged_keyframes_land_on_disk_and_load_with_datasets(tmp_path: Path,
     loaded = datasets.load_dataset("json", data_files=str(out / "data" / "*.jsonl"),
                                    split="train", cache_dir=str(tmp_path / "cache"))
     assert sorted(loaded["id"]) == [r["id"] for r in records]
+
+
+def test_a_killed_logger_keeps_every_keyframe_it_had_written(tmp_path: Path,
+                                                             client_node) -> None:
+    """kill -9 right after the keyframes reached the disk: every one has its record (the
+    shard is flushed per keyframe, not per interval)."""
+    out, log = tmp_path / "dataset", tmp_path / "logger.log"
+    frames = _frames(3)
+    command = [sys.executable, "-m", "spatial_vqa_ros.nodes.logger_node", "--ros-args",
+               "-r", "__ns:=/killtest", "-p", f"output_dir:={out}", "-p", "session:=robot1",
+               "-p", "scene_graph_topic:=/killtest/scene_graph",
+               "-p", "image_topic:=/killtest/rgb", "-p", "image_qos:=reliable",
+               "-p", "min_keyframe_interval_s:=0.5", "-p", "object_move_m:=0.01",
+               "-p", "flush_interval_s:=60.0"]
+    graph_pub = client_node.create_publisher(msg.SceneGraph, "/killtest/scene_graph", 10)
+    image_pub = client_node.create_publisher(Image, "/killtest/rgb", 10)
+    with running(command, log) as proc:
+        _wait_for_subscribers(client_node, (graph_pub, image_pub), log)
+        for graph, image in frames:
+            image_pub.publish(image)
+            time.sleep(0.05)
+            graph_pub.publish(graph)
+            time.sleep(0.05)
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline and len(list(out.rglob("*.jpg"))) < 3:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=20)
+    images = sorted(out.rglob("*.jpg"))
+    assert len(images) == 3, log.read_text(errors="replace")[-2000:]
+    records = load_records(out)
+    assert sorted(r["image"] for r in records) == sorted(
+        str(p.relative_to(out)) for p in images)
