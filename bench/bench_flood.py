@@ -1,6 +1,7 @@
 """Input flood: the node stays bounded in memory when frames come faster than it works.
 
-Usage: python bench/bench_flood.py [--seconds 120] [--input-hz 60] [--delay 0.05]
+Usage: python bench/bench_flood.py [--seconds 120 (1800: the leak check)] [--input-hz 60]
+                                   [--delay 0.05]
                                    [--size 640x480] [--best-effort]
 Starts `spatial-vqa node` with the slow test-double backend (``synthetic.doubles``,
 --delay s per frame, slower than the input) and `spatial-vqa play --loop` publishing a
@@ -156,6 +157,11 @@ def _report(args: argparse.Namespace, run: Flood, bag, tmp: Path, size: str) -> 
               f"final {final:.0f} MB, peak {peak:.0f} MB")
         print(f"  growth after warm-up: {final - base:+.1f} MB (peak {peak - base:+.1f} MB; "
               f"trend {slope:+.2f} MB/min)   target <= 50 MB")
+        late = t >= t[after][0] + (t[-1] - t[after][0]) / 2
+        if late.sum() >= 10:  # a leak keeps its slope; allocator warm-up flattens out
+            late_slope = np.polyfit(t[late], rss[late], 1)[0] * 60
+            print(f"  trend over the second half: {late_slope:+.2f} MB/min   "
+                  "goal <= 1 MB/min (run --seconds 1800 to tell a leak from warm-up)")
     else:
         print(f"  too few RSS samples after warm-up ({len(run.samples)} in all)")
     published = re.search(rf"^\s+{re.escape(bag.topics.rgb)}\s+(\d+)$",
