@@ -1,0 +1,168 @@
+"""The TensorRT engine cache, without TensorRT (the build is a callable): every key field
+changes the entry, a version or GPU change rebuilds, writes are atomic and the record
+comes last, corrupt or mismatched entries are rebuilt and logged, concurrent builders
+build once, and a size cap evicts the least recently used."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import time
+
+import pytest
+
+from spatial_vqa_ros.perception.errors import PerceptionError
+from spatial_vqa_ros.perception.runtime.engine_cache import EngineCache, EngineKey
+
+KEY = EngineKey(checkpoint_sha256="c" * 64, onnx_sha256="o" * 64,
+                input_profile="pixel_values:1x3x518x518", precision="fp16",
+                tensorrt_version="10.3.0", gpu_name="NVIDIA H100 80GB HBM3",
+                compute_capability="9.0", l4t_release="")
+
+
+class Builder:
+    def __init__(self, payload: bytes = b"engine-bytes" * 100) -> None:
+        self.payload = payload
+        self.calls = 0
+
+    def __call__(self) -> bytes:
+        self.calls += 1
+        return self.payload
+
+
+def test_every_field_of_the_key_names_another_entry():
+    digests = {KEY.digest()}
+    for field in dataclasses.fields(EngineKey):
+        changed = dataclasses.replace(KEY, **{field.name: getattr(KEY, field.name) + "x"})
+        digests.add(changed.digest())
+    assert len(digests) == 1 + len(dataclasses.fields(EngineKey))
+    assert KEY.digest() == dataclasses.replace(KEY).digest()  # stable
+
+
+def test_an_engine_is_built_once_then_loaded(tmp_path):
+    cache, build = EngineCache(tmp_path), Builder()
+    first = cache.get_or_build(KEY, build)
+    second = cache.get_or_build(KEY, build)
+    assert first.built and not second.built and build.calls == 1
+    assert first.path == second.path and first.path.read_bytes() == build.payload
+    record = json.loads(first.path.with_suffix(".json").read_text())
+    assert record["key"]["gpu_name"] == KEY.gpu_name and record["size"] == len(build.payload)
+
+
+@pytest.mark.parametrize("field", ["tensorrt_version", "gpu_name", "compute_capability",
+                                   "l4t_release", "onnx_sha256"])
+def test_an_upgrade_or_another_gpu_builds_a_new_engine(tmp_path, field):
+    cache, build = EngineCache(tmp_path), Builder()
+    cache.get_or_build(KEY, build)
+    upgraded = dataclasses.replace(KEY, **{field: "new"})
+    assert cache.get(upgraded) is None
+    assert cache.get_or_build(upgraded, build).built and build.calls == 2
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "record", "missing", "foreign"])
+def test_a_corrupt_or_mismatched_entry_is_rebuilt_and_logged(tmp_path, damage):
+    messages = []
+    cache, build = EngineCache(tmp_path, log=messages.append), Builder()
+    path = cache.get_or_build(KEY, build).path
+    record = path.with_suffix(".json")
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:10])
+    elif damage == "flip":
+        data = bytearray(path.read_bytes())
+        data[5] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif damage == "record":
+        record.write_text("{")
+    elif damage == "missing":
+        path.unlink()
+    else:
+        saved = json.loads(record.read_text())
+        saved["key"]["gpu_name"] = "another GPU"
+        record.write_text(json.dumps(saved))
+    again = cache.get_or_build(KEY, build)
+    assert again.built and build.calls == 2 and again.path.read_bytes() == build.payload
+    assert any("removed, it will be rebuilt" in m for m in messages)
+
+
+def test_an_unfinished_entry_without_its_record_is_never_loaded(tmp_path):
+    cache = EngineCache(tmp_path)
+    (tmp_path / f"{KEY.digest()}.engine").write_bytes(b"half an engine")
+    assert cache.get(KEY) is None
+    assert cache.get_or_build(KEY, Builder()).built
+
+
+def test_a_failed_build_stores_nothing(tmp_path):
+    cache = EngineCache(tmp_path)
+
+    def failing():
+        raise RuntimeError("out of workspace memory")
+
+    with pytest.raises(PerceptionError, match="engine build failed: RuntimeError: out of"):
+        cache.get_or_build(KEY, failing)
+    assert cache.get(KEY) is None and cache.entries() == []
+
+
+def _build_in_child(root, payload, delay_s):
+    def slow():
+        time.sleep(delay_s)
+        return payload
+
+    result = EngineCache(root).get_or_build(KEY, slow)
+    raise SystemExit(10 if result.built else 20)
+
+
+def test_concurrent_builders_build_once(tmp_path):
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_build_in_child, args=(tmp_path, b"x" * 1000, 0.5))
+                for _ in range(3)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(30)
+    assert sorted(c.exitcode for c in children) == [10, 20, 20]  # one built, two loaded
+    assert EngineCache(tmp_path).get(KEY).read_bytes() == b"x" * 1000
+
+
+def test_a_size_cap_evicts_the_least_recently_used(tmp_path):
+    messages = []
+    cache = EngineCache(tmp_path, max_bytes=2500, log=messages.append)
+    keys = [dataclasses.replace(KEY, input_profile=f"profile {k}") for k in range(3)]
+    cache.get_or_build(keys[0], Builder(b"a" * 1000))
+    time.sleep(0.01)
+    cache.get_or_build(keys[1], Builder(b"b" * 1000))
+    time.sleep(0.01)
+    cache.get(keys[0])  # used again: keys[1] is now the least recently used
+    time.sleep(0.01)
+    cache.get_or_build(keys[2], Builder(b"c" * 1000))
+    assert cache.get(keys[1]) is None
+    assert cache.get(keys[0]) is not None and cache.get(keys[2]) is not None
+    assert any("evicted" in m for m in messages)
+
+
+def test_a_background_build_reports_building_then_ready_or_failed(tmp_path):
+    import threading
+
+    from spatial_vqa_ros.perception.runtime.engine_cache import EngineBuild
+
+    release = threading.Event()
+
+    def slow():
+        release.wait(10)
+        return b"engine"
+
+    build = EngineBuild(EngineCache(tmp_path), KEY, slow)
+    assert build.state == "building" and not build.wait(0.1)  # the caller is not blocked
+    release.set()
+    assert build.wait(10) and build.state == "ready" and build.built
+    assert build.path.read_bytes() == b"engine"
+    loaded = EngineBuild(EngineCache(tmp_path), KEY, slow)
+    assert loaded.wait(10) and loaded.state == "ready" and not loaded.built
+
+    def broken():
+        raise ValueError("unsupported op GridSample")
+
+    other = dataclasses.replace(KEY, precision="int8")
+    failed = EngineBuild(EngineCache(tmp_path), other, broken)
+    assert failed.wait(10) and failed.state == "failed"
+    assert "unsupported op GridSample" in failed.error and failed.path is None
