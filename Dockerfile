@@ -4,8 +4,11 @@
 #     ros2 launch spatial_vqa_ros spatial_vqa.launch.py camera:=/camera
 # Not built on the development machine (no Docker engine there): written against
 # the official ros:kilted-ros-base image.
+# apt packages are not version-pinned (DL3008 ignored): the ROS and Ubuntu archives
+# keep only current versions, so exact pins break builds; the base image tag is pinned.
 FROM ros:kilted-ros-base
 
+# hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends \
         python3-pip python3-venv python3-scipy python3-yaml python3-tqdm python3-pil \
         libusb-1.0-0 \

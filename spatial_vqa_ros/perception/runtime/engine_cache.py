@@ -39,9 +39,19 @@ from typing import Any
 from ...io.atomic import atomic_write
 from ..errors import PerceptionError
 
-__all__ = ["EngineBuild", "EngineCache", "EngineKey", "file_sha256"]
+__all__ = ["ENGINES_ENV", "EngineBuild", "EngineCache", "EngineKey", "default_engines_dir",
+           "file_sha256"]
 
 FORMAT = "spatial_vqa_ros engine cache 1"
+#: The environment variable that moves the engine cache (the GPU images set /engines).
+ENGINES_ENV = "SPATIAL_VQA_ENGINES"
+
+
+def default_engines_dir() -> Path:
+    """$SPATIAL_VQA_ENGINES, else ~/.cache/spatial_vqa_ros/engines."""
+    configured = os.environ.get(ENGINES_ENV)
+    return Path(configured) if configured else \
+        Path.home() / ".cache" / "spatial_vqa_ros" / "engines"
 
 
 def file_sha256(path: str | Path) -> str:

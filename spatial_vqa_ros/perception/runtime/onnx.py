@@ -99,6 +99,27 @@ def _place(model: Any, path: Path, scratch_dir: Path) -> None:
     os.replace(staged, path)
 
 
+def provider_settings(providers: Sequence[str]) -> list[Any]:
+    """The providers as ONNX Runtime takes them: TensorRT with its engine and timing
+    caches in the engine cache directory (``<engines>/onnxruntime``, kept across
+    restarts and rebuilt by TensorRT when the graph or the GPU changes) and fp16 on;
+    the others by name."""
+    from .engine_cache import default_engines_dir
+
+    settings: list[Any] = []
+    for provider in providers:
+        if provider == "TensorrtExecutionProvider":
+            cache = str(default_engines_dir() / "onnxruntime")
+            settings.append((provider, {"trt_engine_cache_enable": True,
+                                        "trt_engine_cache_path": cache,
+                                        "trt_timing_cache_enable": True,
+                                        "trt_timing_cache_path": cache,
+                                        "trt_fp16_enable": True}))
+        else:
+            settings.append(provider)
+    return settings
+
+
 @dataclass
 class OrtSession:
     """An ONNX Runtime session and the provider it runs on."""
@@ -136,7 +157,8 @@ def create_session(path: str | Path, *, providers: Sequence[str] | None = None,
     if threads:
         options.intra_op_num_threads = threads
     try:
-        session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+        session = ort.InferenceSession(str(path), sess_options=options,
+                                       providers=provider_settings(chosen))
     except Exception as error:  # onnxruntime raises its own Fail/InvalidProtobuf types
         raise PerceptionError(f"ONNX model {path} cannot be loaded ({type(error).__name__}: "
                               f"{str(error).strip()[:200]}): delete it and export it again "

@@ -166,3 +166,19 @@ def test_a_background_build_reports_building_then_ready_or_failed(tmp_path):
     failed = EngineBuild(EngineCache(tmp_path), other, broken)
     assert failed.wait(10) and failed.state == "failed"
     assert "unsupported op GridSample" in failed.error and failed.path is None
+
+
+def test_onnxruntimes_tensorrt_provider_keeps_its_engines_in_the_cache(tmp_path, monkeypatch):
+    from spatial_vqa_ros.perception.runtime.engine_cache import ENGINES_ENV, default_engines_dir
+    from spatial_vqa_ros.perception.runtime.onnx import PROVIDER_ORDER, provider_settings
+
+    monkeypatch.setenv(ENGINES_ENV, str(tmp_path / "engines"))
+    assert default_engines_dir() == tmp_path / "engines"
+    settings = provider_settings(PROVIDER_ORDER)
+    name, options = settings[0]
+    assert name == "TensorrtExecutionProvider"
+    assert options["trt_engine_cache_enable"] and options["trt_timing_cache_enable"]
+    assert options["trt_engine_cache_path"] == str(tmp_path / "engines" / "onnxruntime")
+    assert settings[1:] == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.delenv(ENGINES_ENV)
+    assert default_engines_dir().parts[-3:] == (".cache", "spatial_vqa_ros", "engines")
