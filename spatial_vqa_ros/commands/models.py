@@ -67,6 +67,43 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    """Native TensorRT engines of exported models, into the engine cache (built once per
+    graph, shapes, precision, TensorRT version and GPU)."""
+    import onnx
+
+    from ..perception.errors import PerceptionError
+    from ..perception.models.registry import load_registry, resolve_model_dir
+    from ..perception.registry import ONNX_DIR
+    from ..perception.runtime.engine_cache import EngineCache, default_engines_dir
+    from ..perception.runtime.tensorrt import build_engine, engine_key, environment
+
+    env = environment()  # refuses at once where TensorRT or the GPU is missing
+    cache = EngineCache(args.engines_dir or default_engines_dir(), log=print)
+    registry = load_registry(args.registry)
+    for name in args.names:
+        directory = resolve_model_dir(name, models_dir=_models_dir(args), registry=registry)
+        graphs = sorted((directory / ONNX_DIR).glob("*.onnx"))
+        if not graphs:
+            raise PerceptionError(f"{name} has no ONNX export: run 'spatial-vqa models "
+                                  f"export {name}' first")
+        for graph in graphs:
+            inputs = onnx.load(str(graph), load_external_data=False).graph.input
+            profile = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim]
+                       for i in inputs}
+            dynamic = [n for n, dims in profile.items() if not all(d > 0 for d in dims)]
+            if dynamic:
+                print(f"{name}: {graph.name} has dynamic inputs {dynamic}; not built here "
+                      "(ONNX Runtime's TensorRT provider builds and caches it at run time)")
+                continue
+            key = engine_key(directory, graph, profile, args.precision, env)
+            result = cache.get_or_build(key, lambda g=graph, p=profile: build_engine(
+                g, p, args.precision))
+            print(f"{name}: {graph.name} -> {result.path} "
+                  f"({'built' if result.built else 'cached'})")
+    return 0
+
+
 def _models_dir(args: argparse.Namespace):
     from pathlib import Path
 
@@ -79,7 +116,8 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
     from ..perception.errors import PerceptionError
 
     try:
-        return {"list": _list, "pull": _pull, "export": _export}[args.action](args)
+        return {"list": _list, "pull": _pull, "export": _export,
+                "build": _build}[args.action](args)
     except PerceptionError as error:
         print(f"spatial-vqa models: {error}", file=sys.stderr)
         return 2
@@ -92,8 +130,10 @@ def add_parser(sub) -> None:
         "'list' shows which are present in the models directory; 'pull' fetches snapshots "
         "from the Hugging Face hub (the only command that uses the network; nodes and "
         "tools never download); 'export' writes ONNX graphs into <model>/onnx for the "
-        "onnxruntime runtime. Exit status: 0 done, 2 an error said why.")
-    parser.add_argument("action", choices=["list", "pull", "export"])
+        "onnxruntime runtime; 'build' makes TensorRT engines of the exported graphs "
+        "ahead of time (a GPU with TensorRT needed), kept in the engine cache. Exit "
+        "status: 0 done, 2 an error said why.")
+    parser.add_argument("action", choices=["list", "pull", "export", "build"])
     parser.add_argument("names", nargs="*", metavar="NAME", help="models to pull or export")
     parser.add_argument("--size", default="640x480",
                         help="camera size WxH for exports fixed to it (depth_anything, "
@@ -101,4 +141,8 @@ def add_parser(sub) -> None:
     parser.add_argument("--models-dir", help="default $SPATIAL_VQA_MODELS or "
                         "~/.cache/spatial_vqa_ros/models")
     parser.add_argument("--registry", help="registry YAML (default config/models.yaml)")
+    parser.add_argument("--precision", default="fp16", choices=["fp16", "fp32"],
+                        help="TensorRT engine precision (build)")
+    parser.add_argument("--engines-dir", help="engine cache (default $SPATIAL_VQA_ENGINES "
+                        "or ~/.cache/spatial_vqa_ros/engines)")
     parser.set_defaults(run=run)

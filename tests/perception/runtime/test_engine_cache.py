@@ -182,3 +182,38 @@ def test_onnxruntimes_tensorrt_provider_keeps_its_engines_in_the_cache(tmp_path,
     assert settings[1:] == ["CUDAExecutionProvider", "CPUExecutionProvider"]
     monkeypatch.delenv(ENGINES_ENV)
     assert default_engines_dir().parts[-3:] == (".cache", "spatial_vqa_ros", "engines")
+
+
+def test_tensorrt_facts_and_keys_without_tensorrt(tmp_path, capsys):
+    import importlib.util
+
+    from spatial_vqa_ros.cli import main
+    from spatial_vqa_ros.perception.runtime.tensorrt import (
+        Environment,
+        engine_key,
+        environment,
+        l4t_release,
+    )
+
+    release = tmp_path / "nv_tegra_release"
+    release.write_text("# R36 (release), REVISION: 2.0, GCID: 35084178, BOARD: generic, "
+                       "EABI: aarch64, DATE: Tue Dec 19 05:55:03 UTC 2023\n")
+    assert l4t_release(release) == "R36.2.0"
+    assert l4t_release(tmp_path / "absent") == ""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    (tmp_path / "model" / "model.safetensors").write_bytes(b"weights")
+    graph = tmp_path / "model.onnx"
+    graph.write_bytes(b"graph")
+    env = Environment("10.3.0", "Orin", "8.7", "R36.2.0")
+    key = engine_key(tmp_path / "model", graph, {"pixel_values": [1, 3, 518, 518]}, "fp16",
+                     env)
+    assert key.input_profile == "pixel_values:1x3x518x518" and key.l4t_release == "R36.2.0"
+    (tmp_path / "model" / "model.safetensors").write_bytes(b"other weights")
+    assert engine_key(tmp_path / "model", graph, {"pixel_values": [1, 3, 518, 518]},
+                      "fp16", env).digest() != key.digest()
+    if importlib.util.find_spec("tensorrt") is None:
+        with pytest.raises(PerceptionError, match="TensorRT is not installed"):
+            environment()
+        assert main(["models", "build", "depth_pro", "--engines-dir", str(tmp_path)]) == 2
+        assert "TensorRT is not installed" in capsys.readouterr().err
