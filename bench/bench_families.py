@@ -100,8 +100,32 @@ def _onnx_grounding_dino(detector, directory: Path, device: str):
         directory, directory / "onnx", providers=_providers(device))
 
 
+#: Set by --tensorrt: the exported graphs run as native TensorRT engines.
+NATIVE = {"on": False}
+
+
 def _providers(device: str) -> list[str] | None:
+    if NATIVE["on"]:
+        from spatial_vqa_ros.perception.runtime.engine_session import NATIVE_TENSORRT
+
+        return [NATIVE_TENSORRT, "CUDAExecutionProvider", "CPUExecutionProvider"]
     return None if device == "cuda" else ["CPUExecutionProvider"]
+
+
+def _engines_built(call, timeout_s: float = 480.0) -> None:
+    """With --tensorrt: one call starts the engine builds (on its shapes), then wait for
+    them, so what is timed is the engine and not the fallback serving meanwhile."""
+    if not NATIVE["on"]:
+        return
+    from spatial_vqa_ros.perception.runtime.engine_session import engine_states
+
+    start = time.perf_counter()
+    call()
+    while "building engine" in engine_states().values():
+        if time.perf_counter() - start > timeout_s:
+            raise SystemExit(f"engines still building after {timeout_s:.0f} s")
+        time.sleep(1.0)
+    print(f"    engines {engine_states()} after {time.perf_counter() - start:.0f} s")
 
 
 def owlv2(device: str):
@@ -224,7 +248,11 @@ def main() -> None:
                         "grounding_dino, sam, sam2")
     parser.add_argument("--onnx", action="store_true",
                         help="also export each family and time it on ONNX Runtime")
+    parser.add_argument("--tensorrt", action="store_true",
+                        help="with --onnx: run the exported graphs as native TensorRT "
+                        "engines (built first, into $SPATIAL_VQA_ENGINES)")
     args = parser.parse_args()
+    NATIVE["on"] = args.tensorrt
     import torch
     import transformers
 
@@ -270,6 +298,7 @@ def main() -> None:
             print(f"  {label:48s} {median:9.0f} ms   runs {[round(t) for t in times]}")
             if args.onnx and key in onnx_builders:
                 onnx_adapter = onnx_builders[key](adapter)
+                _engines_built(lambda a=onnx_adapter, c=call: c(a))
                 onnx_ms, times = _median_ms(lambda a=onnx_adapter, c=call: c(a), args.runs)
                 print(f"  {'  on onnxruntime (' + _provider(onnx_adapter) + ')':48s} "
                       f"{onnx_ms:9.0f} ms   runs {[round(t) for t in times]}   "
@@ -319,6 +348,7 @@ def _time_sam(segmenter, inputs, boxes: np.ndarray, runs: int, label: str, *,
     from spatial_vqa_ros.perception.types import SensorInputs
 
     rng = np.random.default_rng(1)
+    _engines_built(lambda: segmenter.segment(inputs, boxes, None))
     new_frame = []
     cached = []
     for _ in range(runs + 1):

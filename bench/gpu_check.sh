@@ -28,9 +28,16 @@ except ImportError:
     print("tensorrt: not installed (the ONNX Runtime TensorRT provider may still be)")
 PY
 echo "== tests of the families on this machine (tiny models)"
-timeout 180 python -m pytest -q tests/perception/families -x -p no:cacheprovider | tail -3
+timeout 180 python -m pytest -q -rs tests/perception/families tests/perception/runtime \
+  -p no:cacheprovider | tail -6
 echo "== torch on CUDA: Depth Anything V2 Small, OWLv2 base, SAM2.1 hiera tiny"
 timeout 180 python bench/bench_families.py --device cuda --runs 5 --only depth,owlv2,sam2
 echo "== ONNX Runtime (TensorRT -> CUDA providers): the same, exported first"
 timeout 240 python bench/bench_families.py --device cuda --runs 5 --only depth,sam2 --onnx
+if python -c "import tensorrt" 2>/dev/null; then
+  echo "== native TensorRT fp16 engines (runtime tensorrt): built, then timed"
+  SPATIAL_VQA_ENGINES="${SPATIAL_VQA_ENGINES:-/tmp/gpu_check_engines}" \
+    timeout 300 python bench/bench_families.py --device cuda --runs 5 --only depth,sam2 \
+    --onnx --tensorrt
+fi
 echo "== done"

@@ -7,17 +7,23 @@ import sys
 
 
 def _list(args: argparse.Namespace) -> int:
+    """The registry's models: present, exported, and how many TensorRT engines of them
+    the engine cache holds (of any GPU or shapes; the node picks the one that fits)."""
     from ..perception.models.registry import is_present, load_registry
+    from ..perception.runtime.engine_cache import EngineCache, default_engines_dir
 
     registry = load_registry(args.registry)
     models_dir = _models_dir(args)
-    print(f"registry {registry.path}; models directory {models_dir}")
-    print(f"  {'name':40s} {'role':9s} {'family':15s} present  onnx     checkpoint")
+    engines_dir = args.engines_dir or default_engines_dir()
+    entries = EngineCache(engines_dir).entries()
+    print(f"registry {registry.path}; models directory {models_dir}; engines {engines_dir}")
+    print(f"  {'name':40s} {'role':9s} {'family':15s} present  onnx     engines  checkpoint")
     for entry in registry.entries.values():
         present = "yes" if is_present(models_dir / entry.name) else "no"
         onnx = "yes" if (models_dir / entry.name / "onnx" / "export.json").is_file() else "no"
+        engines = sum(1 for e in entries if e.get("source", "").startswith(f"{entry.name}/"))
         print(f"  {entry.name:40s} {entry.role:9s} {entry.family:15s} {present:8s} "
-              f"{onnx:8s} {entry.checkpoint}")
+              f"{onnx:8s} {engines:<8d} {entry.checkpoint}")
     return 0
 
 
@@ -75,11 +81,16 @@ def _build(args: argparse.Namespace) -> int:
     from ..perception.errors import PerceptionError
     from ..perception.models.registry import load_registry, resolve_model_dir
     from ..perception.registry import ONNX_DIR
-    from ..perception.runtime.engine_cache import EngineCache, default_engines_dir
+    from ..perception.runtime.engine_cache import (
+        EngineCache,
+        default_engines_dir,
+        default_max_bytes,
+    )
     from ..perception.runtime.tensorrt import build_engine, engine_key, environment
 
     env = environment()  # refuses at once where TensorRT or the GPU is missing
-    cache = EngineCache(args.engines_dir or default_engines_dir(), log=print)
+    cache = EngineCache(args.engines_dir or default_engines_dir(),
+                        max_bytes=default_max_bytes(), log=print)
     registry = load_registry(args.registry)
     for name in args.names:
         directory = resolve_model_dir(name, models_dir=_models_dir(args), registry=registry)
@@ -98,7 +109,7 @@ def _build(args: argparse.Namespace) -> int:
                 continue
             key = engine_key(directory, graph, profile, args.precision, env)
             result = cache.get_or_build(key, lambda g=graph, p=profile: build_engine(
-                g, p, args.precision))
+                g, p, args.precision), source=f"{directory.name}/{graph.name}")
             print(f"{name}: {graph.name} -> {result.path} "
                   f"({'built' if result.built else 'cached'})")
     return 0

@@ -29,8 +29,10 @@ def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "
                        help="segmenter weights: a registry name or a local path")
     group.add_argument("--models-dir", default="",
                        help="where registry names are looked up (spatial-vqa models list)")
-    group.add_argument("--runtime", default="torch", choices=["torch", "onnxruntime"],
-                       help="how model families run (onnxruntime: after 'models export')")
+    group.add_argument("--runtime", default="torch",
+                       choices=["torch", "onnxruntime", "tensorrt"],
+                       help="how model families run (onnxruntime, tensorrt: after 'models "
+                       "export'; tensorrt builds engines in the background and caches them)")
     group.add_argument("--device", default="auto",
                        help="auto (a CUDA GPU when there is one), cpu, cuda or cuda:N")
     group.add_argument("--score-threshold", type=float, default=0.0,

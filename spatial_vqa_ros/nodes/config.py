@@ -39,7 +39,8 @@ class SpatialNodeConfig:
     segmenter_model: str = ""
     #: Where registry names are looked up ("" = $SPATIAL_VQA_MODELS or the user cache).
     models_dir: str = ""
-    #: torch, or onnxruntime on graphs written by `spatial-vqa models export`.
+    #: torch, or onnxruntime / tensorrt on graphs written by `spatial-vqa models export`
+    #: (tensorrt: engines built in the background; diagnostics say "building engine").
     perception_runtime: str = "torch"
     #: auto (a CUDA GPU when there is one), cpu, cuda or cuda:N.
     perception_device: str = "auto"

@@ -47,6 +47,7 @@ from ..io.images import camera_info_to_intrinsics, image_to_numpy, to_rgb
 from ..io.labels import parse_labels_json
 from ..perception.errors import PerceptionError
 from ..perception.registry import build_chain
+from ..perception.runtime.engine_session import engine_states
 from ..perception.types import SensorInputs
 from .camera_pose import OdometryPoses, TfPoses, pose_matrix
 from .config import SpatialNodeConfig
@@ -451,7 +452,8 @@ class SpatialNode(Node):
         report = self._stats.report(camera_known=self._camera is not None,
                                     floor_found=graph.floor_found,
                                     objects_tracked=len(graph.objects),
-                                    camera_height_m=graph.scene.camera_height_m)
+                                    camera_height_m=graph.scene.camera_height_m,
+                                    engines=engine_states())
         level = DiagnosticStatus.OK if report.level == "ok" else DiagnosticStatus.WARN
         status = DiagnosticStatus(level=level, name=f"{self.get_name()}: scene graph",
                                   message=report.message, hardware_id=graph.camera_frame_id,

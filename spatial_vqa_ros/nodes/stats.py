@@ -93,15 +93,29 @@ class NodeStats:
 
     def report(self, *, camera_known: bool, floor_found: bool, objects_tracked: int,
                camera_height_m: float, now_s: float | None = None,
-               extra: dict[str, str] | None = None) -> StatusReport:
-        """The status now: a warning names the first thing the user should fix."""
+               extra: dict[str, str] | None = None,
+               engines: dict[str, str] | None = None) -> StatusReport:
+        """The status now: a warning names the first thing the user should fix.
+        ``engines``: TensorRT engine states by graph (runtime tensorrt); one building
+        or failed is said after the camera and floor, since frames still flow (on the
+        fallback runtime) meanwhile."""
+        engines = engines or {}
+        building = [graph for graph, state in engines.items() if state == "building engine"]
+        failed = [f"{graph} {state}" for graph, state in engines.items()
+                  if state.startswith("failed")]
         level, message = "ok", "ok"
         if not camera_known:
             level, message = "warn", "waiting for CameraInfo"
-        elif self.processed == 0:
+        elif self.processed == 0 and not building:
             level, message = "warn", "no frame processed yet"
-        elif not floor_found:
+        elif not floor_found and self.processed:
             level, message = "warn", "no floor found"
+        elif building:
+            level, message = "warn", (f"building engine: {', '.join(building)} (frames run "
+                                      "on the fallback runtime until it is ready)")
+        elif failed:
+            level, message = "warn", (f"TensorRT engine {failed[0]}; running on the "
+                                      "fallback runtime")
         values = {
             "input_rate_hz": f"{self.input_rate_hz(now_s):.1f}",
             "latency_median_ms": f"{self.latency_median_s() * 1e3:.1f}",
@@ -110,6 +124,7 @@ class NodeStats:
             "objects_tracked": str(objects_tracked), "floor_found": str(floor_found),
             "camera_height_m": f"{camera_height_m:.3f}",
             **self.perception_values(),
+            **{f"engine {graph}": state for graph, state in engines.items()},
             **(extra or {}),
         }
         return StatusReport(level, message, values)

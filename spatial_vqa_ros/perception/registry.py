@@ -25,7 +25,7 @@ from .scale import align_depth
 from .simulation import SimulationDetector, SimulationSegmenter
 from .types import DepthResult, SensorInputs
 
-RUNTIMES = ("torch", "onnxruntime")
+RUNTIMES = ("torch", "onnxruntime", "tensorrt")
 #: Where ``spatial-vqa models export`` puts a model's ONNX graphs: inside its snapshot.
 ONNX_DIR = "onnx"
 
@@ -49,7 +49,10 @@ class PerceptionSpec:
     models_dir: str = ""
     #: How the transformers families run: "torch", or "onnxruntime" on the graphs that
     #: ``spatial-vqa models export`` wrote into ``<model>/onnx`` (providers TensorRT ->
-    #: CUDA -> CPU, the one used is in the family's name and the provenance).
+    #: CUDA -> CPU, the one used is in the family's name and the provenance), or
+    #: "tensorrt": native TensorRT engines of those graphs, built in the background on
+    #: the first frame's shapes and cached (ONNX Runtime on CUDA serves until then;
+    #: diagnostics say "building engine"). Needs TensorRT and a CUDA GPU.
     runtime: str = "torch"
     #: Detections below this score are dropped; 0 = the family's own default (0.5 for
     #: the SSD, 0.1 for OWLv2, 0.35 for Grounding DINO: their authors' values).
@@ -75,6 +78,9 @@ class PerceptionSpec:
             raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.runtime == "tensorrt" and self.device == "cpu":
+            raise ValueError("runtime tensorrt runs on a GPU: use device auto or cuda, or "
+                             "runtime onnxruntime for the CPU")
         if not 0.0 <= self.assumed_hfov_deg < 180.0:
             raise ValueError(f"assumed_hfov_deg must be within [0, 180), got "
                              f"{self.assumed_hfov_deg}")
@@ -135,7 +141,12 @@ def _family(module: str, cls: str, model_field: str, *, thresholded: bool = Fals
                                   "torch")
         adapter = getattr(importlib.import_module(f"{__package__}.families.{module}_onnx"),
                           onnx_cls)
-        if spec.device == "cpu":
+        if spec.runtime == "tensorrt":
+            from .runtime.engine_session import NATIVE_TENSORRT
+
+            options["providers"] = [NATIVE_TENSORRT, "CUDAExecutionProvider",
+                                    "CPUExecutionProvider"]
+        elif spec.device == "cpu":
             options["providers"] = ["CPUExecutionProvider"]
         return adapter.from_pretrained(directory, directory / ONNX_DIR, **options)
     return factory

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
 
 from ..perception.simulation import SimulationDetector
 from ..perception.types import Detections, SensorInputs
@@ -48,9 +51,64 @@ class FlakySimulationDetector(SimulationDetector):
         return super().detect(inputs, prompts)
 
 
+#: A file whose appearance finishes :class:`EngineGatedSimulationDetector`'s engine build.
+ENGINE_GATE_ENV = "SPATIAL_VQA_TEST_ENGINE_GATE"
+
+
+class _Echo:
+    """A stand-in model run: returns its input, and who ran it."""
+
+    def __init__(self, provider: str) -> None:
+        self.input_names = ["pixel_values"]
+        self.provider = provider
+        self.calls = 0
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        self.calls += 1
+        return {"echo": np.asarray(feeds["pixel_values"])}
+
+
+class EngineGatedSimulationDetector(SimulationDetector):
+    """The simulation detector behind a real :class:`~spatial_vqa_ros.perception.runtime.
+    engine_session.EngineSession` whose TensorRT seams are fakes: the "engine build"
+    lasts until the file ``$SPATIAL_VQA_TEST_ENGINE_GATE`` exists, so a test sees the
+    node serve on the fallback with diagnostics saying "building engine", then switch."""
+
+    name = "engine_gated_simulation"
+
+    def __init__(self) -> None:
+        from ..perception.runtime.engine_cache import (
+            EngineCache,
+            EngineKey,
+            default_engines_dir,
+        )
+        from ..perception.runtime.engine_session import EngineSession
+
+        gate = Path(os.environ.get(ENGINE_GATE_ENV, "/nonexistent/engine_gate"))
+
+        def build(profile: dict) -> bytes:
+            while not gate.exists():
+                time.sleep(0.05)
+            return b"fake engine for " + repr(sorted(profile.items())).encode()
+
+        self.fallback, self.engine = _Echo("fallback"), _Echo("engine")
+        self.session = EngineSession(
+            Path("engine_gated/onnx/model.onnx"), self.fallback,
+            cache=EngineCache(default_engines_dir()),
+            make_key=lambda profile: EngineKey("checkpoint", "graph", repr(profile), "fp16",
+                                               "test", "fake GPU", "0.0"),
+            build=build, load=lambda path: self.engine)
+
+    def detect(self, inputs: SensorInputs, prompts: Sequence[str]) -> Detections:
+        self.session.run({"pixel_values": np.zeros((1, 3, 4, 4), np.float32)})
+        return super().detect(inputs, prompts)
+
+
 #: The ``detector`` parameter values that load them.
 SLOW_DETECTOR = f"{__name__}:{SlowSimulationDetector.__name__}"
 FLAKY_DETECTOR = f"{__name__}:{FlakySimulationDetector.__name__}"
+ENGINE_GATED_DETECTOR = f"{__name__}:{EngineGatedSimulationDetector.__name__}"
 
-__all__ = ["DELAY_ENV", "FLAKY_DETECTOR", "SLOW_DETECTOR", "FlakySimulationDetector",
+__all__ = ["DELAY_ENV", "ENGINE_GATED_DETECTOR", "ENGINE_GATE_ENV", "FLAKY_DETECTOR",
+           "SLOW_DETECTOR", "EngineGatedSimulationDetector", "FlakySimulationDetector",
            "SlowSimulationDetector"]

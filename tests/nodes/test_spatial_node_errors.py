@@ -282,3 +282,34 @@ def test_frames_over_max_pixels_are_refused_and_reported(tmp_path, ros, rendered
         assert "rgb 320x240" in values["last_error"]
         assert values["frames_processed"] == "0"
         node.assert_alive_and_answering()
+
+
+def test_the_node_serves_while_a_tensorrt_engine_builds_and_says_so(tmp_path, ros, rendered):
+    """runtime tensorrt's promise, through the real node over DDS with the TensorRT calls
+    faked (tests/perception/runtime/test_engine_session.py tests the session itself):
+    while an engine builds, frames are processed on the fallback, the services answer,
+    and /diagnostics says "building engine"; when it is built, it says ready."""
+    from spatial_vqa_ros.perception.runtime.engine_cache import ENGINES_ENV
+    from spatial_vqa_ros.synthetic.doubles import ENGINE_GATE_ENV, ENGINE_GATED_DETECTOR
+
+    gate = tmp_path / "engine_built"
+    env = {ENGINE_GATE_ENV: str(gate), ENGINES_ENV: str(tmp_path / "engines")}
+    with _Node("err_engine", tmp_path, "-p", f"detector:={ENGINE_GATED_DETECTOR}",
+               env=env) as node:
+        node.probe.publish_labels(labels_json(rendered.id_to_label))
+        graph = _feed_until_processed(node, rendered, 0)
+        assert graph.objects and graph.detector == "engine_gated_simulation"
+        values = node.probe.wait_for(
+            lambda: (v := node.probe.diagnostic_values()).get(
+                "engine engine_gated/model.onnx") == "building engine" and v, 10.0,
+            "diagnostics saying the engine is building", node.log)
+        assert values["message"].startswith("building engine: engine_gated/model.onnx")
+        node.assert_alive_and_answering()
+        gate.touch()
+        _feed_until_processed(node, rendered, 100)
+        values = node.probe.wait_for(
+            lambda: (v := node.probe.diagnostic_values()).get(
+                "engine engine_gated/model.onnx") == "ready" and v, 10.0,
+            "diagnostics saying the engine is ready", node.log)
+        assert values["message"] == "ok"
+        assert len(list((tmp_path / "engines").glob("*.engine"))) == 1

@@ -53,3 +53,26 @@ def test_errors_keep_the_last_message_and_extra_values_are_reported():
     r = report(stats, 0.0, extra={"backend": "simulation"})
     assert r.values["errors"] == "2" and r.values["last_error"] == "labels ignored: not JSON"
     assert r.values["backend"] == "simulation"
+
+
+def test_engine_states_are_reported_after_the_camera_and_floor():
+    stats = NodeStats()
+    building = {"depth_anything_v2_small/model.onnx": "building engine",
+                "sam2/decoder.onnx": "ready"}
+    report = stats.report(camera_known=True, floor_found=False, objects_tracked=0,
+                          camera_height_m=0.0, engines=building)
+    assert report.level == "warn" and report.message.startswith(
+        "building engine: depth_anything_v2_small/model.onnx (frames run on the fallback")
+    assert report.values["engine sam2/decoder.onnx"] == "ready"
+    assert stats.report(camera_known=False, floor_found=False, objects_tracked=0,
+                        camera_height_m=0.0, engines=building).message == \
+        "waiting for CameraInfo"
+    stats.frame_processed(stats.input_received(10.0), 10.1)
+    assert stats.report(camera_known=True, floor_found=False, objects_tracked=0,
+                        camera_height_m=0.0, engines=building).message == "no floor found"
+    failed = {"sam2/encoder.onnx": "failed: RuntimeError: out of memory"}
+    report = stats.report(camera_known=True, floor_found=True, objects_tracked=1,
+                          camera_height_m=1.2, engines=failed)
+    assert report.level == "warn" and "sam2/encoder.onnx failed: RuntimeError" in report.message
+    assert stats.report(camera_known=True, floor_found=True, objects_tracked=1,
+                        camera_height_m=1.2, engines={"a/b.onnx": "ready"}).message == "ok"

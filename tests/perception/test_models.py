@@ -77,10 +77,17 @@ def test_pull_without_network_says_what_to_copy_where(tmp_path, monkeypatch):
 
 def test_the_models_command_lists_and_pulls(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from spatial_vqa_ros.perception.runtime.engine_cache import EngineCache, EngineKey
+
     snapshot(tmp_path / "sam_vit_base")
-    assert main(["models", "list", "--models-dir", str(tmp_path)]) == 0
+    engines = EngineCache(tmp_path / "engines")
+    for shapes in ("1x3x1024x1024", "1x3x512x512"):  # two engines of one graph
+        engines.put(EngineKey("c", "g", shapes, "fp16", "10.3", "Orin", "8.7"), b"engine",
+                    source="sam_vit_base/encoder.onnx")
+    assert main(["models", "list", "--models-dir", str(tmp_path), "--engines-dir",
+                 str(tmp_path / "engines")]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[2:]}
-    assert rows["sam_vit_base"][3:5] == ["yes", "no"]  # present, not exported
-    assert rows["grounding_dino_tiny"][3] == "no"
+    assert rows["sam_vit_base"][3:6] == ["yes", "no", "2"]  # present, not exported, engines
+    assert rows["grounding_dino_tiny"][3:6] == ["no", "no", "0"]
     assert main(["models", "pull", "grounding_dino_tiny", "--models-dir", str(tmp_path)]) == 2
     assert "copy <dir> to" in capsys.readouterr().err

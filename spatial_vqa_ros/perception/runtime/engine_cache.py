@@ -39,8 +39,8 @@ from typing import Any
 from ...io.atomic import atomic_write
 from ..errors import PerceptionError
 
-__all__ = ["ENGINES_ENV", "EngineBuild", "EngineCache", "EngineKey", "default_engines_dir",
-           "file_sha256"]
+__all__ = ["ENGINES_ENV", "ENGINES_MAX_ENV", "EngineBuild", "EngineCache", "EngineKey",
+           "default_engines_dir", "default_max_bytes", "file_sha256"]
 
 FORMAT = "spatial_vqa_ros engine cache 1"
 #: The environment variable that moves the engine cache (the GPU images set /engines).
@@ -52,6 +52,23 @@ def default_engines_dir() -> Path:
     configured = os.environ.get(ENGINES_ENV)
     return Path(configured) if configured else \
         Path.home() / ".cache" / "spatial_vqa_ros" / "engines"
+
+
+#: The environment variable capping the engine cache, in GB (unset or 0 = no cap).
+ENGINES_MAX_ENV = "SPATIAL_VQA_ENGINES_MAX_GB"
+
+
+def default_max_bytes() -> int:
+    """$SPATIAL_VQA_ENGINES_MAX_GB in bytes; 0 (no cap) when unset; ValueError naming the
+    variable for a value that is not a number >= 0."""
+    text = os.environ.get(ENGINES_MAX_ENV, "").strip()
+    try:
+        gigabytes = float(text) if text else 0.0
+    except ValueError:
+        gigabytes = -1.0
+    if not gigabytes >= 0:  # also NaN
+        raise ValueError(f"{ENGINES_MAX_ENV} must be a number of GB >= 0, got {text!r}")
+    return int(gigabytes * 1e9)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -141,15 +158,16 @@ class EngineCache:
             record["last_used"] = time.time()
             atomic_write(record_path, (json.dumps(record, indent=1) + "\n").encode())
 
-    def put(self, key: EngineKey, engine_bytes: bytes) -> Path:
-        """Store an engine: the engine first, its record last (both atomic)."""
+    def put(self, key: EngineKey, engine_bytes: bytes, source: str = "") -> Path:
+        """Store an engine: the engine first, its record last (both atomic). ``source``
+        names the graph it came from (``<model>/onnx/<graph>``), for ``models list``."""
         engine, record_path, _ = self._paths(key)
         self.root.mkdir(parents=True, exist_ok=True)
         record_path.unlink(missing_ok=True)  # no record: not a finished entry
         atomic_write(engine, engine_bytes)
         record = {"format": FORMAT, "key": asdict(key), "size": len(engine_bytes),
                   "sha256": hashlib.sha256(engine_bytes).hexdigest(),
-                  "built": time.time(), "last_used": time.time()}
+                  "source": source, "built": time.time(), "last_used": time.time()}
         atomic_write(record_path, (json.dumps(record, indent=1) + "\n").encode())
         self.evict(keep=key)
         return engine
@@ -166,7 +184,8 @@ class EngineCache:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
-    def get_or_build(self, key: EngineKey, build: Callable[[], bytes]) -> CachedEngine:
+    def get_or_build(self, key: EngineKey, build: Callable[[], bytes],
+                     source: str = "") -> CachedEngine:
         """The engine of ``key``, built (once, whoever asks first) when absent or bad.
         PerceptionError when the build fails (nothing is stored then)."""
         found = self.get(key)
@@ -186,7 +205,7 @@ class EngineCache:
                                       f"{type(error).__name__}: {error}") from error
             if not engine_bytes:
                 raise PerceptionError("the TensorRT engine build returned nothing")
-            return CachedEngine(self.put(key, engine_bytes), built=True)
+            return CachedEngine(self.put(key, engine_bytes, source), built=True)
 
     def entries(self) -> list[dict[str, Any]]:
         """The records of every finished entry, least recently used first."""
@@ -226,19 +245,21 @@ class EngineBuild:
     fallback runtime) while TensorRT builds for minutes. ``state`` is "building",
     "ready" (``path`` set) or "failed" (``error`` says why): what diagnostics report."""
 
-    def __init__(self, cache: EngineCache, key: EngineKey, build: Callable[[], bytes]) -> None:
+    def __init__(self, cache: EngineCache, key: EngineKey, build: Callable[[], bytes],
+                 source: str = "") -> None:
         self.state = "building"
         self.path: Path | None = None
         self.built = False
         self.error = ""
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(cache, key, build),
+        self._thread = threading.Thread(target=self._run, args=(cache, key, build, source),
                                         name="engine_build", daemon=True)
         self._thread.start()
 
-    def _run(self, cache: EngineCache, key: EngineKey, build: Callable[[], bytes]) -> None:
+    def _run(self, cache: EngineCache, key: EngineKey, build: Callable[[], bytes],
+             source: str) -> None:
         try:
-            result = cache.get_or_build(key, build)
+            result = cache.get_or_build(key, build, source)
         except PerceptionError as error:
             self.error, self.state = str(error), "failed"
         else:

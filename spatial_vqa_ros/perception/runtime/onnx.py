@@ -17,11 +17,14 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import PerceptionError
+
+if TYPE_CHECKING:
+    from .engine_session import EngineSession
 
 #: Providers in the order they are tried; only those the installed build has are used.
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
@@ -138,10 +141,20 @@ class OrtSession:
 
 
 def create_session(path: str | Path, *, providers: Sequence[str] | None = None,
-                   threads: int = 0) -> OrtSession:
+                   threads: int = 0) -> OrtSession | EngineSession:
     """A session on the first provider of ``providers`` (default :data:`PROVIDER_ORDER`)
     that this onnxruntime build has; PerceptionError for a missing or corrupt file,
-    saying how to make it again."""
+    saying how to make it again. With ``"TensorRT-native"`` first
+    (:data:`~.engine_session.NATIVE_TENSORRT`): an :class:`~.engine_session.EngineSession`
+    running native TensorRT engines, served by a session on the remaining providers
+    (not ONNX Runtime's own TensorRT one: its engine would build twice) while they build."""
+    from .engine_session import NATIVE_TENSORRT, open_engine_session
+
+    if providers and providers[0] == NATIVE_TENSORRT:
+        rest = [p for p in providers[1:] if p != "TensorrtExecutionProvider"] or \
+            ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        return open_engine_session(path, lambda: create_session(path, providers=rest,
+                                                                threads=threads))
     import onnxruntime as ort
 
     path = Path(path)

@@ -16,12 +16,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ..errors import PerceptionError
 from .engine_cache import EngineKey, file_sha256
 
-__all__ = ["PRECISIONS", "Environment", "build_engine", "engine_key", "environment",
-           "l4t_release"]
+__all__ = ["PRECISIONS", "Environment", "TrtRunner", "build_engine", "engine_key",
+           "environment", "l4t_release"]
 
 PRECISIONS = ("fp32", "fp16")
 L4T_RELEASE_FILE = Path("/etc/nv_tegra_release")
@@ -110,3 +113,71 @@ def build_engine(onnx_path: Path, profile: Mapping[str, Sequence[int]], precisio
         raise PerceptionError(f"TensorRT could not build an engine for {onnx_path} "
                               f"({precision}, {dict(profile)})")
     return bytes(serialized)
+
+
+class TrtRunner:
+    """Runs one deserialized engine, as :class:`~.onnx.OrtSession` runs a graph (numpy
+    feeds in, numpy outputs out): host buffers are pinned (page-locked, so the copies
+    are asynchronous DMA), device buffers are reused while the shapes stay, and all of
+    a call's work (copies in, the engine, copies out) goes on this runner's own CUDA
+    stream, so two stages (depth, segmentation) on two runners overlap on the GPU.
+    Unverified here (no TensorRT)."""
+
+    def __init__(self, engine_path: Path, device_index: int = 0) -> None:
+        import tensorrt as trt
+        import torch
+
+        self._torch = torch
+        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        self._engine = runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
+        if self._engine is None:
+            raise PerceptionError(f"TensorRT cannot load the engine {engine_path}: "
+                                  "delete it and it is rebuilt")
+        self._context = self._engine.create_execution_context()
+        names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
+        self.input_names = [n for n in names
+                            if self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.output_names = [n for n in names if n not in self.input_names]
+        self._dtypes = {n: np.dtype(trt.nptype(self._engine.get_tensor_dtype(n)))
+                        for n in names}
+        self._device = torch.device("cuda", device_index)
+        self._stream = torch.cuda.Stream(self._device)
+        self._buffers: dict[str, tuple[Any, Any]] = {}
+
+    def _buffers_for(self, name: str, shape: tuple[int, ...]) -> tuple[Any, Any]:
+        """The pinned host and device buffers of a tensor, reallocated (and its address
+        given to the context again) only when its shape changes."""
+        held = self._buffers.get(name)
+        if held is None or tuple(held[0].shape) != shape:
+            torch = self._torch
+            dtype = torch.from_numpy(np.empty(0, self._dtypes[name])).dtype
+            held = (torch.empty(shape, dtype=dtype, pin_memory=True),
+                    torch.empty(shape, dtype=dtype, device=self._device))
+            self._buffers[name] = held
+            self._context.set_tensor_address(name, held[1].data_ptr())
+        return held
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        missing = [n for n in self.input_names if n not in feeds]
+        if missing:
+            raise PerceptionError(f"the engine needs the inputs {missing}")
+        with self._torch.cuda.stream(self._stream):
+            for name in self.input_names:
+                array = np.ascontiguousarray(feeds[name], dtype=self._dtypes[name])
+                self._context.set_input_shape(name, array.shape)
+                host, device = self._buffers_for(name, array.shape)
+                host.numpy()[...] = array
+                device.copy_(host, non_blocking=True)
+            for name in self.output_names:
+                shape = tuple(self._context.get_tensor_shape(name))
+                if any(d < 0 for d in shape):
+                    raise PerceptionError(f"the engine's output {name} has a data-"
+                                          f"dependent shape {shape}: not supported")
+                self._buffers_for(name, shape)
+            if not self._context.execute_async_v3(self._stream.cuda_stream):
+                raise PerceptionError("TensorRT failed to run the engine")
+            for name in self.output_names:
+                host, device = self._buffers[name]
+                host.copy_(device, non_blocking=True)
+        self._stream.synchronize()
+        return {name: self._buffers[name][0].numpy().copy() for name in self.output_names}

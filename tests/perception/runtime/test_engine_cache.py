@@ -217,3 +217,16 @@ def test_tensorrt_facts_and_keys_without_tensorrt(tmp_path, capsys):
             environment()
         assert main(["models", "build", "depth_pro", "--engines-dir", str(tmp_path)]) == 2
         assert "TensorRT is not installed" in capsys.readouterr().err
+
+
+def test_the_cache_cap_comes_from_the_environment(monkeypatch):
+    from spatial_vqa_ros.perception.runtime.engine_cache import ENGINES_MAX_ENV, default_max_bytes
+
+    monkeypatch.delenv(ENGINES_MAX_ENV, raising=False)
+    assert default_max_bytes() == 0
+    monkeypatch.setenv(ENGINES_MAX_ENV, "2.5")
+    assert default_max_bytes() == 2_500_000_000
+    for bad in ("-1", "lots", "nan"):
+        monkeypatch.setenv(ENGINES_MAX_ENV, bad)
+        with pytest.raises(ValueError, match="SPATIAL_VQA_ENGINES_MAX_GB must be"):
+            default_max_bytes()
