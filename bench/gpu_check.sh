@@ -35,7 +35,7 @@ timeout 180 python bench/bench_families.py --device cuda --runs 5 --only depth,o
 echo "== ONNX Runtime (TensorRT -> CUDA providers): the same, exported first"
 timeout 240 python bench/bench_families.py --device cuda --runs 5 --only depth,sam2 --onnx
 if python -c "import tensorrt" 2>/dev/null; then
-  echo "== native TensorRT fp16 engines (runtime tensorrt): built, then timed"
+  echo "== native TensorRT engines (runtime tensorrt; fp16 on TensorRT 10): built, then timed"
   SPATIAL_VQA_ENGINES="${SPATIAL_VQA_ENGINES:-/tmp/gpu_check_engines}" \
     timeout 300 python bench/bench_families.py --device cuda --runs 5 --only depth,sam2 \
     --onnx --tensorrt

@@ -86,9 +86,15 @@ def _build(args: argparse.Namespace) -> int:
         default_engines_dir,
         default_max_bytes,
     )
-    from ..perception.runtime.tensorrt import build_engine, engine_key, environment
+    from ..perception.runtime.tensorrt import (
+        build_engine,
+        default_precision,
+        engine_key,
+        environment,
+    )
 
     env = environment()  # refuses at once where TensorRT or the GPU is missing
+    precision = args.precision or default_precision()
     cache = EngineCache(args.engines_dir or default_engines_dir(),
                         max_bytes=default_max_bytes(), log=print)
     registry = load_registry(args.registry)
@@ -107,9 +113,9 @@ def _build(args: argparse.Namespace) -> int:
                 print(f"{name}: {graph.name} has dynamic inputs {dynamic}; not built here "
                       "(ONNX Runtime's TensorRT provider builds and caches it at run time)")
                 continue
-            key = engine_key(directory, graph, profile, args.precision, env)
+            key = engine_key(directory, graph, profile, precision, env)
             result = cache.get_or_build(key, lambda g=graph, p=profile: build_engine(
-                g, p, args.precision), source=f"{directory.name}/{graph.name}")
+                g, p, precision), source=f"{directory.name}/{graph.name}")
             print(f"{name}: {graph.name} -> {result.path} "
                   f"({'built' if result.built else 'cached'})")
     return 0
@@ -152,8 +158,9 @@ def add_parser(sub) -> None:
     parser.add_argument("--models-dir", help="default $SPATIAL_VQA_MODELS or "
                         "~/.cache/spatial_vqa_ros/models")
     parser.add_argument("--registry", help="registry YAML (default config/models.yaml)")
-    parser.add_argument("--precision", default="fp16", choices=["fp16", "fp32"],
-                        help="TensorRT engine precision (build)")
+    parser.add_argument("--precision", default="", choices=["", "fp16", "fp32"],
+                        help="TensorRT engine precision (build; default fp16, fp32 on "
+                        "TensorRT 11+ whose networks are strongly typed)")
     parser.add_argument("--engines-dir", help="engine cache (default $SPATIAL_VQA_ENGINES "
                         "or ~/.cache/spatial_vqa_ros/engines)")
     parser.set_defaults(run=run)

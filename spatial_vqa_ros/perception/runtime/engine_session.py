@@ -173,17 +173,19 @@ def engine_states() -> dict[str, str]:
 
 
 def open_engine_session(path: str | Path, make_fallback: Callable[[], Any], *,
-                        precision: str = "fp16",
+                        precision: str = "",
                         engines_dir: str | Path | None = None) -> EngineSession:
     """The native TensorRT session of an exported graph (``<model>/onnx/<graph>``),
     engines in the cache at ``engines_dir`` (default $SPATIAL_VQA_ENGINES, capped by
     $SPATIAL_VQA_ENGINES_MAX_GB), serving on
     ``make_fallback()`` until they are built. Checks first that TensorRT and a CUDA GPU
     are here (PerceptionError saying what is missing), so a node asked for TensorRT
-    does not find out at the first frame."""
-    from .tensorrt import TrtRunner, build_engine, engine_key, environment
+    does not find out at the first frame. ``precision`` "" = fp16 where this TensorRT
+    can lower to it (see :func:`~.tensorrt.default_precision`)."""
+    from .tensorrt import TrtRunner, build_engine, default_precision, engine_key, environment
 
     env = environment()
+    precision = precision or default_precision()
     path = Path(path)
     fallback = make_fallback()
     cache = EngineCache(engines_dir or default_engines_dir(), max_bytes=default_max_bytes(),

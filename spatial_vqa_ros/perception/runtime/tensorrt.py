@@ -4,7 +4,11 @@ depends on, and the build (TensorRT 10's Python API).
 The build and the environment probe run only where TensorRT and a CUDA GPU are; this
 development machine has neither, so they are **unverified here**, written against
 TensorRT 10's documented API (``Builder``, ``OnnxParser``, ``IBuilderConfig`` with the
-FP16 flag, one optimization profile per dynamic input, ``build_serialized_network``).
+FP16 flag, one optimization profile, ``build_serialized_network``; running with
+``set_input_shape`` / ``set_tensor_address`` / ``execute_async_v3``). Every name used
+was checked to exist in the TensorRT 11.4 Python bindings too; 11 dropped the FP16
+flag (strongly typed networks only), so there fp32 is the default
+(:func:`default_precision`).
 What can be checked without a GPU is checked: the cache (:mod:`.engine_cache`), the
 keys made from the facts below, the L4T release read from its file, and the clear
 error where TensorRT is missing.
@@ -23,8 +27,8 @@ import numpy as np
 from ..errors import PerceptionError
 from .engine_cache import EngineKey, file_sha256
 
-__all__ = ["PRECISIONS", "Environment", "TrtRunner", "build_engine", "engine_key",
-           "environment", "l4t_release"]
+__all__ = ["PRECISIONS", "Environment", "TrtRunner", "build_engine", "default_precision",
+           "engine_key", "environment", "l4t_release"]
 
 PRECISIONS = ("fp32", "fp16")
 L4T_RELEASE_FILE = Path("/etc/nv_tegra_release")
@@ -87,6 +91,15 @@ def engine_key(checkpoint_dir: Path, onnx_path: Path, profile: Mapping[str, Sequ
                      l4t_release=env.l4t_release)
 
 
+def default_precision() -> str:
+    """fp16 where the builder lowers an fp32 graph to fp16 (TensorRT 10's FP16 flag);
+    fp32 on TensorRT 11 and later, whose networks are strongly typed (the graph's own
+    types are the engine's; its FP16 flag is gone)."""
+    import tensorrt as trt
+
+    return "fp16" if hasattr(trt.BuilderFlag, "FP16") else "fp32"
+
+
 def build_engine(onnx_path: Path, profile: Mapping[str, Sequence[int]], precision: str,
                  workspace_bytes: int = 4 << 30) -> bytes:
     """A serialized engine of the graph for these input shapes (min = opt = max: the
@@ -103,6 +116,10 @@ def build_engine(onnx_path: Path, profile: Mapping[str, Sequence[int]], precisio
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
     if precision == "fp16":
+        if not hasattr(trt.BuilderFlag, "FP16"):
+            raise PerceptionError(f"TensorRT {trt.__version__} builds strongly typed "
+                                  "networks only (no FP16 flag): an fp16 engine needs a "
+                                  "graph exported in fp16; build fp32 (--precision fp32)")
         config.set_flag(trt.BuilderFlag.FP16)
     optimization = builder.create_optimization_profile()
     for name, dims in profile.items():
