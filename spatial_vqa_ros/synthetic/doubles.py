@@ -104,11 +104,30 @@ class EngineGatedSimulationDetector(SimulationDetector):
         return super().detect(inputs, prompts)
 
 
+#: A folder where :class:`CountingSimulationDetector` leaves one file per construction.
+COUNT_DIR_ENV = "SPATIAL_VQA_TEST_COUNT_DIR"
+
+
+class CountingSimulationDetector(SimulationDetector):
+    """The simulation detector, leaving a file in ``$SPATIAL_VQA_TEST_COUNT_DIR`` each
+    time one is made: how a test sees how often a worker loads its "model"."""
+
+    name = "counting_simulation"
+
+    def __init__(self) -> None:
+        folder = os.environ.get(COUNT_DIR_ENV)
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            (Path(folder) / f"{os.getpid()}-{time.monotonic_ns()}").touch()
+
+
 #: The ``detector`` parameter values that load them.
 SLOW_DETECTOR = f"{__name__}:{SlowSimulationDetector.__name__}"
 FLAKY_DETECTOR = f"{__name__}:{FlakySimulationDetector.__name__}"
 ENGINE_GATED_DETECTOR = f"{__name__}:{EngineGatedSimulationDetector.__name__}"
+COUNTING_DETECTOR = f"{__name__}:{CountingSimulationDetector.__name__}"
 
-__all__ = ["DELAY_ENV", "ENGINE_GATED_DETECTOR", "ENGINE_GATE_ENV", "FLAKY_DETECTOR",
-           "SLOW_DETECTOR", "EngineGatedSimulationDetector", "FlakySimulationDetector",
+__all__ = ["COUNTING_DETECTOR", "COUNT_DIR_ENV", "DELAY_ENV", "ENGINE_GATED_DETECTOR",
+           "ENGINE_GATE_ENV", "FLAKY_DETECTOR", "SLOW_DETECTOR", "CountingSimulationDetector",
+           "EngineGatedSimulationDetector", "FlakySimulationDetector",
            "SlowSimulationDetector"]

@@ -17,9 +17,10 @@ from pathlib import Path
 from ...io.datasets import DatasetWriter
 from ...io.errors import DataIOError
 from .config import Bag2DatasetConfig
-from .engines import ENGINES, SKIP_REASONS, FrameOutput, _local_outputs, _ray_outputs
+from .engines import ENGINES, SKIP_REASONS, FrameOutput, _local_outputs
 from .hf_images import HFImageSource
 from .images import ImageFolderSource
+from .ray_engine import ray_outputs
 from .sources import FrameSource, open_bags
 from .summary import Bag2DatasetSummary, SourceReport
 
@@ -59,7 +60,7 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
         for s in pending:
             writer.begin_source(s.name, {"kind": s.kind, "uri": s.uri, "topic": s.topic})
         outputs = (_local_outputs(pending, config, done) if engine == "local"
-                   else _ray_outputs(pending, config, done, workers))
+                   else ray_outputs(pending, config, done, workers))
         total = sum(s.total or 0 for s in pending) or None
         with closing(outputs):  # on an error too: open3d threads restored, Ray stopped
             _consume(writer, outputs, summary, total, progress)

@@ -1,16 +1,12 @@
 """Running sources: :class:`SourceRun` turns one source's frames into outputs, and the
-``local`` (one process) and ``ray`` (one source per Ray task) engines run many.
+``local`` engine (one process) runs many; the ``ray`` engine is in :mod:`.ray_engine`.
 
 Both engines yield the same ``(source name, FrameOutput | SourceReport)`` stream, so
-the writer cannot tell them apart; a Ray worker rebuilds its source and the config
-from JSON (:func:`~.sources.source_from_spec`, ``Bag2DatasetConfig.from_settings``).
+the writer cannot tell them apart.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 import time
 from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +21,7 @@ from ...io.datasets import build_record, encode_image
 from ...io.errors import DataIOError
 from .config import Bag2DatasetConfig
 from .filters import FILTER_REASONS, ImageFilter, scene_reason
-from .sources import FrameSource, SourceFrame, source_from_spec
+from .sources import FrameSource, SourceFrame
 from .summary import SourceReport
 
 ENGINES = ("local", "ray")
@@ -75,8 +71,9 @@ class SourceRun:
         stateless = bool(getattr(self.source, "stateless", False))
         margin = config.pipeline.tracker.naming_margin_m
         seen: set[str] = set()
+        offset = int(getattr(self.source, "first_index", 0))  # a window of a source
         try:
-            for index, item in enumerate(self.source):
+            for index, item in enumerate(self.source, offset):
                 report.frames_read += 1
                 if index % config.every_n:
                     yield FrameOutput(item.key, "unselected")
@@ -165,72 +162,3 @@ def _local_outputs(sources: Sequence[FrameSource], config: Bag2DatasetConfig,
         for output in run:
             yield source.name, output
         yield source.name, run.report
-
-
-def _ray_source_rows(row: dict[str, Any], settings: str, shard_size: int
-                     ) -> Iterator[dict[str, Any]]:
-    """Ray Data flat_map: one source in, one row per frame then one report row out."""
-    config = Bag2DatasetConfig.from_settings(json.loads(settings), shard_size)
-    source = source_from_spec(json.loads(row["spec"]))
-    run = SourceRun(source, config, set(json.loads(row["done"])))
-    frames = 0
-    for output in run:
-        frames += 1
-        payload = {"status": output.status, "scene": output.scene, "record": output.record,
-                   "reason": output.reason}
-        yield {"source": source.name, "key": output.key, "kind": "frame",
-               "payload": json.dumps(payload), "image": output.image or b""}
-    report = run.report.to_dict()
-    report["frame_rows"] = frames
-    yield {"source": source.name, "key": "", "kind": "report", "payload": json.dumps(report),
-           "image": b""}
-
-
-def _ray_outputs(sources: Sequence[FrameSource], config: Bag2DatasetConfig,
-                 done: Mapping[str, set[str]], workers: int
-                 ) -> Iterator[tuple[str, FrameOutput | SourceReport]]:
-    try:
-        import ray
-        import ray.data
-    except ImportError:
-        raise DataIOError("--engine ray needs Ray Data: pip install 'ray[data]'") from None
-    started = False
-    data_logger = logging.getLogger("ray.data")
-    data_level = data_logger.level
-    if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                  "logging_level": logging.ERROR}
-        if not os.environ.get("RAY_ADDRESS"):
-            kwargs["num_cpus"] = workers  # a local instance: as many CPUs as workers
-        ray.init(**kwargs)
-        started = True
-    data_logger.setLevel(logging.ERROR)  # our own progress bar and summary say enough
-    try:
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False
-        context.target_max_block_size = 8 * 1024 * 1024  # stream results, not whole bags
-        items = [{"spec": json.dumps(s.spec()), "done": json.dumps(sorted(done.get(s.name, ())))}
-                 for s in sources]
-        dataset = ray.data.from_items(items, override_num_blocks=len(items)).flat_map(
-            _ray_source_rows, fn_kwargs={"settings": json.dumps(config.settings()),
-                                         "shard_size": config.shard_size},
-            compute=ray.data.TaskPoolStrategy(size=workers), num_cpus=1)
-        received: dict[str, int] = {}
-        for row in dataset.iter_rows():
-            name = row["source"]
-            payload = json.loads(row["payload"])
-            if row["kind"] == "report":
-                expected = payload.pop("frame_rows")
-                if received.get(name, 0) != expected:
-                    raise DataIOError(f"Ray returned {received.get(name, 0)} of the "
-                                      f"{expected} frames of {name}")
-                yield name, SourceReport.from_dict(payload)
-                continue
-            received[name] = received.get(name, 0) + 1
-            yield name, FrameOutput(row["key"], payload["status"], payload["scene"],
-                                    payload["record"], bytes(row["image"]) or None,
-                                    payload["reason"])
-    finally:
-        data_logger.setLevel(data_level)
-        if started:
-            ray.shutdown()

@@ -25,10 +25,10 @@ from ...io.errors import DataIOError
 from ...io.image_files import load_camera_info_yaml
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
-from ...perception.registry import PerceptionSpec, assumed_camera, build_chain
+from ...perception.registry import PerceptionSpec, assumed_camera
 from ...perception.types import SensorInputs
 from .filters import NO_FILTERS, FrameFilters, ImageFilter
-from .sources import SourceFrame, required_roles
+from .sources import SourceFrame, perception_chain, required_roles
 
 __all__ = ["HFImageSource", "open_hf_dataset"]
 
@@ -129,13 +129,13 @@ class HFImageSource:
         return dict(self._stats)
 
     def __iter__(self) -> Iterator[SourceFrame]:
-        try:
-            chain = build_chain(self.perception)
-        except PerceptionError as error:
-            raise DataIOError(f"the perception chain cannot be built: {error}") from None
+        return self.frames(perception_chain(self.perception), range(len(self._rows)))
+
+    def frames(self, chain: PerceptionChain, indices: range) -> Iterator[SourceFrame]:
+        """The rows ``indices``, perceived with ``chain``."""
         images = ImageFilter(self.filters) if self.filters.checks_images else None
-        for index, row in enumerate(self._rows):
-            yield self._frame(chain, index, row, images)
+        for index in indices:
+            yield self._frame(chain, index, self._rows[index], images)
 
     def _key(self, index: int, row: Mapping[str, Any]) -> str:
         if self.id_column:

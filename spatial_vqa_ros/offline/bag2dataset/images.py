@@ -38,10 +38,10 @@ from ...io.errors import DataIOError
 from ...io.image_files import load_camera_info_yaml, load_depth, load_rgb
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
-from ...perception.registry import PerceptionSpec, assumed_camera, build_chain
+from ...perception.registry import PerceptionSpec, assumed_camera
 from ...perception.types import SensorInputs
 from .filters import NO_FILTERS, FrameFilters, ImageFilter
-from .sources import SourceFrame, required_roles, source_name
+from .sources import SourceFrame, perception_chain, required_roles, source_name
 
 __all__ = ["IMAGE_SUFFIXES", "ImageFolderSource"]
 
@@ -115,13 +115,13 @@ class ImageFolderSource:
         return dict(self._stats)
 
     def __iter__(self) -> Iterator[SourceFrame]:
-        try:
-            chain = build_chain(self.perception)
-        except PerceptionError as error:
-            raise DataIOError(f"the perception chain cannot be built: {error}") from None
+        return self.frames(perception_chain(self.perception), range(len(self.images)))
+
+    def frames(self, chain: PerceptionChain, indices: range) -> Iterator[SourceFrame]:
+        """The images ``indices`` (of the sorted list), perceived with ``chain``."""
         images = ImageFilter(self.filters) if self.filters.checks_images else None
-        for index, path in enumerate(self.images):
-            yield self._frame(chain, index, path, images)
+        for index in indices:
+            yield self._frame(chain, index, self.images[index], images)
 
     def _frame(self, chain: PerceptionChain, index: int, path: Path,
                images: ImageFilter | None = None) -> SourceFrame:

@@ -90,6 +90,49 @@ class FrameSource(Protocol):
     def spec(self) -> dict[str, Any]: ...
 
 
+def perception_chain(spec: PerceptionSpec) -> PerceptionChain:
+    """The chain of ``spec``; DataIOError (the sources' error) when it cannot be built,
+    e.g. weights missing on a Ray worker."""
+    try:
+        return build_chain(spec)
+    except PerceptionError as error:
+        raise DataIOError(f"the perception chain cannot be built: {error}") from None
+
+
+class SourceWindow:
+    """Frames ``indices`` of a stateless source, perceived with a chain built once by
+    the caller: how the ``ray`` engine splits one image folder or dataset among actors
+    that each load the models once. A :class:`FrameSource` itself (``first_index``
+    keeps ``every_n`` on the source's own frame numbers); its ``stats()`` count only
+    this window's reads."""
+
+    stateless = True
+
+    def __init__(self, source: Any, chain: PerceptionChain, indices: range) -> None:
+        self.source, self.chain, self.indices = source, chain, indices
+        self.name, self.kind, self.uri = source.name, source.kind, source.uri
+        self.topic = source.topic
+        self.total: int | None = len(indices)
+        self.first_index = indices.start
+        self._before = dict(source.stats())
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        return self.source.frames(self.chain, self.indices)
+
+    def stats(self) -> dict[str, Any]:
+        now = self.source.stats()
+        return {key: value - self._before.get(key, 0) for key, value in now.items()
+                if isinstance(value, int) and key in WINDOW_COUNTERS}
+
+    def spec(self) -> dict[str, Any]:
+        return {**self.source.spec(), "window": [self.indices.start, self.indices.stop]}
+
+
+#: Reader statistics that count reads (summed over windows); the others describe the
+#: whole source and are taken from it.
+WINDOW_COUNTERS = ("unreadable",)
+
+
 def source_name(path: str | Path) -> str:
     """A key-safe name for a bag path: its directory (or file stem) name."""
     path = Path(path)
@@ -156,10 +199,7 @@ class BagSource:
             yield self._perceived(chain, bag_frame)
 
     def _chain(self) -> PerceptionChain:
-        try:
-            return build_chain(self.perception)
-        except PerceptionError as error:  # e.g. weights missing on a Ray worker
-            raise DataIOError(f"the perception chain cannot be built: {error}") from None
+        return perception_chain(self.perception)
 
     def _lacking(self, bag_frame: BagFrame, role: str) -> SourceFrame:
         code, _, message = _ROLES[role]

@@ -49,6 +49,27 @@ class SourceReport:
     def filter(self, reason: str) -> None:
         self.filtered_by_reason[reason] = self.filtered_by_reason.get(reason, 0) + 1
 
+    def merge(self, part: SourceReport) -> None:
+        """Add the report of another part of the same source (a window the ``ray``
+        engine ran on another actor): counts add, failure notes stay at most 10, the
+        source is complete only when every part is, ``seconds`` adds up worker time."""
+        for name in ("frames_read", "frames_selected", "frames_failed", "frames_no_objects",
+                     "frames_no_qa", "frames_done_before", "records"):
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        for mine, theirs in ((self.failed_by_reason, part.failed_by_reason),
+                             (self.filtered_by_reason, part.filtered_by_reason)):
+            for reason, count in theirs.items():
+                mine[reason] = mine.get(reason, 0) + count
+        for note in part.failure_notes:
+            if note not in self.failure_notes and len(self.failure_notes) < 10:
+                self.failure_notes.append(note)
+        self.emission.add(part.emission)
+        for key, value in part.reader.items():
+            self.reader[key] = self.reader.get(key, 0) + value
+        self.error = self.error or part.error
+        self.complete = self.complete and part.complete
+        self.seconds += part.seconds
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
