@@ -2,13 +2,16 @@
 of the truth >= 98%, predicate and choice answers correct >= 99.5%).
 
 Usage: python bench/bench_vqa_accuracy.py [--scenes 200] [--qa-per-image 24] [--seed 0]
-For each generated scene (``synthetic.scoring.render_case``): run the pipeline, keep
-the objects in view, synthesise QAs (mixed units, 20% reasoning answers), and
-recompute every QA on the ground-truth boxes with the relation definitions of
-``core.relations`` (zero margins for the truth). Reports, with exact depth and with
-the depth noise model: numeric answers (structured value and the rounded number the
-text shows) within +-25%, predicate/choice accuracy, direction answers, a per-category
-breakdown of the worst categories and the worst single QAs.
+                                         [--rooms tidy,cluttered]
+For each generated scene (``synthetic.scoring.render_case``; tidy rooms of 3-10
+objects, and cluttered rooms of 15-30 with tall furniture, stacks and a third of the
+objects cut by the image border): run the pipeline, keep the objects in view,
+synthesise QAs (mixed units, 20% reasoning answers), and recompute every QA on the
+ground-truth boxes with the relation definitions of ``core.relations`` (zero margins
+for the truth). Reports, with exact depth and with the depth noise model: numeric
+answers (structured value and the rounded number the text shows) within +-25%, split
+by quantity for pairs of complete objects and pairs with a partial one,
+predicate/choice accuracy, direction answers, the worst categories and the worst QAs.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from spatial_vqa_ros.core.scene_graph import visible_graph
 from spatial_vqa_ros.core.units import colloquial_length, to_metres
 from spatial_vqa_ros.core.vqa import QA, SynthesisConfig, synthesize
 from spatial_vqa_ros.synthetic.render import DepthNoise
+from spatial_vqa_ros.synthetic.scenes import CLUTTERED, TIDY, RoomStyle
 from spatial_vqa_ros.synthetic.scoring import EXACT, render_case, run_pipeline, truth_box
 
 TOLERANCE = 0.25
@@ -40,6 +44,9 @@ TOLERANCE = 0.25
 @dataclass
 class Scores:
     numeric: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    #: Relative errors by (category, whether a partial object is involved).
+    by_partial: dict[tuple[str, bool], list[float]] = field(
+        default_factory=lambda: defaultdict(list))
     rendered: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     correct: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     clock: list[int] = field(default_factory=list)
@@ -60,9 +67,9 @@ def _rendered_metres(qa: QA) -> float:
     return to_metres(quantity.value, quantity.unit)
 
 
-def score_scene(scores: Scores, seed: int, noise: DepthNoise | None, config: SynthesisConfig
-                ) -> None:
-    _, rendered, truth = render_case(seed, noise)
+def score_scene(scores: Scores, seed: int, noise: DepthNoise | None, config: SynthesisConfig,
+                style: RoomStyle = TIDY) -> None:
+    _, rendered, truth = render_case(seed, noise, style)
     result = run_pipeline(rendered)
     graph = visible_graph(result.graph, 0.05)
     # graph object -> estimate (same centre) -> simulator id -> truth
@@ -73,6 +80,7 @@ def score_scene(scores: Scores, seed: int, noise: DepthNoise | None, config: Syn
                                                                   o.center_scene):
                 source_of[o.id] = e.source_id
     truth_of = {t.id: t for t in truth.objects}
+    partial = {o.id: bool(o.partial) for o in graph.objects}
     camera_true = truth.frame.camera_position_scene
     scores.scenes += 1
     for qa in synthesize(graph, config, f"scene/{seed}"):
@@ -88,6 +96,8 @@ def score_scene(scores: Scores, seed: int, noise: DepthNoise | None, config: Syn
             error = abs(qa.value - true) / true if true > 0 else math.inf
             shown = abs(_rendered_metres(qa) - true) / true if true > 0 else math.inf
             scores.numeric[qa.category].append(error)
+            involved = partial.get(qa.subject_id, False) or partial.get(qa.object_id, False)
+            scores.by_partial[qa.category, involved].append(error)
             scores.rendered[qa.category].append(shown)
             if error > TOLERANCE:
                 scores.missed_truths.append(true)
@@ -142,6 +152,14 @@ def report(title: str, scores: Scores, seconds: float) -> None:
     rows = [(float(np.mean(np.asarray(v) <= TOLERANCE)), name, len(v), "within 25%")
             for name, v in scores.numeric.items()]
     rows += [(float(np.mean(v)), name, len(v), "correct") for name, v in scores.correct.items()]
+    print("  numeric within +-25% by quantity, pairs of complete objects | with a partial one:")
+    for name in sorted({c for c, _ in scores.by_partial}):
+        cells = []
+        for involved in (False, True):
+            errors = np.asarray(scores.by_partial.get((name, involved), []))
+            cells.append(f"{np.mean(errors <= TOLERANCE):7.2%} (n={errors.size:4d})"
+                         if errors.size else f"{'-':>7s} (n=   0)")
+        print(f"    {name:22s} {cells[0]} | {cells[1]}")
     print("  worst categories:")
     for rate, name, n, what in sorted(rows)[:6]:
         print(f"    {name:22s} {rate:7.2%} {what} (n={n})")
@@ -156,15 +174,19 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=200)
     parser.add_argument("--qa-per-image", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rooms", default="tidy,cluttered",
+                        help="comma list of tidy (3-10 objects) and cluttered (15-30)")
     args = parser.parse_args()
     config = SynthesisConfig(qa_per_image=args.qa_per_image, units="mixed",
                              qualitative_fraction=0.2, seed=args.seed)
-    for title, noise in (("exact depth", None), ("depth noise model", DepthNoise())):
-        scores = Scores()
-        start = time.perf_counter()
-        for k in range(args.scenes):
-            score_scene(scores, args.seed + k, noise, config)
-        report(title, scores, time.perf_counter() - start)
+    styles = {"tidy": TIDY, "cluttered": CLUTTERED}
+    for rooms in args.rooms.split(","):
+        for title, noise in (("exact depth", None), ("depth noise model", DepthNoise())):
+            scores = Scores()
+            start = time.perf_counter()
+            for k in range(args.scenes):
+                score_scene(scores, args.seed + k, noise, config, styles[rooms])
+            report(f"{rooms} rooms, {title}", scores, time.perf_counter() - start)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .cut_bounds import without_lower
 from .objects import ObjectEstimate
 from .scene_frame import SceneFrame
 
@@ -40,7 +41,9 @@ def _with_z_range(e: ObjectEstimate, z_lo: float, z_hi: float) -> ObjectEstimate
     extent = e.extent_scene.copy()
     center[2] = (z_lo + z_hi) / 2
     extent[2] = z_hi - z_lo
-    return replace(e, center_scene=center, extent_scene=extent)
+    # the base now rests on its support: the part below the image border is known
+    return replace(e, center_scene=center, extent_scene=extent,
+                   hidden_directions=without_lower(e.hidden_directions))
 
 
 def _footprints_overlap(a: ObjectEstimate, b: ObjectEstimate) -> bool:

@@ -8,7 +8,9 @@ dataset may teach, and the reasons for silence are the same everywhere:
 - ``not_in_view``: an object not seen in the latest frame while objects are tracked
   relative to the camera (no pose source), so its position may be stale;
 - ``no_floor``: the relation needs "up" and no floor was found;
-- ``partial``: the relation reads a size, and an object is only partly visible;
+- ``partial``: the relation reads a size, and an object is only partly visible; or
+  an object is cut by the image border and the positions its hidden part allows do
+  not settle the statement (``cut_bounds``);
 - ``non_finite``: the estimate is NaN or infinite;
 - ``unclear``: the difference (a predicate) or the separation (a two-object measure,
   a direction) is within the position noise of the two estimates.
@@ -20,10 +22,17 @@ A verdict carries the reason, a sentence for people, and what was computed on th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cut_bounds import (
+    MAX_SPREAD_RATIO,
+    bearing_range_deg,
+    difference_box,
+    has_hidden_part,
+    measure_interval,
+)
 from .relations import (
     RELATIONS,
     Boxed,
@@ -135,7 +144,49 @@ def _judge_predicate(relation: str, a: Boxed, b: Boxed, camera_scene: np.ndarray
     if truth == "unclear":
         return Verdict(relation, "unclear", "the difference is within the measurement noise",
                        truth=truth, noise_m=margin)
+    if (has_hidden_part(a) or has_hidden_part(b)) and \
+            not _settled_despite_cut(relation, a, b, camera, margin=margin, truth=truth):
+        return Verdict(relation, "partial", f"{_cut_names(a, b)} cut by the image border, "
+                       "and where its hidden part lies decides this", truth="unclear",
+                       noise_m=margin)
     return Verdict(relation, truth=truth)
+
+
+#: The centre axis and sign each position predicate compares (size ones are refused
+#: for partial objects before this).
+_PREDICATE_AXIS = {"left_of": (1, 1.0), "right_of": (1, -1.0), "above": (2, 1.0),
+                   "below": (2, -1.0), "behind": (0, 1.0), "in_front_of": (0, -1.0)}
+
+
+def _settled_despite_cut(relation: str, a: Boxed, b: Boxed, camera: np.ndarray, *,
+                         margin: float, truth: str) -> bool:
+    """Whether the predicate keeps its truth, beyond its margin, wherever the hidden
+    parts of cut objects put their centres."""
+    if relation == "closer_to_camera":
+        camera_box = _Point(camera)
+        low_a, high_a = measure_interval("distance", a, camera_box)
+        low_b, high_b = measure_interval("distance", b, camera_box)
+        lowest, highest = low_b - high_a, high_b - low_a  # b's distance minus a's
+    elif relation not in _PREDICATE_AXIS:  # a size, of a part with no support below
+        return False
+    else:
+        axis, sign = _PREDICATE_AXIS[relation]
+        lo, hi = difference_box(a, b)
+        lowest, highest = sorted((sign * lo[axis], sign * hi[axis]))
+    return lowest > margin if truth == "true" else highest < -margin
+
+
+@dataclass(frozen=True)
+class _Point:
+    """A point as a box of no size, cut by nothing (the camera)."""
+
+    center_scene: np.ndarray
+    extent_scene: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+
+def _cut_names(a: Boxed, b: Boxed | None) -> str:
+    cut = [_name(o) for o in (a, b) if o is not None and has_hidden_part(o)]
+    return " and ".join(cut) + (" are" if len(cut) > 1 else " is")
 
 
 def _judge_measure(relation: str, a: Boxed, b: Boxed | None, margins: Margins) -> Verdict:
@@ -151,7 +202,30 @@ def _judge_measure(relation: str, a: Boxed, b: Boxed | None, margins: Margins) -
     if value <= noise:
         return Verdict(relation, "unclear", "they are within the measurement noise of "
                        "each other", value=value, noise_m=noise)
+    if has_hidden_part(a) or has_hidden_part(b):
+        refusal = _cut_refusal(relation, measure, a, b, noise)
+        if refusal is not None:
+            return refusal
     return Verdict(relation, value=value, noise_m=noise)
+
+
+def _cut_refusal(relation: str, measure: str, a: Boxed, b: Boxed, noise: float
+                 ) -> Verdict | None:
+    """A ``partial`` verdict when the hidden part of a cut object could move the measure
+    (or the bearing) too far for the visible-based value to be stated."""
+    if relation == "direction":
+        spread = bearing_range_deg(a, b)
+        if spread > 15.0:  # half an hour on the clock
+            return Verdict(relation, "partial", f"{_cut_names(a, b)} cut by the image "
+                           f"border: its hidden part leaves the bearing open by "
+                           f"{min(spread, 360.0):.0f} degrees", noise_m=noise)
+        return None
+    low, high = measure_interval(measure, a, b)
+    if low > noise and high <= MAX_SPREAD_RATIO * low:
+        return None
+    return Verdict(relation, "partial", f"{_cut_names(a, b)} cut by the image border: "
+                   f"with its hidden part it could be anywhere from {low:.2f} to "
+                   f"{high:.2f} m", noise_m=noise)
 
 
 def judge_in_graph(graph: SceneGraph, relation: str, a: Boxed, b: Boxed | None = None, *,

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import ndimage
 
 from .camera import CameraIntrinsics
+from .cut_bounds import NO_DIRECTIONS, hidden_directions
 from .frame import Frame, Observations
 from .scene_frame import SceneFrame
 
@@ -95,6 +96,9 @@ class ObjectEstimate:
     base_occluder: int = -1
     reason: str = ""
     notes: tuple[str, ...] = field(default=())
+    #: (k, 3) unit scene axes along which a part beyond the image border may lie
+    #: (``cut_bounds``); empty when the object is cut by no border.
+    hidden_directions: np.ndarray = field(default_factory=lambda: NO_DIRECTIONS)
 
     @property
     def box_width_m(self) -> float:
@@ -352,7 +356,8 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
             point_count=int(pts.shape[0]), localised=True, partial=partial, cut_by_border=cut,
             occluded_outline=float(occluded), occluded_bottom=float(occluded_bottom),
             base_occluder=int(analysis.base_occluder[label]) - 1,
-            position_sigma_m=0.005 + max(0.003, 2 * noise_c) * range_m ** 2, notes=notes))
+            position_sigma_m=0.005 + max(0.003, 2 * noise_c) * range_m ** 2, notes=notes,
+            hidden_directions=hidden_directions(cut_sides, scene.rotation_scene_from_cam)))
     return estimates
 
 

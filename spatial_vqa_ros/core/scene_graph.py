@@ -51,6 +51,9 @@ class SceneObject:
     observation_count: int
     #: False when the object was not observed in the latest frame.
     visible: bool = True
+    #: (k, 3) unit scene axes along which a part cut off by the image border may lie
+    #: (``cut_bounds``: what bounds the statements about it); empty when seen whole.
+    hidden_directions: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
     @property
     def box_width_m(self) -> float:
@@ -165,6 +168,8 @@ class _Track:
     #: world_from_view rotation of the frame the extent was measured in: a box is
     #: axis-aligned in its own view's scene frame, not in later ones.
     extent_rotation: np.ndarray
+    #: Directions a cut-off part may lie along, in the world frame.
+    hidden: np.ndarray
 
 
 class SceneGraphTracker:
@@ -276,7 +281,8 @@ class SceneGraphTracker:
             extent=e.extent_scene.copy(), points=e.points_scene, partial=e.partial,
             roi=e.roi_xyxy, pixel_count=e.pixel_count, point_count=e.point_count,
             sigma=e.position_sigma_m, first_seen_ns=stamp_ns, last_seen_ns=stamp_ns,
-            count=1, extent_rotation=view_rotation)
+            count=1, extent_rotation=view_rotation,
+            hidden=e.hidden_directions @ view_rotation.T)
         return track_id
 
     def _fold(self, t: _Track, e: ObjectEstimate, stamp_ns: int,
@@ -301,6 +307,7 @@ class SceneGraphTracker:
             t.extent = (1 - blend_extent) * t.extent + blend_extent * e.extent_scene
             t.sigma = e.position_sigma_m if blend == 1.0 else e.position_sigma_m * math.sqrt(blend)
             t.partial = e.partial
+            t.hidden = e.hidden_directions @ view_rotation.T
             t.points = e.points_scene
         t.confidence = max(e.score, (1 - cfg.min_blend) * t.confidence)
         t.roi, t.pixel_count, t.point_count = e.roi_xyxy, e.pixel_count, e.point_count
@@ -324,7 +331,8 @@ class SceneGraphTracker:
             partial=t.partial, roi_xyxy=t.roi, pixel_count=t.pixel_count,
             point_count=t.point_count, position_sigma_m=float(t.sigma),
             first_seen_ns=t.first_seen_ns, last_seen_ns=t.last_seen_ns,
-            observation_count=t.count, visible=visible)
+            observation_count=t.count, visible=visible,
+            hidden_directions=t.hidden @ rotation.T)
 
 
 def _same_axes(a: np.ndarray, b: np.ndarray, tolerance_deg: float = 5.0) -> bool:

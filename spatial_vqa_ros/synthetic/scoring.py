@@ -28,13 +28,15 @@ from ..core.relations import (
     evaluate_measure,
 )
 from .render import DepthNoise, RenderedFrame, render
-from .scenes import SyntheticScene, random_scene
+from .scenes import TIDY, RoomStyle, SyntheticScene, random_scene
 from .truth import ObjectTruth, SceneTruth, ground_truth
 
 #: Objects with fewer visible pixels are not counted in coverage.
 MIN_PIXELS = 200
 SIZE_MEASURES = ("width", "height")
 DISTANCE_MEASURES = ("distance", "horizontal_distance", "vertical_distance")
+#: The predicates about positions (sizes of partial objects are never stated).
+POSITION_PREDICATES = ("left_of", "right_of", "above", "below", "behind", "in_front_of")
 #: The truth is exact: predicates on it are compared with no margin at all.
 EXACT = Margins(position_m=0.0, sigmas=0.0, size_m=0.0, size_rel=0.0, volume_rel=0.0)
 
@@ -64,6 +66,10 @@ class GeometryScores:
     objects_stated: int = 0
     objects_localised: int = 0
     frames: int = 0
+    #: Pairs with a partial object considered per distance measure (stated or not),
+    #: and predicate counts [correct, emitted, unclear] over such pairs.
+    partial_pairs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    partial_predicates: list[int] = field(default_factory=lambda: [0, 0, 0])
 
     def add_measure(self, name: str, estimate: float, truth: float) -> None:
         if truth > 1e-9 and math.isfinite(estimate):
@@ -83,6 +89,13 @@ class GeometryScores:
         out["predicates.accuracy"] = correct / emitted if emitted else float("nan")
         out["predicates.emitted"] = emitted
         out["predicates.unclear_fraction"] = unclear / (emitted + unclear) if emitted else 0.0
+        for name, considered in sorted(self.partial_pairs.items()):
+            stated = len(self.relative_errors.get(f"partial.{name}", ()))
+            out[f"partial.{name}.stated_fraction"] = stated / considered if considered \
+                else float("nan")
+        c, n, u = self.partial_predicates
+        out["partial.predicates.accuracy"] = c / n if n else float("nan")
+        out["partial.predicates.emitted"] = n
         d = np.asarray(self.direction_within_hour)
         out["direction.within_1h"] = float(d.mean()) if d.size else float("nan")
         fn = np.asarray(self.floor_normal_error_deg)
@@ -98,10 +111,10 @@ class GeometryScores:
         return out
 
 
-def render_case(seed: int, noise: DepthNoise | None = None
+def render_case(seed: int, noise: DepthNoise | None = None, style: RoomStyle = TIDY
                 ) -> tuple[SyntheticScene, RenderedFrame, SceneTruth]:
     rng = np.random.default_rng(seed)
-    scene = random_scene(rng)
+    scene = random_scene(rng, style=style)
     rendered = render(scene, noise, np.random.default_rng(seed + 1_000_000) if noise else None)
     return scene, rendered, ground_truth(scene, rendered)
 
@@ -155,20 +168,40 @@ def _count_coverage(scores: GeometryScores, result: FrameResult, truth: SceneTru
 
 def _score_pairs(scores: GeometryScores, stated: list, camera_est: np.ndarray,
                  camera_true: np.ndarray) -> None:
-    """Distances, directions and predicates of every ordered pair of whole objects."""
+    """Distances, directions and predicates of every ordered pair. Pairs of whole
+    objects are scored on every distance; pairs with a partial object (cut by the
+    border or occluded) on what the one gate states of them, under ``partial.<name>``,
+    with the refusals counted (``partial_refused``)."""
     for (ea, ta), (eb, tb) in permutations(stated, 2):
-        if ea.partial or eb.partial:
-            continue
+        partial = ea.partial or eb.partial
         ba, bb = truth_box(ta), truth_box(tb)
         if ta.id < tb.id:  # symmetric measures once per pair
             for name in DISTANCE_MEASURES:
                 true_value = evaluate_measure(name, ba, bb)
+                verdict = judge(name, ea, eb, floor_found=True)
+                if verdict.statable:  # what the package states, of any pair
+                    scores.add_measure(f"stated.{name}", verdict.value, true_value)
+                if partial:
+                    scores.partial_pairs[name] += 1
+                    # every pair, as stated before cut objects were bounded
+                    scores.add_measure(f"partial_unbounded.{name}",
+                                       evaluate_measure(name, ea, eb), true_value)
+                    if verdict.statable:
+                        scores.add_measure(f"partial.{name}", verdict.value, true_value)
+                    continue
                 scores.add_measure(name, evaluate_measure(name, ea, eb), true_value)
                 if name == "vertical_distance" and true_value >= 0.05:
                     # near-zero truths (two cans side by side) make relative error
                     # ill-posed; this row shows the rest
                     scores.add_measure("vertical_distance_over_5cm",
                                        evaluate_measure(name, ea, eb), true_value)
+        if partial:
+            for name in (*POSITION_PREDICATES, "closer_to_camera"):
+                _score_predicate(scores.partial_predicates,
+                                 judge(name, ea, eb, floor_found=True, camera_scene=camera_est),
+                                 judge(name, ba, bb, floor_found=True, camera_scene=camera_true,
+                                       margins=EXACT))
+            continue
         d_est, d_true = direction(ea, eb), direction(ba, bb)
         scores.direction_within_hour.append(clock_difference(d_est.clock, d_true.clock) <= 1)
         for name in (*PREDICATES, "closer_to_camera"):

@@ -8,7 +8,16 @@ and the gripper approach). Import the public names from here.
 
 from __future__ import annotations
 
-from .placement import CATALOGUE, random_camera, random_pose, random_scene
+from .placement import (
+    CATALOGUE,
+    CLUTTERED,
+    TALL_CATALOGUE,
+    TIDY,
+    RoomStyle,
+    random_camera,
+    random_pose,
+    random_scene,
+)
 from .primitives import (
     KIND_DIMS,
     MESH_SEGMENTS,
@@ -27,12 +36,16 @@ from .trajectories import (
 
 __all__ = [
     "CATALOGUE",
+    "CLUTTERED",
     "CUBE_EDGE_M",
     "GRIPPER_DIMS",
     "KIND_DIMS",
     "MESH_SEGMENTS",
+    "TALL_CATALOGUE",
+    "TIDY",
     "CameraPose",
     "Primitive",
+    "RoomStyle",
     "SyntheticError",
     "SyntheticScene",
     "aligned_box_gap_m",

@@ -10,7 +10,7 @@ Deterministic under the caller's ``numpy`` generator.
 from __future__ import annotations
 
 import colorsys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
@@ -34,24 +34,47 @@ CATALOGUE: dict[str, tuple[str, tuple[tuple[float, float], ...]]] = {
     "globe": ("sphere", ((0.15, 0.2),)),
     "orange": ("sphere", ((0.035, 0.045),)),
 }
+#: Tall furniture of cluttered rooms, often cut by the top of the image.
+TALL_CATALOGUE: dict[str, tuple[str, tuple[tuple[float, float], ...]]] = {
+    "bookshelf": ("box", ((0.6, 1.0), (0.28, 0.4), (1.5, 2.0))),
+    "floor lamp": ("cylinder", ((0.1, 0.15), (1.3, 1.8))),
+    "wardrobe": ("box", ((0.8, 1.2), (0.5, 0.6), (1.7, 2.1))),
+}
 _TABLE_DIMS = ((0.8, 1.6), (0.6, 0.9), (0.4, 0.8))
 _TABLE_PROBABILITY = 0.38  # tables do not fit every view: ~30% of scenes get one
-_STACK_PROBABILITY = 0.15
 _REPEAT_LABEL_PROBABILITY = 0.1
 _ON_TABLE_LABELS = ("book", "mug", "bottle", "can", "orange", "ball", "box")
 _STACKABLE_LABELS = ("book", "mug", "bottle", "can", "orange", "box")
 _RANGE_M = (0.5, 6.0)  # camera to object centre
-_CLEARANCE_M = 0.03  # between footprints
 _MIN_VISIBLE_PX = 500.0  # estimated, with margin over the 200 px a scene must keep
-_MIN_VISIBLE_FRACTION = 0.45  # of the object's in-image silhouette
 _MIN_IN_IMAGE_FRACTION = 0.6  # of the whole silhouette (the rest is cut by the border)
-#: Share of placements allowed to be cut by the image border (the others must be whole
-#: in view), so that about one object in ten is cut, as in a framed robot view.
-_CUT_PROBABILITY = 0.1
+#: (RoomStyle.cut_probability: the share of placements allowed to be cut by the image
+#: border; the others must be whole in view.)
 _WHOLE_IN_IMAGE_FRACTION = 0.995
 _MAX_IMAGE_FRACTION = 0.3  # no object fills the view
 _ATTEMPTS_PER_OBJECT = 30
 _MASK_STRIDE_PX = 2
+
+
+@dataclass(frozen=True)
+class RoomStyle:
+    """How full a generated room is. :data:`TIDY` is the scenes' long-standing default
+    (its random draws are unchanged, so seeds keep their scenes); :data:`CLUTTERED`
+    is what a robot meets: 15-30 objects, more stacks, footprints allowed to touch,
+    more objects half hidden, tall furniture, and about one object in three cut by the
+    image border (the case a cut coordinate must be honest about)."""
+
+    n_objects: tuple[int, int] = (3, 10)
+    cut_probability: float = 0.1
+    stack_probability: float = 0.15
+    clearance_m: float = 0.03
+    min_visible_fraction: float = 0.45
+    tall_objects: bool = False
+
+
+TIDY = RoomStyle()
+CLUTTERED = RoomStyle(n_objects=(15, 30), cut_probability=0.35, stack_probability=0.35,
+                      clearance_m=0.0, min_visible_fraction=0.3, tall_objects=True)
 
 
 def random_camera(rng: np.random.Generator, width: int = 640, height: int = 480
@@ -76,23 +99,25 @@ def random_pose(rng: np.random.Generator) -> CameraPose:
 
 
 def random_scene(rng: np.random.Generator, camera: CameraIntrinsics | None = None,
-                 n_objects: tuple[int, int] = (3, 10)) -> SyntheticScene:
+                 n_objects: tuple[int, int] | None = None, style: RoomStyle = TIDY
+                 ) -> SyntheticScene:
     """A random, plausible scene; deterministic under ``rng``.
 
     ``n_objects``: inclusive range of the number of primitives (a table and what
-    stands on it included). Objects stand on the floor 0.5-6 m from the camera,
-    mostly inside the view, with disjoint footprints; about 30% of scenes have a
-    table with 1-3 objects on top, some objects are stacked on a box, labels repeat.
-    Each object keeps an estimated >= 500 visible pixels and >= 45% of its in-image
-    silhouette unoccluded when placed.
+    stands on it included; default the style's). ``style``: :data:`TIDY` (what
+    follows) or :data:`CLUTTERED` (see :class:`RoomStyle`). Objects stand on the floor
+    0.5-6 m from the camera, mostly inside the view, with disjoint footprints; about
+    30% of scenes have a table with 1-3 objects on top, some objects are stacked on a
+    box, labels repeat. Each object keeps an estimated >= 500 visible pixels and >= 45%
+    of its in-image silhouette unoccluded when placed.
     """
-    low, high = (int(n) for n in n_objects)
+    low, high = (int(n) for n in (n_objects or style.n_objects))
     if not 1 <= low <= high:
         raise SyntheticError(f"n_objects must be (low, high) with 1 <= low <= high, got "
                              f"{n_objects}")
     camera = camera if camera is not None else random_camera(rng)
     for _ in range(20):
-        placer = _Placer(camera, random_pose(rng))
+        placer = _Placer(camera, random_pose(rng), style)
         placer.populate(rng, int(rng.integers(low, high + 1)))
         if len(placer.objects) >= low:
             return SyntheticScene(tuple(placer.objects), camera, placer.pose)
@@ -119,8 +144,10 @@ class _Placer:
     object whose centre is nearer to the camera is in front).
     """
 
-    def __init__(self, camera: CameraIntrinsics, pose: CameraPose) -> None:
-        self.camera, self.pose = camera, pose
+    def __init__(self, camera: CameraIntrinsics, pose: CameraPose,
+                 style: RoomStyle = TIDY) -> None:
+        self.camera, self.pose, self.style = camera, pose, style
+        self.catalogue = CATALOGUE | TALL_CATALOGUE if style.tall_objects else CATALOGUE
         self.objects: list[Primitive] = []
         self.supporter: list[int | None] = []  # index of the object each one stands on
         self.masks: list[np.ndarray] = []
@@ -139,11 +166,11 @@ class _Placer:
                     break
         failures = 0
         while len(self.objects) < n and failures < _ATTEMPTS_PER_OBJECT * n:
-            self.allow_cut = bool(rng.random() < _CUT_PROBABILITY)
+            self.allow_cut = bool(rng.random() < self.style.cut_probability)
             stackable = [i for i, o in enumerate(self.objects)
                          if o.kind == "box" and o.label != "table" and i not in self.supporter
                          and min(o.dims[:2]) >= 0.15]
-            if stackable and rng.random() < _STACK_PROBABILITY:
+            if stackable and rng.random() < self.style.stack_probability:
                 placed = self._place_on(rng, int(rng.choice(stackable)),
                                         str(rng.choice(_STACKABLE_LABELS)))
             else:
@@ -165,12 +192,12 @@ class _Placer:
 
     def _pick_label(self, rng: np.random.Generator
                     ) -> tuple[str, str, tuple[tuple[float, float], ...], np.ndarray]:
-        seen = sorted({o.label for o in self.objects if o.label in CATALOGUE})
+        seen = sorted({o.label for o in self.objects if o.label in self.catalogue})
         if seen and rng.random() < _REPEAT_LABEL_PROBABILITY:
             label = str(rng.choice(seen))
         else:
-            label = str(rng.choice(sorted(CATALOGUE)))
-        kind, ranges = CATALOGUE[label]
+            label = str(rng.choice(sorted(self.catalogue)))
+        kind, ranges = self.catalogue[label]
         return label, kind, ranges, _random_color(rng)
 
     def _place_on_floor(self, rng: np.random.Generator, label: str, kind: str,
@@ -223,7 +250,8 @@ class _Placer:
         for other, other_support in zip(self.objects, self.supporter):
             gap = np.linalg.norm(candidate.center_world[:2] - other.center_world[:2])
             if other_support == support and gap < (candidate.footprint_radius_m
-                                                   + other.footprint_radius_m + _CLEARANCE_M):
+                                                   + other.footprint_radius_m
+                                                   + self.style.clearance_m):
                 return False
         silhouette = self._silhouette(candidate)
         if silhouette is None:
@@ -254,7 +282,8 @@ class _Placer:
             front = [j for j in range(len(self.masks)) if j != i and self._in_front(j, i)]
             hidden = np.logical_or.reduce([self.masks[j] for j in front]) if front else False
             visible_px = float((mask & ~hidden).sum()) * _MASK_STRIDE_PX**2
-            if visible_px < max(_MIN_VISIBLE_PX, _MIN_VISIBLE_FRACTION * self.in_image_px[i]):
+            if visible_px < max(_MIN_VISIBLE_PX,
+                                self.style.min_visible_fraction * self.in_image_px[i]):
                 return False
         return True
 
