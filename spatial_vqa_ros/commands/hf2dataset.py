@@ -7,7 +7,12 @@ import argparse
 import sys
 
 from .dataset_options import add_dataset_options, dataset_config, finish
-from .perception_options import add_perception_options, spec_from
+from .perception_options import (
+    add_perception_options,
+    add_vocabulary_options,
+    spec_from,
+    vocabulary_from,
+)
 
 
 def run(args: argparse.Namespace, ros_args: list[str]) -> int:
@@ -21,7 +26,8 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
             perception = spec_from(args, assumed_hfov_deg=args.hfov)
         except ValueError as error:
             raise PerceptionError(str(error)) from None
-        summary = hf2dataset(args.dataset, args.out, dataset_config(args, perception),
+        config = dataset_config(args, perception, **vocabulary_from(args))
+        summary = hf2dataset(args.dataset, args.out, config,
                              split=args.split, image_column=args.image_column,
                              id_column=args.id_column, camera_info=args.camera_info,
                              engine=args.engine, workers=args.workers,
@@ -50,4 +56,5 @@ def add_parser(sub) -> None:
                         help="horizontal field of view [deg] to assume without intrinsics")
     add_dataset_options(parser)
     add_perception_options(parser, detector="opencv_dnn", segmenter="depth_box")
+    add_vocabulary_options(parser)
     parser.set_defaults(run=run)

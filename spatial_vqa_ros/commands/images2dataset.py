@@ -7,7 +7,12 @@ import argparse
 import sys
 
 from .dataset_options import add_dataset_options, dataset_config, finish
-from .perception_options import add_perception_options, spec_from
+from .perception_options import (
+    add_perception_options,
+    add_vocabulary_options,
+    spec_from,
+    vocabulary_from,
+)
 
 
 def run(args: argparse.Namespace, ros_args: list[str]) -> int:
@@ -21,7 +26,7 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
             perception = spec_from(args, assumed_hfov_deg=args.hfov)
         except ValueError as error:
             raise PerceptionError(str(error)) from None
-        config = dataset_config(args, perception)
+        config = dataset_config(args, perception, **vocabulary_from(args))
         summary = images2dataset(args.folders, args.out, config, depth_dir=args.depth_dir,
                                  instances_dir=args.instances_dir,
                                  camera_info=args.camera_info, engine=args.engine,
@@ -53,4 +58,5 @@ def add_parser(sub) -> None:
                         "intrinsics (0: none)")
     add_dataset_options(parser)
     add_perception_options(parser, detector="opencv_dnn", segmenter="depth_box")
+    add_vocabulary_options(parser)
     parser.set_defaults(run=run)

@@ -46,6 +46,29 @@ def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "
                        help="camera height above the floor [m] (scales model depth)")
 
 
+def add_vocabulary_options(parser: argparse.ArgumentParser) -> None:
+    """--vocabulary-model / --vocabulary-max-phrases (the image commands)."""
+    group = parser.add_argument_group(
+        "vocabulary", "prompts from each image's caption, for open-vocabulary detectors")
+    group.add_argument("--vocabulary-model", default="", metavar="NAME_OR_PATH",
+                       help="a captioner (registry name, e.g. florence2_base, or a local "
+                       "path): each image's prompts are --labels/--labels-file plus the "
+                       "noun phrases of its Florence-2 caption, recorded in the record's "
+                       "provenance; an image left without a prompt is skipped "
+                       "(no_vocabulary). Use with --detector owlv2 or grounding_dino")
+    group.add_argument("--vocabulary-max-phrases", type=int, default=8,
+                       help="the most caption phrases an image adds (default 8)")
+
+
+def vocabulary_from(args: argparse.Namespace) -> dict:
+    """The Bag2DatasetConfig field of the vocabulary options (DataIOError for a bad
+    value)."""
+    from ..offline.bag2dataset.vocabulary import VocabularySpec
+
+    return {"vocabulary": VocabularySpec(args.vocabulary_model,
+                                         args.vocabulary_max_phrases)}
+
+
 def spec_from(args: argparse.Namespace, *, assumed_hfov_deg: float = 0.0):
     """The PerceptionSpec of the parsed options (ValueError names a bad one)."""
     from ..perception.registry import PerceptionSpec

@@ -27,7 +27,7 @@ def snapshot(directory):
 def test_the_shipped_registry_names_a_model_for_every_family_role():
     registry = load_registry()
     roles = {entry.role for entry in registry.entries.values()}
-    assert roles == {"depth", "detector", "segmenter", "tagger"}
+    assert roles == {"depth", "detector", "segmenter", "tagger", "captioner"}
     import importlib.util
 
     for entry in registry.entries.values():  # every family named has its adapter module

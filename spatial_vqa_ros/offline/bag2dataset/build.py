@@ -23,6 +23,7 @@ from .images import ImageFolderSource
 from .ray_engine import ray_outputs
 from .sources import FrameSource, open_bags
 from .summary import Bag2DatasetSummary, SourceReport
+from .vocabulary import FIXED_PROMPTS_ONLY, check_vocabulary_model
 
 #: The default settings (a frozen dataclass, safe to share as a default argument).
 DEFAULT_CONFIG = Bag2DatasetConfig()
@@ -73,7 +74,8 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
 
 def _check_perception(sources: Sequence[FrameSource], config: Bag2DatasetConfig) -> None:
     """The settings must say how the records were perceived: a source that runs a chain
-    of its own must run the config's."""
+    of its own must run the config's, with its prompts and vocabulary model (a source
+    without one, a bag, runs none)."""
     for source in sources:
         ours = (config.perception, config.prompts)
         theirs = (getattr(source, "perception", ours[0]), getattr(source, "prompts", ours[1]))
@@ -81,6 +83,11 @@ def _check_perception(sources: Sequence[FrameSource], config: Bag2DatasetConfig)
             raise DataIOError(f"source {source.name} perceives with {theirs[0]} and prompts "
                               f"{list(theirs[1])}, but the settings say {ours[0]} and "
                               f"{list(ours[1])}: open it with the config's perception")
+        vocabulary = getattr(source, "vocabulary", FIXED_PROMPTS_ONLY)
+        if vocabulary != config.vocabulary:
+            raise DataIOError(f"source {source.name} takes its vocabulary from {vocabulary}, "
+                              f"but the settings say {config.vocabulary}: only image sources "
+                              "take one; open them with the config's")
 
 
 def _consume(writer: DatasetWriter, outputs: Iterable[tuple[str, FrameOutput | SourceReport]],
@@ -142,7 +149,8 @@ def images2dataset(folders: Sequence[str | Path], out: str | Path,
                                  prompts=config.prompts,
                                  depth_dir=side(depth_dir, Path(folder)),
                                  instances_dir=side(instances_dir, Path(folder)),
-                                 camera_info=camera_info, filters=config.filters)
+                                 camera_info=camera_info, filters=config.filters,
+                                 vocabulary=config.vocabulary)
                for folder in folders]
     names = [s.name for s in sources]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -152,6 +160,7 @@ def images2dataset(folders: Sequence[str | Path], out: str | Path,
     from ...perception.registry import build_chain
 
     build_chain(config.perception)  # weights missing, a plugin that does not import: now
+    check_vocabulary_model(config.vocabulary, config.perception)
     return write_dataset(sources, out, config, engine=engine, workers=workers,
                          progress=progress, title="Spatial VQA from images")
 
@@ -164,9 +173,11 @@ def hf2dataset(location: str, out: str | Path, config: Bag2DatasetConfig, *,
     :class:`~.hf_images.HFImageSource` and :func:`write_dataset`."""
     source = HFImageSource(location, perception=config.perception, prompts=config.prompts,
                            split=split, image_column=image_column, id_column=id_column,
-                           camera_info=camera_info, filters=config.filters)
+                           camera_info=camera_info, filters=config.filters,
+                           vocabulary=config.vocabulary)
     from ...perception.registry import build_chain
 
     build_chain(config.perception)
+    check_vocabulary_model(config.vocabulary, config.perception)
     return write_dataset([source], out, config, engine=engine, workers=workers,
                          progress=progress, title="Spatial VQA from an image dataset")

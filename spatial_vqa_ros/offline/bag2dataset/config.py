@@ -19,6 +19,7 @@ from ...io.datasets import IMAGE_FORMATS
 from ...io.errors import DataIOError
 from ...perception.registry import PerceptionSpec
 from .filters import FrameFilters
+from .vocabulary import VocabularySpec
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ class Bag2DatasetConfig:
 
     ``perception``: the chain every frame goes through (default: the simulation chain,
     recorded depth + instance image + labels), ``prompts`` what it looks for (an empty
-    tuple: everything the detector names). ``every_n``: keep every n-th frame of each
+    tuple: everything the detector names). ``vocabulary``: for image sources, a
+    captioner whose caption phrases are added to each image's prompts (see
+    :mod:`.vocabulary`; off by default). ``every_n``: keep every n-th frame of each
     source (the others are not processed at all: the tracker sees the kept frames
     only). Images are written as ``image_format`` ("jpg" at ``jpeg_quality``, or "png").
     """
@@ -38,6 +41,7 @@ class Bag2DatasetConfig:
     topics: BagTopics = field(default_factory=BagTopics)
     perception: PerceptionSpec = field(default_factory=PerceptionSpec)
     prompts: tuple[str, ...] = ()
+    vocabulary: VocabularySpec = field(default_factory=VocabularySpec)
     #: Which frames make records (image checks, CLIP tags, floor, object count).
     filters: FrameFilters = field(default_factory=FrameFilters)
     every_n: int = 1
@@ -66,11 +70,12 @@ class Bag2DatasetConfig:
         """JSON-able settings; :meth:`from_settings` rebuilds the config from them."""
         s = self.synthesis
         weights = None if s.category_weights is None else dict(s.category_weights)
-        # Filters appear only when set, so a dataset written before they existed
-        # resumes with the same settings.
+        # Filters and the vocabulary appear only when set, so a dataset written before
+        # they existed resumes with the same settings.
         filters = {} if self.filters == FrameFilters() else {
             "filters": {**asdict(self.filters), "include_tags": list(self.filters.include_tags),
                         "exclude_tags": list(self.filters.exclude_tags)}}
+        vocabulary = {"vocabulary": asdict(self.vocabulary)} if self.vocabulary.model else {}
         return {
             "synthesis": {"category_weights": weights, "qa_per_image": s.qa_per_image,
                           "units": s.units, "qualitative_fraction": s.qualitative_fraction,
@@ -84,6 +89,7 @@ class Bag2DatasetConfig:
             "image_format": self.image_format,
             "jpeg_quality": self.jpeg_quality,
             **filters,
+            **vocabulary,
         }
 
     @classmethod
@@ -98,6 +104,7 @@ class Bag2DatasetConfig:
                    topics=BagTopics(**settings["topics"]),
                    perception=PerceptionSpec(**settings["perception"]),
                    prompts=tuple(settings["prompts"]), every_n=settings["every_n"],
+                   vocabulary=_from_dict(VocabularySpec, settings.get("vocabulary", {})),
                    filters=_from_dict(FrameFilters, settings.get("filters", {})),
                    image_format=settings["image_format"],
                    jpeg_quality=settings["jpeg_quality"], shard_size=shard_size)

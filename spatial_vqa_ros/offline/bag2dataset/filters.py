@@ -16,7 +16,9 @@ model time; for bags after it):
   also scores low);
 - ``not_included`` / ``excluded``: with a CLIP model (``clip_model``: a registry name
   or a path), the image's best include tag scores below ``clip_threshold``, or its best
-  exclude tag reaches it (softmax over all the tags together).
+  exclude tag reaches it (softmax over all the tags together);
+- ``no_vocabulary``: with a vocabulary model (``vocabulary.py``), an image that has no
+  prompt at all: no fixed label and no phrase from its caption.
 
 Scene checks (after the geometry core): ``no_floor`` when ``require_floor`` and no floor
 was found; ``few_objects`` when fewer than ``min_objects`` objects are visible (0
@@ -36,8 +38,8 @@ from ...io.errors import DataIOError
 __all__ = ["FILTER_REASONS", "NO_FILTERS", "FrameFilters", "ImageFilter", "scene_reason",
            "sharpness"]
 
-FILTER_REASONS = ("too_small", "blurry", "not_included", "excluded", "no_floor",
-                  "few_objects")
+FILTER_REASONS = ("too_small", "blurry", "not_included", "excluded", "no_vocabulary",
+                  "no_floor", "few_objects")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Like an image folder (:mod:`.images`), every row is its own scene (``stateless``
 stable key (``<name>/<row index>``, or the value of ``id_column``), so a killed run
 resumes. Rows have no depth or intrinsics here: depth comes from a depth model and the
 camera from ``camera_info`` (rows of its size), the depth model's estimate (Depth Pro)
-or the assumed field of view; which one is recorded per image in the provenance.
+or the assumed field of view; which one is recorded per image in the provenance. A
+vocabulary model adds each row's caption phrases to its prompts, as for a folder.
 
 ``datasets`` is imported when a source is opened, not on import.
 """
@@ -29,6 +30,13 @@ from ...perception.registry import PerceptionSpec, assumed_camera
 from ...perception.types import SensorInputs
 from .filters import NO_FILTERS, FrameFilters, ImageFilter
 from .sources import SourceFrame, perception_chain, required_roles
+from .vocabulary import (
+    FIXED_PROMPTS_ONLY,
+    NO_VOCABULARY,
+    CaptionVocabulary,
+    VocabularySpec,
+    with_vocabulary,
+)
 
 __all__ = ["HFImageSource", "open_hf_dataset"]
 
@@ -80,7 +88,8 @@ class HFImageSource:
                  prompts: Sequence[str] = (), split: str = "train",
                  image_column: str = "image", id_column: str = "",
                  camera_info: str | Path | None = None,
-                 filters: FrameFilters = NO_FILTERS) -> None:
+                 filters: FrameFilters = NO_FILTERS,
+                 vocabulary: VocabularySpec = FIXED_PROMPTS_ONLY) -> None:
         self.location = str(location)
         self.filters = filters
         self.split = split
@@ -93,6 +102,8 @@ class HFImageSource:
         self.topic = f"{split}:{image_column}"
         self.perception = perception
         self.prompts = tuple(prompts)
+        self.vocabulary = vocabulary
+        self._vocabulary = CaptionVocabulary(vocabulary, perception)
         self.camera_info = Path(camera_info) if camera_info else None
         self._camera = load_camera_info_yaml(self.camera_info) if self.camera_info else None
         missing = [role for role in required_roles(perception)]
@@ -115,7 +126,8 @@ class HFImageSource:
                    prompts=spec.get("prompts", ()), split=spec["split"],
                    image_column=spec["image_column"], id_column=spec.get("id_column", ""),
                    camera_info=spec.get("camera_info"),
-                   filters=FrameFilters(**spec.get("filters", {})))
+                   filters=FrameFilters(**spec.get("filters", {})),
+                   vocabulary=VocabularySpec(**spec.get("vocabulary", {})))
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "location": self.location, "name": self.name,
@@ -123,7 +135,7 @@ class HFImageSource:
                 "split": self.split, "image_column": self.image_column,
                 "id_column": self.id_column,
                 "camera_info": str(self.camera_info) if self.camera_info else None,
-                "filters": asdict(self.filters)}
+                "filters": asdict(self.filters), "vocabulary": asdict(self.vocabulary)}
 
     def stats(self) -> dict[str, Any]:
         return dict(self._stats)
@@ -134,6 +146,7 @@ class HFImageSource:
     def frames(self, chain: PerceptionChain, indices: range) -> Iterator[SourceFrame]:
         """The rows ``indices``, perceived with ``chain``."""
         images = ImageFilter(self.filters) if self.filters.checks_images else None
+        self._vocabulary.load()  # once per source object (per Ray actor)
         for index in indices:
             yield self._frame(chain, index, self._rows[index], images)
 
@@ -162,13 +175,19 @@ class HFImageSource:
                                                     self.perception.assumed_hfov_deg),
                                      "assumed_fov")
         try:
-            result = chain.run(SensorInputs(rgb, camera), self.prompts, index)
+            prompts, entries = self._vocabulary.prompts(rgb, self.prompts)
+            if self.vocabulary.model and not prompts:
+                return SourceFrame(key, index, None, None, skip_reason=NO_VOCABULARY,
+                                   image_checked=True)
+            result = chain.run(SensorInputs(rgb, camera), prompts, index)
         except PerceptionError as error:
             return SourceFrame(key, index, None, None, (), f"row {index}: {error}",
                                "perception")
         except CoreError as error:
             return SourceFrame(key, index, None, None, (), f"row {index}: {error}", "invalid")
-        return SourceFrame(key, index, result.frame, result.observations, image_checked=True)
+        return SourceFrame(key, index, result.frame,
+                           with_vocabulary(result.observations, entries),
+                           image_checked=True)
 
 
 def _rgb(value: Any) -> np.ndarray:

@@ -17,6 +17,10 @@ Optional side files, matched by the image's relative path without its extension:
   ``--hfov`` (the chain's assumed field of view). Which one was used is recorded per
   image in the provenance (``intrinsics_source``).
 
+With a ``vocabulary`` model (``--vocabulary-model``) each image's prompts add the noun
+phrases of its own caption (:mod:`.vocabulary`); an image left with no prompt is skipped
+as ``no_vocabulary``.
+
 An image that cannot be read, or whose side files are wrong, fails alone with the
 reason (counted in the summary); the others go on.
 """
@@ -42,6 +46,13 @@ from ...perception.registry import PerceptionSpec, assumed_camera
 from ...perception.types import SensorInputs
 from .filters import NO_FILTERS, FrameFilters, ImageFilter
 from .sources import SourceFrame, perception_chain, required_roles, source_name
+from .vocabulary import (
+    FIXED_PROMPTS_ONLY,
+    NO_VOCABULARY,
+    CaptionVocabulary,
+    VocabularySpec,
+    with_vocabulary,
+)
 
 __all__ = ["IMAGE_SUFFIXES", "ImageFolderSource"]
 
@@ -65,7 +76,8 @@ class ImageFolderSource:
                  perception: PerceptionSpec, prompts: Sequence[str] = (),
                  depth_dir: str | Path | None = None, instances_dir: str | Path | None = None,
                  camera_info: str | Path | None = None,
-                 filters: FrameFilters = NO_FILTERS) -> None:
+                 filters: FrameFilters = NO_FILTERS,
+                 vocabulary: VocabularySpec = FIXED_PROMPTS_ONLY) -> None:
         self.root = Path(root)
         self.filters = filters
         if not self.root.is_dir():
@@ -74,6 +86,8 @@ class ImageFolderSource:
         self.uri = str(self.root.resolve())
         self.perception = perception
         self.prompts = tuple(prompts)
+        self.vocabulary = vocabulary
+        self._vocabulary = CaptionVocabulary(vocabulary, perception)
         self.depth_dir = Path(depth_dir) if depth_dir else None
         self.instances_dir = Path(instances_dir) if instances_dir else None
         self.camera_info = Path(camera_info) if camera_info else None
@@ -101,7 +115,8 @@ class ImageFolderSource:
                    prompts=spec.get("prompts", ()), depth_dir=spec.get("depth_dir"),
                    instances_dir=spec.get("instances_dir"),
                    camera_info=spec.get("camera_info"),
-                   filters=FrameFilters(**spec.get("filters", {})))
+                   filters=FrameFilters(**spec.get("filters", {})),
+                   vocabulary=VocabularySpec(**spec.get("vocabulary", {})))
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": str(self.root), "name": self.name,
@@ -109,7 +124,7 @@ class ImageFolderSource:
                 "depth_dir": str(self.depth_dir) if self.depth_dir else None,
                 "instances_dir": str(self.instances_dir) if self.instances_dir else None,
                 "camera_info": str(self.camera_info) if self.camera_info else None,
-                "filters": asdict(self.filters)}
+                "filters": asdict(self.filters), "vocabulary": asdict(self.vocabulary)}
 
     def stats(self) -> dict[str, Any]:
         return dict(self._stats)
@@ -120,6 +135,7 @@ class ImageFolderSource:
     def frames(self, chain: PerceptionChain, indices: range) -> Iterator[SourceFrame]:
         """The images ``indices`` (of the sorted list), perceived with ``chain``."""
         images = ImageFilter(self.filters) if self.filters.checks_images else None
+        self._vocabulary.load()  # once per source object (per Ray actor)
         for index in indices:
             yield self._frame(chain, index, self.images[index], images)
 
@@ -141,13 +157,19 @@ class ImageFolderSource:
                                                     self.perception.assumed_hfov_deg),
                                      "assumed_fov")
         try:
-            result = chain.run(inputs, self.prompts, index)
+            prompts, entries = self._vocabulary.prompts(inputs.rgb, self.prompts)
+            if self.vocabulary.model and not prompts:
+                return SourceFrame(key, index, None, None, skip_reason=NO_VOCABULARY,
+                                   image_checked=True)
+            result = chain.run(inputs, prompts, index)
         except PerceptionError as error:
             return SourceFrame(key, index, None, None, (), f"{relative}: {error}",
                                "perception")
         except CoreError as error:
             return SourceFrame(key, index, None, None, (), f"{relative}: {error}", "invalid")
-        return SourceFrame(key, index, result.frame, result.observations, image_checked=True)
+        return SourceFrame(key, index, result.frame,
+                           with_vocabulary(result.observations, entries),
+                           image_checked=True)
 
     def _inputs(self, path: Path, stem: Path) -> SensorInputs:
         rgb = load_rgb(path)

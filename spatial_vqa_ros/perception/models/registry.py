@@ -16,7 +16,7 @@ import yaml
 
 from ..errors import PerceptionError
 
-ROLES = ("depth", "detector", "segmenter", "tagger")
+ROLES = ("depth", "detector", "segmenter", "tagger", "captioner")
 RUNTIMES = ("torch",)
 PRECISIONS = ("fp32", "fp16")
 #: Environment variables that move the registry file and the weights directory.
