@@ -53,6 +53,11 @@ class ObjectConfig:
     occlusion_margin_m: float = 0.03
     #: Objects with more of their outline occluded than this are partial.
     max_occluded_outline: float = 0.3
+    #: ... or with more than this of one side (left or right) occluded: the width then
+    #: misses what is behind the nearer surface (on cluttered rendered rooms with depth
+    #: noise, widths within 25% went from 97.4% to 98.9% of those stated, at 6% fewer
+    #: objects with a stated size; bench_geometry).
+    max_occluded_side: float = 0.5
     #: With noisy depth, each point is pulled back along its ray by this many sigmas
     #: before box extremes are taken (exact depth: plain min/max).
     noise_sigmas: float = 2.0
@@ -332,8 +337,11 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
             occluded_bottom = 1.0  # the base is below the image: as good as hidden
         # Width and height are only facts when the sides and the top are seen whole;
         # a hidden base is completed by the support it stands on (completion.py).
+        side = max(analysis.occluded_fraction(label, ("left",)),
+                   analysis.occluded_fraction(label, ("right",)))
         partial = (cut_sides["left"] or cut_sides["right"] or cut_sides["top"]
-                   or occluded > config.max_occluded_outline)
+                   or occluded > config.max_occluded_outline
+                   or side > config.max_occluded_side)
         pts = points_scene[starts[k]:starts[k + 1]]
         if pts.shape[0] < config.min_points:
             why = ("no valid depth on the object" if pts.shape[0] == 0 else
