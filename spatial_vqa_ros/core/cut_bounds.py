@@ -29,15 +29,18 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["MAX_OBJECT_EXTENT_M", "MAX_SPREAD_RATIO", "NO_DIRECTIONS", "bearing_range_deg",
-           "coordinate_box", "difference_box", "has_hidden_part", "hidden_directions",
-           "measure_interval", "without_lower"]
+__all__ = ["MAX_BEARING_SPREAD_DEG", "MAX_OBJECT_EXTENT_M", "MAX_SPREAD_RATIO", "NO_DIRECTIONS",
+           "bearing_range_deg", "coordinate_box", "difference_box", "has_hidden_part",
+           "hidden_directions", "measure_interval", "without_lower"]
 
 #: The longest an indoor object is along any axis [m] (a wardrobe's height, a sofa).
 MAX_OBJECT_EXTENT_M = 2.5
 #: A measure with a cut object is stated when its largest possible value is at most
 #: this times its smallest.
 MAX_SPREAD_RATIO = 1.2
+#: A direction with a cut object is stated when the bearings allowed lie within this
+#: [deg]: half an hour on the clock.
+MAX_BEARING_SPREAD_DEG = 15.0
 #: A camera direction counts toward a scene axis when it leans on it by more than this
 #: (sin 10 degrees): a camera looking down 10-45 degrees sees "up" in the image as both
 #: farther and higher.

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cut_bounds import (
+    MAX_BEARING_SPREAD_DEG,
     MAX_SPREAD_RATIO,
     bearing_range_deg,
     difference_box,
@@ -147,7 +148,7 @@ def _judge_predicate(relation: str, a: Boxed, b: Boxed, camera_scene: np.ndarray
     if (has_hidden_part(a) or has_hidden_part(b)) and \
             not _settled_despite_cut(relation, a, b, camera, margin=margin, truth=truth):
         return Verdict(relation, "partial", f"{_cut_names(a, b)} cut by the image border, "
-                       "and where its hidden part lies decides this", truth="unclear",
+                       "and where the hidden part lies decides this", truth="unclear",
                        noise_m=margin)
     return Verdict(relation, truth=truth)
 
@@ -215,17 +216,17 @@ def _cut_refusal(relation: str, measure: str, a: Boxed, b: Boxed, noise: float
     (or the bearing) too far for the visible-based value to be stated."""
     if relation == "direction":
         spread = bearing_range_deg(a, b)
-        if spread > 15.0:  # half an hour on the clock
+        if spread > MAX_BEARING_SPREAD_DEG:
             return Verdict(relation, "partial", f"{_cut_names(a, b)} cut by the image "
-                           f"border: its hidden part leaves the bearing open by "
+                           f"border: what is hidden leaves the bearing open by "
                            f"{min(spread, 360.0):.0f} degrees", noise_m=noise)
         return None
     low, high = measure_interval(measure, a, b)
     if low > noise and high <= MAX_SPREAD_RATIO * low:
         return None
     return Verdict(relation, "partial", f"{_cut_names(a, b)} cut by the image border: "
-                   f"with its hidden part it could be anywhere from {low:.2f} to "
-                   f"{high:.2f} m", noise_m=noise)
+                   f"with what is hidden, the {measure.replace('_', ' ')} could be anywhere "
+                   f"from {low:.2f} to {high:.2f} m", noise_m=noise)
 
 
 def judge_in_graph(graph: SceneGraph, relation: str, a: Boxed, b: Boxed | None = None, *,
