@@ -137,7 +137,9 @@ def ray_outputs(sources: Sequence[FrameSource], config: Bag2DatasetConfig,
         import ray.data
     except ImportError:
         raise DataIOError("--engine ray needs Ray Data: pip install 'ray[data]'") from None
-    stateless = bool(sources) and all(getattr(s, "stateless", False) for s in sources)
+    # windows need the frame count; a stateless source of unknown length runs whole
+    stateless = bool(sources) and all(getattr(s, "stateless", False) and s.total is not None
+                                      for s in sources)
     data_logger = logging.getLogger("ray.data")
     data_level = data_logger.level
     started = _start_ray(workers)

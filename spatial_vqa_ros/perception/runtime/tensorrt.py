@@ -121,10 +121,19 @@ def build_engine(onnx_path: Path, profile: Mapping[str, Sequence[int]], precisio
                                   "networks only (no FP16 flag): an fp16 engine needs a "
                                   "graph exported in fp16; build fp32 (--precision fp32)")
         config.set_flag(trt.BuilderFlag.FP16)
-    optimization = builder.create_optimization_profile()
-    for name, dims in profile.items():
-        optimization.set_shape(name, tuple(dims), tuple(dims), tuple(dims))
-    config.add_optimization_profile(optimization)
+    # A profile for the inputs the graph leaves dynamic (-1 dims), fixed to the shapes
+    # fed; static inputs need none.
+    dynamic = [network.get_input(i) for i in range(network.num_inputs)
+               if any(d < 0 for d in tuple(network.get_input(i).shape))]
+    if dynamic:
+        optimization = builder.create_optimization_profile()
+        for tensor in dynamic:
+            if tensor.name not in profile:
+                raise PerceptionError(f"no shape for the dynamic input {tensor.name} of "
+                                      f"{onnx_path}")
+            dims = tuple(profile[tensor.name])
+            optimization.set_shape(tensor.name, dims, dims, dims)
+        config.add_optimization_profile(optimization)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise PerceptionError(f"TensorRT could not build an engine for {onnx_path} "
