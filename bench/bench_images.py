@@ -12,8 +12,8 @@ field of view. Exports take a few minutes first. On a 2-core machine two actors 
 the same two cores (ONNX Runtime uses every core per session), so the Ray figures show
 the overhead of the actor pool rather than a speed-up; with more cores or GPUs each
 actor gets its own. With random weights the detector still finds boxes (so every stage
-runs, SAM2 included), but the depth is noise: few frames find a floor, so few records
-are written; the figures are of the chain, not of the records.
+runs, SAM2 included), but the depth and boxes are noise, and such frames make no records
+(0 of 8 in the run reported); the figures are of the chain, not of the records.
 """
 
 from __future__ import annotations
