@@ -10,8 +10,9 @@ Two shapes of work, because two kinds of source:
   cut into windows of consecutive frames, run by an **actor pool**
   (``map_batches`` with ``ActorPoolStrategy``) whose actors build the perception chain
   once and keep it, so the models load once per actor, not once per window; an actor
-  takes a GPU when the cluster has them (``num_gpus=1``), a CPU otherwise. The models
-  still see one frame at a time (the chain's seams take a frame).
+  takes a GPU when the cluster has them (``num_gpus=1``), and one CPU, whose one thread
+  its models use (``$SPATIAL_VQA_ORT_THREADS``, ``OMP_NUM_THREADS``). The models still
+  see one frame at a time (the chain's seams take a frame).
 
 Either way a worker rebuilds its source and the config from JSON
 (:func:`~.sources.source_from_spec`, ``Bag2DatasetConfig.from_settings``), and the
@@ -29,6 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ...io.errors import DataIOError
+from ...perception.runtime.onnx import THREADS_ENV
 from .config import Bag2DatasetConfig
 from .engines import FrameOutput, SourceRun
 from .sources import FrameSource, SourceWindow, perception_chain, source_from_spec
@@ -155,6 +157,9 @@ def ray_outputs(sources: Sequence[FrameSource], config: Bag2DatasetConfig,
             dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
                 _WindowActor, batch_size=1, num_cpus=1, num_gpus=gpus,
                 compute=ray.data.ActorPoolStrategy(size=workers),
+                # one CPU per actor, so one thread per model: N actors use N cores
+                # instead of each taking all of them (ONNX Runtime's and torch's default)
+                runtime_env={"env_vars": {THREADS_ENV: "1", "OMP_NUM_THREADS": "1"}},
                 fn_constructor_kwargs={
                     "settings": settings, "shard_size": config.shard_size,
                     "specs": json.dumps({s.name: s.spec() for s in sources}),

@@ -30,6 +30,21 @@ if TYPE_CHECKING:
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
                   "CPUExecutionProvider")
 OPSET = 18
+#: Threads of each session when the caller gives none (0 or unset: ONNX Runtime's own
+#: default, every physical core). The ray engine sets it per actor, so that actors
+#: sharing a machine do not each take all of its cores.
+THREADS_ENV = "SPATIAL_VQA_ORT_THREADS"
+
+
+def default_threads() -> int:
+    """$SPATIAL_VQA_ORT_THREADS as a count (0 when unset); PerceptionError naming the
+    variable for anything but a whole number >= 0."""
+    text = os.environ.get(THREADS_ENV, "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise PerceptionError(f"{THREADS_ENV} must be a whole number >= 0, got {text!r}")
+    return int(text)
 
 
 def export_onnx(module: Any, args: tuple, path: str | Path, *, input_names: Sequence[str],
@@ -167,6 +182,7 @@ def create_session(path: str | Path, *, providers: Sequence[str] | None = None,
         raise PerceptionError(f"none of the providers {list(providers or PROVIDER_ORDER)} "
                               f"is in this onnxruntime build ({sorted(available)})")
     options = ort.SessionOptions()
+    threads = threads or default_threads()
     if threads:
         options.intra_op_num_threads = threads
     try:
@@ -179,4 +195,5 @@ def create_session(path: str | Path, *, providers: Sequence[str] | None = None,
     return OrtSession(session, session.get_providers()[0], path)
 
 
-__all__ = ["OPSET", "PROVIDER_ORDER", "OrtSession", "create_session", "export_onnx"]
+__all__ = ["OPSET", "PROVIDER_ORDER", "THREADS_ENV", "OrtSession", "create_session",
+           "default_threads", "export_onnx"]

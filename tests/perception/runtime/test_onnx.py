@@ -98,3 +98,23 @@ def test_weights_past_the_inline_limit_go_to_a_data_file_beside_the_graph(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.onnx"]  # no stale data file
     np.testing.assert_allclose(create_session(path).run({"x": x.numpy()})["y"], expected,
                                rtol=1e-5, atol=1e-5)
+
+
+def test_sessions_take_their_thread_count_from_the_environment(tmp_path, monkeypatch):
+    """How the ray engine keeps N actors on N cores: each session's thread count."""
+    from spatial_vqa_ros.perception.runtime.onnx import THREADS_ENV, default_threads
+
+    path = export_onnx(small_net(), (torch.randn(1, 3, 8, 8),), tmp_path / "n.onnx",
+                       input_names=["x"], output_names=["y"])
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert default_threads() == 1
+    session = create_session(path, providers=["CPUExecutionProvider"])
+    assert session.session.get_session_options().intra_op_num_threads == 1
+    explicit = create_session(path, providers=["CPUExecutionProvider"], threads=2)
+    assert explicit.session.get_session_options().intra_op_num_threads == 2
+    monkeypatch.delenv(THREADS_ENV)
+    assert default_threads() == 0
+    for bad in ("-1", "two", "1.5"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(PerceptionError, match="SPATIAL_VQA_ORT_THREADS must be"):
+            default_threads()
