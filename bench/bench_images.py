@@ -8,12 +8,13 @@ Anything V2 Small metric (518) -> OWLv2 base/16 (960), 5 prompts -> SAM2.1 hiera
 (1024), all real-size architectures with random weights (speed does not depend on the
 weights; the records are meaningless), exported to ONNX with ``spatial-vqa models
 export``'s code and run on the CPU provider, 640x480 rendered rooms, an assumed 60 degree
-field of view. Exports take a few minutes first. On a 2-core machine two actors share
-the same two cores (ONNX Runtime uses every core per session), so the Ray figures show
-the overhead of the actor pool rather than a speed-up; with more cores or GPUs each
-actor gets its own. With random weights the detector still finds boxes (so every stage
-runs, SAM2 included), but the depth and boxes are noise, and such frames make no records
-(0 of 8 in the run reported); the figures are of the chain, not of the records.
+field of view. Exports take a few minutes first. One process uses every core; a Ray
+actor uses one thread per model, so 1 -> 2 actors shows the scaling, and one process
+against 2 actors on a 2-core machine the actor pool's overhead (start-up and model
+loading are included in every figure). With random weights the detector still finds
+boxes (so every stage runs, SAM2 included), but the depth and boxes are noise, and such
+frames make no records (0 of 8 in the run reported); the figures are of the chain, not
+of the records.
 """
 
 from __future__ import annotations
