@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..atomic import TMP_SUFFIX, atomic_write, fsync_dir, temp_file
+from ..atomic import atomic_write, fsync_dir, temp_file
 from ..errors import DataIOError
 from .card import dataset_card, package_version
 from .layout import (
@@ -26,7 +26,6 @@ from .layout import (
     DATA_DIR,
     FORMAT,
     FORMAT_VERSION,
-    IMAGE_FORMATS,
     IMAGES_DIR,
     LOCK,
     MANIFEST,
@@ -36,6 +35,7 @@ from .layout import (
     shard_path,
     shard_paths,
 )
+from .leftovers import foreign_entries, remove_orphan_images, remove_stale_temp_files
 from .schema import check_key, dumps, image_relpath, type_paths
 
 
@@ -134,18 +134,15 @@ class DatasetWriter:
             # A run killed before its first manifest leaves only files of ours: the lock,
             # temp files, and images without records. That is a fresh start, not a
             # foreign directory.
-            foreign = sorted(p.name for p in self.root.iterdir()
-                             if p.name not in (DATA_DIR, IMAGES_DIR, LOCK)
-                             and not _is_temp(p))
-            data = self.root / DATA_DIR
-            if foreign or (data.is_dir() and any(not _is_temp(p) for p in data.iterdir())):
+            foreign = foreign_entries(self.root)
+            if foreign:
                 raise DataIOError(
-                    f"{self.root} is not empty ({', '.join(foreign[:5]) or DATA_DIR}) and holds "
+                    f"{self.root} is not empty ({', '.join(foreign[:5])}) and holds "
                     "no dataset written by spatial_vqa_ros; choose an empty or new directory")
         (self.root / DATA_DIR).mkdir(exist_ok=True)
         (self.root / IMAGES_DIR).mkdir(exist_ok=True)
-        self._remove_stale_temp_files()
-        self._remove_orphan_images()
+        remove_stale_temp_files(self.root)
+        remove_orphan_images(self.root, self._done)
         if not manifest_path.exists():
             # The settings land before any shard does: a run killed after its first
             # shard resumes (with these settings checked) instead of being refused.
@@ -206,26 +203,6 @@ class DatasetWriter:
                 self._buffer = [dumps(record) + "\n" for record in last]
             else:
                 self._shard_index = shards[-1][0] + 1
-
-    def _remove_orphan_images(self) -> None:
-        """Images of a killed run whose record never landed (images are written before
-        the shard that names them): removed, so a resumed dataset holds no image without
-        a record. Images of skipped items never exist, and done items keep theirs."""
-        images = self.root / IMAGES_DIR
-        suffixes = {suffix for _, suffix in IMAGE_FORMATS.values()}
-        for path in images.rglob("*"):
-            if path.is_file() and path.suffix in suffixes and not path.name.startswith("."):
-                key = path.relative_to(images).with_suffix("").as_posix()
-                if key not in self._done:
-                    path.unlink(missing_ok=True)
-
-    def _remove_stale_temp_files(self) -> None:
-        """Temp files of a killed run (ours only: ".<name>.<random>.tmp")."""
-        for directory in (self.root, self.root / DATA_DIR):
-            for path in directory.glob(f".*{TMP_SUFFIX}"):
-                path.unlink(missing_ok=True)
-        for path in (self.root / IMAGES_DIR).rglob(f".*{TMP_SUFFIX}"):
-            path.unlink(missing_ok=True)
 
     # -- adding ----------------------------------------------------------------------------
     def is_done(self, key: str) -> bool:
@@ -503,7 +480,3 @@ def _differences(theirs: Mapping[str, Any], ours: Mapping[str, Any], prefix: str
             out.append(f"{prefix}{key}: {json.dumps(a)} there, {json.dumps(b)} now")
     return out
 
-
-def _is_temp(path: Path) -> bool:
-    """A temp file of ours (".<name>.<random>.tmp")."""
-    return path.name.startswith(".") and path.name.endswith(TMP_SUFFIX)
