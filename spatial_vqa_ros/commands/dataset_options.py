@@ -84,3 +84,24 @@ def finish(summary, args: argparse.Namespace, prog: str) -> int:
             return 2
         print(f"pushed to {url}", file=sys.stderr)
     return 0 if summary.ok else 1
+
+
+def run_image_command(args: argparse.Namespace, prog: str, build) -> int:
+    """The image commands' run: the perception spec (``--hfov`` assumed without
+    intrinsics), the config with its vocabulary, ``build(config)`` -> summary; bad
+    input exits 2 with the reason, else :func:`finish`."""
+    from ..core.vqa import VQAError
+    from ..io.errors import DataIOError
+    from ..perception.errors import PerceptionError
+    from .perception_options import spec_from, vocabulary_from
+
+    try:
+        try:
+            perception = spec_from(args, assumed_hfov_deg=args.hfov)
+        except ValueError as error:
+            raise PerceptionError(str(error)) from None
+        summary = build(dataset_config(args, perception, **vocabulary_from(args)))
+    except (DataIOError, VQAError, PerceptionError) as error:
+        print(f"spatial-vqa {prog}: {error}", file=sys.stderr)
+        return 2
+    return finish(summary, args, prog)

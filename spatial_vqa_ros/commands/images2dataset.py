@@ -4,37 +4,18 @@ dataset, through the same perception chain, writer and resume as bag2dataset."""
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .dataset_options import add_dataset_options, dataset_config, finish
-from .perception_options import (
-    add_perception_options,
-    add_vocabulary_options,
-    spec_from,
-    vocabulary_from,
-)
+from .dataset_options import add_dataset_options, run_image_command
+from .perception_options import add_perception_options, add_vocabulary_options
 
 
 def run(args: argparse.Namespace, ros_args: list[str]) -> int:
-    from ..core.vqa import VQAError
-    from ..io.errors import DataIOError
     from ..offline.bag2dataset import images2dataset
-    from ..perception.errors import PerceptionError
 
-    try:
-        try:
-            perception = spec_from(args, assumed_hfov_deg=args.hfov)
-        except ValueError as error:
-            raise PerceptionError(str(error)) from None
-        config = dataset_config(args, perception, **vocabulary_from(args))
-        summary = images2dataset(args.folders, args.out, config, depth_dir=args.depth_dir,
-                                 instances_dir=args.instances_dir,
-                                 camera_info=args.camera_info, engine=args.engine,
-                                 workers=args.workers, progress=not args.no_progress)
-    except (DataIOError, VQAError, PerceptionError) as error:
-        print(f"spatial-vqa images2dataset: {error}", file=sys.stderr)
-        return 2
-    return finish(summary, args, "images2dataset")
+    return run_image_command(args, "images2dataset", lambda config: images2dataset(
+        args.folders, args.out, config, depth_dir=args.depth_dir,
+        instances_dir=args.instances_dir, camera_info=args.camera_info, engine=args.engine,
+        workers=args.workers, progress=not args.no_progress))
 
 
 def add_parser(sub) -> None:
