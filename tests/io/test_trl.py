@@ -4,6 +4,7 @@ lettered multiple choice puts the right answer under both letters across rows.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from dataset_support import SETTINGS, dataset_item
 from spatial_vqa_ros.cli import main
 from spatial_vqa_ros.core.vqa.messages import as_multiple_choice
 from spatial_vqa_ros.core.vqa.verify import make_reward_function, score_answer
-from spatial_vqa_ros.io.datasets import DatasetWriter
+from spatial_vqa_ros.io.datasets import DatasetWriter, load_records
 from spatial_vqa_ros.io.datasets.trl import export_trl
 from spatial_vqa_ros.io.errors import DataIOError
 
@@ -89,3 +90,72 @@ def test_export_refuses_foreign_directories_and_rewrites_its_own(dataset, tmp_pa
     assert main(["to-trl", str(tmp_path / "nothing"), str(tmp_path / "x")]) == 2
     assert "holds no dataset records" in capsys.readouterr().err
     assert main(["to-trl", str(dataset), str(tmp_path / "cli"), "--form", "grpo"]) == 0
+
+
+def point_image_at(dataset: Path, image: str, record: int = 1) -> str:
+    """Rewrite record ``record``'s image path in its shard; that record's id."""
+    shard = sorted((dataset / "data").glob("shard-*.jsonl"))[0]
+    lines = shard.read_text().splitlines()
+    row = json.loads(lines[record])
+    row["image"] = image
+    lines[record] = json.dumps(row)
+    shard.write_text("\n".join(lines) + "\n")
+    return row["id"]
+
+
+@pytest.mark.parametrize("how", ["dotdot", "absolute", "symlink", "symlinked_dir"])
+def test_an_image_path_leaving_the_dataset_is_refused_naming_the_record(
+        dataset, tmp_path, capsys, how):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"SECRET-BYTES-0123456789")
+    if how == "dotdot":
+        image = "../" * 12 + str(secret).lstrip("/")
+    elif how == "absolute":
+        image = str(secret)
+    elif how == "symlink":
+        (dataset / "images" / "link.jpg").symlink_to(secret)
+        image = "images/link.jpg"
+    else:
+        (dataset / "images" / "elsewhere").symlink_to(tmp_path, target_is_directory=True)
+        image = "images/elsewhere/secret.txt"
+    record_id = point_image_at(dataset, image)
+    out = tmp_path / "out"
+    assert main(["to-trl", str(dataset), str(out), "--form", "grpo"]) == 2
+    err = capsys.readouterr().err
+    assert f"record {record_id}: its image" in err and "outside the dataset" in err
+    assert "nothing was exported" in err and "Traceback" not in err
+    assert not out.exists()  # checked before anything is written: no secret bytes out
+
+
+def test_a_dotdot_image_path_is_refused_by_its_spelling_even_inside_the_dataset(dataset, tmp_path):
+    point_image_at(dataset, f"data/../{load_records(dataset)[1]['image']}")
+    with pytest.raises(DataIOError, match="outside the dataset directory"):
+        export_trl(dataset, tmp_path / "out")
+
+
+def test_an_export_stopped_before_its_card_can_be_run_again(dataset, tmp_path):
+    out = tmp_path / "out"
+    (out / "data").mkdir(parents=True)
+    (out / "data" / "train-00000.parquet").write_bytes(b"half")
+    (out / "data" / ".train-00001.parquet.tmp").write_bytes(b"scratch")
+    assert export_trl(dataset, out).rows == 5
+    assert sorted(p.name for p in (out / "data").iterdir()) == ["train-00000.parquet"]
+
+
+def test_a_record_without_a_qa_list_is_refused_before_anything_is_written(dataset, tmp_path):
+    shard = sorted((dataset / "data").glob("shard-*.jsonl"))[0]
+    lines = shard.read_text().splitlines()
+    row = json.loads(lines[0])
+    row["qa"] = "none"
+    shard.write_text("\n".join([json.dumps(row), *lines[1:]]) + "\n")
+    with pytest.raises(DataIOError, match=f"record {row['id']}: its 'qa' is not a list"):
+        export_trl(dataset, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_shard_line_nested_too_deep_is_a_clear_error(dataset, tmp_path, capsys):
+    shard = sorted((dataset / "data").glob("shard-*.jsonl"))[0]
+    shard.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    assert main(["to-trl", str(dataset), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "RecursionError" in err and "cannot be read" in err and "Traceback" not in err

@@ -10,6 +10,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import DataIOError
+from .layout import relative_data_path
+
 if TYPE_CHECKING:
     from .writer import DatasetCounts
 
@@ -23,12 +26,18 @@ def package_version() -> str:
 
 def examples_section(records: Sequence[Mapping[str, Any]], *, qas: int = 3) -> str:
     """A few records as pictures with their first QAs (Markdown; image paths relative to
-    the card), or "" when there are none."""
+    the card), or "" when there are none. A record whose image path leaves the dataset
+    directory (:func:`.layout.relative_data_path`) is shown without its picture: the
+    card never links a file outside the dataset."""
     if not records:
         return ""
     blocks = []
     for record in records:
-        lines = [f"![{record['id']}]({record['image']})", ""]
+        try:
+            picture = f"![{record['id']}]({relative_data_path(record.get('image'))})"
+        except DataIOError:
+            picture = f"`{record['id']}` (its image path is outside the dataset)"
+        lines = [picture, ""]
         for qa in record["qa"][:qas]:
             lines += [f"- Q: {qa['question']}", f"  A: {qa['answer']}"]
         blocks.append("\n".join(lines))

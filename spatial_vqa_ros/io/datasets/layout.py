@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import DataIOError
@@ -55,7 +55,7 @@ def read_shard(path: Path) -> list[dict[str, Any]]:
         records = [json.loads(line) for line in lines if line.strip()]
         if not all(isinstance(r["source"]["key"], str) for r in records):
             raise ValueError("a record without source.key")
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
         raise DataIOError(f"shard {path} cannot be read ({type(error).__name__}: {error}); "
                           "it was not written by spatial_vqa_ros (whose shards are only "
                           "ever replaced whole)") from None
@@ -66,3 +66,37 @@ def load_records(root: str | Path) -> list[dict[str, Any]]:
     """Every record of a dataset directory (all shards), without ``datasets``."""
     shards = sorted((Path(root) / DATA_DIR).glob("shard-*.jsonl"))
     return [record for path in shards for record in read_shard(path)]
+
+
+def relative_data_path(relpath: object) -> PurePosixPath:
+    """A path found in a record (its ``image``) as a relative path that stays inside
+    the dataset directory by its spelling: text, not absolute, no ``..`` part, no NUL.
+    DataIOError otherwise. The lexical half of :func:`confined_path`, for writers of
+    text (the card) that name the file without opening it."""
+    if not isinstance(relpath, str) or not relpath or "\0" in relpath:
+        raise DataIOError(f"{relpath!r} is not a file path")
+    path = PurePosixPath(relpath)
+    if path.is_absolute() or relpath.startswith("\\") or ".." in path.parts:
+        raise DataIOError(f"{relpath!r} is outside the dataset directory (an absolute "
+                          "path or one with '..'); records name files relative to it")
+    return path
+
+
+def confined_path(root: str | Path, relpath: object) -> Path:
+    """The file a record names (``relpath``, relative to the dataset ``root``) resolved,
+    or DataIOError when it is, or resolves (a symlink), outside ``root``.
+
+    Why: a dataset may come from anyone, and a record whose image is
+    ``../../etc/hostname`` would otherwise put that file's bytes into an export. Every
+    place that opens a path read from a record goes through here.
+    """
+    relative_data_path(relpath)
+    base = Path(root).resolve()
+    try:
+        resolved = (base / str(relpath)).resolve()
+    except (OSError, RuntimeError) as error:  # a symlink loop
+        raise DataIOError(f"{relpath!r} cannot be resolved ({error})") from None
+    if not resolved.is_relative_to(base):
+        raise DataIOError(f"{relpath!r} resolves outside the dataset directory {base} (a "
+                          "symlink); records name files inside it")
+    return resolved

@@ -17,6 +17,7 @@ rewrites the directory.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 from ...core.vqa.messages import as_multiple_choice, grpo_prompt, sft_messages
 from ..atomic import atomic_write
 from ..errors import DataIOError
-from .layout import load_records
+from .layout import confined_path, load_records
 
 __all__ = ["FORMS", "TrlExport", "export_trl"]
 
@@ -71,23 +72,52 @@ def _qa_row(qa: Mapping[str, Any]) -> dict[str, Any]:
             for name, default in _QA_FIELDS.items()}
 
 
-def _rows(root: Path, form: str, multiple_choice: bool) -> Iterator[dict[str, Any]]:
-    for record in load_records(root):
+@dataclass(frozen=True)
+class _Item:
+    """One record, checked: its id, its image file (inside the dataset) and its QAs."""
+
+    name: str
+    image: Path
+    qas: list[Mapping[str, Any]]
+
+
+def _checked(root: Path, records: list[dict[str, Any]]) -> list[_Item]:
+    """Every record's id, image path and QAs, checked before anything is written, so a
+    bad record stops the export with nothing exported (exit 2) rather than halfway.
+    An image path must stay inside ``root`` (:func:`.layout.confined_path`)."""
+    items = []
+    for record in records:
+        name = str(record.get("id", record["source"]["key"]))
         try:
-            image = {"bytes": (root / record["image"]).read_bytes(), "path": None}
+            image = confined_path(root, record.get("image"))
+        except DataIOError as error:
+            raise DataIOError(f"record {name}: its image {error}; nothing was exported "
+                              "(fix or remove the record)") from None
+        qas = record.get("qa")
+        if not isinstance(qas, list) or not all(isinstance(qa, Mapping) for qa in qas):
+            raise DataIOError(f"record {name}: its 'qa' is not a list of QA objects; "
+                              "nothing was exported (fix or remove the record)")
+        items.append(_Item(name, image, qas))
+    return items
+
+
+def _rows(items: list[_Item], form: str, multiple_choice: bool) -> Iterator[dict[str, Any]]:
+    for item in items:
+        try:
+            image = {"bytes": item.image.read_bytes(), "path": None}
         except OSError as error:
-            raise DataIOError(f"record {record['id']}: its image {record['image']} cannot "
+            raise DataIOError(f"record {item.name}: its image {item.image} cannot "
                               f"be read ({error.strerror or error})") from None
         qas = []
-        for index, qa in enumerate(record["qa"]):
-            lettered = as_multiple_choice(qa, f"{record['id']}#{index}") \
+        for index, qa in enumerate(item.qas):
+            lettered = as_multiple_choice(qa, f"{item.name}#{index}") \
                 if multiple_choice else None
             qas.append(_qa_row(lettered or qa))
         if form == "sft":
-            yield {"id": record["id"], "images": [image], "messages": sft_messages(qas)}
+            yield {"id": item.name, "images": [image], "messages": sft_messages(qas)}
             continue
         for index, qa in enumerate(qas):
-            yield {"id": f"{record['id']}#{index}", "images": [image],
+            yield {"id": f"{item.name}#{index}", "images": [image],
                    "prompt": grpo_prompt(qa), "answer": qa["answer"],
                    "category": qa["category"], "qa": qa}
 
@@ -121,9 +151,19 @@ GRPO: score completions with `spatial_vqa_ros.core.vqa.verify.make_reward_functi
 """ if form == "grpo" else "")
 
 
+def _only_shards(out: Path) -> bool:
+    """Whether ``out`` holds nothing but this export's shards (what an export stopped
+    before its card, which is written last, leaves)."""
+    data = out / "data"
+    return ([p.name for p in out.iterdir()] == ["data"] and data.is_dir()
+            and all(re.fullmatch(r"\.?train-\d{5,}\.parquet(?:\.tmp)?", p.name)
+                    for p in data.iterdir()))
+
+
 def _check_out(out: Path) -> None:
     card = out / "README.md"
     ours = card.is_file() and _MARK in card.read_text(encoding="utf-8", errors="replace")
+    ours = ours or (out.is_dir() and _only_shards(out))
     if out.exists() and any(out.iterdir()) and not ours:
         raise DataIOError(f"{out} is not empty and holds no TRL export: choose a new "
                           "directory")
@@ -139,11 +179,14 @@ def export_trl(dataset_dir: str | Path, out: str | Path, *, form: str = "sft",
     if shard_size < 1:
         raise DataIOError(f"shard_size must be >= 1, got {shard_size}")
     root, out = Path(dataset_dir), Path(out)
-    if not load_records(root):
+    records = load_records(root)
+    if not records:
         raise DataIOError(f"{root} holds no dataset records (data/shard-*.jsonl)")
+    items = _checked(root, records)
     _check_out(out)
     (out / "data").mkdir(parents=True, exist_ok=True)
-    for old in (out / "data").glob("train-*.parquet"):
+    for old in (*(out / "data").glob("train-*.parquet"),
+                *(out / "data").glob(".train-*.parquet.tmp")):
         old.unlink()
     features = _features(form)
     rows = shards = 0
@@ -158,7 +201,7 @@ def export_trl(dataset_dir: str | Path, out: str | Path, *, form: str = "sft",
         shards += 1
         batch.clear()
 
-    for row in _rows(root, form, multiple_choice):
+    for row in _rows(items, form, multiple_choice):
         batch.append(row)
         rows += 1
         if len(batch) >= shard_size:
