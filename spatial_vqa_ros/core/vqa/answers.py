@@ -13,6 +13,9 @@ Rules that matter, documented once here:
   LAST one is the answer (reasoning answers end with it); adjacent parts of one length
   ("3 feet 2 inches", 3'2", "1 m 20 cm") add up; a range ("1 to 1.5 m") is its middle;
 - a number without a unit is read in ``bare_unit`` (metres by default);
+- a minus sign ("-1.37 m", "minus 1.37 m", "negative 1.37 m") is kept: a negative
+  length is read as stated, and scores as wrong, never as its absolute value; a
+  number too large for a float states nothing;
 - yes/no: the last explicit yes-word or no-word wins ("No, wait, yes" is yes); without
   one, a stated relation phrase decides, flipped by "not" before it or by naming the
   object first ("B is to the right of A" answers "Is A left of B?" with yes);
@@ -24,6 +27,7 @@ Pure Python: no numpy, torch or ROS.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -68,6 +72,10 @@ _LENGTH = re.compile(
     rf"(?<![\w.])(?P<low>{_NUMBER})(?:\s*(?:-|\u2013|to|or)\s*(?P<high>{_NUMBER}))?"
     rf"\s*(?:of\s+an?\s+)?(?P<unit>{_UNIT})(?![A-Za-z])", re.IGNORECASE)
 _BARE = re.compile(rf"(?<![\w./])(?P<low>{_DIGITS})(?![\w./])")
+# A minus sign right before a number (not a hyphen inside a word: "about-1"), or the
+# word "minus" / "negative".
+_SIGN = re.compile(r"(?:(?<![\w-])[-\u2212]|\b(?:minus|negative)\s+)$", re.IGNORECASE)
+_WORD_AFTER = re.compile(r"\s+[a-z]")
 # "between 1 and 2 m": the first number is the low end of a range.
 _BETWEEN = re.compile(rf"between\s+(?P<low>{_NUMBER})\s*(?P<unit>{_UNIT})?\s+and\s+$",
                       re.IGNORECASE)
@@ -150,13 +158,15 @@ def _mentions(text: str, bare_unit: str | None) -> list[tuple]:
     for match in _LENGTH.finditer(text):
         unit = match["unit"]
         factor = _UNITS.get(unit.lower(), _UNITS.get(unit))
-        if unit.lower() == "in" and re.match(r"\s+[a-z]", text[match.end():]):
+        if unit.lower() == "in" and _WORD_AFTER.match(text, match.end()):
             continue  # "2 in front": the word, not inches
         low = _number(match["low"])
         if low is None or factor is None:
             continue
         value, half = low
         start = match.start()
+        if _negative(text, start):
+            value = -value
         between = _BETWEEN.search(text[max(0, start - 40):start])
         if match["high"]:
             high = _number(match["high"])
@@ -179,9 +189,16 @@ def _mentions(text: str, bare_unit: str | None) -> list[tuple]:
         for match in _BARE.finditer(text):
             parsed = _number(match["low"])
             if parsed is not None:
-                found.append((match.start(), match.end(), parsed[0] * factor,
+                sign = -1.0 if _negative(text, match.start()) else 1.0
+                found.append((match.start(), match.end(), sign * parsed[0] * factor,
                               parsed[1] * factor, factor, False))
-    return found
+    # A number too large for a float ("1111...1 m", 400 digits) states no length.
+    return [m for m in found if math.isfinite(m[2]) and math.isfinite(m[3])]
+
+
+def _negative(text: str, start: int) -> bool:
+    """Whether the number at ``start`` has a minus sign ("-1.37 m", "minus 1.37 m")."""
+    return _SIGN.search(text, max(0, start - 12), start) is not None
 
 
 def parse_length(text: str, *, bare_unit: str | None = "m") -> Length | None:
@@ -197,7 +214,8 @@ def parse_length(text: str, *, bare_unit: str | None = "m") -> Length | None:
     for start, end, metres, half, factor, whole in mentions:
         gap = text[previous_end:start] if previous_end >= 0 else None
         if (merged and gap is not None and re.fullmatch(r"\s*(?:,|and)?\s*", gap)
-                and merged[-1][3] and factor < merged[-1][2] and metres < merged[-1][2]):
+                and merged[-1][3] and factor < merged[-1][2]
+                and 0 <= metres < merged[-1][2]):
             merged[-1] = [merged[-1][0] + metres, half, factor, False]
         else:
             merged.append([metres, half, factor, whole])
@@ -229,12 +247,18 @@ def _named(text: str, sides: tuple[Names, Names]) -> list[tuple[int, int]]:
     lowered = text.lower()
     names = [(name, side) for side, given in enumerate(sides)
              for name in ((given,) if isinstance(given, str) else given) if name]
-    spans: list[tuple[int, int, int]] = []
+    # Characters already taken by a longer name: checking a match against them costs
+    # its own length, so the whole scan is linear in the text (checking against every
+    # earlier match was quadratic: 9 s for a 100 kB answer).
+    taken = bytearray(len(lowered))
+    spans: list[tuple[int, int]] = []
     for name, side in sorted(names, key=lambda item: -len(item[0])):
         for match in re.finditer(_label_pattern(name), lowered):
-            if not any(s < match.end() and match.start() < e for s, e, _ in spans):
-                spans.append((match.start(), match.end(), side))
-    return sorted((start, side) for start, _, side in spans)
+            start, end = match.span()
+            if not any(taken[start:end]):
+                taken[start:end] = b"\1" * (end - start)
+                spans.append((start, side))
+    return sorted(spans)
 
 
 def parse_yes_no(text: str, *, affirm: tuple[str, ...] = (), oppose: tuple[str, ...] = (),
@@ -317,6 +341,8 @@ def parse_degrees(text: str) -> float | None:
 
 
 _LETTER = re.compile(r"(?:^|[\s(\[])(?P<letter>[A-Z])(?:[)\].:]|\s|$)")
+#: "A" or "I" as a word ("A mug", "I think"), not an option letter.
+_WORD_A_OR_I = re.compile(r"[AI]\s+[a-z]")
 
 
 def parse_letter(text: str, n_options: int) -> int | None:
@@ -330,7 +356,7 @@ def parse_letter(text: str, n_options: int) -> int | None:
             continue
         for match in _LETTER.finditer(part):
             letter = match["letter"]
-            if letter in letters and not (letter in "AI" and re.match(
-                    r"[AI]\s+[a-z]", part[match.start("letter"):])):
+            if letter in letters and not (letter in "AI" and _WORD_A_OR_I.match(
+                    part, match.start("letter"))):
                 return letters.index(letter)
     return None

@@ -30,7 +30,7 @@ class CategoryResult:
 
     def add(self, score: Score) -> None:
         self.answers += 1
-        self.readable += score.reason != "unreadable"
+        self.readable += score.readable
         self.correct += score.correct
         self.reward_sum += score.reward
         if score.relative_error is not None:

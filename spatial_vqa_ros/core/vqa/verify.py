@@ -15,12 +15,20 @@ What counts as right, per form (``VerifierSettings.mode``):
   of the band);
 - bearings: the same three with ``tolerance_deg`` (15) as the band, exact = within the
   5-degree rounding the answers use (2.5);
-- clock positions: the hour must match; ``graded`` gives 0.5 for one hour off;
+- clock positions: ``exact`` = the same hour; ``within`` = within one hour, around the
+  dial (12 and 1 o'clock are one hour apart), SpatialRGPT-Bench's success for
+  directions; ``graded`` = 1 for the hour, 0.5 for one hour off;
+- a negative length ("-1.37 m", "minus 1.37 m") is wrong in every mode, never read as
+  its absolute value;
 - yes/no and which-of-two: right or wrong (1 or 0) in every mode;
 - lettered options (records with ``options`` and ``correct``): the letter, or the
   option's text, must be the correct one.
 
-An answer that states nothing readable scores 0 with reason ``unreadable``.
+An answer that states nothing readable scores 0 with reason ``unreadable``; one longer
+than ``max_answer_chars`` is not read at all and scores 0 with reason ``too long`` (also
+unreadable): a reward function must never stall a training step, and every reader here
+is linear in the text, so the limit bounds the time of one score (at most about 40 ms
+at the default 20,000 characters, for a text that is nothing but lengths).
 Pure Python: no numpy, torch or ROS.
 """
 
@@ -40,7 +48,7 @@ from .answers import (
     parse_yes_no,
 )
 from .synthesis import VQAError
-from .templates import CATEGORIES, relation_phrases
+from .templates import CATEGORIES, Category, relation_phrases
 
 __all__ = ["Score", "VerifierSettings", "make_reward_function", "score_answer"]
 
@@ -48,17 +56,21 @@ Mode = Literal["exact", "within", "graded"]
 MODES = ("exact", "within", "graded")
 #: Half the 5-degree rounding of rendered bearings.
 _DEGREE_STEP = 2.5
+#: Reasons a Score gives that mean the answer could not be read.
+UNREADABLE = ("unreadable", "too long")
 
 
 @dataclass(frozen=True)
 class VerifierSettings:
     """How strict the verifier is (module docstring). ``bare_unit``: the unit of a
-    number given without one ("m"; None: such a number is unreadable)."""
+    number given without one ("m"; None: such a number is unreadable).
+    ``max_answer_chars``: longer answers are scored 0 as ``too long``, unread."""
 
     mode: Mode = "within"
     tolerance: float = 0.25
     tolerance_deg: float = 15.0
     bare_unit: str | None = "m"
+    max_answer_chars: int = 20_000
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -67,13 +79,18 @@ class VerifierSettings:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise VQAError(f"{name} must be > 0, got {value}")
+        if isinstance(self.max_answer_chars, bool) or not isinstance(
+                self.max_answer_chars, int) or self.max_answer_chars < 1:
+            raise VQAError(f"max_answer_chars must be an integer >= 1, got "
+                           f"{self.max_answer_chars!r}")
 
 
 @dataclass(frozen=True)
 class Score:
     """A scored answer: the reward, what was read (metres, degrees, an hour, True/False,
-    an option index, or None), the relative error of a length (None otherwise), and
-    ``reason``: "ok", "wrong" or "unreadable"."""
+    an option index, or None), the relative error of a length (None otherwise, or when
+    it is not a finite number: a truth of 0 m), and ``reason``: "ok", "wrong",
+    "unreadable" or "too long" (the last two: nothing was read)."""
 
     reward: float
     parsed: Any
@@ -83,6 +100,10 @@ class Score:
     @property
     def correct(self) -> bool:
         return self.reason == "ok" and self.reward >= 1.0
+
+    @property
+    def readable(self) -> bool:
+        return self.reason not in UNREADABLE
 
 
 def _band(error: float, tolerance: float, exact_limit: float, mode: Mode,
@@ -105,9 +126,12 @@ def _score_length(qa: Mapping[str, Any], answer: str, settings: VerifierSettings
     if length is None:
         return Score(0.0, None, None, "unreadable")
     error = abs(length.metres - truth_m) / truth_m if truth_m > 0 else math.inf
+    reported = error if math.isfinite(error) else None
+    if length.metres < 0:  # a length is never negative: wrong, whatever its size
+        return Score(0.0, length.metres, reported, "wrong")
     reward = _band(error, settings.tolerance, length.half_step_m * (1 + 1e-9), settings.mode,
                    abs(length.metres - truth_m))
-    return Score(reward, length.metres, error, "ok" if reward > 0 else "wrong")
+    return Score(reward, length.metres, reported, "ok" if reward > 0 else "wrong")
 
 
 def _score_degrees(qa: Mapping[str, Any], answer: str, settings: VerifierSettings) -> Score:
@@ -124,8 +148,9 @@ def _score_clock(qa: Mapping[str, Any], answer: str, settings: VerifierSettings)
     hour = parse_clock(answer)
     if hour is None:
         return Score(0.0, None, None, "unreadable")
-    off = abs((hour - round(float(qa["value"])) + 6) % 12 - 6)
-    reward = 1.0 if off == 0 else (0.5 if settings.mode == "graded" and off == 1 else 0.0)
+    off = abs((hour - round(float(qa["value"])) + 6) % 12 - 6)  # hours around the dial
+    one_off = {"exact": 0.0, "within": 1.0, "graded": 0.5}[settings.mode]
+    reward = 1.0 if off == 0 else (one_off if off == 1 else 0.0)
     return Score(reward, hour, None, "ok" if reward > 0 else "wrong")
 
 
@@ -156,6 +181,19 @@ def _score_options(qa: Mapping[str, Any], answer: str) -> Score:
     return Score(1.0 if right else 0.0, picked, None, "ok" if right else "wrong")
 
 
+def _category(qa: Mapping[str, Any]) -> Category:
+    """The catalogue category of a QA, checked to carry what its form is scored on."""
+    category = CATEGORIES.get(str(qa.get("category", "")))
+    if category is None:
+        raise VQAError(f"unknown category {qa.get('category')!r}: the verifier scores the "
+                       f"categories of this package's catalogue ({len(CATEGORIES)})")
+    if category.form in ("measure", "clock", "degrees") and qa.get("value") is None:
+        raise VQAError(f"a {category.name} QA needs its value")
+    if category.form in ("predicate", "choice") and qa.get("truth") not in ("true", "false"):
+        raise VQAError(f"a {category.name} QA needs truth 'true' or 'false'")
+    return category
+
+
 def score_answer(qa: Mapping[str, Any], answer: str,
                  settings: VerifierSettings = VerifierSettings()) -> Score:
     """Score ``answer`` against one QA of a record (its ``qa`` list's fields:
@@ -163,17 +201,12 @@ def score_answer(qa: Mapping[str, Any], answer: str,
     ``correct`` for a lettered form). VQAError for a QA the verifier cannot read."""
     if not isinstance(answer, str):
         raise VQAError(f"an answer must be text, got {type(answer).__name__}")
-    if qa.get("options"):
-        return _score_options(qa, answer)
-    category = CATEGORIES.get(str(qa.get("category", "")))
+    category = None if qa.get("options") else _category(qa)
+    if len(answer) > settings.max_answer_chars:
+        return Score(0.0, None, None, "too long")
     if category is None:
-        raise VQAError(f"unknown category {qa.get('category')!r}: the verifier scores the "
-                       f"categories of this package's catalogue ({len(CATEGORIES)})")
+        return _score_options(qa, answer)
     form = category.form
-    if form in ("measure", "clock", "degrees") and qa.get("value") is None:
-        raise VQAError(f"a {category.name} QA needs its value")
-    if form in ("predicate", "choice") and qa.get("truth") not in ("true", "false"):
-        raise VQAError(f"a {category.name} QA needs truth 'true' or 'false'")
     if form == "measure":
         return _score_length(qa, answer, settings)
     if form == "degrees":

@@ -110,7 +110,8 @@ def test_perturbed_answers_score_as_specified():
     assert score_answer(choice, f"{A} is taller than {B}.").reward == 1.0
     assert score_answer(choice, f"{B} is taller than {A}.").reward == 0.0  # swapped
     clock = qa("direction_clock", value=2.0)
-    assert score_answer(clock, "at 3 o'clock").reward == 0.0
+    assert score_answer(clock, "at 4 o'clock").reward == 0.0
+    assert score_answer(clock, "at 3 o'clock", VerifierSettings(mode="exact")).reward == 0.0
     assert score_answer(clock, "at 3 o'clock", graded).reward == 0.5
     assert score_answer(clock, "at 5 o'clock", graded).reward == 0.0
     bearing = qa("direction_degrees", value=30.0)
@@ -185,3 +186,69 @@ def test_scores_are_in_the_unit_interval_on_random_text():
         for truth in truths:
             for settings in MODES:
                 assert 0.0 <= score_answer(truth, text, settings).reward <= 1.0
+
+
+@pytest.mark.parametrize("text", ["-1.37 m", "minus 1.37 m", "It is negative 1.37 meters.",
+                                  "\u22121.37 m", "-1.37"])
+@pytest.mark.parametrize("settings", MODES, ids=lambda s: s.mode)
+def test_a_negative_length_is_wrong_not_its_absolute_value(text, settings):
+    score = score_answer(qa("distance", value=1.37), text, settings)
+    assert (score.reward, score.reason, score.parsed) == (0.0, "wrong", -1.37)
+    assert score_answer(qa("distance", value=1.37), text.replace("-", "").replace(
+        "\u2212", "").replace("minus ", "").replace("negative ", ""), settings).correct
+
+
+def test_a_hyphen_inside_words_is_not_a_minus_sign():
+    assert score_answer(qa("distance", value=1.0), "about-1 m").correct
+    assert score_answer(qa("distance", value=1.5), "1-2 m").correct
+
+
+@pytest.mark.parametrize(("hour", "within", "graded"), [
+    (2, 1.0, 1.0), (1, 1.0, 0.5), (3, 1.0, 0.5), (4, 0.0, 0.0), (12, 0.0, 0.0)])
+def test_clock_within_accepts_one_hour_off_and_exact_only_the_hour(hour, within, graded):
+    truth = qa("direction_clock", value=2.0)
+    text = f"at {hour} o'clock"
+    assert score_answer(truth, text, VerifierSettings(mode="within")).reward == within
+    assert score_answer(truth, text, VerifierSettings(mode="graded")).reward == graded
+    assert score_answer(truth, text, VerifierSettings(mode="exact")).reward == (hour == 2)
+
+
+def test_clock_hours_wrap_around_the_dial():
+    twelve, one = qa("direction_clock", value=12.0), qa("direction_clock", value=1.0)
+    assert score_answer(twelve, "1 o'clock").correct and score_answer(one, "12 o'clock").correct
+    assert score_answer(twelve, "11 o'clock").correct
+    assert not score_answer(twelve, "2 o'clock").correct
+    assert not score_answer(twelve, "1 o'clock", VerifierSettings(mode="exact")).correct
+
+
+def test_an_answer_over_the_length_limit_is_unread_and_says_why():
+    truth = qa("tall_choice", truth="true")
+    text = f"{A} " * 10_000
+    score = score_answer(truth, text, VerifierSettings(max_answer_chars=1_000))
+    assert (score.reward, score.parsed, score.reason, score.readable) == \
+        (0.0, None, "too long", False)
+    assert score_answer(truth, text[:1_000], VerifierSettings(max_answer_chars=1_000)).correct
+    with pytest.raises(VQAError, match="max_answer_chars must be an integer >= 1"):
+        VerifierSettings(max_answer_chars=0)
+
+
+def test_a_too_long_answer_to_a_broken_qa_still_raises():
+    with pytest.raises(VQAError, match="unknown category"):
+        score_answer({"category": "nope"}, "x" * 100_000)
+
+
+@pytest.mark.parametrize("unit", [f"{A} ", f"{A} and {B} ", "2 in front ", "A I a "])
+def test_scoring_is_linear_in_the_answer(unit):
+    """A 300 kB answer (over the default limit, so the limit is lifted here) is read in
+    well under a second; reading it was quadratic (100 kB took 9 s, 1 MB never finished,
+    300 kB about 80 s)."""
+    import time
+
+    settings = VerifierSettings(max_answer_chars=1_000_000)
+    truths = [qa("tall_choice", truth="true"), qa("distance", value=1.0),
+              {"category": "closer_choice", "options": [A, B], "correct": 0}]
+    text = (unit * (300_000 // len(unit) + 1))[:300_000]
+    for truth in truths:
+        start = time.perf_counter()
+        score_answer(truth, text, settings)
+        assert time.perf_counter() - start < 5.0
