@@ -7,7 +7,7 @@ Pure Python: the ``spatial-vqa eval`` command reads the files and prints the tab
 
 from __future__ import annotations
 
-import statistics
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +41,20 @@ class CategoryResult:
         return {"answers": self.answers, "readable": self.readable,
                 "success_rate": self.correct / self.answers if self.answers else None,
                 "mean_reward": self.reward_sum / self.answers if self.answers else None,
-                "abs_rel_error_mean": statistics.fmean(errors) if errors else None,
-                "abs_rel_error_median": statistics.median(errors) if errors else None}
+                # each term divided first: a sum of huge errors never overflows
+                "abs_rel_error_mean": math.fsum(e / len(errors) for e in errors)
+                if errors else None,
+                "abs_rel_error_median": _median(errors) if errors else None}
+
+
+def _median(values: list[float]) -> float:
+    """The median, halving before adding (``statistics.median`` of two 1e308 errors is
+    inf, which is not JSON)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return ordered[middle - 1] / 2 + ordered[middle] / 2
 
 
 @dataclass
@@ -52,6 +64,11 @@ class EvalResult:
     settings: VerifierSettings
     categories: dict[str, CategoryResult] = field(default_factory=dict)
     overall: CategoryResult = field(default_factory=CategoryResult)
+
+    def add(self, qa: Mapping[str, Any], score: Score) -> None:
+        """Count one scored answer to ``qa`` in its category and overall."""
+        self.categories.setdefault(str(qa.get("category")), CategoryResult()).add(score)
+        self.overall.add(score)
 
     def as_dict(self) -> dict[str, Any]:
         return {"mode": self.settings.mode, "tolerance": self.settings.tolerance,
@@ -68,7 +85,5 @@ def evaluate(pairs: Iterable[tuple[Mapping[str, Any], str]],
     """Score (QA fields, model answer) pairs; see :func:`.verify.score_answer`."""
     result = EvalResult(settings)
     for qa, answer in pairs:
-        score = score_answer(qa, answer, settings)
-        result.categories.setdefault(str(qa.get("category")), CategoryResult()).add(score)
-        result.overall.add(score)
+        result.add(qa, score_answer(qa, answer, settings))
     return result
