@@ -159,3 +159,20 @@ def test_a_shard_line_nested_too_deep_is_a_clear_error(dataset, tmp_path, capsys
     assert main(["to-trl", str(dataset), str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "RecursionError" in err and "cannot be read" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("value", "abc", "a number"), ("subject_id", True, "an integer"),
+    ("options", [1, 2], "a list of texts"), ("question", 3, "text"),
+    ("qualitative", "no", "true or false")])
+def test_a_qa_field_of_the_wrong_type_is_refused_naming_it(dataset, tmp_path, field, value,
+                                                           expected):
+    shard = sorted((dataset / "data").glob("shard-*.jsonl"))[0]
+    lines = shard.read_text().splitlines()
+    row = json.loads(lines[0])
+    row["qa"][1][field] = value
+    shard.write_text("\n".join([json.dumps(row), *lines[1:]]) + "\n")
+    with pytest.raises(DataIOError, match=f"record {row['id']}: QA 1 field '{field}' must "
+                       f"be {expected}, got .*nothing was exported"):
+        export_trl(dataset, tmp_path / "out", form="grpo")
+    assert not (tmp_path / "out").exists()

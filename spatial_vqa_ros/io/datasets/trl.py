@@ -67,6 +67,26 @@ def _features(form: str) -> Any:
     return Features(columns)
 
 
+def _field_problem(name: str, value: Any) -> str | None:
+    """Why one QA field does not fit its parquet column, or None (None values take the
+    column's default)."""
+    default = _QA_FIELDS[name]
+    if value is None:
+        return None
+    if name == "value":
+        fits = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if fits else "a number"
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) \
+            else "an integer"
+    if isinstance(default, list):
+        fits = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return None if fits else "a list of texts"
+    return None if isinstance(value, str) else "text"
+
+
 def _qa_row(qa: Mapping[str, Any]) -> dict[str, Any]:
     return {name: qa.get(name, default) if qa.get(name) is not None else default
             for name, default in _QA_FIELDS.items()}
@@ -97,6 +117,13 @@ def _checked(root: Path, records: list[dict[str, Any]]) -> list[_Item]:
         if not isinstance(qas, list) or not all(isinstance(qa, Mapping) for qa in qas):
             raise DataIOError(f"record {name}: its 'qa' is not a list of QA objects; "
                               "nothing was exported (fix or remove the record)")
+        for index, qa in enumerate(qas):
+            for field_name in _QA_FIELDS.keys() & qa.keys():
+                if (expected := _field_problem(field_name, qa[field_name])) is not None:
+                    raise DataIOError(
+                        f"record {name}: QA {index} field {field_name!r} must be "
+                        f"{expected}, got {qa[field_name]!r:.60}; nothing was exported "
+                        "(fix or remove the record)")
         items.append(_Item(name, image, qas))
     return items
 
