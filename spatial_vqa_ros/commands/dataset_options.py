@@ -43,6 +43,35 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
                        help="tag probability that counts as a match (default 0.5)")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def add_max_pixels_option(parser: argparse.ArgumentParser) -> None:
+    """``--max-pixels`` of the commands that read image files (images2dataset,
+    hf2dataset, perceive); its default is resolved at run time by :func:`max_pixels_of`
+    (the node's constant lives with the node's config, slow to import here)."""
+    parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
+                        help="refuse an image (or depth / instance file) whose header "
+                        "declares more pixels than N, before decoding it (default: the "
+                        "spatial node's max_pixels parameter, a 4K camera's frame)")
+
+
+def max_pixels_of(args: argparse.Namespace) -> int:
+    """``--max-pixels``, or the spatial node's frame limit when it is not given."""
+    if getattr(args, "max_pixels", None):
+        return int(args.max_pixels)
+    from ..offline.bag2dataset.sources import DEFAULT_MAX_PIXELS
+
+    return DEFAULT_MAX_PIXELS
+
+
 def _tags(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
@@ -70,8 +99,11 @@ def dataset_config(args: argparse.Namespace, perception, **extra):
         shard_size=args.shard_size, **extra)
 
 
-def finish(summary, args: argparse.Namespace, prog: str) -> int:
-    """Print the summary, push when asked; the exit status."""
+def finish(summary, args: argparse.Namespace, prog: str, *,
+           failed_frames_partial: bool = False) -> int:
+    """Print the summary, push when asked; the exit status: 0 done, 1 partial (a source
+    incomplete or no record; with ``failed_frames_partial``, an image that failed too:
+    each image of an image command is an item), 2 the push failed."""
     print(summary.format(), file=sys.stderr)
     if args.push_to_hub:
         from ..io.datasets import push_to_hub
@@ -83,6 +115,8 @@ def finish(summary, args: argparse.Namespace, prog: str) -> int:
             print(f"spatial-vqa {prog}: {error}", file=sys.stderr)
             return 2
         print(f"pushed to {url}", file=sys.stderr)
+    if failed_frames_partial:
+        return summary.exit_status
     return 0 if summary.ok else 1
 
 
@@ -104,4 +138,4 @@ def run_image_command(args: argparse.Namespace, prog: str, build) -> int:
     except (DataIOError, VQAError, PerceptionError) as error:
         print(f"spatial-vqa {prog}: {error}", file=sys.stderr)
         return 2
-    return finish(summary, args, prog)
+    return finish(summary, args, prog, failed_frames_partial=True)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .dataset_options import add_max_pixels_option, max_pixels_of
 from .perception_options import add_perception_options, prompts_from, spec_from
 
 
@@ -36,8 +37,9 @@ def _inputs(args: argparse.Namespace):
         return sample.name, sample.rgb, sample.depth_m, sample.camera
     if not args.image:
         raise ValueError("give an IMAGE, or --sample motorcycle")
-    rgb = load_rgb(args.image)
-    depth = load_depth(args.depth, rgb.shape[:2]) if args.depth else None
+    max_pixels = max_pixels_of(args)
+    rgb = load_rgb(args.image, max_pixels)
+    depth = load_depth(args.depth, rgb.shape[:2], max_pixels) if args.depth else None
     return Path(args.image).stem, rgb, depth, _camera(args, rgb)
 
 
@@ -75,8 +77,9 @@ def add_parser(sub) -> None:
         "perceive", help="run one image through perception and geometry; JSON + overlay",
         description="Run one image (with its depth and intrinsics where known) through the "
         "perception chain and the geometry core, and write the scene JSON line and an "
-        "overlay PNG of masks, boxes, labels and ranges to --out. Exit status: 0 done, "
-        "2 bad input.")
+        "overlay PNG of masks, boxes, labels and ranges to --out. An image or depth file "
+        "that is damaged or declares more than --max-pixels pixels is refused before it "
+        "is decoded. Exit status: 0 done, 2 bad input (the reason on stderr).")
     parser.add_argument("image", nargs="?", metavar="IMAGE", help="a JPEG or PNG")
     parser.add_argument("--sample", choices=["motorcycle"],
                         help="the built-in real RGB-D frame (Middlebury 2014 Motorcycle, "
@@ -88,5 +91,6 @@ def add_parser(sub) -> None:
     parser.add_argument("--hfov", type=float, default=0.0,
                         help="assumed horizontal field of view [deg] when no intrinsics")
     parser.add_argument("--out", default="out/perceive", help="output directory")
+    add_max_pixels_option(parser)
     add_perception_options(parser, detector="opencv_dnn", segmenter="depth_box")
     parser.set_defaults(run=run)

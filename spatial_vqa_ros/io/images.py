@@ -53,6 +53,14 @@ SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(_LAYOUTS)
 
 _NATIVE_BIGENDIAN = int(sys.byteorder == "big")
 
+
+
+def _grey16_to_8(grey: np.ndarray) -> np.ndarray:
+    """16-bit grey scaled to 8 bit over the full range (0 -> 0, 65535 -> 255, rounded):
+    a cast would wrap and clipping would turn almost every pixel white."""
+    return ((grey.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
 #: Encoding -> function returning an (H, W, 3) RGB array (a new, contiguous array).
 _TO_RGB: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "bgr8": lambda a: np.ascontiguousarray(a[..., ::-1]),
@@ -60,6 +68,8 @@ _TO_RGB: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "bgra8": lambda a: np.ascontiguousarray(a[..., 2::-1]),
     "mono8": lambda a: np.repeat(a[..., None], 3, axis=2),
     "8UC1": lambda a: np.repeat(a[..., None], 3, axis=2),
+    "mono16": lambda a: np.repeat(_grey16_to_8(a)[..., None], 3, axis=2),
+    "16UC1": lambda a: np.repeat(_grey16_to_8(a)[..., None], 3, axis=2),
 }
 
 ImageData = Literal["numpy", "array", "bytes"]
@@ -139,20 +149,24 @@ def image_to_numpy(msg: Any) -> np.ndarray:
 def to_rgb(image: np.ndarray, encoding: str) -> np.ndarray:
     """An (H, W, 3) uint8 RGB array from an image array in ``encoding``.
 
-    rgb8 is returned as is (no copy); bgr8, rgba8, bgra8 and mono8 / 8UC1 give a new
-    contiguous array (alpha dropped, grey replicated).
+    rgb8 is returned as is (no copy); bgr8, rgba8, bgra8, mono8 / 8UC1 and mono16 /
+    16UC1 give a new contiguous array (alpha dropped, grey replicated, 16-bit grey
+    scaled to 8 bit over its full range).
     """
     if encoding != "rgb8" and encoding not in _TO_RGB:
         raise DataIOError(
             f"cannot convert encoding {encoding!r} to RGB; convertible: rgb8, "
             f"{', '.join(_TO_RGB)}")
-    expected_channels = _LAYOUTS[encoding].channels
+    layout = _LAYOUTS[encoding]
+    expected_channels = layout.channels
     expected_shape = "(H, W)" if expected_channels == 1 else f"(H, W, {expected_channels})"
+    expected_dtype = np.dtype(layout.dtype)
     ndim_ok = image.ndim == 2 if expected_channels == 1 else (
         image.ndim == 3 and image.shape[2] == expected_channels)
-    if not ndim_ok or image.dtype != np.uint8:
+    if not ndim_ok or image.dtype.newbyteorder("=") != expected_dtype:
         raise DataIOError(
-            f"a {encoding} image must be {expected_shape} uint8, got {image.shape} {image.dtype}")
+            f"a {encoding} image must be {expected_shape} {expected_dtype.name}, got "
+            f"{image.shape} {image.dtype}")
     if encoding == "rgb8":
         return image
     return _TO_RGB[encoding](image)

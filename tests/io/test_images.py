@@ -224,3 +224,14 @@ def test_unsupported_distortion_model_is_a_data_io_error() -> None:
 def test_object_without_camera_info_fields_is_an_error() -> None:
     with pytest.raises(DataIOError, match="not a sensor_msgs/CameraInfo"):
         camera_info_to_intrinsics(SimpleNamespace(k=[1.0] * 9))
+
+
+@pytest.mark.parametrize("encoding", ["mono16", "16UC1"])
+def test_to_rgb_scales_16_bit_grey_over_its_full_range(encoding: str) -> None:
+    grey = np.array([[0, 128, 257 * 100], [40000, 65535, 1]], np.uint16)
+    rgb = to_rgb(grey, encoding)
+    assert rgb.shape == (2, 3, 3) and rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb[..., 1], [[0, 0, 100], [156, 255, 0]])
+    with pytest.raises(DataIOError, match=r"a mono16 image must be \(H, W\) uint16, got "
+                       r"\(2, 2\) uint8"):
+        to_rgb(np.zeros((2, 2), np.uint8), "mono16")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bag_support import CONFIG, check_consistent, write_image_folder
+from image_support import damaged, png_bytes, png_header_only
 from PIL import Image
 
 from spatial_vqa_ros.cli import main as cli_main
@@ -146,3 +147,128 @@ def test_the_command_line_writes_the_dataset(tmp_path, folder, capsys):
                      "--qa-per-image", "3", "--no-progress"])
     assert code == 0, capsys.readouterr().err
     assert len(load_records(tmp_path / "out")) == N_IMAGES
+
+
+def copy_folder(folder: Path, copy: Path) -> Path:
+    """A writable copy of the rendered folder (images, side files, camera.yaml)."""
+    for name in ("images", "depth", "instances"):
+        (copy / name).mkdir(parents=True)
+        for path in (folder / name).iterdir():
+            (copy / name / path.name).write_bytes(path.read_bytes())
+    (copy / "camera.yaml").write_bytes((folder / "camera.yaml").read_bytes())
+    return copy
+
+
+def cli_args(folder: Path, out: Path, *extra: str) -> list[str]:
+    return ["images2dataset", str(folder / "images"), str(out), "--depth-dir",
+            str(folder / "depth"), "--instances-dir", str(folder / "instances"),
+            "--camera-info", str(folder / "camera.yaml"), "--detector", "simulation",
+            "--segmenter", "simulation", "--qa-per-image", "3", "--no-progress", *extra]
+
+
+def test_damaged_files_fail_alone_and_a_re_run_goes_past_them(tmp_path, folder, capsys):
+    copy = copy_folder(folder, tmp_path / "copy")
+    (copy / "images" / "view 0.png").write_bytes(png_header_only(30_000, 30_000))
+    (copy / "depth" / "view 1.npy").unlink()  # a corrupt 16-bit depth PNG instead
+    (copy / "depth" / "view 1.png").write_bytes(
+        damaged(png_bytes(np.full((120, 160), 1500, np.uint16))))
+    np.save(copy / "depth" / "view 2.npy", np.zeros((120, 160), dtype=[("z", "f4")]))
+    (copy / "instances" / "view 3.png").write_bytes(
+        damaged((folder / "instances" / "view 3.png").read_bytes()))
+    for name in ("images/view 1.png", "depth/view 1.npy", "instances/view 1.png",
+                 "instances/view 1.json"):  # one good image among them
+        (copy / name.replace("view 1", "good")).write_bytes((folder / name).read_bytes())
+    summary = run_images(copy, tmp_path / "api")
+    notes = "\n".join(summary.sources[0].failure_notes)
+    assert summary.sources[0].failed_by_reason == {"invalid": 4}
+    assert "view 0.png is refused before decoding" in notes
+    assert "depth PNG" in notes and "view 1.png is damaged" in notes
+    assert "view 2.npy holds [('z', '<f4')] values" in notes
+    assert "instance image" in notes and "view 3.png is damaged" in notes
+    assert [r["id"] for r in load_records(tmp_path / "api")] == ["images/good.png"]
+    for attempt in range(2):  # a re-run meets the same files and goes on the same way
+        assert cli_main(cli_args(copy, tmp_path / "out")) == 1  # partial: some failed
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "failed: invalid 4" in err
+        assert f"{1 - attempt} records written this run" in err
+
+
+def test_max_pixels_refuses_images_before_decoding(tmp_path, folder, capsys):
+    copy = copy_folder(folder, tmp_path / "copy")
+    (copy / "images" / "view 0.png").write_bytes(png_header_only(10_000, 9_000))  # 68 bytes
+    assert cli_main(cli_args(copy, tmp_path / "out")) == 1
+    err = capsys.readouterr().err
+    assert "view 0.png is 10000x9000 = 90000000 pixels, over the limit of 12000000" in err
+    assert f"{N_IMAGES - 1} records written" in err
+    assert cli_main(cli_args(copy, tmp_path / "small", "--max-pixels", "19199")) == 1
+    err = capsys.readouterr().err  # 160 x 120 = 19200 pixels each
+    assert "0 records written" in err and f"failed: invalid {N_IMAGES}" in err
+    with pytest.raises(SystemExit) as exited:  # argparse's own exit for a bad option
+        cli_main(cli_args(copy, tmp_path / "o", "--max-pixels", "0"))
+    assert exited.value.code == 2
+    assert "--max-pixels: must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_the_default_pixel_limit_is_the_spatial_nodes(folder):
+    from spatial_vqa_ros.nodes.config import SpatialNodeConfig
+
+    source = ImageFolderSource(folder / "images", perception=CONFIG.perception,
+                               depth_dir=folder / "depth", instances_dir=folder / "instances")
+    assert source.max_pixels == SpatialNodeConfig().max_pixels == 12_000_000
+
+
+def renamed_folder(folder: Path, root: Path, names: dict[int, str]) -> Path:
+    """Rendered view k (image and side files) saved as ``names[k]`` (a relative path)."""
+    for k, name in names.items():
+        for kind, suffixes in (("images", (".png",)), ("depth", (".npy",)),
+                               ("instances", (".png", ".json"))):
+            for suffix in suffixes:
+                target = root / kind / f"{name}{suffix}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes((folder / kind / f"view {k}{suffix}").read_bytes())
+    (root / "camera.yaml").write_bytes((folder / "camera.yaml").read_bytes())
+    return root
+
+
+def test_names_that_meet_as_keys_drop_no_image(tmp_path, folder, capsys):
+    names = {0: "a b", 1: "a_b", 2: "a#b", 3: "#../x"}
+    copy = renamed_folder(folder, tmp_path / "copy", names)
+    assert cli_main(cli_args(copy, tmp_path / "out")) == 0
+    err = capsys.readouterr().err
+    assert "keys: 2 images named like another once made key-safe" in err
+    assert "same stamp" not in err
+    ids = sorted(r["id"] for r in load_records(tmp_path / "out"))
+    assert len(ids) == N_IMAGES and "images/a_b.png" in ids and "images/_/x.png" in ids
+    assert cli_main(cli_args(copy, tmp_path / "out")) == 0  # the same keys: nothing new
+    assert "complete in the dataset already, nothing new to read" in capsys.readouterr().err
+    assert sorted(r["id"] for r in load_records(tmp_path / "out")) == ids
+
+
+def test_images_added_to_a_complete_folder_are_read_and_only_they(tmp_path, folder,
+                                                                  monkeypatch):
+    copy = renamed_folder(folder, tmp_path / "copy", {0: "view 0", 1: "view 1"})
+    first = run_images(copy, tmp_path / "out")
+    assert first.ok and first.dataset.records == 2
+    renamed_folder(folder, copy, {2: "view 2", 3: "sub/view 3"})
+    original, read = ImageFolderSource._frame, []
+
+    def counted(self, chain, index, path, images=None):
+        read.append(path.name)
+        return original(self, chain, index, path, images)
+
+    monkeypatch.setattr(ImageFolderSource, "_frame", counted)
+    again = run_images(copy, tmp_path / "out")
+    assert sorted(read) == ["view 2.png", "view 3.png"]  # the two old ones not read again
+    report = again.sources[0]
+    assert again.ok and again.skipped_complete == [] and again.dataset.records == N_IMAGES
+    assert (report.records, report.frames_done_before, report.complete) == (2, 2, True)
+    reference = tmp_path / "reference"  # the same four images in one run
+    run_images(copy, reference)
+    for root in (tmp_path / "out", reference):
+        lines = [json.loads(line) for line in (root / "scene_graphs.jsonl").open()]
+        assert sorted(line["id"] for line in lines) == sorted(
+            r["id"] for r in load_records(root))
+    got = sorted((r["id"], json.dumps(r["qa"])) for r in load_records(tmp_path / "out"))
+    assert got == sorted((r["id"], json.dumps(r["qa"])) for r in load_records(reference))
+    read.clear()
+    assert run_images(copy, tmp_path / "out").skipped_complete == ["images"] and not read

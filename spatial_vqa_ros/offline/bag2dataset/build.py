@@ -8,20 +8,23 @@ starts the chosen engine on what is not, and feeds every output to the
 
 from __future__ import annotations
 
+import json
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from ...io.datasets import DatasetWriter
+from ...io.datasets.layout import SCENE_GRAPHS
 from ...io.errors import DataIOError
 from .config import Bag2DatasetConfig
 from .engines import ENGINES, SKIP_REASONS, FrameOutput, _local_outputs
 from .hf_images import HFImageSource
 from .images import ImageFolderSource
 from .ray_engine import ray_outputs
-from .sources import FrameSource, open_bags
+from .sources import DEFAULT_MAX_PIXELS, FrameSource, open_bags
 from .summary import Bag2DatasetSummary, SourceReport
 from .vocabulary import FIXED_PROMPTS_ONLY, check_vocabulary_model
 
@@ -35,8 +38,10 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
                   title: str = "Spatial VQA from rosbag2 recordings") -> Bag2DatasetSummary:
     """Process ``sources`` into the dataset directory ``out`` (created or resumed).
 
-    Sources complete in ``out`` already are skipped; partly written ones are run
-    again from their start and only their missing frames are written. Raises
+    Sources complete in ``out`` already are skipped, except an image source with
+    images the dataset lacks (added since): only those are read, the others' records
+    and scene lines are kept (:func:`_top_up`). Partly written sources are run again
+    from their start and only their missing frames are written. Raises
     DataIOError when the output cannot be written (e.g. a full disk: what was
     written stays intact, and the same call resumes).
     """
@@ -51,15 +56,21 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
                            image_format=config.image_format,
                            title=title)
     try:
-        pending = []
+        pending, topped_up = [], set()
         for source in sources:
-            if writer.source_complete(source.name):
-                summary.skipped_complete.append(source.name)
-            else:
+            if not writer.source_complete(source.name):
                 pending.append(source)
+            elif _top_up(source, writer.done_keys(source.name)):
+                pending.append(source)
+                topped_up.add(source.name)
+            else:
+                summary.skipped_complete.append(source.name)
         done = {s.name: writer.done_keys(s.name) for s in pending}
         for s in pending:
             writer.begin_source(s.name, {"kind": s.kind, "uri": s.uri, "topic": s.topic})
+            if s.name in topped_up:
+                for line in _scene_lines(Path(out), s.name):
+                    writer.add_scene(s.name, line)
         outputs = (_local_outputs(pending, config, done) if engine == "local"
                    else ray_outputs(pending, config, done, workers))
         total = sum(s.total or 0 for s in pending) or None
@@ -70,6 +81,33 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
         summary.dataset = writer.close(extra={"totals": summary.totals(),
                                               "engine": engine})
     return summary
+
+
+def _top_up(source: FrameSource, done: set[str]) -> bool:
+    """Whether a complete source has frames the dataset lacks, and if so set it to read
+    only those. Only image sources can say so without reading (their keys are known
+    from names); a recording complete once stays complete."""
+    keys = getattr(source, "keys", None)
+    if keys is None or not hasattr(source, "carrying"):
+        return False
+    if all(key in done for key in keys):
+        return False
+    source.carrying(done)
+    return True
+
+
+def _scene_lines(root: Path, name: str) -> Iterator[dict[str, Any]]:
+    """The scene-graph lines of source ``name`` the dataset holds (a complete source's,
+    merged into ``scene_graphs.jsonl``): carried into its next pass, which replaces
+    them."""
+    path = root / SCENE_GRAPHS
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        parsed = [json.loads(line) for line in lines if line.strip()]
+    except (OSError, ValueError) as error:
+        raise DataIOError(f"cannot read the scene graphs {path} ({error}); it was not "
+                          "written by spatial_vqa_ros") from None
+    return (line for line in parsed if isinstance(line, dict) and line.get("source") == name)
 
 
 def _check_perception(sources: Sequence[FrameSource], config: Bag2DatasetConfig) -> None:
@@ -131,11 +169,13 @@ def images2dataset(folders: Sequence[str | Path], out: str | Path,
                    config: Bag2DatasetConfig, *, depth_dir: str | Path | None = None,
                    instances_dir: str | Path | None = None,
                    camera_info: str | Path | None = None, engine: str = "local",
-                   workers: int = 2, progress: bool = True) -> Bag2DatasetSummary:
+                   workers: int = 2, progress: bool = True,
+                   max_pixels: int = DEFAULT_MAX_PIXELS) -> Bag2DatasetSummary:
     """Image folders to a dataset, each image its own scene; see
     :class:`~.images.ImageFolderSource` for the side files and :func:`write_dataset`
     for resuming. With several folders, each has its own side-file folders under the
-    given ones (``<depth_dir>/<folder name>/...``)."""
+    given ones (``<depth_dir>/<folder name>/...``). An image (or side file) over
+    ``max_pixels`` fails alone, before it is decoded."""
     if not folders:
         raise DataIOError("give at least one image folder")
     several = len(folders) > 1
@@ -150,7 +190,7 @@ def images2dataset(folders: Sequence[str | Path], out: str | Path,
                                  depth_dir=side(depth_dir, Path(folder)),
                                  instances_dir=side(instances_dir, Path(folder)),
                                  camera_info=camera_info, filters=config.filters,
-                                 vocabulary=config.vocabulary)
+                                 vocabulary=config.vocabulary, max_pixels=max_pixels)
                for folder in folders]
     names = [s.name for s in sources]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -165,16 +205,18 @@ def images2dataset(folders: Sequence[str | Path], out: str | Path,
                          progress=progress, title="Spatial VQA from images")
 
 
-def hf2dataset(location: str, out: str | Path, config: Bag2DatasetConfig, *,
-               split: str = "train", image_column: str = "image", id_column: str = "",
-               camera_info: str | Path | None = None, engine: str = "local",
-               workers: int = 2, progress: bool = True) -> Bag2DatasetSummary:
+def hf2dataset(  # noqa: PLR0913 -- a dataset's reading options, all keyword-only
+        location: str, out: str | Path, config: Bag2DatasetConfig, *,
+        split: str = "train", image_column: str = "image", id_column: str = "",
+        camera_info: str | Path | None = None, engine: str = "local",
+        workers: int = 2, progress: bool = True,
+        max_pixels: int = DEFAULT_MAX_PIXELS) -> Bag2DatasetSummary:
     """One split of a Hugging Face image dataset to a dataset; see
     :class:`~.hf_images.HFImageSource` and :func:`write_dataset`."""
     source = HFImageSource(location, perception=config.perception, prompts=config.prompts,
                            split=split, image_column=image_column, id_column=id_column,
                            camera_info=camera_info, filters=config.filters,
-                           vocabulary=config.vocabulary)
+                           vocabulary=config.vocabulary, max_pixels=max_pixels)
     from ...perception.registry import build_chain
 
     build_chain(config.perception)

@@ -36,7 +36,8 @@ class FrameOutput:
     ``status``: "written" (``record`` and ``image`` set), "no_objects" / "no_qa"
     (processed, no record), "done" (in the dataset already: not synthesised again),
     "failed" (not processed: ``reason``), "unselected" (dropped by ``every_n``).
-    ``scene``: the scene-graph line of every processed frame.
+    ``scene``: the scene-graph line of every processed frame (none for a ``carried``
+    frame, whose line the dataset keeps).
     """
 
     key: str
@@ -98,6 +99,9 @@ class SourceRun:
     def _unusable(self, item: SourceFrame) -> FrameOutput | None:
         """The output of a frame that is filtered out or failed before the core."""
         report = self.report
+        if item.carried:  # in the dataset, its scene line kept: nothing to do
+            report.frames_done_before += 1
+            return FrameOutput(item.key, "done")
         if item.skip_reason:
             report.filter(item.skip_reason)
             return FrameOutput(item.key, item.skip_reason)

@@ -4,7 +4,8 @@ chain into the same dataset writer as rosbags.
 Why beside bags: most spatial VQA data is made from image collections (VQASynth,
 SpatialRGPT's pipeline), not recordings. A folder's images are unrelated scenes, so
 the source is ``stateless`` (a fresh tracker per image) and every image is its own key
-(``<folder name>/<relative path>``, stable across runs, so a killed run resumes).
+(``<folder name>/<relative path>``, made key-safe and unique by :mod:`.keys`, stable
+across runs, so a killed run resumes).
 
 Optional side files, matched by the image's relative path without its extension:
 
@@ -22,14 +23,13 @@ phrases of its own caption (:mod:`.vocabulary`); an image left with no prompt is
 as ``no_vocabulary``.
 
 An image that cannot be read, or whose side files are wrong, fails alone with the
-reason (counted in the summary); the others go on.
+reason (counted in the summary); the others go on. An image (or side file) whose
+header declares more than ``max_pixels`` pixels is refused before it is decoded.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,13 +39,20 @@ import numpy as np
 from ...core.camera import CameraIntrinsics
 from ...core.errors import CoreError
 from ...io.errors import DataIOError
-from ...io.image_files import load_camera_info_yaml, load_depth, load_rgb
+from ...io.image_files import load_camera_info_yaml, load_depth, load_instances, load_rgb
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
 from ...perception.registry import PerceptionSpec, assumed_camera
 from ...perception.types import SensorInputs
 from .filters import NO_FILTERS, FrameFilters, ImageFilter
-from .sources import SourceFrame, perception_chain, required_roles, source_name
+from .keys import safe_part, unique_keys
+from .sources import (
+    DEFAULT_MAX_PIXELS,
+    SourceFrame,
+    perception_chain,
+    required_roles,
+    source_name,
+)
 from .vocabulary import (
     FIXED_PROMPTS_ONLY,
     NO_VOCABULARY,
@@ -57,12 +64,6 @@ from .vocabulary import (
 __all__ = ["IMAGE_SUFFIXES", "ImageFolderSource"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _key_part(relative: Path) -> str:
-    """A relative image path as key parts: unsafe characters replaced, '/' kept."""
-    return "/".join(_UNSAFE.sub("_", part).strip("_") or "_" for part in relative.parts)
 
 
 class ImageFolderSource:
@@ -77,8 +78,15 @@ class ImageFolderSource:
                  depth_dir: str | Path | None = None, instances_dir: str | Path | None = None,
                  camera_info: str | Path | None = None,
                  filters: FrameFilters = NO_FILTERS,
-                 vocabulary: VocabularySpec = FIXED_PROMPTS_ONLY) -> None:
+                 vocabulary: VocabularySpec = FIXED_PROMPTS_ONLY,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.root = Path(root)
+        self.max_pixels = int(max_pixels)
+        if self.max_pixels < 1:
+            raise DataIOError(f"max_pixels must be >= 1, got {max_pixels}")
+        #: Keys in the dataset with their scene lines carried over: not read again (set
+        #: by the dataset build when it tops up a complete source with new images).
+        self.carried_keys: frozenset[str] = frozenset()
         self.filters = filters
         if not self.root.is_dir():
             raise DataIOError(f"image folder {self.root} does not exist or is not a folder")
@@ -99,6 +107,10 @@ class ImageFolderSource:
         if not self.images:
             raise DataIOError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {self.root}")
         self.total: int | None = len(self.images)
+        relatives = [p.relative_to(self.root) for p in self.images]
+        named = unique_keys([r.as_posix() for r in relatives],
+                            ["/".join(safe_part(part) for part in r.parts) for r in relatives])
+        self.keys = tuple(f"{self.name}/{key}" for key in named.keys)
         required = required_roles(perception)
         if "depth" in required and self.depth_dir is None:
             raise DataIOError("sensor depth needs --depth-dir (depth files beside the "
@@ -107,7 +119,8 @@ class ImageFolderSource:
         if "instances" in required and self.instances_dir is None:
             raise DataIOError("the simulation detector/segmenter needs --instances-dir "
                               "(instance images and labels); or choose model families")
-        self._stats = {"images": len(self.images), "unreadable": 0}
+        self._stats = {"images": len(self.images), "unreadable": 0,
+                       "key_collisions": named.collisions}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> ImageFolderSource:
@@ -116,7 +129,9 @@ class ImageFolderSource:
                    instances_dir=spec.get("instances_dir"),
                    camera_info=spec.get("camera_info"),
                    filters=FrameFilters(**spec.get("filters", {})),
-                   vocabulary=VocabularySpec(**spec.get("vocabulary", {})))
+                   vocabulary=VocabularySpec(**spec.get("vocabulary", {})),
+                   max_pixels=spec.get("max_pixels", DEFAULT_MAX_PIXELS)
+                   ).carrying(spec.get("carried_keys", ()))
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": str(self.root), "name": self.name,
@@ -124,7 +139,14 @@ class ImageFolderSource:
                 "depth_dir": str(self.depth_dir) if self.depth_dir else None,
                 "instances_dir": str(self.instances_dir) if self.instances_dir else None,
                 "camera_info": str(self.camera_info) if self.camera_info else None,
-                "filters": asdict(self.filters), "vocabulary": asdict(self.vocabulary)}
+                "filters": asdict(self.filters), "vocabulary": asdict(self.vocabulary),
+                "max_pixels": self.max_pixels, "carried_keys": sorted(self.carried_keys)}
+
+    def carrying(self, keys: Collection[str]) -> ImageFolderSource:
+        """This source, its frames of ``keys`` neither read nor perceived (their scene
+        lines are carried over from the dataset): yields them as ``carried``."""
+        self.carried_keys = frozenset(keys)
+        return self
 
     def stats(self) -> dict[str, Any]:
         return dict(self._stats)
@@ -137,12 +159,15 @@ class ImageFolderSource:
         images = ImageFilter(self.filters) if self.filters.checks_images else None
         self._vocabulary.load()  # once per source object (per Ray actor)
         for index in indices:
+            if self.keys[index] in self.carried_keys:
+                yield SourceFrame(self.keys[index], index, None, None, carried=True)
+                continue
             yield self._frame(chain, index, self.images[index], images)
 
     def _frame(self, chain: PerceptionChain, index: int, path: Path,
                images: ImageFilter | None = None) -> SourceFrame:
         relative = path.relative_to(self.root)
-        key = f"{self.name}/{_key_part(relative)}"
+        key = self.keys[index]
         try:
             inputs = self._inputs(path, relative.with_suffix(""))
         except (DataIOError, CoreError, PerceptionError) as error:
@@ -172,10 +197,10 @@ class ImageFolderSource:
                            image_checked=True)
 
     def _inputs(self, path: Path, stem: Path) -> SensorInputs:
-        rgb = load_rgb(path)
+        rgb = load_rgb(path, self.max_pixels)
         size_hw = rgb.shape[:2]
         depth = self._side(self.depth_dir, stem, (".npy", ".png"))
-        depth_m = load_depth(depth, size_hw) if depth is not None else None
+        depth_m = load_depth(depth, size_hw, self.max_pixels) if depth is not None else None
         if depth is None and "depth" in required_roles(self.perception):
             raise DataIOError(f"{path.name}: no depth file {stem}.npy or {stem}.png in "
                               f"{self.depth_dir}")
@@ -205,20 +230,7 @@ class ImageFolderSource:
         if image is None or labels_path is None:
             raise DataIOError(f"no instance image and labels {stem}.png / {stem}.json in "
                               f"{self.instances_dir}")
-        from PIL import Image
-
-        with Image.open(image) as opened:
-            ids = np.asarray(opened).astype(np.int32)
-        if ids.shape != tuple(size_hw):
-            raise DataIOError(f"instance image {image} is {ids.shape[::-1]}, the image "
-                              f"{tuple(size_hw)[::-1]}")
-        try:
-            labels = {int(k): str(v) for k, v in
-                      json.loads(labels_path.read_text(encoding="utf-8")).items()}
-        except (ValueError, AttributeError) as error:
-            raise DataIOError(f"labels {labels_path} are not a JSON object of id -> label "
-                              f"({error})") from None
-        return ids, labels
+        return load_instances(image, labels_path, (size_hw[0], size_hw[1]), self.max_pixels)
 
     @staticmethod
     def _side(directory: Path | None, stem: Path, suffixes: Sequence[str]) -> Path | None:

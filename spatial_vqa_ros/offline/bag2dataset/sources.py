@@ -18,6 +18,7 @@ from ...core.errors import CoreError
 from ...core.frame import Frame, Observations
 from ...io.bags import BagFrame, BagFrameReader, BagTopics, bag_topics_summary
 from ...io.errors import DataIOError
+from ...nodes.config import SpatialNodeConfig
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
 from ...perception.registry import PerceptionSpec, build_chain
@@ -27,6 +28,9 @@ from ..frames import SIMULATION, perceive_frame
 _ROLES = {"depth": ("no_depth", "depth_raw", "no depth image"),
           "instances": ("no_instances", "instance_ids", "no instance image"),
           "labels": ("no_labels", "id_to_label", "no instance labels")}
+#: The most pixels an image source decodes: the spatial node's frame limit (12 MP, a 4K
+#: camera), so offline and live refuse the same images; ``--max-pixels`` changes it.
+DEFAULT_MAX_PIXELS: int = SpatialNodeConfig.max_pixels
 #: What to do about a missing role.
 _HINTS = {"depth": "set the depth topic (an RGB-D camera), or choose a depth estimator",
           "instances": "set the instances topic, or choose a model detector and segmenter",
@@ -56,6 +60,9 @@ class SourceFrame:
     #: before perception; ``image_checked``: the image checks ran already.
     skip_reason: str = ""
     image_checked: bool = False
+    #: In the dataset already with its scene line carried over (a complete image source
+    #: topped up with new images): neither read nor perceived again.
+    carried: bool = False
 
 
 class FrameSource(Protocol):

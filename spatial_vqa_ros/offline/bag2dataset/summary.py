@@ -94,6 +94,12 @@ class Bag2DatasetSummary:
     def ok(self) -> bool:
         return all(r.complete for r in self.sources) and self.dataset.records > 0
 
+    @property
+    def exit_status(self) -> int:
+        """The command's exit status: 0 done, 1 partial (a frame failed, a source is
+        incomplete, or the dataset holds no record)."""
+        return 0 if self.ok and not any(r.frames_failed for r in self.sources) else 1
+
     def totals(self) -> dict[str, Any]:
         emission = EmissionStats()
         failed: dict[str, int] = {}
@@ -107,7 +113,9 @@ class Bag2DatasetSummary:
         total = {name: sum(getattr(r, name) for r in self.sources) for name in (
             "frames_read", "frames_selected", "frames_failed", "frames_no_objects",
             "frames_no_qa", "frames_done_before", "records")}
+        collisions = sum(int(r.reader.get("key_collisions", 0)) for r in self.sources)
         return {**total, "failed_by_reason": failed, "filtered_by_reason": filtered,
+                "key_collisions": collisions,
                 "qa_by_category": emission.by_category,
                 "qa_emitted": emission.emitted, "qa_refused_by_reason": emission.skipped,
                 "qa_shortfall": emission.shortfall}
@@ -126,6 +134,9 @@ class Bag2DatasetSummary:
         if t["failed_by_reason"]:
             lines.append("failed: " + ", ".join(f"{k} {v}" for k, v in
                                                 sorted(t["failed_by_reason"].items())))
+        if t["key_collisions"]:
+            lines.append(f"keys: {t['key_collisions']} images named like another once made "
+                         "key-safe (or named twice) got a hash suffix; none dropped")
         if t["filtered_by_reason"]:
             lines.append("filtered out: " + ", ".join(
                 f"{k} {v}" for k, v in sorted(t["filtered_by_reason"].items())))
@@ -136,7 +147,7 @@ class Bag2DatasetSummary:
             f"{k} {v}" for k, v in sorted(refused.items())) or "none")
             + f"; shortfall {t['qa_shortfall']} QAs")
         for name in self.skipped_complete:
-            lines.append(f"{name}: complete in the dataset already, not read again")
+            lines.append(f"{name}: complete in the dataset already, nothing new to read")
         for r in self.sources:
             reader = {k: v for k, v in r.reader.items()
                       if k.startswith("skipped_") and v}
