@@ -95,3 +95,25 @@ def test_bad_inputs_exit_2_with_what_was_wrong(tmp_path, capsys):
     err = _fail([image, "--depth", str(tmp_path / "depth.npy"), "--detector", "simulation",
                  "--segmenter", "depth_box"], capsys)
     assert "no camera intrinsics" in err or "instance image" in err
+
+
+def test_damaged_or_oversized_files_exit_2_without_a_traceback(tmp_path, capsys):
+    from image_support import damaged, png_bytes, png_header_only
+
+    image = tmp_path / "img.png"
+    image.write_bytes(png_bytes(np.zeros((20, 30, 3), np.uint8)))
+    depth = tmp_path / "depth.png"
+    depth.write_bytes(damaged(png_bytes(np.full((20, 30), 1500, np.uint16))))
+    err = _fail([str(image), "--depth", str(depth)], capsys)
+    assert "depth PNG" in err and "is damaged" in err and "Traceback" not in err
+    np.save(tmp_path / "depth.npy", np.zeros((20, 30), dtype=[("z", "f4")]))
+    assert "holds [('z', '<f4')] values" in _fail(
+        [str(image), "--depth", str(tmp_path / "depth.npy")], capsys)
+    (tmp_path / "huge.png").write_bytes(png_header_only(10_000, 9_000))
+    assert "huge.png is 10000x9000 = 90000000 pixels, over the limit of 12000000" in _fail(
+        [str(tmp_path / "huge.png")], capsys)
+    assert "over the limit of 100 (--max-pixels)" in _fail(
+        [str(image), "--max-pixels", "100"], capsys)
+    (tmp_path / "bomb.png").write_bytes(png_header_only(30_000, 30_000))
+    assert "refused before decoding" in _fail(
+        [str(tmp_path / "bomb.png"), "--max-pixels", "10000000000"], capsys)

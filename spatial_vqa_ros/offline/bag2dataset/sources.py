@@ -30,7 +30,7 @@ _ROLES = {"depth": ("no_depth", "depth_raw", "no depth image"),
           "labels": ("no_labels", "id_to_label", "no instance labels")}
 #: The most pixels an image source decodes: the spatial node's frame limit (12 MP, a 4K
 #: camera), so offline and live refuse the same images; ``--max-pixels`` changes it.
-DEFAULT_MAX_PIXELS: int = SpatialNodeConfig.max_pixels
+DEFAULT_MAX_PIXELS: int = SpatialNodeConfig().max_pixels
 #: What to do about a missing role.
 _HINTS = {"depth": "set the depth topic (an RGB-D camera), or choose a depth estimator",
           "instances": "set the instances topic, or choose a model detector and segmenter",
