@@ -128,9 +128,11 @@ def test_damaged_and_oversized_rows_fail_alone(tmp_path):
     cells = [png_bytes(PICTURE), png_header_only(30_000, 30_000),
              png_header_only(10_000, 9_000), damaged(png_bytes(PICTURE)), b"not an image",
              png_bytes(grey16)]
-    features = datasets.Features({"image": datasets.Image()})  # decoded by datasets before
-    location = saved(tmp_path, {"image": [{"bytes": c, "path": None} for c in cells]},
-                     features)
+    # both decoded by datasets before; the other column is not read at all now
+    features = datasets.Features({"image": datasets.Image(), "thumb": datasets.Image()})
+    bomb = {"bytes": png_header_only(30_000, 30_000), "path": None}
+    location = saved(tmp_path, {"image": [{"bytes": c, "path": None} for c in cells],
+                                "thumb": [bomb] * len(cells)}, features)
     source = HFImageSource(location, perception=MODELS)
     chain = ChainStandIn()
     frames = list(source.frames(chain, range(len(cells))))

@@ -174,10 +174,12 @@ class HFImageSource:
             if column and column not in columns:
                 raise DataIOError(f"dataset {self.location} has no column {column!r} "
                                   f"(columns: {', '.join(columns)})")
-        self._rows = _undecoded(self._rows, image_column)
+        named = self._named_keys()
+        # only the image column is read per row, and undecoded: no other column's images
+        # are decoded by datasets (unchecked) on the way
+        self._rows = _undecoded(self._rows.select_columns([image_column]), image_column)
         self._roots = _path_roots(local)
         self.total: int | None = len(self._rows)
-        named = self._named_keys()
         self.keys = tuple(f"{self.name}/{key}" for key in named.keys)
         self._stats = {"rows": len(self._rows), "unreadable": 0,
                        "key_collisions": named.collisions}
@@ -304,13 +306,19 @@ def _path_roots(local: Path) -> tuple[Path, ...]:
 def confined_path(text: str, roots: Sequence[Path], what: str) -> Path:
     """The file a path found in the data names (relative: to the first root), if it
     lies under one of ``roots`` once symbolic links and ``..`` are resolved; else
-    DataIOError: data must not make us read files outside the dataset."""
+    DataIOError: data must not make us read files outside the dataset. (Unlike the
+    records' ``io.datasets.layout.confined_path``, an absolute path is allowed inside
+    a root: ``to_parquet`` writes image paths absolute, and a hub id's files lie in the
+    caches.)"""
     path = Path(text)
     if not path.is_absolute():
         if not roots:
             raise DataIOError(f"{what} is the relative path {text!r} with no dataset folder")
         path = roots[0] / path
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError, ValueError) as error:  # a symlink loop, a NUL
+        raise DataIOError(f"{what}: the path {text!r} cannot be resolved ({error})") from None
     if not any(resolved.is_relative_to(root) for root in roots):
         raise DataIOError(f"{what} points outside the dataset ({text!r}; allowed under "
                           f"{', '.join(str(r) for r in roots)}): embed the image bytes, or "
