@@ -10,6 +10,7 @@ def _list(args: argparse.Namespace) -> int:
     """The registry's models: present, exported, and how many TensorRT engines of them
     the engine cache holds (of any GPU or shapes; the node picks the one that fits)."""
     from ..perception.models.registry import is_present, load_registry
+    from ..perception.models.snapshots import snapshot_problem
     from ..perception.runtime.engine_cache import EngineCache, default_engines_dir
 
     registry = load_registry(args.registry)
@@ -19,7 +20,9 @@ def _list(args: argparse.Namespace) -> int:
     print(f"registry {registry.path}; models directory {models_dir}; engines {engines_dir}")
     print(f"  {'name':40s} {'role':9s} {'family':15s} present  onnx     engines  checkpoint")
     for entry in registry.entries.values():
-        present = "yes" if is_present(models_dir / entry.name) else "no"
+        directory = models_dir / entry.name
+        present = "no" if not is_present(directory) else \
+            "corrupt" if snapshot_problem(directory) else "yes"
         onnx = "yes" if (models_dir / entry.name / "onnx" / "export.json").is_file() else "no"
         engines = sum(1 for e in entries if e.get("source", "").startswith(f"{entry.name}/"))
         print(f"  {entry.name:40s} {entry.role:9s} {entry.family:15s} {present:8s} "
@@ -31,11 +34,11 @@ def _pull(args: argparse.Namespace) -> int:
     from ..perception.models.pull import pull
     from ..perception.models.registry import load_registry
 
-    registry = load_registry(args.registry)
-    for name in args.names:
-        target = pull(registry.get(name), _models_dir(args))
-        print(f"{name}: {target}")
-    return 0
+    registry, models_dir = load_registry(args.registry), _models_dir(args)
+
+    def one(name: str) -> None:
+        print(f"{name}: {pull(registry.get(name), models_dir)}")
+    return _each(args, one)
 
 
 #: family -> the module whose ``export(model_dir, out_dir, ...)`` writes its ONNX graphs.
@@ -54,14 +57,15 @@ def _export(args: argparse.Namespace) -> int:
     from ..perception.models.registry import load_registry, resolve_model_dir
     from ..perception.registry import ONNX_DIR
 
-    registry = load_registry(args.registry)
-    for name in args.names:
+    registry, models_dir = load_registry(args.registry), _models_dir(args)
+
+    def one(name: str) -> None:
         entry = registry.get(name)
         module = EXPORTERS.get(entry.family)
         if module is None:
-            raise PerceptionError(f"{name}: family {entry.family} has no ONNX export yet "
+            raise PerceptionError(f"family {entry.family} has no ONNX export yet "
                                   f"(exportable: {', '.join(sorted(EXPORTERS))})")
-        directory = resolve_model_dir(name, models_dir=_models_dir(args), registry=registry)
+        directory = resolve_model_dir(name, models_dir=models_dir, registry=registry)
         exporter = importlib.import_module(f"spatial_vqa_ros.perception.families.{module}")
         options = {}
         if entry.family in SIZED:
@@ -70,7 +74,7 @@ def _export(args: argparse.Namespace) -> int:
         written = exporter.export(directory, directory / ONNX_DIR, **options)
         paths = written if isinstance(written, list) else [written]
         print(f"{name}: " + ", ".join(str(p) for p in paths))
-    return 0
+    return _each(args, one)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -97,9 +101,10 @@ def _build(args: argparse.Namespace) -> int:
     precision = args.precision or default_precision()
     cache = EngineCache(args.engines_dir or default_engines_dir(),
                         max_bytes=default_max_bytes(), log=print)
-    registry = load_registry(args.registry)
-    for name in args.names:
-        directory = resolve_model_dir(name, models_dir=_models_dir(args), registry=registry)
+    registry, models_dir = load_registry(args.registry), _models_dir(args)
+
+    def one(name: str) -> None:
+        directory = resolve_model_dir(name, models_dir=models_dir, registry=registry)
         graphs = sorted((directory / ONNX_DIR).glob("*.onnx"))
         if not graphs:
             raise PerceptionError(f"{name} has no ONNX export: run 'spatial-vqa models "
@@ -118,15 +123,31 @@ def _build(args: argparse.Namespace) -> int:
                 g, p, precision), source=f"{directory.name}/{graph.name}")
             print(f"{name}: {graph.name} -> {result.path} "
                   f"({'built' if result.built else 'cached'})")
-    return 0
+    return _each(args, one)
 
 
 def _models_dir(args: argparse.Namespace):
-    from pathlib import Path
+    from ..perception.models.registry import models_dir_of
 
-    from ..perception.models.registry import default_models_dir
+    return models_dir_of(args.models_dir)
 
-    return Path(args.models_dir) if args.models_dir else default_models_dir()
+
+def _each(args: argparse.Namespace, one) -> int:
+    """``one(name)`` for every name given, each failure told on stderr and the rest
+    still done: 0 all done, 1 some failed, 2 none done (or no name given)."""
+    from ..perception.errors import PerceptionError
+
+    if not args.names:
+        raise PerceptionError(f"name the models to {args.action} (spatial-vqa models list "
+                              "shows them)")
+    failed = 0
+    for name in args.names:
+        try:
+            one(name)
+        except PerceptionError as error:
+            failed += 1
+            print(f"spatial-vqa models: {name}: {error}", file=sys.stderr)
+    return 0 if not failed else 2 if failed == len(args.names) else 1
 
 
 def run(args: argparse.Namespace, ros_args: list[str]) -> int:
@@ -148,8 +169,10 @@ def add_parser(sub) -> None:
         "from the Hugging Face hub (the only command that uses the network; nodes and "
         "tools never download); 'export' writes ONNX graphs into <model>/onnx for the "
         "onnxruntime runtime; 'build' makes TensorRT engines of the exported graphs "
-        "ahead of time (a GPU with TensorRT needed), kept in the engine cache. Exit "
-        "status: 0 done, 2 an error said why.")
+        "ahead of time (a GPU with TensorRT needed), kept in the engine cache; 'list' "
+        "says 'corrupt' for a snapshot whose config or weights file is broken (pull it "
+        "again). Exit status: 0 done, 1 some of the names failed (each said why, the "
+        "rest done), 2 bad input or nothing done (the reason on stderr).")
     parser.add_argument("action", choices=["list", "pull", "export", "build"])
     parser.add_argument("names", nargs="*", metavar="NAME", help="models to pull or export")
     parser.add_argument("--size", default="640x480",

@@ -15,5 +15,8 @@ def add_parser(sub) -> None:
     parser = sub.add_parser(
         "node", help="run the spatial node (what `ros2 launch ... spatial_vqa.launch.py` runs)",
         description="Run the spatial node. ROS arguments go after --ros-args, e.g. "
-        "`spatial-vqa node --ros-args -p detector:=opencv_dnn -r __ns:=/robot`.")
+        "`spatial-vqa node --ros-args -p detector:=opencv_dnn -r __ns:=/robot`. Exit "
+        "status: 0 stopped (Ctrl-C or shutdown), 2 a parameter or model refused at "
+        "start (a wrong type or value, a plugin that is not a perception class, missing "
+        "or corrupt weights; the reason on stderr).")
     parser.set_defaults(run=run)

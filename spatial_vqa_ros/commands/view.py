@@ -18,5 +18,7 @@ def add_parser(sub) -> None:
         description="Run the spatial_vqa_view node: a Foxglove WebSocket server (default "
         "ws://127.0.0.1:8765) with the camera image, the scene graph as labelled 3D boxes "
         "and the reward. Open https://app.foxglove.dev and connect. Parameters after "
-        "--ros-args: image_topic, scene_graph_topic, reward_topic, host, port.")
+        "--ros-args: image_topic, scene_graph_topic, reward_topic, host, port (0..65535; "
+        "0: any free port). Exit status: 0 stopped (Ctrl-C or shutdown), 2 a parameter "
+        "refused (wrong type or range, port taken; the reason on stderr).")
     parser.set_defaults(run=run)

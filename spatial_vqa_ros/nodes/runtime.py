@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
 
 import rclpy
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
 
@@ -16,14 +18,15 @@ def run_node(factory: Callable[[], Node], args: list[str] | None, name: str,
              threads: int = 1) -> int:
     """``rclpy.init``, build the node, spin until Ctrl-C or shutdown, clean up.
 
-    A node that refuses its parameters (ValueError, DataIOError) exits with status 2
-    and the reason, instead of a traceback.
+    A node that refuses its parameters (ValueError, DataIOError, or rclpy's
+    ParameterException: ``-p port:=abc`` for an integer) exits with status 2 and the
+    reason on stderr, instead of a traceback.
     """
     rclpy.init(args=args)
     try:
         node = factory()
-    except (ValueError, DataIOError) as error:
-        print(f"{name}: {error}", flush=True)
+    except (ValueError, DataIOError, ParameterException) as error:
+        print(f"{name}: {error}", file=sys.stderr, flush=True)
         if rclpy.ok():
             rclpy.shutdown()
         return 2

@@ -24,6 +24,9 @@ from ..viz.foxglove_view import BoxObject, LiveView
 from .conversions import stamp_to_ns
 from .runtime import run_node
 
+#: The largest TCP port.
+MAX_PORT = 65535
+
 
 def box_objects(graph: SceneGraph) -> list[BoxObject]:
     """The visible objects of a SceneGraph message as the 3D panel's boxes."""
@@ -40,7 +43,10 @@ class ViewNode(Node):
                                              "/spatial_vqa/scene_graph").value
         reward_topic = self.declare_parameter("reward_topic", "/spatial_vqa/reward").value
         host = self.declare_parameter("host", "127.0.0.1").value
-        port = int(self.declare_parameter("port", 8765).value)
+        port = self.declare_parameter("port", 8765).value
+        if not 0 <= port <= MAX_PORT:
+            raise ValueError(f"parameter port must be within 0..{MAX_PORT} (0: any free "
+                             f"port), got {port}")
         try:
             self.view = LiveView(host=host, port=port)
         except (RuntimeError, OSError) as error:  # foxglove-sdk missing, port taken

@@ -10,6 +10,7 @@ rebuild the same chain from it (:func:`build_chain`); models load from local pat
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 import re
 from collections.abc import Callable
@@ -124,32 +125,60 @@ def _family(module: str, cls: str, model_field: str, *, thresholded: bool = Fals
     path): ``families.<module>.<cls>.from_pretrained(directory)`` on torch, or
     ``families.<module>_onnx.<onnx_cls>.from_pretrained(directory, directory / "onnx")``
     on onnxruntime; with the spec's score threshold when one is set and the family takes
-    one."""
+    one. Every family loads through here, so a snapshot that is there but breaks its
+    loader in any way (a garbage weights file, a config that is not a JSON object) ends
+    in one error: the snapshot is corrupt, pull it again."""
     def factory(spec: PerceptionSpec) -> Any:
         from .models.registry import resolve_model_dir
+        from .models.snapshots import choose_hint
 
+        if not getattr(spec, model_field):
+            setting = f"--{model_field.replace('_', '-')} (node parameter {model_field})"
+            raise PerceptionError(f"{module} needs a model: {choose_hint(module, setting)}")
         directory = resolve_model_dir(getattr(spec, model_field),
                                       models_dir=spec.models_dir or None)
-        options = ({"score_threshold": spec.score_threshold}
-                   if thresholded and spec.score_threshold > 0 else {})
-        if spec.runtime == "torch":
-            adapter = getattr(importlib.import_module(f"{__package__}.families.{module}"), cls)
-            return adapter.from_pretrained(directory, device=torch_device(spec.device),
-                                           **options)
-        if not onnx_cls:
-            raise PerceptionError(f"{module} has no {spec.runtime} path yet: use runtime "
-                                  "torch")
-        adapter = getattr(importlib.import_module(f"{__package__}.families.{module}_onnx"),
-                          onnx_cls)
-        if spec.runtime == "tensorrt":
-            from .runtime.engine_session import NATIVE_TENSORRT
-
-            options["providers"] = [NATIVE_TENSORRT, "CUDAExecutionProvider",
-                                    "CPUExecutionProvider"]
-        elif spec.device == "cpu":
-            options["providers"] = ["CPUExecutionProvider"]
-        return adapter.from_pretrained(directory, directory / ONNX_DIR, **options)
+        try:
+            return _load(spec, module, cls, onnx_cls, directory, thresholded=thresholded)
+        except PerceptionError:
+            raise
+        except ImportError as error:
+            raise PerceptionError(f"the {module} family cannot run here: {error}") from None
+        except Exception as error:  # what a loader let through: the snapshot's fault
+            raise _load_error(module, directory, error) from None
     return factory
+
+
+def _load(spec: PerceptionSpec, module: str, cls: str, onnx_cls: str, directory: Any, *,
+          thresholded: bool) -> Any:
+    """The family's adapter on ``directory``, for the spec's runtime and device."""
+    options = ({"score_threshold": spec.score_threshold}
+               if thresholded and spec.score_threshold > 0 else {})
+    if spec.runtime == "torch":
+        adapter = getattr(importlib.import_module(f"{__package__}.families.{module}"), cls)
+        return adapter.from_pretrained(directory, device=torch_device(spec.device), **options)
+    if not onnx_cls:
+        raise PerceptionError(f"{module} has no {spec.runtime} path yet: use runtime torch")
+    adapter = getattr(importlib.import_module(f"{__package__}.families.{module}_onnx"),
+                      onnx_cls)
+    if spec.runtime == "tensorrt":
+        from .runtime.engine_session import NATIVE_TENSORRT
+
+        options["providers"] = [NATIVE_TENSORRT, "CUDAExecutionProvider",
+                                "CPUExecutionProvider"]
+    elif spec.device == "cpu":
+        options["providers"] = ["CPUExecutionProvider"]
+    return adapter.from_pretrained(directory, directory / ONNX_DIR, **options)
+
+
+def _load_error(module: str, directory: Any, error: Exception) -> PerceptionError:
+    """A loader's foreign exception as a PerceptionError: memory is memory, anything
+    else means the snapshot on disk is not what its loader reads."""
+    from .models.snapshots import corrupt_snapshot
+
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return PerceptionError(f"{module} model at {directory} does not fit in memory "
+                               f"({type(error).__name__}): use device cpu or a smaller model")
+    return corrupt_snapshot(directory, error, family=module)
 
 
 DEPTH: dict[str, Factory] = {
@@ -197,13 +226,28 @@ def _make(role: str, name: str, table: dict[str, Factory], spec: PerceptionSpec)
         return table[name](spec)
     module_name, _, attribute = name.partition(":")
     try:
-        factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise PerceptionError(f"{role} {name!r} cannot be loaded: {error}") from None
-    made = factory()
-    if not callable(getattr(made, METHODS[role], None)):
-        raise PerceptionError(f"{role} {name!r} has no {METHODS[role]}() method")
-    return made
+        plugin = getattr(importlib.import_module(module_name), attribute)
+    except Exception as error:  # ImportError, AttributeError, or the module's own failure
+        raise PerceptionError(f"{role} {name!r} cannot be loaded: "
+                              f"{type(error).__name__}: {error}") from None
+    check_plugin(role, name, plugin)
+    try:
+        return plugin()
+    except Exception as error:  # the plugin's own constructor: its reason, no traceback
+        raise PerceptionError(f"{role} {name!r} could not be constructed: "
+                              f"{type(error).__name__}: {error}") from None
+
+
+def check_plugin(role: str, name: str, plugin: Any) -> None:
+    """PerceptionError unless ``plugin`` is a class with the role's method. Checked on
+    the class, before anything is called: a path may name any callable (``os:system``),
+    and the seams' Protocols have data members, so ``issubclass`` cannot tell."""
+    method = METHODS[role]
+    if not inspect.isclass(plugin):
+        raise PerceptionError(f"{role} {name!r} is a {type(plugin).__name__}, not a class: "
+                              f"a plugin is a class whose instances have {method}()")
+    if not callable(getattr(plugin, method, None)):
+        raise PerceptionError(f"{role} {name!r} has no {method}() method")
 
 
 def assumed_camera(width: int, height: int, hfov_deg: float) -> CameraIntrinsics:
@@ -235,4 +279,4 @@ def _aligner(camera_height_m: float
 
 
 __all__ = ["DEPTH", "DETECTORS", "SEGMENTERS", "PerceptionSpec", "assumed_camera",
-           "build_chain", "check_name", "torch_device"]
+           "build_chain", "check_name", "check_plugin", "torch_device"]

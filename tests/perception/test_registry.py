@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
+from spatial_vqa_ros.cli import main
 from spatial_vqa_ros.perception.chain import PerceptionChain
 from spatial_vqa_ros.perception.depth import SensorDepth
 from spatial_vqa_ros.perception.depth_box import DepthBoxSegmenter
@@ -34,12 +37,144 @@ def test_names_that_are_neither_registered_nor_a_path_are_refused(name):
 
 
 def test_a_plugin_that_does_not_load_says_why():
-    with pytest.raises(PerceptionError, match="cannot be loaded: No module named"):
+    with pytest.raises(PerceptionError, match="cannot be loaded: ModuleNotFoundError: No "
+                       "module named"):
         build_chain(PerceptionSpec(detector="no_such_package.backends:Detector"))
     with pytest.raises(PerceptionError, match="cannot be loaded"):
         build_chain(PerceptionSpec(segmenter="spatial_vqa_ros.synthetic.doubles:Nothing"))
     with pytest.raises(PerceptionError, match=r"has no segment\(\) method"):
         build_chain(PerceptionSpec(segmenter="collections:OrderedDict"))
+
+
+PLUGINS = """
+calls = []
+
+
+def make_detector():
+    calls.append("make_detector")
+
+
+class Detector:
+    def __init__(self):
+        calls.append("Detector")
+
+    def detect(self, inputs, prompts):
+        return None
+
+
+class NeedsCalibration:
+    def __init__(self):
+        raise RuntimeError("no calibration file at /etc/cam.yaml")
+
+    def detect(self, inputs, prompts):
+        return None
+
+
+class Segmenter:
+    def __init__(self):
+        calls.append("Segmenter")
+
+    def segment(self, inputs, xyxy, depth_m):
+        return None
+"""
+
+
+@pytest.fixture
+def plugins(tmp_path, monkeypatch):
+    """A module of candidate plugins, importable as ``test_plugins_43``."""
+    (tmp_path / "test_plugins_43.py").write_text(PLUGINS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield __import__("test_plugins_43")
+    sys.modules.pop("test_plugins_43", None)
+
+
+@pytest.mark.parametrize("path,match", [
+    ("test_plugins_43:make_detector", "is a function, not a class"),
+    ("test_plugins_43:Segmenter", r"has no detect\(\) method"),
+    ("test_plugins_43:calls", "is a list, not a class"),
+])
+def test_a_path_that_is_not_a_detector_class_is_refused_without_calling_it(plugins, path,
+                                                                          match):
+    with pytest.raises(PerceptionError, match=match):
+        build_chain(PerceptionSpec(detector=path))
+    assert plugins.calls == []  # nothing named was called
+
+
+def test_a_plugin_whose_constructor_raises_says_why(plugins):
+    with pytest.raises(PerceptionError, match=r"detector 'test_plugins_43:NeedsCalibration' "
+                       r"could not be constructed: RuntimeError: no calibration file"):
+        build_chain(PerceptionSpec(detector="test_plugins_43:NeedsCalibration"))
+    chain = build_chain(PerceptionSpec(detector="test_plugins_43:Detector"))
+    assert type(chain.detector).__name__ == "Detector" and plugins.calls == ["Detector"]
+
+
+@pytest.mark.parametrize("path,message", [
+    ("os:system", "detector 'os:system' is a builtin_function_or_method, not a class"),
+    ("os:getcwd", "detector 'os:getcwd' is a builtin_function_or_method, not a class"),
+])
+def test_perceive_with_a_function_as_detector_exits_2_with_the_reason(tmp_path, capsys, path,
+                                                                     message):
+    image = tmp_path / "image.png"
+    _write_png(image)
+    assert main(["perceive", str(image), "--out", str(tmp_path / "out"), "--detector",
+                 path]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def _write_png(path):
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(path)
+
+
+@pytest.mark.parametrize("role,family,flag,first", [
+    ("depth", "depth_anything", "--depth-model", "depth_anything_v2_metric_indoor_small"),
+    ("depth", "depth_pro", "--depth-model", "depth_pro"),
+    ("detector", "owlv2", "--detector-model", "owlv2_base_ensemble"),
+    ("detector", "grounding_dino", "--detector-model", "grounding_dino_tiny"),
+    ("segmenter", "sam", "--segmenter-model", "sam_vit_base"),
+    ("segmenter", "sam2", "--segmenter-model", "sam2_hiera_tiny"),
+])
+def test_a_family_without_a_model_names_the_option_and_a_registered_pull(role, family, flag,
+                                                                         first):
+    with pytest.raises(PerceptionError, match=rf"{family} needs a model: set {flag} \(node "
+                       rf"parameter {flag[2:].replace('-', '_')}\) to a registry name, e.g. "
+                       rf"{first}.*'spatial-vqa models pull {first}'"):
+        build_chain(PerceptionSpec(**{role: family}))
+
+
+def test_perceive_with_depth_anything_and_no_model_exits_2_naming_flag_and_pull(tmp_path,
+                                                                                capsys):
+    image = tmp_path / "image.png"
+    _write_png(image)
+    assert main(["perceive", str(image), "--out", str(tmp_path / "out"),
+                 "--depth-estimator", "depth_anything"]) == 2
+    err = capsys.readouterr().err
+    assert "set --depth-model" in err
+    assert "'spatial-vqa models pull depth_anything_v2_metric_indoor_small'" in err
+
+
+@pytest.mark.parametrize("raised", [AttributeError("'list' object has no attribute 'get'"),
+                                    RuntimeError("Error(s) in loading state_dict")])
+def test_whatever_a_family_loader_lets_through_is_a_corrupt_snapshot(tmp_path, monkeypatch,
+                                                                     raised):
+    from spatial_vqa_ros.perception.families.owlv2 import Owlv2Detector
+
+    directory = tmp_path / "owlv2_base_ensemble"
+    directory.mkdir()
+    (directory / "config.json").write_text("{}")
+    (directory / "model.safetensors").write_bytes(b"x")
+
+    def from_pretrained(*args, **kwargs):
+        raise raised
+    monkeypatch.setattr(Owlv2Detector, "from_pretrained", from_pretrained)
+    with pytest.raises(PerceptionError, match=rf"the snapshot at {directory} is corrupt "
+                       rf"\({type(raised).__name__}: .*\): run 'spatial-vqa models pull "
+                       "owlv2_base_ensemble' again"):
+        build_chain(PerceptionSpec(detector="owlv2", detector_model="owlv2_base_ensemble",
+                                   models_dir=str(tmp_path), device="cpu"))
 
 
 def test_opencv_dnn_without_weights_says_what_to_set():

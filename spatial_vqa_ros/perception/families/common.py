@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import PerceptionError
 from ..models.registry import is_present
+from ..models.snapshots import corrupt_snapshot, pull_hint
 
 
 def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:
@@ -26,33 +27,30 @@ def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:
 
 
 def snapshot_config(model_dir: str | Path, family: str, hub_id: str) -> tuple[Path, dict]:
-    """The directory and its ``config.json``; PerceptionError saying how to get the
-    weights when the directory, its config or its weights are missing."""
+    """The directory and its ``config.json`` (a JSON object); PerceptionError saying
+    how to get the weights when the directory, its config or its weights are missing,
+    and naming the snapshot corrupt when its config is not a JSON object."""
     directory = Path(model_dir).expanduser()
     if not is_present(directory):
         what = "incomplete (no config.json or no weights)" if directory.is_dir() else "not found"
-        raise PerceptionError(
-            f"{family} model {what} at {directory}: run 'spatial-vqa models pull "
-            f"{directory.name}' on a machine with network, or copy a snapshot of {hub_id} "
-            "there")
+        raise PerceptionError(f"{family} model {what} at {directory}: "
+                              + pull_hint(directory, checkpoints=(hub_id,)))
     try:
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise PerceptionError(f"{family} model at {directory}: config.json is unreadable "
-                              f"({error}); pull or copy the snapshot again") from None
+        raise corrupt_snapshot(directory, f"config.json is unreadable: {error}",
+                               checkpoints=(hub_id,)) from None
+    if not isinstance(config, dict):
+        raise corrupt_snapshot(directory, f"config.json holds a {type(config).__name__}, "
+                               "not a JSON object", checkpoints=(hub_id,))
     return directory, config
 
 
 def load_failed(family: str, directory: Path, hub_id: str,
                 error: Exception | str) -> PerceptionError:
     """The error for a snapshot transformers could not load (a missing processor or
-    tokenizer file, a truncated weights file)."""
-    text = str(error).strip()
-    reason = text.splitlines()[0] if text else type(error).__name__
-    return PerceptionError(
-        f"{family} model at {directory} is incomplete or unreadable ({reason}): run "
-        f"'spatial-vqa models pull {directory.name}' on a machine with network, or copy a "
-        f"whole snapshot of {hub_id} there (model, processor and tokenizer files)")
+    tokenizer file, a truncated weights file): the snapshot is corrupt, pull it again."""
+    return corrupt_snapshot(directory, error, checkpoints=(hub_id,))
 
 
 def class_nms(xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray,
@@ -118,7 +116,7 @@ def load_errors() -> tuple[type[BaseException], ...]:
     foreign files, and a truncated or corrupt weights file (safetensors' own error)."""
     from safetensors import SafetensorError
 
-    return OSError, ValueError, TypeError, KeyError, SafetensorError
+    return OSError, ValueError, TypeError, KeyError, AttributeError, SafetensorError
 
 
 def load_snapshot(processor_class, model_class, directory: Path, family: str,

@@ -49,22 +49,26 @@ from typing import Any
 import numpy as np
 
 from ..errors import PerceptionError
+from ..models.snapshots import corrupt_snapshot, pull_hint
 from ..types import DepthResult, SensorInputs, check_rgb
+from .common import load_errors
 
 __all__ = ["DepthAnythingDepth"]
 
 #: Model types this adapter runs, and the hub snapshot a user copies for each.
 MODEL_TYPES = {"depth_anything": "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf",
                "prompt_depth_anything": "depth-anything/prompt-depth-anything-vits-hf"}
-#: The family name for ``spatial-vqa models pull``.
+#: The family's name in the model registry.
 FAMILY = "depth_anything"
 
 
 def _missing(model_dir: Path, what: str) -> PerceptionError:
-    hub_ids = " or ".join(MODEL_TYPES.values())
-    return PerceptionError(f"Depth Anything {what} not found at {model_dir}: run "
-                           f"'spatial-vqa models pull {FAMILY}' on a machine with network, or "
-                           f"copy a snapshot of {hub_ids} there")
+    return PerceptionError(f"Depth Anything {what} not found at {model_dir}: "
+                           + pull_hint(model_dir, checkpoints=tuple(MODEL_TYPES.values())))
+
+
+def _corrupt(model_dir: Path, error: BaseException | str) -> PerceptionError:
+    return corrupt_snapshot(model_dir, error, checkpoints=tuple(MODEL_TYPES.values()))
 
 
 def fill_invalid_nearest(depth_m: np.ndarray) -> np.ndarray:
@@ -138,11 +142,10 @@ class DepthAnythingDepth:
             raise _missing(model_dir, "model (config.json)")
         try:
             config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
-        except OSError as error:
-            raise PerceptionError(f"{_missing(model_dir, 'model config')} ({error})") from None
-        except Exception as error:  # e.g. strict config validation: a field of the wrong type
-            raise PerceptionError(f"{model_dir / 'config.json'} cannot be read by transformers "
-                                  f"{transformers.__version__}: {error}") from None
+        except Exception as error:  # a config that is not a JSON object, a field of the wrong type
+            raise _corrupt(model_dir, f"config.json cannot be read by transformers "
+                           f"{transformers.__version__}: {type(error).__name__}: {error}"
+                           ) from None
         classes = {"depth_anything": DepthAnythingForDepthEstimation,
                    "prompt_depth_anything": PromptDepthAnythingForDepthEstimation}
         if config.model_type not in classes:
@@ -152,9 +155,8 @@ class DepthAnythingDepth:
             model = classes[config.model_type].from_pretrained(
                 model_dir, local_files_only=True, dtype="float32")
             processor = AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
-        except OSError as error:
-            raise PerceptionError(f"{_missing(model_dir, 'weights or processor')} "
-                                  f"({error})") from None
+        except load_errors() as error:  # a missing processor file, a garbage weights file
+            raise _corrupt(model_dir, error) from None
         model = model.to(device).eval()
         return cls(model, processor, model_id=model_dir.name, **options)
 

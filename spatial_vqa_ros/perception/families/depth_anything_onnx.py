@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import PerceptionError
 from ..runtime.onnx import OrtSession, create_session, export_onnx
 from ..types import DepthResult, SensorInputs, check_rgb
-from .depth_anything import FAMILY, DepthAnythingDepth, _missing
+from .depth_anything import FAMILY, DepthAnythingDepth, _corrupt, _missing
 from .export_info import (
     EXPORT_HINT,
     EXPORT_INFO,
@@ -160,8 +160,8 @@ def _load_config_and_processor(model_dir: Path) -> tuple[Any, Any]:
         config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
         processor = AutoImageProcessor.from_pretrained(model_dir, local_files_only=True)
     except Exception as error:  # OSError for missing files, others for bad fields
-        raise PerceptionError(f"{_missing(model_dir, 'config or processor')} "
-                              f"({type(error).__name__}: {error})") from None
+        raise _corrupt(model_dir, f"its config or processor cannot be loaded: "
+                       f"{type(error).__name__}: {error}") from None
     return config, processor
 
 

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..errors import PerceptionError
+from ..models.snapshots import pull_hint
 from ..runtime.onnx import OrtSession, create_session, export_onnx
 from ..types import DepthResult, SensorInputs
 from .depth_pro import FAMILY, HUB_ID, DepthProDepth, load_processing
@@ -124,9 +125,8 @@ class DepthProOnnxDepth:
         ``export_missing`` exports (needs the weights) instead of refusing."""
         model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
         if not model_dir.is_dir():
-            raise PerceptionError(f"Depth Pro model not found at {model_dir}: run "
-                                  f"'spatial-vqa models pull {model_dir.name}' on a machine "
-                                  f"with network, or copy a snapshot of {HUB_ID} there")
+            raise PerceptionError(f"Depth Pro model not found at {model_dir}: "
+                                  + pull_hint(model_dir, checkpoints=(HUB_ID,)))
         side_hw = load_processing(model_dir).size_hw
         try:
             record, session = _open(model_dir, onnx_dir, side_hw, providers, threads)

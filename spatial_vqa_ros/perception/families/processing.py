@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import PerceptionError
+from ..models.snapshots import corrupt_snapshot
 
 __all__ = ["ImageProcessing", "normalize_then_resize", "read_image_processing",
            "resize_chw", "resize_then_normalize"]
@@ -64,14 +65,14 @@ def read_image_processing(model_dir: Path, family: str, *, default_size_hw: tupl
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PerceptionError(f"{family} snapshot at {model_dir} has no "
-                              "preprocessor_config.json: copy the whole snapshot "
-                              "(model and processor files)") from None
+        raise corrupt_snapshot(Path(model_dir), "no preprocessor_config.json",
+                               family=family) from None
     except (OSError, ValueError) as error:
-        raise PerceptionError(f"{path} is unreadable ({error}): pull or copy the snapshot "
-                              "again") from None
+        raise corrupt_snapshot(Path(model_dir), f"preprocessor_config.json is unreadable: "
+                               f"{error}", family=family) from None
     if not isinstance(raw, dict):
-        raise PerceptionError(f"{path} is not a JSON object")
+        raise corrupt_snapshot(Path(model_dir), "preprocessor_config.json is not a JSON "
+                               "object", family=family)
     resample = raw.get("resample", BILINEAR)
     if resample != BILINEAR:
         raise PerceptionError(f"{path}: resample {resample!r} is not reproduced here (only "

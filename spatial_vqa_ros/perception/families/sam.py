@@ -25,12 +25,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import PerceptionError
+from ..models.snapshots import corrupt_snapshot, pull_hint
 from ..types import SensorInputs, check_masks, check_rgb
 from .common import LastFrameCache
 
 __all__ = ["HUB_ID", "SamSegmenter"]
 
-#: The checkpoint ``spatial-vqa models pull sam`` fetches (ViT-B, Apache-2.0).
+#: The checkpoint of the registry's ``sam_vit_base`` (ViT-B, Apache-2.0).
 HUB_ID = "facebook/sam-vit-base"
 _WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
             "pytorch_model.bin.index.json")
@@ -51,8 +52,7 @@ def _missing(model_dir: Path) -> str:
 
 
 def _pull_hint(model_dir: Path) -> str:
-    return (f"at {model_dir}: run 'spatial-vqa models pull sam' on a machine with network, "
-            f"or copy a snapshot of {HUB_ID} there")
+    return f"at {model_dir}: {pull_hint(model_dir, checkpoints=(HUB_ID,))}"
 
 
 def _boxes(xyxy: np.ndarray) -> np.ndarray:
@@ -103,8 +103,7 @@ class SamSegmenter:
                                                      backend="pil")
             model = SamModel.from_pretrained(model_dir, local_files_only=True)
         except Exception as error:  # a corrupt or foreign snapshot: many error types
-            raise PerceptionError(f"SAM model could not be loaded ({type(error).__name__}: "
-                                  f"{error}) {_pull_hint(model_dir)}") from None
+            raise corrupt_snapshot(model_dir, error, checkpoints=(HUB_ID,)) from None
         return cls(model, processor, name=f"sam:{model_dir.name}", device=device, **options)
 
     def segment(self, inputs: SensorInputs, xyxy: np.ndarray,

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import PerceptionError
+from ..models.snapshots import pull_hint
 from ..runtime.onnx import OrtSession, create_session, export_onnx
 from ..types import SensorInputs
 from .export_info import (
@@ -183,9 +184,8 @@ class Sam2OnnxSegmenter:
         export is missing, unreadable or stale, instead of refusing."""
         model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
         if not model_dir.is_dir():
-            raise PerceptionError(f"SAM2 model not found at {model_dir}: run 'spatial-vqa "
-                                  f"models pull {model_dir.name}' on a machine with network, "
-                                  f"or copy a snapshot of {HUB_ID} there")
+            raise PerceptionError(f"SAM2 model not found at {model_dir}: "
+                                  + pull_hint(model_dir, checkpoints=(HUB_ID,)))
         side_hw = load_processing(model_dir).size_hw
         try:
             record, sessions = _open(model_dir, onnx_dir, side_hw, providers, threads)

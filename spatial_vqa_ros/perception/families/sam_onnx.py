@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import PerceptionError
+from ..models.snapshots import corrupt_snapshot
 from ..runtime.onnx import OrtSession, create_session, export_onnx
 from ..types import SensorInputs
 from .export_info import (
@@ -44,7 +45,7 @@ from .export_info import (
     read_export_info,
     write_export_info,
 )
-from .sam import SamSegmenter, _pull_hint
+from .sam import HUB_ID, SamSegmenter, _pull_hint
 
 __all__ = ["SamOnnxSegmenter", "export"]
 
@@ -234,8 +235,9 @@ def _load_processor(model_dir: Path) -> Any:
     try:
         return SamProcessor.from_pretrained(model_dir, local_files_only=True, backend="pil")
     except Exception as error:  # a missing or foreign processor config: many error types
-        raise PerceptionError(f"SAM processor could not be loaded ({type(error).__name__}: "
-                              f"{error}) {_pull_hint(model_dir)}") from None
+        raise corrupt_snapshot(model_dir, f"its SAM processor cannot be loaded: "
+                               f"{type(error).__name__}: {error}", checkpoints=(HUB_ID,)
+                               ) from None
 
 
 def _open(model_dir: Path, onnx_dir: Path, pixel_hw: tuple[int, int],

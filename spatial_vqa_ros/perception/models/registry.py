@@ -82,8 +82,25 @@ def default_registry_path() -> Path:
 
 def default_models_dir() -> Path:
     """``$SPATIAL_VQA_MODELS``, else ``~/.cache/spatial_vqa_ros/models``."""
-    return Path(os.environ.get(MODELS_ENV) or Path.home() / ".cache" / "spatial_vqa_ros"
-                / "models")
+    return models_dir_of(None)
+
+
+def models_dir_of(given: str | Path | None) -> Path:
+    """The models directory: ``given`` (--models-dir, parameter models_dir), else
+    ``$SPATIAL_VQA_MODELS``, else ``~/.cache/spatial_vqa_ros/models``. PerceptionError
+    when the one chosen is a file: every name would be "not found" there, and a pull
+    would fail, neither saying why."""
+    if given:
+        directory, what = Path(given).expanduser(), "the models directory"
+    elif os.environ.get(MODELS_ENV):
+        directory, what = Path(os.environ[MODELS_ENV]).expanduser(), f"${MODELS_ENV}"
+    else:
+        return Path.home() / ".cache" / "spatial_vqa_ros" / "models"
+    if directory.exists() and not directory.is_dir():
+        raise PerceptionError(f"{what} is {directory}, which is not a directory: point it "
+                              "at the folder that holds one snapshot folder per model name "
+                              "(or unset it for ~/.cache/spatial_vqa_ros/models)")
+    return directory
 
 
 def load_registry(path: str | Path | None = None) -> ModelRegistry:
@@ -124,14 +141,14 @@ def resolve_model_dir(name_or_path: str, *, models_dir: str | Path | None = None
         return candidate
     registry = registry or load_registry()
     entry = registry.get(name_or_path)
-    directory = Path(models_dir or default_models_dir()) / entry.name
+    directory = models_dir_of(models_dir) / entry.name
     if not is_present(directory):
-        raise PerceptionError(
-            f"model {entry.name} not found at {directory}: run 'spatial-vqa models pull "
-            f"{entry.name}' on a machine with network, or copy a snapshot of "
-            f"{entry.checkpoint} there")
+        from .snapshots import pull_hint
+
+        raise PerceptionError(f"model {entry.name} not found at {directory}: "
+                              + pull_hint(directory, registry=registry))
     return directory
 
 
 __all__ = ["ModelEntry", "ModelRegistry", "default_models_dir", "default_registry_path",
-           "is_present", "load_registry", "resolve_model_dir"]
+           "is_present", "load_registry", "models_dir_of", "resolve_model_dir"]

@@ -212,7 +212,8 @@ def test_loading_needs_no_network(da_metric_dir, monkeypatch):
 
 
 def test_a_missing_directory_says_how_to_get_the_weights(tmp_path):
-    with pytest.raises(PerceptionError, match="spatial-vqa models pull depth_anything"):
+    with pytest.raises(PerceptionError, match="spatial-vqa models pull "
+                       "depth_anything_v2_metric_indoor_small'"):
         DepthAnythingDepth.from_pretrained(tmp_path / "nowhere")
 
 

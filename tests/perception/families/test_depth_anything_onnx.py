@@ -175,7 +175,8 @@ def test_an_export_of_another_snapshot_is_refused(da_metric_dir, exports, tmp_pa
 
 
 def test_a_missing_snapshot_says_how_to_get_the_weights(exports, tmp_path):
-    with pytest.raises(PerceptionError, match="spatial-vqa models pull depth_anything"):
+    with pytest.raises(PerceptionError, match="spatial-vqa models pull "
+                       "depth_anything_v2_metric_indoor_small'"):
         DepthAnythingOnnxDepth.from_pretrained(tmp_path / "nowhere", exports[SMALL_HW][0])
 
 

@@ -125,7 +125,7 @@ def test_the_registry_builds_depth_pro_from_a_local_snapshot(depth_pro_dir):
 
 
 def test_missing_and_foreign_snapshots_say_what_to_do(tmp_path):
-    with pytest.raises(PerceptionError, match="not found.*spatial-vqa models pull nowhere"):
+    with pytest.raises(PerceptionError, match="not found.*spatial-vqa models pull depth_pro'"):
         DepthProDepth.from_pretrained(tmp_path / "nowhere")
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "dpt"}))
     (tmp_path / "model.safetensors").write_bytes(b"x")

@@ -94,7 +94,7 @@ def test_missing_or_stale_exports(depth_pro_dir, exported, tmp_path):
     (snapshot / "model.safetensors").write_bytes(b"other weights")
     with pytest.raises(PerceptionError, match="another snapshot"):
         DepthProOnnxDepth.from_pretrained(snapshot, exported[0])
-    with pytest.raises(PerceptionError, match="models pull nowhere"):
+    with pytest.raises(PerceptionError, match="models pull depth_pro'"):
         DepthProOnnxDepth.from_pretrained(tmp_path / "nowhere", exported[0])
 
 

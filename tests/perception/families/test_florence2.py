@@ -147,10 +147,10 @@ def test_an_empty_caption_gives_no_phrase(vocabulary, monkeypatch):
 
 
 def test_missing_and_foreign_snapshots_are_refused(florence_dir, tmp_path):
-    with pytest.raises(PerceptionError, match="spatial-vqa models pull nowhere"):
+    with pytest.raises(PerceptionError, match="spatial-vqa models pull florence2_base'"):
         Florence2Vocabulary.from_pretrained(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(PerceptionError, match="incomplete .*models pull empty"):
+    with pytest.raises(PerceptionError, match="incomplete .*models pull florence2_base'"):
         Florence2Vocabulary.from_pretrained(tmp_path / "empty")
     foreign = tmp_path / "owl"
     foreign.mkdir()
@@ -162,7 +162,8 @@ def test_missing_and_foreign_snapshots_are_refused(florence_dir, tmp_path):
     config = json.loads((bare / "processor_config.json").read_text())
     config.pop("post_processor_config")
     (bare / "processor_config.json").write_text(json.dumps(config))
-    with pytest.raises(PerceptionError, match="post_processor_config.*models pull bare"):
+    with pytest.raises(PerceptionError, match="bare is corrupt .*post_processor_config.*"
+                       "models pull florence2_base' again"):
         Florence2Vocabulary.from_pretrained(bare)
     with pytest.raises(PerceptionError, match="caption_task must be one of"):
         Florence2Vocabulary.from_pretrained(florence_dir, caption_task="<OD>")

@@ -216,8 +216,8 @@ def test_a_snapshot_without_weights_or_processor_names_the_pull_command(owlv2_di
         partial = shutil.copytree(owlv2_dir, tmp_path / f"no-{missing[0]}")
         for name in missing:
             (partial / name).unlink()
-        with pytest.raises(PerceptionError, match="incomplete or unreadable.*spatial-vqa "
-                           f"models pull no-{missing[0]}"):
+        with pytest.raises(PerceptionError, match=f"no-{missing[0]} is corrupt .*spatial-vqa "
+                           f"models pull owlv2_base_ensemble' again"):
             Owlv2Detector.from_pretrained(partial)
 
 

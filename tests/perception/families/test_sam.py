@@ -139,17 +139,18 @@ def test_the_adapter_runs_through_the_chain_into_a_scene_graph(segmenter):
 
 
 def test_a_missing_directory_says_how_to_get_the_model(tmp_path):
-    with pytest.raises(PerceptionError, match="not found .*spatial-vqa models pull sam"):
+    with pytest.raises(PerceptionError, match="not found .*spatial-vqa models pull sam_vit_base'"):
         SamSegmenter.from_pretrained(tmp_path / "nowhere")
 
 
 def test_a_directory_without_weights_says_how_to_get_the_model(sam_dir, tmp_path):
     for name in ("config.json", "processor_config.json"):
         (tmp_path / name).write_bytes((sam_dir / name).read_bytes())
-    with pytest.raises(PerceptionError, match="no weights.*spatial-vqa models pull sam"):
+    with pytest.raises(PerceptionError, match="no weights.*spatial-vqa models pull sam_vit_base'"):
         SamSegmenter.from_pretrained(tmp_path)
     (tmp_path / "model.safetensors").write_bytes(b"not a safetensors file")
-    with pytest.raises(PerceptionError, match="spatial-vqa models pull sam"):
+    with pytest.raises(PerceptionError, match=r"is corrupt \(.*\): run 'spatial-vqa models "
+                       "pull sam_vit_base' again"):
         SamSegmenter.from_pretrained(tmp_path)
 
 

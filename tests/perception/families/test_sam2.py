@@ -132,7 +132,8 @@ def test_the_registry_builds_a_chain_with_sam2_from_a_local_snapshot(sam2_dir):
 
 
 def test_a_missing_directory_says_how_to_get_the_model(tmp_path):
-    with pytest.raises(PerceptionError, match="not found.*spatial-vqa models pull nowhere"):
+    with pytest.raises(PerceptionError, match="not found.*spatial-vqa models pull "
+                       "sam2_hiera_tiny'"):
         Sam2Segmenter.from_pretrained(tmp_path / "nowhere")
 
 
@@ -140,14 +141,15 @@ def test_incomplete_or_foreign_snapshots_are_refused_clearly(sam2_dir, tmp_path)
     partial = tmp_path / "partial"
     partial.mkdir()
     (partial / "config.json").write_bytes((sam2_dir / "config.json").read_bytes())
-    with pytest.raises(PerceptionError, match="incomplete.*models pull partial"):
+    with pytest.raises(PerceptionError, match="incomplete.*models pull sam2_hiera_tiny'"):
         Sam2Segmenter.from_pretrained(partial)
     (partial / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(PerceptionError, match="preprocessor_config.json"):
         Sam2Segmenter.from_pretrained(partial)
     (partial / "preprocessor_config.json").write_bytes(
         (sam2_dir / "preprocessor_config.json").read_bytes())
-    with pytest.raises(PerceptionError, match="incomplete or unreadable"):
+    with pytest.raises(PerceptionError, match="partial is corrupt .*models pull "
+                       "sam2_hiera_tiny' again"):
         Sam2Segmenter.from_pretrained(partial)
     foreign = tmp_path / "foreign"
     foreign.mkdir()

@@ -162,7 +162,7 @@ def test_an_export_of_another_snapshot_or_size_is_refused(sam2_dir, exported, tm
 
 
 def test_a_missing_snapshot_says_how_to_get_the_model(exported, tmp_path):
-    with pytest.raises(PerceptionError, match="spatial-vqa models pull nowhere"):
+    with pytest.raises(PerceptionError, match="spatial-vqa models pull sam2_hiera_tiny'"):
         Sam2OnnxSegmenter.from_pretrained(tmp_path / "nowhere", exported[0])
 
 

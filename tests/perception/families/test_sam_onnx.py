@@ -184,7 +184,7 @@ def test_an_export_of_another_snapshot_or_family_is_refused(sam_dir, exported, t
 
 
 def test_a_missing_snapshot_says_how_to_get_the_model(exported, tmp_path):
-    with pytest.raises(PerceptionError, match="spatial-vqa models pull sam"):
+    with pytest.raises(PerceptionError, match="spatial-vqa models pull sam_vit_base'"):
         SamOnnxSegmenter.from_pretrained(tmp_path / "nowhere", exported[0])
 
 
