@@ -84,13 +84,23 @@ def test_nan_inf_and_zero_depth_inside_a_mask_are_ignored():
     rng = np.random.default_rng(0)
     holes = rng.random(depth.shape) < 0.1
     depth[holes] = np.nan  # depth_to_metres turns 0 and inf into NaN the same way
-    frame = Frame(rendered.rgb, depth, rendered.camera)
     obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
-    result = ScenePipeline().process(frame, obs)
-    for e in result.estimates:
-        if e.localised and not e.partial:
-            t = truth.object(e.source_id)
-            assert abs(e.box_height_m - t.extent_scene[2]) < 0.25 * t.extent_scene[2]
+    clean = ScenePipeline().process(Frame(rendered.rgb, rendered.depth_m, rendered.camera),
+                                    obs).estimates
+    holed = ScenePipeline().process(Frame(rendered.rgb, depth, rendered.camera),
+                                    obs).estimates
+    # every object the clean frame localises is still localised, at the same place
+    assert len(clean) >= 4 and all(e.localised for e in clean)
+    assert [(e.source_id, e.localised, e.partial) for e in holed] == \
+        [(e.source_id, e.localised, e.partial) for e in clean]
+    for e, c in zip(holed, clean):
+        assert np.isfinite(e.center_scene).all() and np.isfinite(e.box_height_m)
+        np.testing.assert_allclose(e.center_scene, c.center_scene, atol=0.02)
+    whole = [e for e in holed if not e.partial]  # in full view: its height is all there
+    assert len(whole) >= 2
+    for e in whole:
+        t = truth.object(e.source_id)
+        assert abs(e.box_height_m - t.extent_scene[2]) < 0.25 * t.extent_scene[2]
 
 
 def test_segmentation_of_another_size_is_refused():

@@ -9,10 +9,12 @@ import dataclasses
 import json
 import multiprocessing
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from spatial_vqa_ros.perception.errors import PerceptionError
+from spatial_vqa_ros.perception.runtime import engine_cache
 from spatial_vqa_ros.perception.runtime.engine_cache import EngineCache, EngineKey
 
 KEY = EngineKey(checkpoint_sha256="c" * 64, onnx_sha256="o" * 64,
@@ -124,17 +126,20 @@ def test_concurrent_builders_build_once(tmp_path):
     assert EngineCache(tmp_path).get(KEY).read_bytes() == b"x" * 1000
 
 
-def test_a_size_cap_evicts_the_least_recently_used(tmp_path):
+def test_a_size_cap_evicts_the_least_recently_used(tmp_path, monkeypatch):
+    # The cache orders entries by the time.time() of their last use; a clock that ticks
+    # one second a call sets that order exactly (no sleeps, no equal stamps).
+    ticks = iter(range(1_000_000, 2_000_000))
+    monkeypatch.setattr(engine_cache, "time", SimpleNamespace(time=lambda: next(ticks)))
     messages = []
     cache = EngineCache(tmp_path, max_bytes=2500, log=messages.append)
     keys = [dataclasses.replace(KEY, input_profile=f"profile {k}") for k in range(3)]
     cache.get_or_build(keys[0], Builder(b"a" * 1000))
-    time.sleep(0.01)
     cache.get_or_build(keys[1], Builder(b"b" * 1000))
-    time.sleep(0.01)
     cache.get(keys[0])  # used again: keys[1] is now the least recently used
-    time.sleep(0.01)
+    assert [e["digest"] for e in cache.entries()] == [keys[1].digest(), keys[0].digest()]
     cache.get_or_build(keys[2], Builder(b"c" * 1000))
+    assert [e["digest"] for e in cache.entries()] == [keys[0].digest(), keys[2].digest()]
     assert cache.get(keys[1]) is None
     assert cache.get(keys[0]) is not None and cache.get(keys[2]) is not None
     assert any("evicted" in m for m in messages)
