@@ -267,7 +267,8 @@ def answer_within(graph: SceneGraph, subject: str, obj: str, limit_m: float, *,
 
 
 def answer_question(graph: SceneGraph, question: str, units: str = "metric", *,
-                    frames: Mapping[str, FramePoint] | None = None) -> Answer:
+                    frames: Mapping[str, FramePoint] | None = None,
+                    margins: Margins = Margins()) -> Answer:
     """Parse and answer ``question``; the robot frames in ``frames`` ("tool0",
     "base_link") may be named like objects. "Is A within 0.8 m of B?" compares the
     distance with the limit (:func:`answer_within`)."""
@@ -279,7 +280,7 @@ def answer_question(graph: SceneGraph, question: str, units: str = "metric", *,
         limit = parse_length(within["d"], bare_unit=None)
         if limit is not None:
             return answer_within(graph, within["a"].strip(), within["b"].strip(),
-                                 limit.metres, units=units, frames=frames)
+                                 limit.metres, units=units, margins=margins, frames=frames)
     names = [o.description for o in graph.objects] + [o.label for o in graph.objects] \
         + list(frames)
     try:
@@ -289,7 +290,7 @@ def answer_question(graph: SceneGraph, question: str, units: str = "metric", *,
                  or "none (the scene graph is empty)")
         return _failure(f"{error}; known objects: {known}")
     return answer_structured(graph, parsed.relation, parsed.subject, parsed.object,
-                             units=units, choice=parsed.choice, frames=frames)
+                             units=units, choice=parsed.choice, margins=margins, frames=frames)
 
 
 __all__ = ["MEASURES", "PREDICATES", "Answer", "ParsedQuestion", "answer_question",

@@ -1,21 +1,45 @@
-"""The spatial node's configuration: one typed, validated value built once at start-up.
+"""The spatial node's configuration: one typed, validated value.
 
 Every ROS parameter of the node is a field here, with its default; the node declares
 them from this class (:meth:`SpatialNodeConfig.declare`), so the parameter list, the
 defaults and the checks live in one place, and the launch and YAML tests read the
 same class. No rclpy import: anything with ``declare_parameter`` will do.
+
+A field declared with :func:`_live` may change while the node runs (``ros2 param set``):
+:meth:`SpatialNodeConfig.with_changes` builds the changed config with the same checks,
+and refuses every other field with "needs a restart" (topics, QoS, synchronisation, the
+model family, the runtime and the pose source are wired once, at start-up).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..core.errors import CoreError
+from ..core.relations import Margins
 from ..core.reward import RewardSettings
 from ..perception.registry import PerceptionSpec
 
 QOS_CHOICES = ("sensor_data", "reliable")
+#: How a live checkpoint change loads the new model: beside the running one (which
+#: serves until the new one is ready; twice the model memory for a while), or after
+#: unloading it (for a device without room for two; no perception in between).
+SWAP_POLICIES = ("beside", "unload_first")
+#: Metadata key of the fields that may change while the node runs (see :func:`_live`).
+_LIVE = "live"
+#: The ambiguity margins' parameters -> the field of core.relations.Margins each sets.
+MARGIN_FIELDS = {"margin_position_m": "position_m", "margin_sigmas": "sigmas",
+                 "margin_size_m": "size_m", "margin_size_rel": "size_rel",
+                 "margin_volume_rel": "volume_rel"}
+
+
+def _live(default: Any) -> Any:
+    """A field that may change while the node runs (``ros2 param set``): the one mark,
+    read by :meth:`SpatialNodeConfig.live_parameters`."""
+    return field(default=default, metadata={_LIVE: True})
 
 
 @dataclass(frozen=True)
@@ -33,10 +57,13 @@ class SpatialNodeConfig:
     segmenter: str = "simulation"
     #: Weights: a registry name (config/models.yaml) or a local path (opencv_dnn: .pb with
     #: detector_config .pbtxt, or .onnx).
-    depth_model: str = ""
-    detector_model: str = ""
-    detector_config: str = ""
-    segmenter_model: str = ""
+    depth_model: str = _live("")
+    detector_model: str = _live("")
+    detector_config: str = _live("")
+    segmenter_model: str = _live("")
+    #: How a live checkpoint change loads: "beside" the running model, or "unload_first"
+    #: (see SWAP_POLICIES; the gap in service is reported in /diagnostics).
+    model_swap: str = _live("beside")
     #: Where registry names are looked up ("" = $SPATIAL_VQA_MODELS or the user cache).
     models_dir: str = ""
     #: torch, or onnxruntime / tensorrt on graphs written by `spatial-vqa models export`
@@ -45,9 +72,9 @@ class SpatialNodeConfig:
     #: auto (a CUDA GPU when there is one), cpu, cuda or cuda:N.
     perception_device: str = "auto"
     #: 0 = the detector family's own default.
-    detector_score_threshold: float = 0.0
-    #: The text prompts to ground (set at run time with ~/set_labels).
-    labels: tuple[str, ...] = ()
+    detector_score_threshold: float = _live(0.0)
+    #: The text prompts to ground (set at run time here or with ~/set_labels).
+    labels: tuple[str, ...] = _live(())
     #: Camera height above the floor [m] when known (0 = unknown): fixes model depth scale.
     camera_height_m: float = 0.0
     qos: str = "sensor_data"
@@ -56,19 +83,28 @@ class SpatialNodeConfig:
     use_message_filters: bool = True
     #: Frames with more pixels than this are refused before any processing (a single
     #: 8K still must not grow the node by hundreds of MB); 12 MP holds a 4K camera.
-    max_pixels: int = 12_000_000
-    depth_min_m: float = 0.05
-    depth_max_m: float = 20.0
+    max_pixels: int = _live(12_000_000)
+    depth_min_m: float = _live(0.05)
+    depth_max_m: float = _live(20.0)
     scene_frame_id: str = ""
     remove_after_s: float = 2.0
     #: With a pose source (odometry_topic or tf_fixed_frame): how long objects out of
     #: view are remembered in the fixed frame [s] (sooner gone when seen empty).
     memory_s: float = 300.0
     #: "source:target" names of the reward stream's pairs.
-    reward_pairs: tuple[str, ...] = ()
-    reward_distance_kind: str = "gap"
-    reward_shaping: str = "negative_distance"
-    reward_scale: float = 1.0
+    reward_pairs: tuple[str, ...] = _live(())
+    reward_distance_kind: str = _live("gap")
+    reward_shaping: str = _live("negative_distance")
+    reward_scale: float = _live(1.0)
+    #: Ambiguity margins of the answers (core.relations.Margins): a position difference
+    #: must exceed margin_position_m + margin_sigmas x its 1-sigma noise; a size
+    #: difference max(margin_size_m, margin_size_rel x the larger); volumes
+    #: margin_volume_rel. Within it the answer is "unclear".
+    margin_position_m: float = _live(0.03)
+    margin_sigmas: float = _live(2.0)
+    margin_size_m: float = _live(0.03)
+    margin_size_rel: float = _live(0.10)
+    margin_volume_rel: float = _live(0.40)
     odometry_topic: str = ""
     odometry_slop_s: float = 0.05
     #: The camera optical frame in the odometry child frame: x y z qx qy qz qw.
@@ -122,6 +158,13 @@ class SpatialNodeConfig:
             raise ValueError("memory_s and remove_after_s must be > 0")
         if not self.tf_timeout_s > 0:
             raise ValueError(f"tf_timeout_s must be > 0, got {self.tf_timeout_s}")
+        if self.model_swap not in SWAP_POLICIES:
+            raise ValueError(f"model_swap must be 'beside' or 'unload_first', got "
+                             f"{self.model_swap!r}")
+        for name in MARGIN_FIELDS:
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be >= 0, got {value}")
 
     @property
     def perception_spec(self) -> PerceptionSpec:
@@ -140,6 +183,11 @@ class SpatialNodeConfig:
         """Whether perception reads a simulator's instance image (only then is it
         subscribed: a real camera never publishes one, and the sync would wait forever)."""
         return "simulation" in (self.detector, self.segmenter)
+
+    @property
+    def margins(self) -> Margins:
+        """The ambiguity margins of the answers."""
+        return Margins(**{key: getattr(self, name) for name, key in MARGIN_FIELDS.items()})
 
     @property
     def reward_settings(self) -> RewardSettings:
@@ -178,17 +226,54 @@ class SpatialNodeConfig:
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> SpatialNodeConfig:
         """The config of parameter values as ROS gives them (lists for arrays)."""
+        return cls(**cls._typed(values))
+
+    @classmethod
+    def _typed(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Parameter values as ROS gives them -> field values (tuples, labels tidied);
+        ValueError for a name that is no parameter."""
         unknown = sorted(set(values) - {f.name for f in fields(cls)})
         if unknown:
             raise ValueError(f"unknown parameters: {', '.join(unknown)}")
         typed = dict(values)
-        for name in ("reward_pairs", "labels", "robot_frames"):
+        for name in ("reward_pairs", "robot_frames"):
             if name in typed:
                 typed[name] = tuple(s for s in typed[name] if s)
+        if "labels" in typed:
+            typed["labels"] = tidy_labels(typed["labels"])
         if "camera_in_odometry_child" in typed:
             typed["camera_in_odometry_child"] = tuple(
                 float(v) for v in typed["camera_in_odometry_child"])
-        return cls(**typed)
+        return typed
+
+    @classmethod
+    def live_parameters(cls) -> frozenset[str]:
+        """The parameters that may change while the node runs (marked with ``_live``)."""
+        return frozenset(f.name for f in fields(cls) if f.metadata.get(_LIVE))
+
+    def with_changes(self, changes: Mapping[str, Any]) -> SpatialNodeConfig:
+        """This config with ``changes`` (parameter -> value as ROS gives it) applied while
+        the node runs, checked like a start-up config.
+
+        Raises ValueError: for a parameter read only at start-up whose value differs
+        (setting it to its current value is accepted), "... needs a restart"; for a bad
+        value, the validator's message.
+        """
+        typed = self._typed(changes)
+        fixed = sorted(name for name, value in typed.items()
+                       if name not in self.live_parameters() and value != getattr(self, name))
+        if fixed:
+            raise ValueError(f"{', '.join(fixed)} cannot change while the node runs (topics, "
+                             "QoS, synchronisation, model family, runtime and pose source "
+                             "are wired at start-up): needs a restart")
+        return replace(self, **typed)
+
+
+def tidy_labels(labels: Iterable[str]) -> tuple[str, ...]:
+    """Prompts as the node uses them: spaces collapsed, empty ones and repeats dropped
+    (ROS declares an empty string array as ``[""]``)."""
+    tidied = (" ".join(str(label).split()) for label in labels)
+    return tuple(dict.fromkeys(label for label in tidied if label))
 
 
 def split_pair(pair: str) -> list[str]:
@@ -204,4 +289,5 @@ def split_pair(pair: str) -> list[str]:
     return ends
 
 
-__all__ = ["QOS_CHOICES", "SpatialNodeConfig", "split_pair"]
+__all__ = ["MARGIN_FIELDS", "QOS_CHOICES", "SWAP_POLICIES", "SpatialNodeConfig", "split_pair",
+           "tidy_labels"]

@@ -21,7 +21,6 @@ from nav_msgs.msg import Odometry
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.qos import (
     DurabilityPolicy,
     QoSProfile,
@@ -58,6 +57,8 @@ from .conversions import (
     stamp_to_ns,
     stamp_to_seconds,
 )
+from .live_params import LiveParameters
+from .model_swap import ModelSwapper
 from .robot_frames_lookup import RobotFrames, transform_source, with_missing_frames
 from .runtime import run_node
 from .stats import NodeStats
@@ -87,12 +88,16 @@ class SpatialNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("spatial_vqa", **kwargs)
-        self._config = c = SpatialNodeConfig.declare(self)
+        c = SpatialNodeConfig.declare(self)
         try:
-            self._chain = build_chain(c.perception_spec)
+            chain = build_chain(c.perception_spec)
         except PerceptionError as error:
             raise ValueError(str(error)) from None
-        self._prompts: tuple[str, ...] = c.labels
+        # parameters may change while the node runs: live_params checks and applies them,
+        # the swapper loads a new checkpoint off the callback threads
+        self._swapper = ModelSwapper(chain, c.perception_spec, log=self._log,
+                                     revert=lambda values: self._live.set(values))  # noqa: PLW0108 -- made next
+        self._live = LiveParameters(self, c, self._swapper, self._log)
         self._pipeline = ScenePipeline(PipelineConfig(
             tracker=TrackerConfig(remove_after_s=c.remove_after_s, memory_s=c.memory_s),
             scene_frame_id=c.scene_frame_id))
@@ -161,6 +166,24 @@ class SpatialNode(Node):
             f"segmenter={c.segmenter}, rgb={c.rgb_topic}, depth_topic={c.depth_topic or '-'}, "
             f"instances={c.instances_topic if c.uses_instances else '-'}, "
             f"sync={'message_filters' if self._use_message_filters else 'built-in'}")
+
+    @property
+    def _config(self) -> SpatialNodeConfig:
+        """The config now (live parameters replace it): read once per frame or request."""
+        return self._live.config
+
+    @property
+    def _chain(self):
+        """The perception chain now (a model swap replaces it)."""
+        return self._swapper.chain
+
+    _prompts = property(lambda self: self._config.labels)
+
+    def _log(self, level: str, message: str) -> None:
+        if level == "error":
+            self._report_error(message)
+        else:
+            self.get_logger().info(message)
 
     def _serve(self, group) -> None:
         """The services, on a node and executor thread of their own.
@@ -299,7 +322,8 @@ class SpatialNode(Node):
             if not self.context.ok():
                 return  # shutting down: publishers are gone
             try:
-                self._process(inputs)
+                with self._swapper.frame_lock:  # an unload_first swap waits for the frame
+                    self._process(inputs)
             except (CoreError, DataIOError, PerceptionError) as error:
                 self._report_error(str(error))
             except Exception as error:  # the node must survive any frame
@@ -345,16 +369,18 @@ class SpatialNode(Node):
         for source, target in c.reward_stream_pairs:
             step = self._rewards.stream_step(result.graph, source, target, c.reward_settings,
                                              frames)
-            self._reward_pub.publish(self._reward_msg(step, result.graph, source, target))
+            self._reward_pub.publish(self._reward_msg(step, result.graph, source, target,
+                                                      c.reward_distance_kind))
         self._stats.frame_processed(inputs.received_s)
 
-    def _reward_msg(self, step: RewardResult, graph: SceneGraph, source: str, target: str
-                    ) -> DistanceReward:
-        """A stream message, named by the configured pair (not the current descriptions)."""
+    def _reward_msg(self, step: RewardResult, graph: SceneGraph, source: str, target: str,
+                    distance_kind: str) -> DistanceReward:
+        """A stream message, named by the configured pair (not the current descriptions),
+        with the frame's settings (not ones set since: parameters change live)."""
         return DistanceReward(header=Header(stamp=ns_to_stamp(graph.stamp_ns),
                                             frame_id=graph.frame_id),
                               source=source, target=target,
-                              distance_kind=self._config.reward_distance_kind,
+                              distance_kind=distance_kind,
                               distance=float(step.distance_m), reward=float(step.reward),
                               valid=step.valid)
 
@@ -366,12 +392,15 @@ class SpatialNode(Node):
     def _on_query(self, request: QuerySpatial.Request, response: QuerySpatial.Response):
         graph = self._snapshot.graph
         units = request.unit_preference or "metric"
+        margins = self._config.margins
         frames, missing = self._robot_frames.at(graph)
         if request.question.strip():
-            answer = answer_question(graph, request.question, units, frames=frames)
+            answer = answer_question(graph, request.question, units, frames=frames,
+                                     margins=margins)
         elif request.relation:
             answer = answer_structured(graph, request.relation, request.subject,
-                                       request.object, units=units, frames=frames)
+                                       request.object, units=units, frames=frames,
+                                       margins=margins)
         else:
             message = "set either question, or relation + subject (+ object)"
             answer = Answer(False, message, error=message)
@@ -423,21 +452,7 @@ class SpatialNode(Node):
         return response
 
     def _on_set_labels(self, request: SetLabels.Request, response: SetLabels.Response):
-        """Replace the prompts; kept as the ``labels`` parameter, so a parameter dump (or
-        ``ros2 param get``) shows what the node looks for."""
-        labels = tuple(" ".join(str(label).split()) for label in request.labels)
-        labels = tuple(dict.fromkeys(label for label in labels if label))
-        if not labels:
-            response.success = False
-            response.message = "give at least one non-empty label"
-            return response
-        self._prompts = labels
-        self.set_parameters([Parameter("labels", Parameter.Type.STRING_ARRAY, list(labels))])
-        response.success = True
-        response.message = f"looking for: {', '.join(labels)}"
-        if self._config.detector == "simulation":
-            response.message += (" (the simulation detector keeps only instances with "
-                                 "these labels)")
+        response.success, response.message = self._live.set_labels(request.labels)
         return response
 
     # --- diagnostics ---------------------------------------------------------
@@ -449,14 +464,16 @@ class SpatialNode(Node):
 
     def _publish_diagnostics_now(self) -> None:
         graph = self._snapshot.graph
+        swap = self._swapper.status
         report = self._stats.report(camera_known=self._camera is not None,
                                     floor_found=graph.floor_found,
                                     objects_tracked=len(graph.objects),
                                     camera_height_m=graph.scene.camera_height_m,
-                                    engines=engine_states())
-        level = DiagnosticStatus.OK if report.level == "ok" else DiagnosticStatus.WARN
+                                    engines=engine_states(), extra=swap.values())
+        level, message = swap.applied_to(report.level, report.message)
+        level = DiagnosticStatus.OK if level == "ok" else DiagnosticStatus.WARN
         status = DiagnosticStatus(level=level, name=f"{self.get_name()}: scene graph",
-                                  message=report.message, hardware_id=graph.camera_frame_id,
+                                  message=message, hardware_id=graph.camera_frame_id,
                                   values=[KeyValue(key=k, value=v)
                                           for k, v in report.values.items()])
         self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now()
@@ -472,6 +489,8 @@ class SpatialNode(Node):
         if hasattr(self, "_service_executor"):
             self._service_executor.shutdown(timeout_sec=2.0)
             self._service_node.destroy_node()
+        if hasattr(self, "_swapper"):
+            self._swapper.stop()
         if hasattr(self, "_worker"):
             self._stop.set()
             with self._mailbox_lock:

@@ -67,6 +67,18 @@ class PerceptionChain:
         self.align = align
         self.fallback_camera = fallback_camera
 
+    def replaced(self, **models: object) -> PerceptionChain:
+        """A new chain with some of its models replaced (``detector=...``), for a model
+        swap while a node runs: the running chain is never changed in place, so a frame
+        in flight finishes with the models it started with."""
+        parts = {"depth": self.depth, "detector": self.detector, "segmenter": self.segmenter}
+        unknown = sorted(set(models) - set(parts))
+        if unknown:
+            raise ValueError(f"a chain has depth, detector and segmenter, not {unknown}")
+        parts.update(models)
+        return PerceptionChain(parts["depth"], parts["detector"], parts["segmenter"],
+                               align=self.align, fallback_camera=self.fallback_camera)
+
     def run(self, inputs: SensorInputs, prompts: Sequence[str], stamp_ns: int = 0
             ) -> ChainResult:
         timings: dict[str, float] = {}

@@ -96,3 +96,49 @@ def test_reward_pairs_may_name_robot_frames():
                          ({"tf_timeout_s": 0.0}, "tf_timeout_s")):
         with pytest.raises(ValueError, match=message):
             SpatialNodeConfig.from_values(bad)
+
+
+# --- changes while the node runs ------------------------------------------------------
+
+def test_the_live_parameters_are_the_marked_ones():
+    assert SpatialNodeConfig.live_parameters() == {
+        "labels", "detector_score_threshold", "max_pixels", "depth_min_m", "depth_max_m",
+        "depth_model", "detector_model", "detector_config", "segmenter_model", "model_swap",
+        "reward_pairs", "reward_distance_kind", "reward_shaping", "reward_scale",
+        "margin_position_m", "margin_sigmas", "margin_size_m", "margin_size_rel",
+        "margin_volume_rel"}
+
+
+def test_a_live_change_gives_the_new_typed_config():
+    config = SpatialNodeConfig().with_changes({"labels": [" mug ", "mug", ""],
+                                               "reward_pairs": ["a:b"],
+                                               "margin_position_m": 0.5})
+    assert config.labels == ("mug",) and config.reward_stream_pairs == (("a", "b"),)
+    assert config.margins.position_m == 0.5 and config.margins.sigmas == 2.0
+    assert config.rgb_topic == SpatialNodeConfig().rgb_topic
+
+
+@pytest.mark.parametrize("changes", [{"rgb_topic": "/other"}, {"detector": "opencv_dnn"},
+                                     {"perception_runtime": "onnxruntime", "labels": ["a"]}])
+def test_a_start_up_parameter_change_needs_a_restart(changes):
+    name = next(n for n in changes if n != "labels")
+    with pytest.raises(ValueError, match=rf"^{name} cannot change while the node runs .*"
+                                         "needs a restart$"):
+        SpatialNodeConfig().with_changes(changes)
+
+
+def test_a_start_up_parameter_set_to_its_own_value_is_no_change():
+    config = SpatialNodeConfig()
+    assert config.with_changes({"rgb_topic": config.rgb_topic, "robot_frames": [""]}) == config
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"reward_shaping": "sparse"}, "reward_shaping must be one of"),
+    ({"depth_min_m": 30.0}, "depth_min_m < depth_max_m"),
+    ({"model_swap": "later"}, "model_swap must be 'beside' or 'unload_first'"),
+    ({"margin_size_rel": float("nan")}, "margin_size_rel must be >= 0"),
+    ({"no_such_thing": 1}, "unknown parameters: no_such_thing"),
+])
+def test_a_bad_live_value_is_refused_with_the_validators_message(changes, message):
+    with pytest.raises(ValueError, match=message):
+        SpatialNodeConfig().with_changes(changes)
