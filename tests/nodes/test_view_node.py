@@ -125,3 +125,20 @@ def test_a_taken_port_is_refused_with_the_reason(ros, tmp_path):
             proc.wait(timeout=30)
     assert proc.returncode == 2
     assert "cannot start on 127.0.0.1" in log.read_text()
+
+
+@pytest.mark.parametrize("port,message", [
+    ("abc", "Trying to set parameter 'port' to 'abc' of type 'STRING', expecting type "
+     "'INTEGER'"),
+    ("70000", "parameter port must be within 0..65535 (0: any free port), got 70000"),
+    ("-1", "parameter port must be within 0..65535 (0: any free port), got -1"),
+])
+def test_a_port_that_is_not_a_port_exits_2_naming_it(port, message):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "spatial_vqa_ros.cli", "view", "--ros-args",
+                             "-p", f"port:={port}"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"spatial_vqa_view: {message}" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
