@@ -1,9 +1,10 @@
-"""``spatial_vqa_ros.offline`` and ``spatial_vqa_ros.core`` import without ROS (no rclpy).
+"""``spatial_vqa_ros.offline`` and ``spatial_vqa_ros.core`` import without ROS (no
+rclpy), and ``spatial_vqa_ros.core`` without torch or transformers either.
 
 Each check imports every module of a package in a fresh interpreter, with a
-meta-path hook that records any attempt to import rclpy (even one guarded by
-``try: ... except ImportError``, and even where rclpy is not installed), and then
-looks at ``sys.modules`` too. The control test shows the probe does catch one.
+meta-path hook that records any attempt to import a forbidden package (even one
+guarded by ``try: ... except ImportError``, and even where it is not installed), and
+then looks at ``sys.modules`` too. The control tests show the probe does catch one.
 """
 
 from __future__ import annotations
@@ -17,26 +18,34 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-ROS_FREE = ("spatial_vqa_ros.offline", "spatial_vqa_ros.core")
+#: Each package, and the top-level packages none of its modules may import: ROS code
+#: belongs in ``nodes``; the ML frameworks in ``perception`` (design: the core is
+#: ROS-free and torch-free, so geometry and VQA run anywhere numpy does).
+FORBIDDEN = {
+    "spatial_vqa_ros.offline": ("rclpy",),
+    "spatial_vqa_ros.core": ("rclpy", "torch", "transformers"),
+}
 
-#: Imports the packages named in argv and all their modules; prints what happened.
+#: Imports the packages named in argv[2:] and all their modules, watching for imports
+#: of the top-level packages listed (comma-separated) in argv[1]; prints what happened.
 PROBE = """
 import importlib, json, pkgutil, sys
 
+forbidden = set(sys.argv[1].split(","))
 attempts = []
 current = ["<start-up>"]
 
 
 class Watch:  # records only: the import then proceeds (or fails) as usual
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "rclpy":
+        if name.split(".")[0] in forbidden:
             attempts.append([current[0], name])
         return None
 
 
 sys.meta_path.insert(0, Watch())
 imported = []
-for package in sys.argv[1:]:
+for package in sys.argv[2:]:
     current[0] = package
     root = importlib.import_module(package)
     imported.append(package)
@@ -44,31 +53,43 @@ for package in sys.argv[1:]:
         current[0] = info.name
         importlib.import_module(info.name)
         imported.append(info.name)
-loaded = sorted(m for m in sys.modules if m.split(".")[0] == "rclpy")
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in forbidden)
 print(json.dumps({"imported": imported, "attempts": attempts, "loaded": loaded}))
 """
 
 
-def _probe(*packages: str, pythonpath: Path | None = None) -> dict:
+def _probe(*packages: str, forbidden: tuple[str, ...] = ("rclpy",),
+           pythonpath: Path | None = None) -> dict:
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(pythonpath), *filter(None, [env.get("PYTHONPATH")])])
-    result = subprocess.run([sys.executable, "-c", PROBE, *packages], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=240)
+    result = subprocess.run([sys.executable, "-c", PROBE, ",".join(forbidden), *packages],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, f"importing {packages} failed:\n{result.stderr[-4000:]}"
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("package", ROS_FREE)
-def test_every_module_imports_without_rclpy(package: str) -> None:
-    report = _probe(package)
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_every_module_imports_without_the_forbidden_packages(package: str) -> None:
+    forbidden = FORBIDDEN[package]
+    report = _probe(package, forbidden=forbidden)
     modules = report["imported"]
     assert modules[0] == package and len(modules) > 1, modules  # it did walk the package
     assert report["attempts"] == [], (
-        f"these modules of {package} import rclpy (module, import): {report['attempts']}; "
-        "ROS code belongs in spatial_vqa_ros.nodes")
-    assert report["loaded"] == [], f"rclpy in sys.modules after importing {package}"
+        f"these modules of {package} import one of {forbidden} (module, import): "
+        f"{report['attempts']}; ROS code belongs in spatial_vqa_ros.nodes, torch and "
+        "transformers in spatial_vqa_ros.perception")
+    assert report["loaded"] == [], f"{report['loaded']} in sys.modules after importing {package}"
+
+
+def test_every_module_of_the_core_is_walked() -> None:
+    modules = set(_probe("spatial_vqa_ros.core",
+                         forbidden=FORBIDDEN["spatial_vqa_ros.core"])["imported"])
+    core = REPO / "spatial_vqa_ros" / "core"
+    expected = {".".join(("spatial_vqa_ros", "core", *p.relative_to(core).with_suffix("").parts))
+                .removesuffix(".__init__") for p in core.rglob("*.py")}
+    assert len(expected) > 20 and expected <= modules, sorted(expected - modules)
 
 
 def test_expected_modules_are_walked() -> None:
@@ -79,13 +100,21 @@ def test_expected_modules_are_walked() -> None:
             "spatial_vqa_ros.offline.bag2dataset.sources"} <= modules
 
 
-def test_the_probe_catches_an_rclpy_import(tmp_path: Path) -> None:
-    package = tmp_path / "uses_ros"
+@pytest.mark.parametrize("name", ["rclpy", "torch", "transformers.models"])
+def test_the_probe_catches_a_forbidden_import(tmp_path: Path, name: str) -> None:
+    package = tmp_path / "uses_it"
     (package / "inner").mkdir(parents=True)
-    (package / "__init__.py").write_text('"""A package that is not ROS-free."""\n')
+    (package / "__init__.py").write_text('"""A package that imports what it must not."""\n')
     (package / "inner" / "__init__.py").write_text("")
     (package / "inner" / "node.py").write_text(
-        "try:\n    import rclpy  # noqa: F401\nexcept ImportError:\n    pass\n")
-    report = _probe("uses_ros", pythonpath=tmp_path)
-    assert "uses_ros.inner.node" in report["imported"]
-    assert ["uses_ros.inner.node", "rclpy"] in report["attempts"]
+        f"try:\n    import {name}  # noqa: F401\nexcept ImportError:\n    pass\n")
+    parts = name.split(".")
+    for depth in range(1, len(parts) + 1):  # a stub, found first: no real torch loads
+        (tmp_path.joinpath(*parts[:depth])).mkdir()
+        tmp_path.joinpath(*parts[:depth], "__init__.py").write_text("")
+    report = _probe("uses_it", forbidden=("rclpy", "torch", "transformers"),
+                    pythonpath=tmp_path)
+    root = name.partition(".")[0]
+    assert "uses_it.inner.node" in report["imported"]
+    assert ["uses_it.inner.node", root] in report["attempts"]
+    assert name in report["loaded"]
