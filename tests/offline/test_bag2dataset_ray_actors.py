@@ -55,7 +55,8 @@ def test_actors_load_the_chain_once_and_windows_merge_to_the_local_result(
     assert local.totals()["records"] == 3 and local.totals()["frames_failed"] == 1
     assert remote.totals() == local.totals()
     mine, theirs = remote.sources[0], local.sources[0]
-    assert mine.reader == theirs.reader == {"images": 7, "unreadable": 1}
+    assert mine.reader == theirs.reader == {"images": 7, "unreadable": 1,
+                                            "key_collisions": 0}
     assert mine.failure_notes == theirs.failure_notes and mine.complete
     assert (mine.frames_read, mine.frames_selected) == (7, 4)
     assert _content(tmp_path / "ray")[:3] == _content(tmp_path / "local")[:3]
@@ -69,3 +70,29 @@ def test_actors_load_the_chain_once_and_windows_merge_to_the_local_result(
     in_workers = [p for p in counts.iterdir()
                   if p.name not in in_driver and not p.name.startswith(f"{os.getpid()}-")]
     assert 1 <= len(in_workers) <= 2, sorted(p.name for p in in_workers)
+
+
+def test_a_complete_folder_topped_up_on_actors_equals_the_local_top_up(tmp_path: Path) -> None:
+    if ray.is_initialized():
+        ray.shutdown()
+    root = write_image_folder(tmp_path / "folder", 6, 5)[0]
+    added = {}
+    for kind, suffix in (("images", ".png"), ("depth", ".npy"), ("instances", ".png"),
+                         ("instances", ".json")):
+        path = root / kind / f"view 4{suffix}"
+        added[path] = path.read_bytes()
+        path.unlink()  # view 4 comes later
+    config = dataclasses.replace(CONFIG, every_n=2)
+    kwargs = {"depth_dir": root / "depth", "instances_dir": root / "instances",
+              "camera_info": root / "camera.yaml", "progress": False}
+    for out in ("local", "ray"):
+        images2dataset([root / "images"], tmp_path / out, config, **kwargs)
+    for path, data in added.items():
+        path.write_bytes(data)
+    local = images2dataset([root / "images"], tmp_path / "local", config, **kwargs)
+    remote = images2dataset([root / "images"], tmp_path / "ray", config, engine="ray",
+                            workers=2, **kwargs)
+    assert not ray.is_initialized()
+    assert remote.totals() == local.totals()
+    assert (local.totals()["records"], local.totals()["frames_done_before"]) == (1, 2)
+    assert _content(tmp_path / "ray")[:3] == _content(tmp_path / "local")[:3]

@@ -60,7 +60,7 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
         for source in sources:
             if not writer.source_complete(source.name):
                 pending.append(source)
-            elif _top_up(source, writer.done_keys(source.name)):
+            elif _top_up(source, writer.done_keys(source.name), config.every_n):
                 pending.append(source)
                 topped_up.add(source.name)
             else:
@@ -83,16 +83,17 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
     return summary
 
 
-def _top_up(source: FrameSource, done: set[str]) -> bool:
-    """Whether a complete source has frames the dataset lacks, and if so set it to read
-    only those. Only image sources can say so without reading (their keys are known
-    from names); a recording complete once stays complete."""
+def _top_up(source: FrameSource, done: set[str], every_n: int) -> bool:
+    """Whether a complete source has selected frames (``every_n``) the dataset lacks,
+    and if so set it to read only those. Only image sources can say so without reading
+    (their keys are known from names); a recording complete once stays complete."""
     keys = getattr(source, "keys", None)
     if keys is None or not hasattr(source, "carrying"):
         return False
-    if all(key in done for key in keys):
+    new = {key for index, key in enumerate(keys) if index % every_n == 0 and key not in done}
+    if not new:
         return False
-    source.carrying(done)
+    source.carrying(set(keys) - new)  # the unselected are not read either
     return True
 
 
