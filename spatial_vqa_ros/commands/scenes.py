@@ -28,6 +28,25 @@ def topics_from(args: argparse.Namespace):
                      labels=args.labels_topic)
 
 
+def add_depth_range_options(parser: argparse.ArgumentParser) -> None:
+    """--depth-min-m / --depth-max-m: the valid depth range, the node's parameters of the
+    same names (and defaults); depth outside it is invalid, recorded or estimated."""
+    from ..perception.types import InputSettings
+
+    defaults = InputSettings()
+    parser.add_argument("--depth-min-m", type=float, default=defaults.depth_min_m,
+                        help="depth below this is invalid [m] (as the node's depth_min_m)")
+    parser.add_argument("--depth-max-m", type=float, default=defaults.depth_max_m,
+                        help="depth beyond this is invalid [m] (as the node's depth_max_m)")
+
+
+def input_settings_from(args: argparse.Namespace):
+    """The InputSettings of the options; a bad range raises PerceptionError."""
+    from ..perception.types import InputSettings
+
+    return InputSettings(args.depth_min_m, args.depth_max_m)
+
+
 def perception_from(args: argparse.Namespace):
     """The PerceptionSpec of the options; a bad one raises PerceptionError (so commands
     report it as bad input, like other input errors, without catching every ValueError)."""
@@ -47,7 +66,8 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
     try:
         perception = perception_from(args)
         summary = bag_scenes(args.bag, args.out, topics_from(args), perception=perception,
-                             prompts=prompts_from(args), png_dir=args.png_dir)
+                             prompts=prompts_from(args), png_dir=args.png_dir,
+                             inputs=input_settings_from(args))
     except (DataIOError, PerceptionError) as error:
         print(f"spatial-vqa scenes: {error}", file=sys.stderr)
         return 2
@@ -72,5 +92,6 @@ def add_parser(sub) -> None:
     parser.add_argument("--png-dir", help="also write <stamp_ns>.png per frame here: the "
                         "detections on the image beside the scene graph from above")
     add_topic_options(parser)
+    add_depth_range_options(parser)
     add_perception_options(parser)
     parser.set_defaults(run=run)

@@ -22,10 +22,14 @@ from .stamps import check_stamp_ns
 
 #: Depth encodings (sensor_msgs/Image names) and the factor that turns them into metres.
 DEPTH_SCALE_TO_M = {"32FC1": 1.0, "64FC1": 1.0, "16UC1": 1e-3, "mono16": 1e-3}
+#: The default valid depth range [m] of every path (node parameters, offline options,
+#: ``perception.types.InputSettings``): depth outside it is invalid.
+DEPTH_MIN_M = 0.05
+DEPTH_MAX_M = 20.0
 
 
 def depth_to_metres(
-    depth: np.ndarray, encoding: str, min_m: float = 0.05, max_m: float = 20.0
+    depth: np.ndarray, encoding: str, min_m: float = DEPTH_MIN_M, max_m: float = DEPTH_MAX_M
 ) -> np.ndarray:
     """Decode a depth image to float32 metres with every invalid value set to NaN.
 

@@ -1,7 +1,11 @@
-"""SceneGraph messages -> core SceneGraph, so VQA can be synthesised from a live graph.
+"""Messages -> core values: camera images -> perception inputs, and SceneGraph
+messages -> core SceneGraph (so VQA can be synthesised from a live graph).
 
 Duck-typed (any object with the message's fields): needs no rclpy, so it is tested
-without ROS. The message lacks some of what the core keeps, filled in as follows:
+without ROS. Camera images go through :func:`sensor_inputs_from_msgs`, which hands
+them to :func:`spatial_vqa_ros.perception.inputs.sensor_inputs`, the builder the
+offline tools use too. The SceneGraph message lacks some of what the core keeps,
+filled in as follows:
 
 - ``position_sigma_m``: the message carries no uncertainty; every object gets the
   caller's value (the logger's ``position_sigma_m`` parameter, default 0.02 m). It
@@ -20,14 +24,19 @@ false, so relations that need "up" are refused the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from ..core.camera import CameraIntrinsics
 from ..core.errors import CoreError
 from ..core.scene_frame import SceneFrame, camera_aligned_frame, scene_frame_from_floor
 from ..core.scene_graph import SceneGraph, SceneObject, visible_graph
 from ..core.stamps import stamp_to_ns
+from ..io.images import image_to_numpy
+from ..perception.inputs import sensor_inputs
+from ..perception.types import InputSettings, SensorInputs
 
 #: Default 1-sigma position uncertainty given to objects of a SceneGraph message [m].
 DEFAULT_POSITION_SIGMA_M = 0.02
@@ -36,6 +45,22 @@ DEFAULT_POSITION_SIGMA_M = 0.02
 def stamp_ns(stamp: Any) -> int:
     """builtin_interfaces/Time -> integer nanoseconds."""
     return stamp_to_ns(stamp)
+
+
+def sensor_inputs_from_msgs(rgb: Any, depth: Any | None, instances: Any | None,
+                            camera: CameraIntrinsics, settings: InputSettings, *,
+                            id_to_label: Mapping[int, str] | None = None) -> SensorInputs:
+    """One synchronised set of sensor_msgs/Image messages as perception inputs, built as
+    the offline tools build them from a bag (same settings, same result).
+
+    Raises DataIOError / CoreError for an encoding or layout that cannot be decoded,
+    PerceptionError for sizes that disagree with each other or with ``camera``.
+    """
+    return sensor_inputs(
+        image_to_numpy(rgb), None if depth is None else image_to_numpy(depth), camera, settings,
+        rgb_encoding=rgb.encoding, depth_encoding="32FC1" if depth is None else depth.encoding,
+        instance_ids=None if instances is None else image_to_numpy(instances),
+        id_to_label=id_to_label)
 
 
 def scene_frame_from_msg(msg: Any) -> SceneFrame:
@@ -100,5 +125,6 @@ __all__ = [
     "scene_frame_from_msg",
     "scene_graph_from_msg",
     "scene_object_from_msg",
+    "sensor_inputs_from_msgs",
     "stamp_ns",
 ]

@@ -36,18 +36,18 @@ from spatial_vqa_ros.msg import SceneGraph as SceneGraphMsg
 from spatial_vqa_ros.srv import ComputeReward, QuerySpatial, SetLabels
 
 from ..core.errors import CoreError
-from ..core.frame import Frame, depth_to_metres
+from ..core.frame import Frame
 from ..core.pipeline import FrameResult, PipelineConfig, ScenePipeline
 from ..core.query import Answer, answer_question, answer_structured
 from ..core.reward import RewardResult, RewardSession, RewardSettings, request_side
 from ..core.scene_graph import SceneGraph, TrackerConfig
 from ..io.errors import DataIOError
-from ..io.images import camera_info_to_intrinsics, image_to_numpy, to_rgb
+from ..io.images import camera_info_to_intrinsics
 from ..io.labels import parse_labels_json
 from ..perception.errors import PerceptionError
 from ..perception.registry import build_chain
 from ..perception.runtime.engine_session import engine_states
-from ..perception.types import SensorInputs
+from ..perception.types import InputSettings
 from .camera_pose import OdometryPoses, TfPoses, pose_matrix
 from .config import SpatialNodeConfig
 from .conversions import (
@@ -59,6 +59,7 @@ from .conversions import (
 )
 from .live_params import LiveParameters
 from .model_swap import ModelSwapper
+from .msg_to_core import sensor_inputs_from_msgs
 from .robot_frames_lookup import RobotFrames, transform_source, with_missing_frames
 from .runtime import run_node
 from .stats import NodeStats
@@ -339,16 +340,10 @@ class SpatialNode(Node):
             raise DataIOError(f"no CameraInfo received on {c.camera_info_topic}: frames are "
                               "dropped until it arrives")
         rgb_msg = inputs.rgb
-        rgb = to_rgb(image_to_numpy(rgb_msg), rgb_msg.encoding)
-        if rgb.shape[:2] != (camera.height, camera.width):
-            raise DataIOError(f"rgb image is {rgb.shape[1]}x{rgb.shape[0]} but CameraInfo says "
-                              f"{camera.width}x{camera.height}")
-        depth_m = None
-        if inputs.depth is not None:
-            depth_m = depth_to_metres(image_to_numpy(inputs.depth), inputs.depth.encoding,
-                                      c.depth_min_m, c.depth_max_m)
-        instances = image_to_numpy(inputs.instances) if inputs.instances is not None else None
-        sensors = SensorInputs(rgb, camera, depth_m, instances, self._labels)
+        # the offline tools' builder too: one recording, the same inputs live and offline
+        sensors = sensor_inputs_from_msgs(rgb_msg, inputs.depth, inputs.instances, camera,
+                                          InputSettings(c.depth_min_m, c.depth_max_m),
+                                          id_to_label=self._labels)
         perceived = self._chain.run(sensors, self._prompts, stamp_to_ns(rgb_msg.header.stamp))
         self._stats.perceived(perceived.timings_s, perceived.provenance.as_dict())
         frame = perceived.frame

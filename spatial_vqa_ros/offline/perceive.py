@@ -20,8 +20,9 @@ from ..core.export import frame_record
 from ..core.pipeline import FrameResult, ScenePipeline
 from ..io.atomic import atomic_write
 from ..perception.chain import ChainResult
+from ..perception.inputs import sensor_inputs
 from ..perception.registry import PerceptionSpec, build_chain
-from ..perception.types import SensorInputs
+from ..perception.types import InputSettings
 from ..viz.overlay import OverlayItem, draw_overlay
 
 
@@ -37,11 +38,14 @@ class Perceived:
 
 def perceive(rgb: np.ndarray, spec: PerceptionSpec, prompts: list[str] | tuple[str, ...], *,
              depth_m: np.ndarray | None = None, camera: CameraIntrinsics | None = None,
-             stamp_ns: int = 0) -> Perceived:
-    """Run ``spec``'s chain and the core on one image. Raises PerceptionError / CoreError
-    with what was wrong (no intrinsics, no depth, a model that failed)."""
+             stamp_ns: int = 0, settings: InputSettings | None = None) -> Perceived:
+    """Run ``spec``'s chain and the core on one image. ``depth_m`` (metres) and the
+    depth a model estimates are held to ``settings``' range (default: the node's
+    defaults), as in the node. Raises PerceptionError / CoreError with what was wrong
+    (no intrinsics, no depth, a model that failed)."""
     chain = build_chain(spec, size_wh=(rgb.shape[1], rgb.shape[0]))
-    perceived = chain.run(SensorInputs(rgb, camera, depth_m), prompts, stamp_ns)
+    perceived = chain.run(sensor_inputs(rgb, depth_m, camera, settings or InputSettings()),
+                          prompts, stamp_ns)
     result = ScenePipeline().process(perceived.frame, perceived.observations)
     record = frame_record(result, stamp_ns)
     return Perceived(perceived, result, record, overlay_of(perceived, result))

@@ -23,7 +23,8 @@ from ..io.errors import DataIOError
 from ..perception.chain import PerceptionChain
 from ..perception.errors import PerceptionError
 from ..perception.registry import PerceptionSpec, build_chain
-from .frames import SIMULATION, perceive_frame
+from ..perception.types import InputSettings
+from .frames import DEFAULT_INPUTS, SIMULATION, perceive_frame
 
 
 @dataclass
@@ -39,9 +40,11 @@ def iter_scene_records(bag: str | Path, topics: BagTopics = BagTopics(),
                        summary: ScenesSummary | None = None, *,
                        perception: PerceptionSpec = SIMULATION,
                        prompts: Sequence[str] = (),
-                       png_dir: str | Path | None = None) -> Iterator[dict[str, Any]]:
+                       png_dir: str | Path | None = None,
+                       inputs: InputSettings = DEFAULT_INPUTS) -> Iterator[dict[str, Any]]:
     """Run ``perception``'s chain (built once, here) and the core over the bag's frames;
-    the iterator yields one record per processed frame.
+    the iterator yields one record per processed frame. ``inputs``: the valid depth
+    range (and the rest of what shapes the inputs), as the node's parameters give it.
 
     The bag is opened and the chain built before this returns: DataIOError for a bag
     that cannot be read, PerceptionError for a chain that cannot be built. Frames that
@@ -62,16 +65,17 @@ def iter_scene_records(bag: str | Path, topics: BagTopics = BagTopics(),
             raise DataIOError(f"cannot write pictures to {pictures}: "
                               f"{error.strerror or error}") from None
     return _records(reader, chain, tuple(prompts), ScenePipeline(config), summary,
-                    pictures=pictures)
+                    pictures=pictures, inputs=inputs)
 
 
 def _records(reader: BagFrameReader, chain: PerceptionChain, prompts: tuple[str, ...],
              pipeline: ScenePipeline, summary: ScenesSummary, *,
-             pictures: Path | None = None) -> Iterator[dict[str, Any]]:
+             pictures: Path | None = None, inputs: InputSettings = DEFAULT_INPUTS
+             ) -> Iterator[dict[str, Any]]:
     for bag_frame in reader:
         summary.read_stats = reader.stats  # iterating starts a fresh stats object
         try:
-            perceived = perceive_frame(chain, bag_frame, prompts)
+            perceived = perceive_frame(chain, bag_frame, prompts, inputs)
             result = pipeline.process(perceived.frame, perceived.observations)
         except (CoreError, DataIOError, PerceptionError) as error:
             summary.frames_failed += 1
@@ -94,16 +98,17 @@ def _records(reader: BagFrameReader, chain: PerceptionChain, prompts: tuple[str,
 def bag_scenes(bag: str | Path, out: str | Path | None, topics: BagTopics = BagTopics(),
                config: PipelineConfig = PipelineConfig(), *,
                perception: PerceptionSpec = SIMULATION,
-               prompts: Sequence[str] = (), png_dir: str | Path | None = None) -> ScenesSummary:
+               prompts: Sequence[str] = (), png_dir: str | Path | None = None,
+               inputs: InputSettings = DEFAULT_INPUTS) -> ScenesSummary:
     """Write the JSON lines to ``out`` (atomically, see ``io.atomic``) or stdout.
 
-    ``perception`` / ``prompts``: the chain and what it looks for (see
-    :func:`iter_scene_records`). A bag that cannot be opened or a chain that cannot be
-    built raises before anything is written.
+    ``perception`` / ``prompts`` / ``inputs``: the chain, what it looks for and the
+    input settings (see :func:`iter_scene_records`). A bag that cannot be opened or a
+    chain that cannot be built raises before anything is written.
     """
     summary = ScenesSummary()
     records = iter_scene_records(bag, topics, config, summary, perception=perception,
-                                 prompts=prompts, png_dir=png_dir)
+                                 prompts=prompts, png_dir=png_dir, inputs=inputs)
     if out is None:
         _write_lines(records, sys.stdout)
         return summary

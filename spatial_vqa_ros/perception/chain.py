@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.camera import CameraIntrinsics
 from ..core.frame import Frame, Observations
+from .depth import within_range
 from .errors import PerceptionError
 from .protocols import DepthEstimator, Detector, Segmenter
 from .types import DepthResult, Detections, Provenance, SensorInputs, check_masks
@@ -93,6 +94,7 @@ class PerceptionChain:
             start = time.perf_counter()
             depth = _staged("align", "scale", lambda: self.align(depth, inputs, camera))
             timings["align"] = time.perf_counter() - start
+        depth = within_range(depth, inputs.settings)  # model depth too: none beyond the range
         start = time.perf_counter()
         detections = _staged("detect", self.detector.name,
                              lambda: self.detector.detect(inputs, prompts))

@@ -14,12 +14,14 @@ Every container checks its shapes when built and says which shape was expected.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..core.camera import CameraIntrinsics
+from ..core.frame import DEPTH_MAX_M, DEPTH_MIN_M
 from .errors import PerceptionError
 
 DEPTH_SOURCES = ("sensor", "model", "model+sensor")
@@ -32,12 +34,36 @@ def check_rgb(rgb: np.ndarray) -> None:
 
 
 @dataclass(frozen=True)
+class InputSettings:
+    """What shapes a frame's inputs, the same for the node and the offline tools.
+
+    The node builds it from its parameters, the offline tools from their options, and
+    both hand it with the raw images to :func:`~.inputs.sensor_inputs`, so one recording
+    gives the same inputs either way. Depth outside [``depth_min_m``, ``depth_max_m``]
+    is invalid (NaN) wherever it came from: decoded sensor depth, depth files, and the
+    depth a model estimates (the chain applies the range after scale alignment), so no
+    object is ever measured from it. Depth scales are REP-118's, by encoding
+    (:data:`~spatial_vqa_ros.core.frame.DEPTH_SCALE_TO_M`).
+    """
+
+    depth_min_m: float = DEPTH_MIN_M
+    depth_max_m: float = DEPTH_MAX_M
+
+    def __post_init__(self) -> None:
+        low, high = self.depth_min_m, self.depth_max_m
+        if not (math.isfinite(low) and math.isfinite(high) and 0.0 < low < high):
+            raise PerceptionError(f"need 0 < depth_min_m < depth_max_m, both finite metres; "
+                                  f"got {low} and {high}")
+
+
+@dataclass(frozen=True)
 class SensorInputs:
     """One synchronised set of what the robot's sensors gave for a frame.
 
     Only ``rgb`` is always there. ``camera`` is None when no CameraInfo exists (an
     image dataset); ``depth_m`` when there is no depth sensor; ``instance_ids`` and
-    ``id_to_label`` come from simulators only.
+    ``id_to_label`` come from simulators only. ``settings``: what the inputs were built
+    with (:func:`~.inputs.sensor_inputs`); the chain takes the valid depth range from it.
     """
 
     rgb: np.ndarray
@@ -45,12 +71,13 @@ class SensorInputs:
     depth_m: np.ndarray | None = None
     instance_ids: np.ndarray | None = None
     id_to_label: Mapping[int, str] | None = None
+    settings: InputSettings = field(default_factory=InputSettings)
 
     def __post_init__(self) -> None:
         check_rgb(self.rgb)
         size = self.rgb.shape[:2]
         if self.camera is not None and (self.camera.height, self.camera.width) != size:
-            raise PerceptionError(f"rgb is {size[1]}x{size[0]} but the camera says "
+            raise PerceptionError(f"rgb is {size[1]}x{size[0]} but the camera (CameraInfo) says "
                                   f"{self.camera.width}x{self.camera.height}")
         if self.instance_ids is not None and self.instance_ids.ndim != 2:
             raise PerceptionError(
@@ -170,5 +197,5 @@ class Provenance:
                 "depth_shift_m": round(float(self.depth_shift_m), 6)}
 
 
-__all__ = ["DEPTH_SOURCES", "INTRINSICS_SOURCES", "DepthResult", "Detections", "Provenance",
-           "SensorInputs", "check_masks", "check_rgb"]
+__all__ = ["DEPTH_SOURCES", "INTRINSICS_SOURCES", "DepthResult", "Detections", "InputSettings",
+           "Provenance", "SensorInputs", "check_masks", "check_rgb"]

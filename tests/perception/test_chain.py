@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spatial_vqa_ros.core.frame import Frame, Observations
+from spatial_vqa_ros.core.frame import Frame, Observations, depth_to_metres
 from spatial_vqa_ros.core.pipeline import ScenePipeline
 from spatial_vqa_ros.perception.chain import PerceptionChain, mask_iou
 from spatial_vqa_ros.perception.depth import SensorDepth
@@ -37,8 +37,9 @@ def graph_summary(graph):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_oracle_chain_gives_the_simulation_backends_scene_graph(seed):
     _, rendered, _ = render_case(seed)
+    # the chain holds depth to the default valid range, as the decoded sensor depth is
     expected = ScenePipeline().process(
-        Frame(rendered.rgb, rendered.depth_m, rendered.camera),
+        Frame(rendered.rgb, depth_to_metres(rendered.depth_m, "32FC1"), rendered.camera),
         Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label))
     result = oracle_chain().run(inputs_of(rendered), prompts=())
     assert result.observations.masks is not None and result.observations.boxes_xyxy is not None
