@@ -135,29 +135,37 @@ def test_logged_keyframes_land_on_disk_and_load_with_datasets(tmp_path: Path,
         for k, (graph, image) in enumerate(frames):
             first, second = ((image_pub, image), (graph_pub, graph)) if k % 2 == 0 else \
                 ((graph_pub, graph), (image_pub, image))  # either may come first
+            # the pause only makes the alternating order likely; the logger matches
+            # the pair in either order, so nothing below depends on it
             first[0].publish(first[1])
             time.sleep(0.05)
             second[0].publish(second[1])
-            time.sleep(0.05)
         duplicate = _restamped(frames[-1], T0_S + 10.0)  # nothing changed: not a keyframe
         image_pub.publish(duplicate[1])
         graph_pub.publish(duplicate[0])
         lonely = _restamped(frames[0], T0_S + 20.0)[0]  # its image never comes
         graph_pub.publish(lonely)
-        deadline = time.monotonic() + 30.0  # the four keyframes reach the disk...
-        while time.monotonic() < deadline and len(list(out.rglob("*.jpg"))) < 4:
+        # A last keyframe (an object moved) marks the end: each topic is delivered in
+        # order to a single-threaded node, so once its image is on disk the duplicate
+        # and the lonely graph before it were handled.
+        last = _restamped(frames[-1], T0_S + 30.0)
+        next(o for o in last[0].objects if o.visible).center.x += 0.5
+        image_pub.publish(last[1])
+        graph_pub.publish(last[0])
+        frames.append(last)
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline and len(list(out.rglob("*.jpg"))) < len(frames):
             time.sleep(0.1)
-        time.sleep(1.0)  # ...and the last two messages are handled
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0, log.read_text(errors="replace")[-3000:]
     text = log.read_text(errors="replace")
-    assert "'written': 4" in text and "'unchanged': 1" in text, text[-3000:]
+    assert "'written': 5" in text and "'unchanged': 1" in text, text[-3000:]
 
     records = sorted(load_records(out), key=lambda r: r["id"])
     assert [r["id"] for r in records] == [f"robot1/{stamp_ns(g.header.stamp)}"
                                           for g, _ in frames]
     hidden = 0
-    for record, (graph, _) in zip(records, frames):
+    for record, (graph, _) in zip(records, frames, strict=True):
         assert record["source"]["kind"] == "ros2_topic" and record["source"]["name"] == "robot1"
         assert record["source"]["uri"] == "/logtest/spatial_vqa_logger"
         assert (out / record["image"]).stat().st_size > 0
@@ -179,8 +187,9 @@ def test_logged_keyframes_land_on_disk_and_load_with_datasets(tmp_path: Path,
 
 def test_a_killed_logger_keeps_every_keyframe_it_had_written(tmp_path: Path,
                                                              client_node) -> None:
-    """kill -9 right after the keyframes reached the disk: every one has its record (the
-    shard is flushed per keyframe, not per interval)."""
+    """kill -9 the moment the third keyframe's image lands: the two before it have their
+    records (the shard is flushed per keyframe, not per 60 s interval); only the keyframe
+    in flight may lack one."""
     out, log = tmp_path / "dataset", tmp_path / "logger.log"
     frames = _frames(3)
     command = [sys.executable, "-m", "spatial_vqa_ros.nodes.logger_node", "--ros-args",
@@ -195,17 +204,13 @@ def test_a_killed_logger_keeps_every_keyframe_it_had_written(tmp_path: Path,
         _wait_for_subscribers(client_node, (graph_pub, image_pub), log)
         for graph, image in frames:
             image_pub.publish(image)
-            time.sleep(0.05)
             graph_pub.publish(graph)
-            time.sleep(0.05)
-        deadline = time.monotonic() + 30.0
+        deadline = time.monotonic() + 30.0  # images appear whole (renamed into place)
         while time.monotonic() < deadline and len(list(out.rglob("*.jpg"))) < 3:
-            time.sleep(0.1)
-        time.sleep(0.5)
+            time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=20)
-    images = sorted(out.rglob("*.jpg"))
+    images = sorted(str(p.relative_to(out)) for p in out.rglob("*.jpg"))  # stamp order
     assert len(images) == 3, log.read_text(errors="replace")[-2000:]
-    records = load_records(out)
-    assert sorted(r["image"] for r in records) == sorted(
-        str(p.relative_to(out)) for p in images)
+    kept = sorted(r["image"] for r in load_records(out))
+    assert kept in (images[:2], images), kept  # at most the last, in flight, is lost

@@ -120,6 +120,7 @@ def test_replay_at_rate_2_delivers_every_message_in_recorded_order(node, small_b
 
 
 def test_loop_latches_the_labels_and_ctrl_c_stops_cleanly(node, small_bag):
+    recorder = _Recorder(node)
     with _playing(small_bag.path, "--loop", "--rate", "4") as proc:
         deadline = time.monotonic() + 30
         infos = []
@@ -136,7 +137,10 @@ def test_loop_latches_the_labels_and_ctrl_c_stops_cleanly(node, small_bag):
         node.create_subscription(String, TOPICS.labels, late.append, LATCHED)
         spin_until(node, lambda: bool(late), 20.0)
         assert late and late[0].data.startswith("{")
-        time.sleep(1.0)  # more than one pass of the 0.9 s bag at rate 4
+        # A third pass has begun once more than two passes' images have come (however
+        # many of the first pass were missed before discovery): two passes are done.
+        rgb = recorder.received[TOPICS.rgb]
+        assert spin_until(node, lambda: len(rgb) > 2 * FRAMES, 30.0), len(rgb)
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=20)[0].decode()
     assert proc.returncode == 0, output
