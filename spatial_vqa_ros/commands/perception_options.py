@@ -20,13 +20,16 @@ def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "
                        help=f"segmenter family: simulation, depth_box, sam, sam2 (default "
                        f"{segmenter})")
     group.add_argument("--detector-model", default="",
-                       help="local weights of the detector (.pb or .onnx); opencv_dnn "
-                       "without it uses the SSD MobileNet v2 COCO demo weights if installed")
+                       help="detector weights: a registry name or a local path (owlv2, "
+                       "grounding_dino: needed; opencv_dnn: a .pb or .onnx, without it "
+                       "the SSD MobileNet v2 COCO demo weights if installed)")
     group.add_argument("--detector-config", default="", help="the .pbtxt of a .pb graph")
     group.add_argument("--depth-model", default="",
-                       help="depth model weights: a registry name or a local path")
+                       help="depth model weights, needed by depth_anything and depth_pro: "
+                       "a registry name (spatial-vqa models list) or a local path")
     group.add_argument("--segmenter-model", default="",
-                       help="segmenter weights: a registry name or a local path")
+                       help="segmenter weights, needed by sam and sam2: a registry name "
+                       "or a local path")
     group.add_argument("--models-dir", default="",
                        help="where registry names are looked up (spatial-vqa models list)")
     group.add_argument("--runtime", default="torch",
