@@ -171,6 +171,7 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
         summary = {**result.as_dict(), "unscored": len(problems.messages)}
         if args.out:
             # allow_nan=False: --out is JSON a strict parser reads (no Infinity/NaN)
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             atomic_write(Path(args.out),
                          (json.dumps(summary, indent=2, allow_nan=False) + "\n").encode())
     except (DataIOError, VQAError, OSError, ValueError) as error:

@@ -147,6 +147,14 @@ def test_out_is_strict_json_for_an_absurdly_long_number(dataset, tmp_path):
                                                            rel=1e-3)
 
 
+def test_out_goes_into_a_folder_made_for_it(dataset, tmp_path):
+    rows = [{"id": f"bag/{T0}", "qa": 1, "answer": "1 m"}]
+    out = tmp_path / "new" / "folder" / "s.json"
+    assert main(["eval", str(dataset), str(write_answers(tmp_path / "a.jsonl", rows)),
+                 "--out", str(out)]) == 0
+    assert strict_json(out.read_text())["overall"]["answers"] == 1
+
+
 def test_qa_true_is_not_index_1(dataset, tmp_path, capsys):
     rows = [{"id": f"bag/{T0}", "qa": True, "answer": "1 m"},
             {"id": f"bag/{T0}", "qa": 1, "answer": "1 m"}]
