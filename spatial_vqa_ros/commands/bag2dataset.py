@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from .dataset_options import add_dataset_options, dataset_config, finish
+from .input_options import add_topic_options, perception_from, topics_from
 from .perception_options import add_perception_options
-from .scenes import add_topic_options, perception_from, topics_from
 
 
 def run(args: argparse.Namespace, ros_args: list[str]) -> int:

@@ -1,10 +1,12 @@
 """The options and the ending shared by the commands that write datasets (bag2dataset,
-images2dataset): one spelling, one check, one writer."""
+images2dataset, hf2dataset): one spelling, one check, one writer."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from .input_options import add_depth_range_options, input_settings_from
 
 
 def add_dataset_options(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +24,7 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--push-to-hub", metavar="REPO_ID",
                         help="upload the dataset to this Hugging Face dataset repo at the end")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_depth_range_options(parser)
     group = parser.add_argument_group(
         "filters", "frames that make no good data are skipped, counted by reason")
     group.add_argument("--min-side", type=int, default=0,
@@ -56,7 +59,7 @@ def _positive_int(text: str) -> int:
 def add_max_pixels_option(parser: argparse.ArgumentParser) -> None:
     """``--max-pixels`` of the commands that read image files (images2dataset,
     hf2dataset, perceive); its default is resolved at run time by :func:`max_pixels_of`
-    (the node's constant lives with the node's config, slow to import here)."""
+    (``core.frame.MAX_PIXELS``, the node's default too; numpy is not imported here)."""
     parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
                         help="refuse an image (or depth / instance file) whose header "
                         "declares more pixels than N, before decoding it (default: the "
@@ -67,9 +70,9 @@ def max_pixels_of(args: argparse.Namespace) -> int:
     """``--max-pixels``, or the spatial node's frame limit when it is not given."""
     if getattr(args, "max_pixels", None):
         return int(args.max_pixels)
-    from ..offline.bag2dataset.sources import DEFAULT_MAX_PIXELS
+    from ..core.frame import MAX_PIXELS
 
-    return DEFAULT_MAX_PIXELS
+    return MAX_PIXELS
 
 
 def _tags(text: str) -> tuple[str, ...]:
@@ -77,7 +80,8 @@ def _tags(text: str) -> tuple[str, ...]:
 
 
 def dataset_config(args: argparse.Namespace, perception, **extra):
-    """The Bag2DatasetConfig the options describe (``extra``: topics, every_n)."""
+    """The Bag2DatasetConfig the options describe (``extra``: topics, every_n); a bad
+    depth range raises PerceptionError."""
     from ..core.vqa import SynthesisConfig
     from ..offline.bag2dataset import Bag2DatasetConfig
     from ..offline.bag2dataset.filters import FrameFilters
@@ -95,6 +99,7 @@ def dataset_config(args: argparse.Namespace, perception, **extra):
                                   qualitative_fraction=args.qualitative_fraction,
                                   seed=args.seed),
         perception=perception, prompts=tuple(prompts_from(args)),
+        inputs=input_settings_from(args),
         image_format=args.image_format, jpeg_quality=args.jpeg_quality,
         shard_size=args.shard_size, **extra)
 

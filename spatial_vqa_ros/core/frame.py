@@ -26,15 +26,20 @@ DEPTH_SCALE_TO_M = {"32FC1": 1.0, "64FC1": 1.0, "16UC1": 1e-3, "mono16": 1e-3}
 #: ``perception.types.InputSettings``): depth outside it is invalid.
 DEPTH_MIN_M = 0.05
 DEPTH_MAX_M = 20.0
+#: The default most pixels of a frame, live (the spatial node's ``max_pixels``) and
+#: offline (``--max-pixels`` of the commands that read image files): 12 MP holds a 4K
+#: camera, and a single 8K still must not grow a process by hundreds of MB. Here, not
+#: with the node's config, so that offline code reads the same number without nodes/.
+MAX_PIXELS = 12_000_000
 
 
-def depth_to_metres(
-    depth: np.ndarray, encoding: str, min_m: float = DEPTH_MIN_M, max_m: float = DEPTH_MAX_M
-) -> np.ndarray:
-    """Decode a depth image to float32 metres with every invalid value set to NaN.
+def depth_in_metres(depth: np.ndarray, encoding: str) -> np.ndarray:
+    """A depth image in ``encoding`` as float32 metres (a new array), nothing invalidated.
 
-    Invalid: 0 (the ROS convention for "no return"), NaN, +-inf, and anything outside
-    [min_m, max_m] (sensor range). REP-118: 32FC1 is metres, 16UC1 millimetres.
+    Integer millimetres are divided by 1000 in float64 and only then rounded to
+    float32: the float32 product ``3000 * float32(1e-3)`` is 3.0000002, just beyond a
+    3 m limit, whereas ``3000 / 1000`` is the double nearest 3.0 (as ``float("3")``
+    is), so a boundary millimetre compares equal to the limit it was recorded at.
     """
     scale = DEPTH_SCALE_TO_M.get(encoding)
     if scale is None:
@@ -43,11 +48,25 @@ def depth_to_metres(
             f"{', '.join(DEPTH_SCALE_TO_M)} (REP-118: 32FC1 metres or 16UC1 millimetres)")
     if depth.ndim != 2:
         raise CoreError(f"depth image must be 2-D (H, W), got shape {depth.shape}")
-    depth_m = depth.astype(np.float32, copy=True)
-    if scale != 1.0:
-        depth_m *= np.float32(scale)
-    with np.errstate(invalid="ignore"):
-        invalid = ~((depth_m >= min_m) & (depth_m <= max_m))  # also catches NaN
+    if scale == 1.0:
+        return depth.astype(np.float32, copy=True)
+    return (depth.astype(np.float64) / round(1.0 / scale)).astype(np.float32)
+
+
+def depth_to_metres(
+    depth: np.ndarray, encoding: str, min_m: float = DEPTH_MIN_M, max_m: float = DEPTH_MAX_M
+) -> np.ndarray:
+    """Decode a depth image to float32 metres with every invalid value set to NaN.
+
+    Invalid: 0 (the ROS convention for "no return"), NaN, +-inf, and anything outside
+    [min_m, max_m] (sensor range; both ends valid). REP-118: 32FC1 is metres, 16UC1
+    millimetres. The range is compared in float32, the decoded values' type, with the
+    limits rounded to float32 too, so a value decoded from exactly ``max_m`` (see
+    :func:`depth_in_metres`) stays valid when the range is applied again later.
+    """
+    depth_m = depth_in_metres(depth, encoding)
+    with np.errstate(invalid="ignore"):  # NaN compares False: invalid
+        invalid = ~((depth_m >= np.float32(min_m)) & (depth_m <= np.float32(max_m)))
     depth_m[invalid] = np.nan
     return depth_m
 

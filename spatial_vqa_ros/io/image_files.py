@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..core.camera import CameraIntrinsics
 from ..core.errors import CoreError
+from ..core.frame import depth_in_metres
 from .errors import DataIOError
 from .images import to_rgb
 from .labels import parse_labels_json
@@ -166,7 +167,7 @@ def _millimetres(image: Image.Image) -> np.ndarray:
     if image.mode not in ("I;16", "I;16B", "I"):
         raise DataIOError(f"depth PNG {image.filename} has mode {image.mode}; expected "
                           "16-bit millimetres (mode I;16), as RGB-D cameras save depth")
-    return np.asarray(image, np.float32) * np.float32(1e-3)
+    return depth_in_metres(np.asarray(image), "16UC1")  # the node's rounding, exactly
 
 
 def load_instances(image_path: str | Path, labels_path: str | Path,

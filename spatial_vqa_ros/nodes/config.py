@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..core.errors import CoreError
+from ..core.frame import DEPTH_MAX_M, DEPTH_MIN_M, MAX_PIXELS
 from ..core.relations import Margins
 from ..core.reward import RewardSettings
 from ..perception.registry import PerceptionSpec
@@ -82,10 +83,12 @@ class SpatialNodeConfig:
     sync_queue_size: int = 10
     use_message_filters: bool = True
     #: Frames with more pixels than this are refused before any processing (a single
-    #: 8K still must not grow the node by hundreds of MB); 12 MP holds a 4K camera.
-    max_pixels: int = _live(12_000_000)
-    depth_min_m: float = _live(0.05)
-    depth_max_m: float = _live(20.0)
+    #: 8K still must not grow the node by hundreds of MB); the default, 12 MP, holds a
+    #: 4K camera and is the offline tools' ``--max-pixels`` default too.
+    max_pixels: int = _live(MAX_PIXELS)
+    #: The valid depth range [m] (defaults shared with the offline tools' options).
+    depth_min_m: float = _live(DEPTH_MIN_M)
+    depth_max_m: float = _live(DEPTH_MAX_M)
     scene_frame_id: str = ""
     remove_after_s: float = 2.0
     #: With a pose source (odometry_topic or tf_fixed_frame): how long objects out of

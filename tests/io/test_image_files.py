@@ -137,3 +137,16 @@ def test_the_pixel_limit_counts_pixels_not_bytes() -> None:
     check_pixel_count((100_000, 100_000), "anything", None)
     with pytest.raises(DataIOError, match=r"a frame is 4001x3000"):
         check_pixel_count((4001, 3000), "a frame", 12_000_000)
+
+
+def test_a_16_bit_depth_png_decodes_as_a_16uc1_message_does(tmp_path: Path) -> None:
+    """Millimetres in a PNG file round to metres as on the node's 16UC1 path: 3000 mm is
+    3.0 m exactly (float32 3000 * 1e-3 was 3.0000002, beyond a 3 m depth_max_m)."""
+    from spatial_vqa_ros.core.frame import depth_to_metres
+
+    raw = np.array([[3000, 2345, 65535, 0]], np.uint16)
+    Image.fromarray(raw).save(tmp_path / "depth.png")
+    depth = load_depth(tmp_path / "depth.png")
+    assert depth[0, 0] == np.float32(3.0) and depth[0, 1] == np.float32(2.345)
+    np.testing.assert_array_equal(depth[:, :3], depth_to_metres(raw, "16UC1", 0.05, 70.0)[:, :3])
+    assert np.isnan(depth[0, 3])

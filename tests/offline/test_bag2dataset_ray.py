@@ -3,9 +3,11 @@ the simulation chain and with a model chain rebuilt in the workers from its spec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
@@ -28,6 +30,7 @@ from spatial_vqa_ros.offline.bag2dataset import (  # noqa: E402
     bag2dataset,
     images2dataset,
 )
+from spatial_vqa_ros.perception.types import InputSettings  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +68,25 @@ def test_ray_engine_output_equals_the_local_engine_output(tmp_path: Path, local_
     assert ray.is_initialized()  # a running instance is used, not shut down
 
 
+#: A valid depth range that leaves out whole objects of the folders below.
+NEAR = InputSettings(0.05, 2.0)
+
+
+def _wholly_beyond(frame, limit_m: float) -> set[str]:
+    """Labels (unique in the frame) of the objects with every pixel beyond ``limit_m``."""
+    labels = list(frame.id_to_label.values())
+    return {label for i, label in frame.id_to_label.items() if labels.count(label) == 1
+            and (frame.instance_ids == i).any()
+            and np.nanmin(frame.depth_m[frame.instance_ids == i]) > limit_m}
+
+
 def test_image_folders_on_ray_equal_the_local_engine(tmp_path: Path, local_ray) -> None:
-    written = [write_image_folder(tmp_path / name, seed, 3)[0]
-               for name, seed in (("kitchen", 1), ("office", 2))]
+    """With a depth range of its own: the actors rebuild the sources and the config with
+    it, so no object beyond it is measured there either."""
+    made = {name: write_image_folder(tmp_path / name, seed, 3)
+            for name, seed in (("kitchen", 1), ("office", 2))}
+    written = [root for root, _, _ in made.values()]
+    config = dataclasses.replace(CONFIG, inputs=NEAR)
     # several folders: each one's side files live in a subfolder named after it
     for side in ("images", "depth", "instances"):
         (tmp_path / side).mkdir()
@@ -76,12 +95,23 @@ def test_image_folders_on_ray_equal_the_local_engine(tmp_path: Path, local_ray) 
     roots = [tmp_path / "images" / root.name for root in written]
     kwargs = {"depth_dir": tmp_path / "depth", "instances_dir": tmp_path / "instances",
               "camera_info": written[0] / "camera.yaml", "progress": False}
-    local = images2dataset(roots, tmp_path / "local", CONFIG, **kwargs)
-    remote = images2dataset(roots, tmp_path / "ray", CONFIG, engine="ray", workers=2,
+    local = images2dataset(roots, tmp_path / "local", config, **kwargs)
+    remote = images2dataset(roots, tmp_path / "ray", config, engine="ray", workers=2,
                             **kwargs)
-    assert local.ok and remote.ok and local.totals()["records"] == 6
+    assert local.ok and remote.ok and local.totals()["records"] >= 4
     assert remote.totals() == local.totals()
     assert _content(tmp_path / "ray")[:3] == _content(tmp_path / "local")[:3]
+    assert len(_content(tmp_path / "ray")[1]) == 6  # a scene line per image
+    assert _content(tmp_path / "ray")[3]["settings"]["inputs"]["depth_max_m"] == 2.0
+    cut = 0
+    for line in _content(tmp_path / "ray")[1]:
+        scene = json.loads(line)
+        folder, _, view = scene["id"].partition("/")
+        frame = made[folder][2][int(view.removesuffix(".png").split("_")[-1])]
+        beyond = _wholly_beyond(frame, NEAR.depth_max_m)
+        assert not beyond & {o["label"] for o in scene["objects"]}, scene["id"]
+        cut += len(beyond)
+    assert cut > 0  # the range did leave objects out
 
 
 @pytest.mark.skipif(bool(ssd_weights_missing()), reason=ssd_weights_missing())

@@ -118,3 +118,37 @@ def test_the_probe_catches_a_forbidden_import(tmp_path: Path, name: str) -> None
     assert "uses_it.inner.node" in report["imported"]
     assert ["uses_it.inner.node", root] in report["attempts"]
     assert name in report["loaded"]
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Every module an ``import`` / ``from ... import`` of ``path`` names, resolved
+    (relative imports against ``package``, the module's own package)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            base = parts[:len(parts) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_offline_code_never_reaches_into_the_nodes() -> None:
+    """Layering: the offline tools share the node's defaults through core (e.g.
+    ``core.frame.MAX_PIXELS``, ``DEPTH_MAX_M``), never by importing ``nodes``."""
+    offline = REPO / "spatial_vqa_ros" / "offline"
+    reaching = {}
+    for path in sorted(offline.rglob("*.py")):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        package = ".".join(parts if path.name == "__init__.py" else parts[:-1])
+        nodes = sorted(m for m in _imported_modules(path, package)
+                       if m.startswith("spatial_vqa_ros.nodes"))
+        if nodes:
+            reaching[str(path.relative_to(REPO))] = nodes
+    assert len(list(offline.rglob("*.py"))) > 10
+    assert reaching == {}, f"offline modules import nodes/: {reaching}"

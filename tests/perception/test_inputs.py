@@ -59,6 +59,43 @@ def test_depth_outside_the_settings_range_is_invalid(encoding, scale):
                                   [[False, False, True, True], [True, False, False, True]])
 
 
+def test_the_depth_max_millimetre_itself_is_valid_live_and_offline():
+    """16UC1 3000 mm with depth_max_m 3 is valid (float32 3000 * 1e-3 was 3.0000002,
+    just beyond 3.0), on the node's message path as on the offline arrays, and the
+    chain's range check on the decoded depth keeps it."""
+    from types import SimpleNamespace
+
+    from spatial_vqa_ros.nodes.msg_to_core import sensor_inputs_from_msgs
+
+    settings = InputSettings(0.05, 3.0)
+    raw = np.array([[2999, 3000, 3001, 50, 49]], np.uint16)
+    offline = sensor_inputs(np.zeros((1, 5, 3), np.uint8), raw, None, settings,
+                            depth_encoding="16UC1")
+    msg = SimpleNamespace(height=1, width=5, is_bigendian=False, encoding="16UC1", step=10,
+                          data=raw.tobytes())
+    rgb = SimpleNamespace(height=1, width=5, is_bigendian=False, encoding="rgb8", step=15,
+                          data=bytes(15))
+    live = sensor_inputs_from_msgs(rgb, msg, None, None, settings)
+    for built in (offline, live):
+        np.testing.assert_array_equal(built.depth_m, np.array(
+            [[2.999, 3.0, np.nan, 0.05, np.nan]], np.float32))
+        kept = within_range(DepthResult(built.depth_m, "sensor"), settings)
+        np.testing.assert_array_equal(kept.depth_m, built.depth_m)
+
+
+def test_every_millimetre_is_valid_at_the_limit_written_as_its_metres():
+    """For each 16-bit millimetre m, depth_max_m typed as m/1000 ("2.345") keeps it and
+    the next millimetre is beyond it: the decoded value rounds like the typed limit."""
+    from spatial_vqa_ros.core.frame import depth_in_metres
+
+    mm = np.arange(1, 65535, dtype=np.uint16)
+    limits = np.array([float(f"{m / 1000:.3f}") for m in mm.tolist()])
+    decoded = depth_in_metres(mm[None, :], "16UC1")[0]
+    nxt = depth_in_metres((mm + 1)[None, :], "16UC1")[0]
+    assert (decoded <= limits.astype(np.float32)).all()
+    assert (nxt > limits.astype(np.float32)).all()
+
+
 def test_absurd_depth_is_invalid_with_the_default_settings():
     depth = np.array([[ABSURD_M, np.inf, -1.0, 2.0]], np.float32)
     built = sensor_inputs(np.zeros((1, 4, 3), np.uint8), depth, None, InputSettings())

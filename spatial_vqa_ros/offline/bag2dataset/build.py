@@ -16,6 +16,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from ...core.frame import MAX_PIXELS
 from ...io.datasets import DatasetWriter
 from ...io.datasets.layout import SCENE_GRAPHS
 from ...io.errors import DataIOError
@@ -24,7 +25,7 @@ from .engines import ENGINES, SKIP_REASONS, FrameOutput, _local_outputs
 from .hf_images import HFImageSource
 from .images import ImageFolderSource
 from .ray_engine import ray_outputs
-from .sources import DEFAULT_MAX_PIXELS, FrameSource, open_bags
+from .sources import FrameSource, open_bags
 from .summary import Bag2DatasetSummary, SourceReport
 from .vocabulary import FIXED_PROMPTS_ONLY, check_vocabulary_model
 
@@ -113,8 +114,8 @@ def _scene_lines(root: Path, name: str) -> Iterator[dict[str, Any]]:
 
 def _check_perception(sources: Sequence[FrameSource], config: Bag2DatasetConfig) -> None:
     """The settings must say how the records were perceived: a source that runs a chain
-    of its own must run the config's, with its prompts and vocabulary model (a source
-    without one, a bag, runs none)."""
+    of its own must run the config's, with its prompts, input settings (depth range) and
+    vocabulary model (a source without one runs none)."""
     for source in sources:
         ours = (config.perception, config.prompts)
         theirs = (getattr(source, "perception", ours[0]), getattr(source, "prompts", ours[1]))
@@ -122,6 +123,11 @@ def _check_perception(sources: Sequence[FrameSource], config: Bag2DatasetConfig)
             raise DataIOError(f"source {source.name} perceives with {theirs[0]} and prompts "
                               f"{list(theirs[1])}, but the settings say {ours[0]} and "
                               f"{list(ours[1])}: open it with the config's perception")
+        inputs = getattr(source, "inputs", config.inputs)
+        if inputs != config.inputs:
+            raise DataIOError(f"source {source.name} builds its inputs with {inputs}, but "
+                              f"the settings say {config.inputs}: open it with the "
+                              "config's inputs")
         vocabulary = getattr(source, "vocabulary", FIXED_PROMPTS_ONLY)
         if vocabulary != config.vocabulary:
             raise DataIOError(f"source {source.name} takes its vocabulary from {vocabulary}, "
@@ -156,12 +162,12 @@ def bag2dataset(bags: Sequence[str | Path], out: str | Path,
     """Bags (directories or .db3/.mcap files) to a dataset; see :func:`write_dataset`.
 
     Every frame goes through ``config.perception``'s chain looking for
-    ``config.prompts``; a chain that cannot be built raises PerceptionError before
-    anything is written."""
+    ``config.prompts``, its depth held to ``config.inputs``' range; a chain that cannot
+    be built raises PerceptionError before anything is written."""
     if not bags:
         raise DataIOError("give at least one bag")
     sources = open_bags(bags, config.topics, perception=config.perception,
-                        prompts=config.prompts)
+                        prompts=config.prompts, inputs=config.inputs)
     return write_dataset(sources, out, config, engine=engine, workers=workers,
                          progress=progress)
 
@@ -171,7 +177,7 @@ def images2dataset(folders: Sequence[str | Path], out: str | Path,
                    instances_dir: str | Path | None = None,
                    camera_info: str | Path | None = None, engine: str = "local",
                    workers: int = 2, progress: bool = True,
-                   max_pixels: int = DEFAULT_MAX_PIXELS) -> Bag2DatasetSummary:
+                   max_pixels: int = MAX_PIXELS) -> Bag2DatasetSummary:
     """Image folders to a dataset, each image its own scene; see
     :class:`~.images.ImageFolderSource` for the side files and :func:`write_dataset`
     for resuming. With several folders, each has its own side-file folders under the
@@ -191,7 +197,8 @@ def images2dataset(folders: Sequence[str | Path], out: str | Path,
                                  depth_dir=side(depth_dir, Path(folder)),
                                  instances_dir=side(instances_dir, Path(folder)),
                                  camera_info=camera_info, filters=config.filters,
-                                 vocabulary=config.vocabulary, max_pixels=max_pixels)
+                                 vocabulary=config.vocabulary, max_pixels=max_pixels,
+                                 inputs=config.inputs)
                for folder in folders]
     names = [s.name for s in sources]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -211,13 +218,14 @@ def hf2dataset(  # noqa: PLR0913 -- a dataset's reading options, all keyword-onl
         split: str = "train", image_column: str = "image", id_column: str = "",
         camera_info: str | Path | None = None, engine: str = "local",
         workers: int = 2, progress: bool = True,
-        max_pixels: int = DEFAULT_MAX_PIXELS) -> Bag2DatasetSummary:
+        max_pixels: int = MAX_PIXELS) -> Bag2DatasetSummary:
     """One split of a Hugging Face image dataset to a dataset; see
     :class:`~.hf_images.HFImageSource` and :func:`write_dataset`."""
     source = HFImageSource(location, perception=config.perception, prompts=config.prompts,
                            split=split, image_column=image_column, id_column=id_column,
                            camera_info=camera_info, filters=config.filters,
-                           vocabulary=config.vocabulary, max_pixels=max_pixels)
+                           vocabulary=config.vocabulary, max_pixels=max_pixels,
+                           inputs=config.inputs)
     from ...perception.registry import build_chain
 
     build_chain(config.perception)

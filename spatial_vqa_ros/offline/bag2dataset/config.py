@@ -18,6 +18,7 @@ from ...io.bags import BagTopics
 from ...io.datasets import IMAGE_FORMATS
 from ...io.errors import DataIOError
 from ...perception.registry import PerceptionSpec
+from ...perception.types import InputSettings
 from .filters import FrameFilters
 from .vocabulary import VocabularySpec
 
@@ -34,6 +35,9 @@ class Bag2DatasetConfig:
     :mod:`.vocabulary`; off by default). ``every_n``: keep every n-th frame of each
     source (the others are not processed at all: the tracker sees the kept frames
     only). Images are written as ``image_format`` ("jpg" at ``jpeg_quality``, or "png").
+    ``inputs``: how frames become perception inputs, the valid depth range (default:
+    the spatial node's ``depth_min_m`` / ``depth_max_m``); depth outside it, recorded
+    or estimated, is invalid and measures nothing.
     """
 
     synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
@@ -41,6 +45,7 @@ class Bag2DatasetConfig:
     topics: BagTopics = field(default_factory=BagTopics)
     perception: PerceptionSpec = field(default_factory=PerceptionSpec)
     prompts: tuple[str, ...] = ()
+    inputs: InputSettings = field(default_factory=InputSettings)
     vocabulary: VocabularySpec = field(default_factory=VocabularySpec)
     #: Which frames make records (image checks, CLIP tags, floor, object count).
     filters: FrameFilters = field(default_factory=FrameFilters)
@@ -70,12 +75,13 @@ class Bag2DatasetConfig:
         """JSON-able settings; :meth:`from_settings` rebuilds the config from them."""
         s = self.synthesis
         weights = None if s.category_weights is None else dict(s.category_weights)
-        # Filters and the vocabulary appear only when set, so a dataset written before
-        # they existed resumes with the same settings.
+        # Filters, the vocabulary and the input settings appear only when set, so a
+        # dataset written before they existed resumes with the same settings.
         filters = {} if self.filters == FrameFilters() else {
             "filters": {**asdict(self.filters), "include_tags": list(self.filters.include_tags),
                         "exclude_tags": list(self.filters.exclude_tags)}}
         vocabulary = {"vocabulary": asdict(self.vocabulary)} if self.vocabulary.model else {}
+        inputs = {} if self.inputs == InputSettings() else {"inputs": asdict(self.inputs)}
         return {
             "synthesis": {"category_weights": weights, "qa_per_image": s.qa_per_image,
                           "units": s.units, "qualitative_fraction": s.qualitative_fraction,
@@ -90,6 +96,7 @@ class Bag2DatasetConfig:
             "jpeg_quality": self.jpeg_quality,
             **filters,
             **vocabulary,
+            **inputs,
         }
 
     @classmethod
@@ -106,6 +113,7 @@ class Bag2DatasetConfig:
                    prompts=tuple(settings["prompts"]), every_n=settings["every_n"],
                    vocabulary=_from_dict(VocabularySpec, settings.get("vocabulary", {})),
                    filters=_from_dict(FrameFilters, settings.get("filters", {})),
+                   inputs=_from_dict(InputSettings, settings.get("inputs", {})),
                    image_format=settings["image_format"],
                    jpeg_quality=settings["jpeg_quality"], shard_size=shard_size)
 

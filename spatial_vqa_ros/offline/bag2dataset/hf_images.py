@@ -7,7 +7,8 @@ unique by :mod:`.keys`), so a killed run resumes. Rows have no depth or intrinsi
 here: depth comes from a depth model and the camera from ``camera_info`` (rows of its
 size), the depth model's estimate (Depth Pro) or the assumed field of view; which one
 is recorded per image in the provenance. A vocabulary model adds each row's caption
-phrases to its prompts, as for a folder.
+phrases to its prompts, as for a folder. The model's depth is held to the range of
+``inputs`` (the node's ``depth_min_m`` / ``depth_max_m``), as the node holds it.
 
 Images are decoded here, not by ``datasets`` (the image column is read undecoded):
 a row whose header declares more than ``max_pixels`` pixels, a damaged image or a
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ...core.errors import CoreError
+from ...core.frame import MAX_PIXELS
 from ...io.errors import DataIOError
 from ...io.image_files import (
     check_pixel_count,
@@ -45,11 +47,13 @@ from ...io.image_files import (
 )
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
+from ...perception.inputs import sensor_inputs
 from ...perception.registry import PerceptionSpec, assumed_camera
-from ...perception.types import SensorInputs
+from ...perception.types import InputSettings
+from ..frames import DEFAULT_INPUTS
 from .filters import NO_FILTERS, FrameFilters, ImageFilter
 from .keys import UniqueKeys, safe_part, unique_keys
-from .sources import DEFAULT_MAX_PIXELS, SourceFrame, perception_chain, required_roles
+from .sources import SourceFrame, inputs_from_spec, perception_chain, required_roles
 from .vocabulary import (
     FIXED_PROMPTS_ONLY,
     NO_VOCABULARY,
@@ -142,8 +146,10 @@ class HFImageSource:
                  camera_info: str | Path | None = None,
                  filters: FrameFilters = NO_FILTERS,
                  vocabulary: VocabularySpec = FIXED_PROMPTS_ONLY,
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+                 max_pixels: int = MAX_PIXELS,
+                 inputs: InputSettings = DEFAULT_INPUTS) -> None:
         self.location = str(location)
+        self.inputs = inputs
         self.filters = filters
         self.split = split
         self.image_column = image_column
@@ -193,8 +199,8 @@ class HFImageSource:
                    camera_info=spec.get("camera_info"),
                    filters=FrameFilters(**spec.get("filters", {})),
                    vocabulary=VocabularySpec(**spec.get("vocabulary", {})),
-                   max_pixels=spec.get("max_pixels", DEFAULT_MAX_PIXELS)
-                   ).carrying(spec.get("carried_keys", ()))
+                   max_pixels=spec.get("max_pixels", MAX_PIXELS),
+                   inputs=inputs_from_spec(spec)).carrying(spec.get("carried_keys", ()))
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "location": self.location, "name": self.name,
@@ -203,7 +209,8 @@ class HFImageSource:
                 "id_column": self.id_column,
                 "camera_info": str(self.camera_info) if self.camera_info else None,
                 "filters": asdict(self.filters), "vocabulary": asdict(self.vocabulary),
-                "max_pixels": self.max_pixels, "carried_keys": sorted(self.carried_keys)}
+                "max_pixels": self.max_pixels, "inputs": asdict(self.inputs),
+                "carried_keys": sorted(self.carried_keys)}
 
     def carrying(self, keys: Collection[str]) -> HFImageSource:
         """This source, its frames of ``keys`` neither read nor perceived (their scene
@@ -263,7 +270,7 @@ class HFImageSource:
             if self.vocabulary.model and not prompts:
                 return SourceFrame(key, index, None, None, skip_reason=NO_VOCABULARY,
                                    image_checked=True)
-            result = chain.run(SensorInputs(rgb, camera), prompts, index)
+            result = chain.run(sensor_inputs(rgb, None, camera, self.inputs), prompts, index)
         except PerceptionError as error:
             return SourceFrame(key, index, None, None, (), f"row {index}: {error}",
                                "perception")

@@ -25,6 +25,9 @@ as ``no_vocabulary``.
 An image that cannot be read, or whose side files are wrong, fails alone with the
 reason (counted in the summary); the others go on. An image (or side file) whose
 header declares more than ``max_pixels`` pixels is refused before it is decoded.
+Depth, from a file or a model, is held to the range of ``inputs`` (the node's
+``depth_min_m`` / ``depth_max_m``): the images become perception inputs through
+:func:`~spatial_vqa_ros.perception.inputs.sensor_inputs`, as the node's frames do.
 """
 
 from __future__ import annotations
@@ -38,17 +41,20 @@ import numpy as np
 
 from ...core.camera import CameraIntrinsics
 from ...core.errors import CoreError
+from ...core.frame import MAX_PIXELS
 from ...io.errors import DataIOError
 from ...io.image_files import load_camera_info_yaml, load_depth, load_instances, load_rgb
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
+from ...perception.inputs import sensor_inputs
 from ...perception.registry import PerceptionSpec, assumed_camera
-from ...perception.types import SensorInputs
+from ...perception.types import InputSettings, SensorInputs
+from ..frames import DEFAULT_INPUTS
 from .filters import NO_FILTERS, FrameFilters, ImageFilter
 from .keys import safe_part, unique_keys
 from .sources import (
-    DEFAULT_MAX_PIXELS,
     SourceFrame,
+    inputs_from_spec,
     perception_chain,
     required_roles,
     source_name,
@@ -73,14 +79,17 @@ class ImageFolderSource:
     stateless = True
     topic = ""
 
-    def __init__(self, root: str | Path, name: str | None = None, *,
+    def __init__(  # noqa: PLR0913 -- a folder's reading options, all keyword-only
+            self, root: str | Path, name: str | None = None, *,
                  perception: PerceptionSpec, prompts: Sequence[str] = (),
                  depth_dir: str | Path | None = None, instances_dir: str | Path | None = None,
                  camera_info: str | Path | None = None,
                  filters: FrameFilters = NO_FILTERS,
                  vocabulary: VocabularySpec = FIXED_PROMPTS_ONLY,
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+                 max_pixels: int = MAX_PIXELS,
+                 inputs: InputSettings = DEFAULT_INPUTS) -> None:
         self.root = Path(root)
+        self.inputs = inputs
         self.max_pixels = int(max_pixels)
         if self.max_pixels < 1:
             raise DataIOError(f"max_pixels must be >= 1, got {max_pixels}")
@@ -130,8 +139,8 @@ class ImageFolderSource:
                    camera_info=spec.get("camera_info"),
                    filters=FrameFilters(**spec.get("filters", {})),
                    vocabulary=VocabularySpec(**spec.get("vocabulary", {})),
-                   max_pixels=spec.get("max_pixels", DEFAULT_MAX_PIXELS)
-                   ).carrying(spec.get("carried_keys", ()))
+                   max_pixels=spec.get("max_pixels", MAX_PIXELS),
+                   inputs=inputs_from_spec(spec)).carrying(spec.get("carried_keys", ()))
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": str(self.root), "name": self.name,
@@ -140,7 +149,8 @@ class ImageFolderSource:
                 "instances_dir": str(self.instances_dir) if self.instances_dir else None,
                 "camera_info": str(self.camera_info) if self.camera_info else None,
                 "filters": asdict(self.filters), "vocabulary": asdict(self.vocabulary),
-                "max_pixels": self.max_pixels, "carried_keys": sorted(self.carried_keys)}
+                "max_pixels": self.max_pixels, "inputs": asdict(self.inputs),
+                "carried_keys": sorted(self.carried_keys)}
 
     def carrying(self, keys: Collection[str]) -> ImageFolderSource:
         """This source, its frames of ``keys`` neither read nor perceived (their scene
@@ -205,7 +215,8 @@ class ImageFolderSource:
             raise DataIOError(f"{path.name}: no depth file {stem}.npy or {stem}.png in "
                               f"{self.depth_dir}")
         ids, labels = self._instances(stem, size_hw)
-        return SensorInputs(rgb, self._intrinsics(path, stem, size_hw), depth_m, ids, labels)
+        return sensor_inputs(rgb, depth_m, self._intrinsics(path, stem, size_hw), self.inputs,
+                             instance_ids=ids, id_to_label=labels)
 
     def _intrinsics(self, path: Path, stem: Path, size_hw: tuple[int, ...]
                     ) -> CameraIntrinsics | None:

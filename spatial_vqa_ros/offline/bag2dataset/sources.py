@@ -18,19 +18,16 @@ from ...core.errors import CoreError
 from ...core.frame import Frame, Observations
 from ...io.bags import BagFrame, BagFrameReader, BagTopics, bag_topics_summary
 from ...io.errors import DataIOError
-from ...nodes.config import SpatialNodeConfig
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
 from ...perception.registry import PerceptionSpec, build_chain
-from ..frames import SIMULATION, perceive_frame
+from ...perception.types import InputSettings
+from ..frames import DEFAULT_INPUTS, SIMULATION, perceive_frame
 
 #: What a frame lacks, per optional topic role: (reason code, BagFrame field, message).
 _ROLES = {"depth": ("no_depth", "depth_raw", "no depth image"),
           "instances": ("no_instances", "instance_ids", "no instance image"),
           "labels": ("no_labels", "id_to_label", "no instance labels")}
-#: The most pixels an image source decodes: the spatial node's frame limit (12 MP, a 4K
-#: camera), so offline and live refuse the same images; ``--max-pixels`` changes it.
-DEFAULT_MAX_PIXELS: int = SpatialNodeConfig().max_pixels
 #: What to do about a missing role.
 _HINTS = {"depth": "set the depth topic (an RGB-D camera), or choose a depth estimator",
           "instances": "set the instances topic, or choose a model detector and segmenter",
@@ -160,7 +157,8 @@ def required_roles(spec: PerceptionSpec) -> tuple[str, ...]:
 class BagSource:
     """The frames of a rosbag2 (sqlite3 or mcap) through the perception chain that
     ``perception`` names (default: the simulation chain, instance image + labels JSON;
-    see ``io.bags`` for the topics), looking for ``prompts``.
+    see ``io.bags`` for the topics), looking for ``prompts``, with depth held to the
+    range of ``inputs`` (default: the node's) as the node holds it.
 
     Opening checks that the bag is readable and has the rgb topic (DataIOError). The
     chain is built when iteration starts (once per pass over the bag); a frame that
@@ -171,11 +169,13 @@ class BagSource:
 
     def __init__(self, path: str | Path, topics: BagTopics = BagTopics(),
                  name: str | None = None, *, perception: PerceptionSpec = SIMULATION,
-                 prompts: Sequence[str] = ()) -> None:
+                 prompts: Sequence[str] = (), inputs: InputSettings = DEFAULT_INPUTS
+                 ) -> None:
         self.path = Path(path)
         self.topics = topics
         self.perception = perception
         self.prompts = tuple(prompts)
+        self.inputs = inputs
         self.name = name or source_name(self.path)
         self.uri = str(self.path.resolve())
         self.topic = topics.rgb
@@ -189,7 +189,7 @@ class BagSource:
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": str(self.path), "name": self.name,
                 "topics": asdict(self.topics), "perception": asdict(self.perception),
-                "prompts": list(self.prompts)}
+                "prompts": list(self.prompts), "inputs": asdict(self.inputs)}
 
     def stats(self) -> dict[str, Any]:
         return asdict(self._reader.stats)
@@ -217,7 +217,7 @@ class BagSource:
     def _perceived(self, chain: PerceptionChain, bag_frame: BagFrame) -> SourceFrame:
         key = f"{self.name}/{bag_frame.stamp_ns}"
         try:
-            perceived = perceive_frame(chain, bag_frame, self.prompts)
+            perceived = perceive_frame(chain, bag_frame, self.prompts, self.inputs)
         except (CoreError, DataIOError) as error:
             return SourceFrame(key, bag_frame.stamp_ns, None, None, bag_frame.warnings,
                                str(error), "invalid")
@@ -240,19 +240,24 @@ def source_from_spec(spec: Mapping[str, Any]) -> FrameSource:
     if spec.get("kind") == BagSource.kind:
         return BagSource(spec["path"], BagTopics(**spec["topics"]), spec["name"],
                          perception=PerceptionSpec(**spec.get("perception", {})),
-                         prompts=spec.get("prompts", ()))
+                         prompts=spec.get("prompts", ()), inputs=inputs_from_spec(spec))
     raise DataIOError(f"unknown frame source kind {spec.get('kind')!r}")
 
 
+def inputs_from_spec(spec: Mapping[str, Any]) -> InputSettings:
+    """A source spec's input settings (the default where the spec has none)."""
+    return InputSettings(**spec.get("inputs", {}))
+
+
 def open_bags(bags: Iterable[str | Path], topics: BagTopics, *,
-              perception: PerceptionSpec = SIMULATION,
-              prompts: Sequence[str] = ()) -> list[BagSource]:
+              perception: PerceptionSpec = SIMULATION, prompts: Sequence[str] = (),
+              inputs: InputSettings = DEFAULT_INPUTS) -> list[BagSource]:
     """Open every bag first, so a typo fails before anything is written; names must
     be unique (they prefix the keys). The chain is built once here too, so a chain
     that cannot be built (weights missing, a plugin that does not import) raises
     PerceptionError before anything is written; each source builds its own when it
     runs (in a Ray worker, from its spec)."""
-    sources = [BagSource(bag, topics, perception=perception, prompts=prompts)
+    sources = [BagSource(bag, topics, perception=perception, prompts=prompts, inputs=inputs)
                for bag in bags]
     names = [s.name for s in sources]
     repeated = sorted({n for n in names if names.count(n) > 1})
