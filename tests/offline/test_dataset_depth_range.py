@@ -98,7 +98,8 @@ def test_a_dataset_resumes_only_with_its_depth_range(tmp_path, case, bag, capsys
     capsys.readouterr()
     assert main(args) == 2  # the default range is another dataset
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "settings" in err
+    assert "Traceback" not in err
+    assert "was written with other settings (settings.inputs: " in err
     assert main([*args, "--depth-max-m", str(limit_m)]) in (0, 1)  # its own range resumes
 
 
