@@ -49,7 +49,9 @@ def add_parser(sub) -> None:
         description="Render a synthetic recording and write it as a rosbag2 in the package's "
         "topic convention (rgb, camera_info, depth, instances, labels JSON), with "
         "OUT/ground_truth.jsonl: per frame the camera height/pitch/roll and every object's "
-        "centre and extent in the scene frame (and the true gripper-cube gap for 'approach').")
+        "centre and extent in the scene frame (and the true gripper-cube gap for 'approach'). "
+        "Exit status: 0 written, 2 bad input (OUT exists, a bad option; the reason on "
+        "stderr).")
     parser.add_argument("out", help="bag directory to create (must not exist)")
     parser.add_argument("--kind", choices=KINDS, default="scene",
                         help="scene: static camera; sequence: moving camera, pose on "

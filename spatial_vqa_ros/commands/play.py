@@ -88,7 +88,9 @@ def add_parser(sub) -> None:
         "depth 10 (--best-effort, --qos-depth); the labels topic and --latch topics are "
         "transient local, so late subscribers get the latest. Topics whose message type "
         "is not installed are skipped with a warning. Ctrl-C stops cleanly and prints the "
-        "summary. ROS arguments go after --ros-args.")
+        "summary. ROS arguments go after --ros-args. Exit status: 0 played (or stopped "
+        "by Ctrl-C), 1 nothing could be published, 2 bad input (no such bag, a bad "
+        "option; the reason on stderr).")
     parser.add_argument("bag", help="rosbag2 directory (or a .db3 / .mcap file)")
     parser.add_argument("--rate", type=float, default=1.0,
                         help="speed factor: 2 plays twice as fast (default 1)")

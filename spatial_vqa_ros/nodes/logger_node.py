@@ -374,6 +374,11 @@ class LoggerNode(Node):
 
     def destroy_node(self) -> None:
         """Write what is queued, close the dataset (card included), then destroy."""
+        if not hasattr(self, "_worker"):
+            # A constructor that refused its parameters left a partial node, which
+            # rclpy's shutdown still destroys: nothing of ours was built.
+            super().destroy_node()
+            return
         self._stop.set()
         self._worker.join(timeout=30.0)
         message = f"spatial_vqa_logger stopped: {self.stats}"

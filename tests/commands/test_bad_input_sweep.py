@@ -245,6 +245,8 @@ CASES = [
     Case("view: port:=abc", _ros("view", "port:=abc"), 2),
     Case("view: port:=70000", _ros("view", "port:=70000"), 2),
     Case("node: max_pixels:=abc", _ros("node", "max_pixels:=abc"), 2),
+    Case("logger: qa_per_image:=abc", _ros("logger", "qa_per_image:=abc"), 2),
+    Case("play: no such bag", lambda inputs, out: (["play", str(inputs / "nowhere")], {}), 2),
 ]
 
 
