@@ -9,12 +9,15 @@ two rclpy callbacks:
   config; refused with the validator's message, or "needs a restart" for a parameter
   that is wired once (topics, QoS, model family, runtime, pose source);
 - the apply (``add_post_set_parameters_callback``, once rclpy stored the values): the
-  candidate becomes the config every frame and answer reads, and a change of
-  checkpoint or detector threshold is handed to the :class:`ModelSwapper` (loading
-  happens on its thread, never here).
+  running config with the change becomes the config every frame and answer reads, and
+  a change of checkpoint or detector threshold is handed to the :class:`ModelSwapper`
+  (loading happens on its thread, never here). rclpy before Iron (Humble, the Jetson
+  image) has no post-set callback: there the check applies an accepted change itself.
 
-A lock spans check and apply, so two clients' changes cannot both be checked against
-the same old config.
+No lock is held from one callback to the other (another check callback may refuse the
+change, and then no apply follows): the apply builds its config again from the running
+one, so two clients' changes both land, and one that no longer fits the other is
+refused in the log and keeps the running config.
 """
 
 from __future__ import annotations
@@ -28,9 +31,6 @@ from rclpy.parameter import Parameter
 
 from .config import SpatialNodeConfig, tidy_labels
 from .model_swap import ModelSwapper
-
-#: How long a change waits for another one being applied before it is refused.
-_BUSY_TIMEOUT_S = 5.0
 
 
 class LiveParameters:
@@ -47,10 +47,12 @@ class LiveParameters:
         self._config = config
         self._swapper = swapper
         self._log = log
-        self._candidate: SpatialNodeConfig | None = None
-        self._lock = threading.RLock()  # re-entered when an apply sets parameters back
+        self._lock = threading.RLock()  # one change checked or applied at a time
         node.add_on_set_parameters_callback(self._check)
-        node.add_post_set_parameters_callback(self._apply)
+        post_set = getattr(node, "add_post_set_parameters_callback", None)
+        self._applies_after_set = post_set is not None
+        if post_set is not None:
+            post_set(self._apply)
 
     @property
     def config(self) -> SpatialNodeConfig:
@@ -79,30 +81,33 @@ class LiveParameters:
         return True, message
 
     def _check(self, params: list[Parameter]) -> SetParametersResult:
-        if not self._lock.acquire(timeout=_BUSY_TIMEOUT_S):
-            return SetParametersResult(successful=False, reason=(
-                "another parameter change is still being applied: try again"))
-        try:
-            self._candidate = self._config.with_changes({p.name: p.value for p in params})
-        except ValueError as error:
-            self._lock.release()
-            return SetParametersResult(successful=False, reason=str(error))
-        return SetParametersResult(successful=True)  # the lock is released by _apply
+        with self._lock:
+            try:
+                candidate = self._config.with_changes({p.name: p.value for p in params})
+            except ValueError as error:
+                return SetParametersResult(successful=False, reason=str(error))
+            if not self._applies_after_set:  # rclpy before Iron: no post-set callback
+                self._adopt(candidate, params)
+        return SetParametersResult(successful=True)
 
     def _apply(self, params: list[Parameter]) -> None:
-        try:
-            old, new = self._config, self._candidate
-            if new is None:
+        with self._lock:
+            try:
+                candidate = self._config.with_changes({p.name: p.value for p in params})
+            except ValueError as error:  # another change landed between check and apply
+                self._log("error", f"parameters {', '.join(p.name for p in params)} not "
+                          f"applied: {error}")
                 return
-            self._config, self._candidate = new, None
-            changed = [p.name for p in params if getattr(old, p.name) != getattr(new, p.name)]
-            if changed:
-                self._log("info", "parameters changed: " + ", ".join(
-                    f"{name}={getattr(new, name)!r}" for name in changed))
-            if new.perception_spec != old.perception_spec:
-                self._swapper.request(new.perception_spec, new.model_swap)
-        finally:
-            self._lock.release()
+            self._adopt(candidate, params)
+
+    def _adopt(self, new: SpatialNodeConfig, params: list[Parameter]) -> None:
+        old, self._config = self._config, new
+        changed = [p.name for p in params if getattr(old, p.name) != getattr(new, p.name)]
+        if changed:
+            self._log("info", "parameters changed: " + ", ".join(
+                f"{name}={getattr(new, name)!r}" for name in changed))
+        if new.perception_spec != old.perception_spec:
+            self._swapper.request(new.perception_spec, new.model_swap)
 
 
 __all__ = ["LiveParameters"]
