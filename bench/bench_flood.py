@@ -98,7 +98,7 @@ def _flood(args: argparse.Namespace, bag, subject: str, tmp: Path) -> Flood | No
     from diagnostic_msgs.msg import DiagnosticArray
     from spatial_vqa_ros.srv import QuerySpatial
 
-    from spatial_vqa_ros.nodes.runtime import stop_process
+    from spatial_vqa_ros.nodes.runner import stop_process
     from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_DETECTOR
 
     qos = [] if args.best_effort else ["-p", "qos:=reliable"]

@@ -136,7 +136,7 @@ def _spearman(x: list[float], y: list[float]) -> float:
 
 def run(out: Path, seed: int) -> int:
     from spatial_vqa_ros.core.stamps import stamp_to_ns
-    from spatial_vqa_ros.nodes.runtime import stop_process as _stop
+    from spatial_vqa_ros.nodes.runner import stop_process as _stop
     from spatial_vqa_ros.synthetic.bags import read_ground_truth, write_synthetic_bag
 
     started = time.monotonic()

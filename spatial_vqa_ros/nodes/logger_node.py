@@ -55,7 +55,7 @@ from ..io.datasets import DatasetWriter, build_record, encode_image
 from ..io.errors import DataIOError
 from ..io.images import image_to_numpy, to_rgb
 from .msg_to_core import scene_graph_from_msg, stamp_ns
-from .runtime import run_node
+from .runner import run_node
 
 
 @dataclass(frozen=True)

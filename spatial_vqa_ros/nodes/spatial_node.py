@@ -61,7 +61,7 @@ from .live_params import LiveParameters
 from .model_swap import ModelSwapper
 from .msg_to_core import sensor_inputs_from_msgs
 from .robot_frames_lookup import RobotFrames, transform_source, with_missing_frames
-from .runtime import run_node
+from .runner import run_node
 from .stats import NodeStats
 from .sync import ApproximateTimeSync
 from .vision_msgs_out import detections_2d, detections_3d, vision_msgs_module

@@ -22,7 +22,7 @@ from ..io.images import image_to_numpy, to_rgb
 from ..msg import DistanceReward, SceneGraph
 from ..viz.foxglove_view import BoxObject, LiveView
 from .conversions import stamp_to_ns
-from .runtime import run_node
+from .runner import run_node
 
 #: The largest TCP port.
 MAX_PORT = 65535

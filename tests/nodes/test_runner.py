@@ -1,4 +1,4 @@
-"""Starting a node (nodes/runtime.run_node): a parameter of the wrong type, or weights
+"""Starting a node (nodes/runner.run_node): a parameter of the wrong type, or weights
 that cannot be loaded, stop it with status 2 and one line naming what was wrong."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from ros_support import node_command
 
 
 def start(*ros_args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(node_command("-r", "__ns:=/runtime_test", *ros_args),
+    return subprocess.run(node_command("-r", "__ns:=/runner_test", *ros_args),
                           capture_output=True, text=True, timeout=60)
 
 

@@ -1,4 +1,5 @@
-"""Running nodes and the processes around them: one way, shared by every entry point."""
+"""Running nodes and the processes around them, one way for every entry point (the
+rclpy runner; not to be confused with ``perception/runtime``, the model backends)."""
 
 from __future__ import annotations
 
