@@ -65,7 +65,7 @@ def main() -> None:
     import transformers
 
     from spatial_vqa_ros.offline.bag2dataset import Bag2DatasetConfig, images2dataset
-    from spatial_vqa_ros.perception.registry import PerceptionSpec
+    from spatial_vqa_ros.perception.factories import PerceptionSpec
 
     transformers.utils.logging.disable_progress_bar()
     print(f"## images2dataset, full learned chain on ONNX Runtime (CPU), {args.images} "

@@ -290,8 +290,8 @@ def _perceive_real_frame(out: Path) -> None:
     print("6/6 perceiving a real RGB-D frame (Middlebury 2014 Motorcycle) with the SSD "
           "MobileNet v2 COCO detector and depth_box masks")
     from spatial_vqa_ros.offline.perceive import perceive, write_outputs
+    from spatial_vqa_ros.perception.factories import PerceptionSpec
     from spatial_vqa_ros.perception.opencv_dnn import find_ssd_mobilenet_v2_coco
-    from spatial_vqa_ros.perception.registry import PerceptionSpec
 
     weights = find_ssd_mobilenet_v2_coco()
     try:

@@ -54,8 +54,8 @@ def _export(args: argparse.Namespace) -> int:
     import importlib
 
     from ..perception.errors import PerceptionError
+    from ..perception.factories import ONNX_DIR
     from ..perception.models.registry import load_registry, resolve_model_dir
-    from ..perception.registry import ONNX_DIR
 
     registry, models_dir = load_registry(args.registry), _models_dir(args)
 
@@ -83,8 +83,8 @@ def _build(args: argparse.Namespace) -> int:
     import onnx
 
     from ..perception.errors import PerceptionError
+    from ..perception.factories import ONNX_DIR
     from ..perception.models.registry import load_registry, resolve_model_dir
-    from ..perception.registry import ONNX_DIR
     from ..perception.runtime.engine_cache import (
         EngineCache,
         default_engines_dir,

@@ -74,7 +74,7 @@ def vocabulary_from(args: argparse.Namespace) -> dict:
 
 def spec_from(args: argparse.Namespace, *, assumed_hfov_deg: float = 0.0):
     """The PerceptionSpec of the parsed options (ValueError names a bad one)."""
-    from ..perception.registry import PerceptionSpec
+    from ..perception.factories import PerceptionSpec
 
     model, config = args.detector_model, args.detector_config
     if args.detector == "opencv_dnn" and not model:

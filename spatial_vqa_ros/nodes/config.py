@@ -22,7 +22,7 @@ from ..core.errors import CoreError
 from ..core.frame import DEPTH_MAX_M, DEPTH_MIN_M, MAX_PIXELS
 from ..core.relations import Margins
 from ..core.reward import RewardSettings
-from ..perception.registry import PerceptionSpec
+from ..perception.factories import PerceptionSpec
 
 QOS_CHOICES = ("sensor_data", "reliable")
 #: How a live checkpoint change loads the new model: beside the running one (which

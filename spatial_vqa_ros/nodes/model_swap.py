@@ -32,7 +32,7 @@ from typing import Any
 
 from ..perception.chain import PerceptionChain
 from ..perception.errors import PerceptionError
-from ..perception.registry import DEPTH, DETECTORS, SEGMENTERS, PerceptionSpec
+from ..perception.factories import DEPTH, DETECTORS, SEGMENTERS, PerceptionSpec
 
 #: The spec fields that name each role's checkpoint (the same names as the node's
 #: parameters): a change reloads that role's model.

@@ -45,7 +45,7 @@ from ..io.errors import DataIOError
 from ..io.images import camera_info_to_intrinsics
 from ..io.labels import parse_labels_json
 from ..perception.errors import PerceptionError
-from ..perception.registry import build_chain
+from ..perception.factories import build_chain
 from ..perception.runtime.engine_session import engine_states
 from ..perception.types import InputSettings
 from .camera_pose import OdometryPoses, TfPoses, pose_matrix

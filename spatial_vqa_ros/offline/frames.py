@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ..io.bags import BagFrame
 from ..perception import inputs
 from ..perception.chain import ChainResult, PerceptionChain
-from ..perception.registry import PerceptionSpec
+from ..perception.factories import PerceptionSpec
 from ..perception.types import InputSettings, SensorInputs
 
 #: The offline tools' default chain: recorded depth, the simulator's instance image and

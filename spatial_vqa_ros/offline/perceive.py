@@ -20,8 +20,8 @@ from ..core.export import frame_record
 from ..core.pipeline import FrameResult, ScenePipeline
 from ..io.atomic import atomic_write
 from ..perception.chain import ChainResult
+from ..perception.factories import PerceptionSpec, build_chain
 from ..perception.inputs import sensor_inputs
-from ..perception.registry import PerceptionSpec, build_chain
 from ..perception.types import InputSettings
 from ..viz.overlay import OverlayItem, draw_overlay
 

@@ -4,16 +4,16 @@ Three seams (:class:`DepthEstimator`, :class:`Detector`, :class:`Segmenter`) wit
 adapter per model family, composed by the :class:`PerceptionChain` into metric depth,
 intrinsics, :class:`~spatial_vqa_ros.core.frame.Observations` (one mask per instance)
 and the :class:`Provenance` of every number. A :class:`PerceptionSpec` names the
-families (registered names or ``package.module:Class`` plugins) and
-:func:`build_chain` builds the chain from it, in any process. The simulation
+families (names in the factory tables of :mod:`.factories`, or ``package.module:Class``
+plugins) and :func:`build_chain` builds the chain from it, in any process. The simulation
 (instance image + labels) is one implementation of the seams, not a special case.
 Every failure is a :class:`PerceptionError` saying why.
 """
 
 from .chain import PerceptionChain
 from .errors import PerceptionError
+from .factories import PerceptionSpec, build_chain
 from .protocols import DepthEstimator, Detector, Segmenter
-from .registry import PerceptionSpec, build_chain
 from .types import DepthResult, Detections, Provenance, SensorInputs
 
 __all__ = ["DepthEstimator", "DepthResult", "Detections", "Detector", "PerceptionChain",

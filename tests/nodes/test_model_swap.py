@@ -19,7 +19,7 @@ from tiny_detectors import BOTTLE, CHAIR, CUP, fixed_onnx
 from spatial_vqa_ros.core.camera import CameraIntrinsics
 from spatial_vqa_ros.nodes.model_swap import ModelSwapper, with_threshold
 from spatial_vqa_ros.perception.errors import PerceptionError
-from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 from spatial_vqa_ros.perception.types import SensorInputs
 
 CAMERA = CameraIntrinsics(160, 120, 140.0, 140.0, 79.5, 59.5)

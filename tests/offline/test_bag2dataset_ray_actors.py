@@ -21,7 +21,7 @@ from test_bag2dataset_ray import _content  # noqa: E402
 
 from spatial_vqa_ros.offline.bag2dataset import images2dataset  # noqa: E402
 from spatial_vqa_ros.offline.bag2dataset.ray_engine import _windows  # noqa: E402
-from spatial_vqa_ros.perception.registry import PerceptionSpec  # noqa: E402
+from spatial_vqa_ros.perception.factories import PerceptionSpec  # noqa: E402
 from spatial_vqa_ros.synthetic.doubles import COUNT_DIR_ENV, COUNTING_DETECTOR  # noqa: E402
 
 

@@ -15,7 +15,7 @@ from spatial_vqa_ros.io.bags import BagFrameReader, BagFrameWriter
 from spatial_vqa_ros.offline.frames import perceive_frame
 from spatial_vqa_ros.offline.perceive import perceive
 from spatial_vqa_ros.offline.scenes import iter_scene_records
-from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 from spatial_vqa_ros.perception.types import Detections, InputSettings
 from spatial_vqa_ros.synthetic.scoring import render_case
 

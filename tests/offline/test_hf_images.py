@@ -26,7 +26,7 @@ from spatial_vqa_ros.offline.bag2dataset.hf_images import (  # noqa: E402
     open_hf_dataset,
 )
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.registry import PerceptionSpec  # noqa: E402
+from spatial_vqa_ros.perception.factories import PerceptionSpec  # noqa: E402
 
 #: A chain of model families (never built here: the stand-in below runs instead).
 MODELS = PerceptionSpec(depth="depth_pro", detector="owlv2", segmenter="sam2")

@@ -28,8 +28,8 @@ from spatial_vqa_ros.offline.bag2dataset import (
 from spatial_vqa_ros.offline.bag2dataset.vocabulary import NO_VOCABULARY, VocabularySpec
 from spatial_vqa_ros.offline.frames import SIMULATION
 from spatial_vqa_ros.perception.errors import PerceptionError
+from spatial_vqa_ros.perception.factories import PerceptionSpec
 from spatial_vqa_ros.perception.families.florence2 import Florence2Vocabulary, ImageVocabulary
-from spatial_vqa_ros.perception.registry import PerceptionSpec
 
 #: Per image (the folder's sorted order): what the stand-in's caption grounds. The
 #: scenes hold {suitcase, mug, book, box}, {bottle, trash can, ball} and balls, boxes...

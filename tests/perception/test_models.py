@@ -75,6 +75,25 @@ def test_bad_registry_rows_and_files_are_refused(tmp_path):
         load_registry(tmp_path / "none.yaml")
 
 
+def test_a_row_with_the_retired_runtime_and_precision_keys_loads_as_one_without(tmp_path):
+    """runtime/precision were validated but never read (the runtime is the chain's
+    perception_runtime): an older registry still loads, to the same entry."""
+    row = "role: detector, family: owlv2, checkpoint: google/owlv2, licence: mit"
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(f"models:\n  x: {{{row}, runtime: torch, precision: fp16}}\n")
+    new.write_text(f"models:\n  x: {{{row}}}\n")
+    assert load_registry(old).entries == load_registry(new).entries
+    assert not hasattr(load_registry(old).get("x"), "runtime")
+    old.write_text(f"models:\n  x: {{{row}, runtimes: torch}}\n")  # only those two
+    with pytest.raises(PerceptionError, match="model registry .*'runtimes'"):
+        load_registry(old)
+
+
+def test_the_shipped_registry_names_no_runtime_or_precision():
+    text = (load_registry().path).read_text(encoding="utf-8")
+    assert "runtime:" not in text and "precision:" not in text
+
+
 def test_pull_without_network_says_what_to_copy_where(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     entry = load_registry().get("owlv2_base_ensemble")

@@ -205,7 +205,7 @@ def images2dataset(folders: Sequence[str | Path], out: str | Path,
     if repeated:
         raise DataIOError(f"image folders must have distinct names (they prefix every "
                           f"record id); repeated: {', '.join(repeated)}")
-    from ...perception.registry import build_chain
+    from ...perception.factories import build_chain
 
     build_chain(config.perception)  # weights missing, a plugin that does not import: now
     check_vocabulary_model(config.vocabulary, config.perception)
@@ -226,7 +226,7 @@ def hf2dataset(  # noqa: PLR0913 -- a dataset's reading options, all keyword-onl
                            camera_info=camera_info, filters=config.filters,
                            vocabulary=config.vocabulary, max_pixels=max_pixels,
                            inputs=config.inputs)
-    from ...perception.registry import build_chain
+    from ...perception.factories import build_chain
 
     build_chain(config.perception)
     check_vocabulary_model(config.vocabulary, config.perception)

@@ -17,7 +17,7 @@ from ...core.vqa import SynthesisConfig
 from ...io.bags import BagTopics
 from ...io.datasets import IMAGE_FORMATS
 from ...io.errors import DataIOError
-from ...perception.registry import PerceptionSpec
+from ...perception.factories import PerceptionSpec
 from ...perception.types import InputSettings
 from .filters import FrameFilters
 from .vocabulary import VocabularySpec

@@ -47,8 +47,8 @@ from ...io.image_files import (
 )
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
+from ...perception.factories import PerceptionSpec, assumed_camera
 from ...perception.inputs import sensor_inputs
-from ...perception.registry import PerceptionSpec, assumed_camera
 from ...perception.types import InputSettings
 from ..frames import DEFAULT_INPUTS
 from .filters import NO_FILTERS, FrameFilters, ImageFilter

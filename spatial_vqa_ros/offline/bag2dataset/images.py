@@ -46,8 +46,8 @@ from ...io.errors import DataIOError
 from ...io.image_files import load_camera_info_yaml, load_depth, load_instances, load_rgb
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
+from ...perception.factories import PerceptionSpec, assumed_camera
 from ...perception.inputs import sensor_inputs
-from ...perception.registry import PerceptionSpec, assumed_camera
 from ...perception.types import InputSettings, SensorInputs
 from ..frames import DEFAULT_INPUTS
 from .filters import NO_FILTERS, FrameFilters, ImageFilter

@@ -20,7 +20,7 @@ from ...io.bags import BagFrame, BagFrameReader, BagTopics, bag_topics_summary
 from ...io.errors import DataIOError
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
-from ...perception.registry import PerceptionSpec, build_chain
+from ...perception.factories import PerceptionSpec, build_chain
 from ...perception.types import InputSettings
 from ..frames import DEFAULT_INPUTS, SIMULATION, perceive_frame
 

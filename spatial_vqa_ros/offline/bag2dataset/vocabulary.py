@@ -24,7 +24,7 @@ import numpy as np
 from ...core.frame import Observations
 from ...io.errors import DataIOError
 from ...perception.errors import PerceptionError
-from ...perception.registry import PerceptionSpec
+from ...perception.factories import PerceptionSpec
 
 __all__ = ["FIXED_PROMPTS_ONLY", "NO_VOCABULARY", "CaptionVocabulary", "VocabularySpec",
            "check_vocabulary_model", "with_vocabulary"]

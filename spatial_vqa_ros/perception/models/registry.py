@@ -1,9 +1,15 @@
-"""``config/models.yaml``: model names -> family, checkpoint, runtime, precision.
+"""``config/models.yaml``, the model registry: model names -> role, family, checkpoint.
 
 A robot names models, not files: ``-p detector:=owlv2 -p detector_model:=
 owlv2_base_ensemble``. The name resolves to ``<models_dir>/<name>``, a local snapshot
 of the checkpoint put there ahead of time (``spatial-vqa models pull``); a path resolves
 to itself. Nothing here downloads.
+
+How a model runs is not the registry's business: the runtime and the device are the
+node's ``perception_runtime`` and ``perception_device`` parameters (and the commands'
+matching options), one for the whole chain; a TensorRT engine's precision is chosen
+when the engine is built. Older registries carried ``runtime`` and ``precision`` keys
+that nothing read: they are still accepted, and ignored (:data:`RETIRED_KEYS`).
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ import yaml
 from ..errors import PerceptionError
 
 ROLES = ("depth", "detector", "segmenter", "tagger", "captioner")
-RUNTIMES = ("torch",)
-PRECISIONS = ("fp32", "fp16")
+#: Row keys of older registries that never had an effect: read past, not kept.
+RETIRED_KEYS = ("runtime", "precision")
 #: Environment variables that move the registry file and the weights directory.
 REGISTRY_ENV, MODELS_ENV = "SPATIAL_VQA_MODEL_REGISTRY", "SPATIAL_VQA_MODELS"
 #: Files whose presence means a transformers snapshot holds weights.
@@ -34,17 +40,12 @@ class ModelEntry:
     role: str
     family: str
     checkpoint: str
-    runtime: str = "torch"
-    precision: str = "fp32"
     licence: str = ""
 
     def __post_init__(self) -> None:
-        for field, value, allowed in (("role", self.role, ROLES),
-                                      ("runtime", self.runtime, RUNTIMES),
-                                      ("precision", self.precision, PRECISIONS)):
-            if value not in allowed:
-                raise PerceptionError(f"model {self.name!r}: {field} must be one of "
-                                      f"{allowed}, got {value!r}")
+        if self.role not in ROLES:
+            raise PerceptionError(f"model {self.name!r}: role must be one of {ROLES}, "
+                                  f"got {self.role!r}")
         if not self.checkpoint or not self.family:
             raise PerceptionError(f"model {self.name!r} needs a family and a checkpoint")
 
@@ -114,10 +115,19 @@ def load_registry(path: str | Path | None = None) -> ModelRegistry:
         raise PerceptionError(f"model registry {path} is not a YAML mapping with "
                               f"'models:': {error}") from None
     try:
-        entries = {name: ModelEntry(name=name, **fields) for name, fields in rows.items()}
+        entries = {name: ModelEntry(name=name, **_current(fields))
+                   for name, fields in rows.items()}
     except TypeError as error:
         raise PerceptionError(f"model registry {path}: {error}") from None
     return ModelRegistry(entries, path)
+
+
+def _current(fields: dict) -> dict:
+    """A row without the keys :data:`RETIRED_KEYS` names (a row that is not a mapping
+    is passed on, for ModelEntry to refuse)."""
+    if not isinstance(fields, dict):
+        return fields
+    return {key: value for key, value in fields.items() if key not in RETIRED_KEYS}
 
 
 def is_present(model_dir: Path) -> bool:

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from spatial_vqa_ros.perception.errors import PerceptionError
-from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 
 #: fixture of a tiny snapshot -> (role, family, model field, registry name).
 FAMILIES = {

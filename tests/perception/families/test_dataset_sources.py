@@ -20,7 +20,7 @@ from spatial_vqa_ros.offline.bag2dataset import (  # noqa: E402
     hf2dataset,
     images2dataset,
 )
-from spatial_vqa_ros.perception.registry import PerceptionSpec  # noqa: E402
+from spatial_vqa_ros.perception.factories import PerceptionSpec  # noqa: E402
 from spatial_vqa_ros.perception.types import InputSettings  # noqa: E402
 from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
 

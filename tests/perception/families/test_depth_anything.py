@@ -263,8 +263,8 @@ def test_importing_the_family_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_the_registry_builds_a_monocular_chain_from_a_local_snapshot(da_metric_dir):
-    from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+def test_build_chain_builds_a_monocular_chain_from_a_local_snapshot(da_metric_dir):
+    from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
     from spatial_vqa_ros.perception.types import SensorInputs
 
     chain = build_chain(PerceptionSpec(depth="depth_anything", depth_model=str(da_metric_dir),

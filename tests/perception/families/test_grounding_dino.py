@@ -332,9 +332,9 @@ def test_importing_the_family_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
-def test_the_registry_builds_a_chain_with_grounding_dino_from_a_local_snapshot(model_dir):
+def test_build_chain_builds_a_chain_with_grounding_dino_from_a_local_snapshot(model_dir):
+    from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
     from spatial_vqa_ros.perception.families.grounding_dino import GroundingDinoDetector
-    from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
 
     chain = build_chain(PerceptionSpec(detector="grounding_dino",
                                        detector_model=str(model_dir), segmenter="depth_box"))

@@ -16,7 +16,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 import spatial_vqa_ros
-from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 from spatial_vqa_ros.perception.types import SensorInputs
 from spatial_vqa_ros.synthetic.scoring import render_case
 

@@ -241,8 +241,8 @@ def test_importing_the_family_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
-def test_the_registry_builds_a_chain_with_owlv2_from_a_local_snapshot(owlv2_dir):
-    from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+def test_build_chain_builds_a_chain_with_owlv2_from_a_local_snapshot(owlv2_dir):
+    from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 
     chain = build_chain(PerceptionSpec(detector="owlv2", detector_model=str(owlv2_dir),
                                        segmenter="depth_box", score_threshold=0.05))

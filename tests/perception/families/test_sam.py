@@ -166,8 +166,8 @@ def test_importing_the_module_does_not_load_torch():
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
-def test_the_registry_builds_a_chain_with_sam_from_a_local_snapshot(sam_dir):
-    from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+def test_build_chain_builds_a_chain_with_sam_from_a_local_snapshot(sam_dir):
+    from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 
     chain = build_chain(PerceptionSpec(segmenter="sam", segmenter_model=str(sam_dir)))
     assert isinstance(chain.segmenter, SamSegmenter)

@@ -124,8 +124,8 @@ def test_the_adapter_runs_through_the_chain_into_a_scene_graph(segmenter):
     assert graph.provenance["segmenter"] == "sam2:sam2-tiny"
 
 
-def test_the_registry_builds_a_chain_with_sam2_from_a_local_snapshot(sam2_dir):
-    from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+def test_build_chain_builds_a_chain_with_sam2_from_a_local_snapshot(sam2_dir):
+    from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 
     chain = build_chain(PerceptionSpec(segmenter="sam2", segmenter_model=str(sam2_dir)))
     assert isinstance(chain.segmenter, Sam2Segmenter)
@@ -166,7 +166,7 @@ def test_importing_the_module_does_not_load_torch():
 
 
 def test_the_spec_device_reaches_the_family_and_an_absent_gpu_is_refused(sam2_dir):
-    from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain, torch_device
+    from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain, torch_device
 
     auto = build_chain(PerceptionSpec(segmenter="sam2", segmenter_model=str(sam2_dir)))
     assert auto.segmenter.device == ("cuda" if torch.cuda.is_available() else "cpu")

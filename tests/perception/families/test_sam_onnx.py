@@ -210,7 +210,7 @@ def test_importing_the_module_does_not_load_torch():
 
 def test_models_export_then_an_onnxruntime_chain_built_by_name(sam_dir, tmp_path):
     from spatial_vqa_ros.cli import main
-    from spatial_vqa_ros.perception.registry import PerceptionSpec, build_chain
+    from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 
     models = tmp_path / "models"
     shutil.copytree(sam_dir, models / "sam_vit_base")  # the registry's name for SAM

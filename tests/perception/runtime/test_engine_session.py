@@ -17,7 +17,7 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.registry import PerceptionSpec  # noqa: E402
+from spatial_vqa_ros.perception.factories import PerceptionSpec  # noqa: E402
 from spatial_vqa_ros.perception.runtime.engine_cache import EngineCache, EngineKey  # noqa: E402
 from spatial_vqa_ros.perception.runtime.engine_session import (  # noqa: E402
     MAX_PROFILES,

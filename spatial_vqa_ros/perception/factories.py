@@ -1,10 +1,14 @@
-"""Which perception chain a configuration means: registered families, or plugins by path.
+"""Which perception chain a configuration means: the factory tables (:data:`DEPTH`,
+:data:`DETECTORS`, :data:`SEGMENTERS`: a family's name -> the function that builds it),
+or plugins by path. (The checkpoints a family loads are named elsewhere: the model
+registry, ``config/models.yaml``, read by :mod:`.models.registry`.)
 
 A :class:`PerceptionSpec` names a depth estimator, a detector and a segmenter, each a
-registered name or ``package.module:Class`` (a class whose no-argument constructor gives
-an object with the seam's method, as pluginlib does for C++ nodes), plus the options
-the families need. The spec is a small frozen value, so Ray workers and subprocesses
-rebuild the same chain from it (:func:`build_chain`); models load from local paths only.
+name in its role's table or ``package.module:Class`` (a class whose no-argument
+constructor gives an object with the seam's method, as pluginlib does for C++ nodes),
+plus the options the families need. The spec is a small frozen value, so Ray workers
+and subprocesses rebuild the same chain from it (:func:`build_chain`); models load from
+local paths only.
 """
 
 from __future__ import annotations
@@ -213,8 +217,8 @@ def _is_plugin_path(name: str) -> bool:
 
 
 def check_name(role: str, name: str, table: dict[str, Factory]) -> None:
-    """ValueError unless ``name`` is registered for ``role`` or has the plugin form (the
-    plugin itself is imported when the chain is built)."""
+    """ValueError unless ``name`` is in ``role``'s factory table or has the plugin form
+    (the plugin itself is imported when the chain is built)."""
     if name in table or _is_plugin_path(name):
         return
     raise ValueError(f"{role} must be one of {sorted(table)} or 'package.module:Class', "

@@ -11,7 +11,7 @@ from spatial_vqa_ros.perception.chain import PerceptionChain
 from spatial_vqa_ros.perception.depth import SensorDepth
 from spatial_vqa_ros.perception.depth_box import DepthBoxSegmenter
 from spatial_vqa_ros.perception.errors import PerceptionError
-from spatial_vqa_ros.perception.registry import PerceptionSpec, assumed_camera, build_chain
+from spatial_vqa_ros.perception.factories import PerceptionSpec, assumed_camera, build_chain
 from spatial_vqa_ros.perception.simulation import SimulationDetector
 from spatial_vqa_ros.synthetic.doubles import SLOW_DETECTOR, SlowSimulationDetector
 
