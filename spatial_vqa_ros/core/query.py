@@ -31,7 +31,14 @@ from .units import colloquial_length, to_metres
 
 @dataclass(frozen=True)
 class Answer:
-    """Reply to a spatial query; mirrors QuerySpatial.srv's response."""
+    """Reply to a spatial query; mirrors QuerySpatial.srv's response.
+
+    Two numbers, one quantity: ``value`` is in ``unit``, the unit the text uses ("2
+    feet" -> 2.0, "ft"; the clock hour of a direction), for a reader of the text;
+    ``value_si`` is in ``unit_si``, SI whatever the text says (metres; a direction's
+    bearing in radians, counter-clockwise, unrounded), for a program acting on it.
+    Both NaN for predicates, failures and unclear answers.
+    """
 
     success: bool
     text: str
@@ -43,6 +50,8 @@ class Answer:
     relation: str = ""
     subject: str = ""
     object: str = ""
+    value_si: float = float("nan")
+    unit_si: str = ""
 
 
 def normalise_relation(relation: str) -> str:
@@ -95,7 +104,8 @@ def _length_answer(relation: str, value_m: float, subject: SceneObject,
     return Answer(True, text[0].upper() + text[1:] + ".", value_m / to_metres(1.0, q.unit),
                   q.unit, "",
                   _confidence([subject] + ([other] if other else [])), relation=relation,
-                  subject=subject.description, object=other.description if other else "")
+                  subject=subject.description, object=other.description if other else "",
+                  value_si=float(value_m), unit_si="m")
 
 
 _PREDICATE_TEXT = {
@@ -193,7 +203,8 @@ def _answer_objects(graph: SceneGraph, relation: str, a: SceneObject, b: SceneOb
         text = (f"{b.description.capitalize()} is at {d.clock} o'clock from {a.description} "
                 f"({abs(d.bearing_deg):.0f} degrees to the {side} of {ahead}).")
         return Answer(True, text, float(d.clock), "o'clock", "", _confidence([a, b]),
-                      relation=relation, subject=a.description, object=b.description)
+                      relation=relation, subject=a.description, object=b.description,
+                      value_si=math.radians(d.bearing_deg), unit_si="rad")
     if rel.kind == "measure":
         return _length_answer(relation, verdict.value, a, b, units)
     assert b is not None and verdict.truth is not None
@@ -226,9 +237,9 @@ def _unclear(relation: str, verdict: Verdict, a: SceneObject, b: SceneObject | N
         text = (f"It is unclear how far apart {a.description} and {b_text} are "
                 f"({relation.replace('_', ' ')}): less than the measurement noise of "
                 f"about {noise}.")
-    unit = "o'clock" if relation == "direction" else ""
+    unit, unit_si = ("o'clock", "rad") if relation == "direction" else ("", "")
     return Answer(True, text, float("nan"), unit, "unclear", 0.0, relation=relation,
-                  subject=a.description, object=b_text)
+                  subject=a.description, object=b_text, unit_si=unit_si)
 
 
 _WITHIN = re.compile(r"^\s*(?:is|are)\s+(?P<a>.+?)\s+within\s+(?P<d>.+?)\s+of\s+"
@@ -249,7 +260,7 @@ def answer_within(graph: SceneGraph, subject: str, obj: str, limit_m: float, *,
         return measured
     frames = frames or {}
     a, b = _resolve(graph, subject, frames), _resolve(graph, obj, frames)
-    distance_m = to_metres(measured.value, measured.unit)
+    distance_m = measured.value_si
     noise = position_margin_m(a, b, margins)
     limit_text = colloquial_length(limit_m, "imperial" if units == "imperial" else "metric")
     if abs(distance_m - limit_m) <= noise:

@@ -94,20 +94,21 @@ def distance_between(a_points: np.ndarray, a_center: np.ndarray, b_points: np.nd
     raise CoreError(f"distance kind must be one of {DISTANCE_KINDS}, got {kind!r}")
 
 
-def shape_reward(distance_m: float, shaping: str, scale: float,
+def shape_reward(distance_m: float, settings: RewardSettings,
                  previous_distance_m: float | None) -> float:
-    """Reward for a distance. ``progress`` is potential-based: scale * (d_prev - d)."""
+    """Reward for a distance under ``settings.shaping`` (see :class:`RewardSettings`).
+    ``progress`` is potential-based: gain_per_m * (d_prev - d)."""
     if not math.isfinite(distance_m):
         return float("nan")
-    scale = scale if scale > 0 else 1.0
+    shaping = settings.shaping
     if shaping == "negative_distance":
-        return -scale * distance_m
+        return -settings.gain_per_m * distance_m
     if shaping == "exponential":
-        return math.exp(-distance_m / scale)
+        return math.exp(-distance_m / settings.length_m)
     if shaping == "progress":
         if previous_distance_m is None or not math.isfinite(previous_distance_m):
             return 0.0
-        return scale * (previous_distance_m - distance_m)
+        return settings.gain_per_m * (previous_distance_m - distance_m)
     raise CoreError(f"shaping must be one of {SHAPINGS}, got {shaping!r}")
 
 
@@ -197,32 +198,61 @@ def request_side(graph: SceneGraph, frame: Frame | None, scene: SceneFrame | Non
 
 @dataclass(frozen=True)
 class RewardSettings:
-    """How a distance becomes a reward. ``scale`` <= 0 means 1.0 (the message default
-    is 0); ``success_threshold_m`` <= 0 means :data:`DEFAULT_SUCCESS_THRESHOLD_M`."""
+    """How a distance becomes a reward.
+
+    ``gain_per_m`` [1/m] is the reward per metre of ``negative_distance`` (r = -gain * d)
+    and ``progress`` (r = gain * (d_prev - d)); ``length_m`` [m] is the decay length of
+    ``exponential`` (r = exp(-d / length)). Each shaping reads only its own field. The
+    service request and the node's parameters carry one ``scale`` whose unit depends on
+    the shaping: :meth:`from_scale` is the one place that maps it.
+    ``success_threshold_m`` <= 0 means :data:`DEFAULT_SUCCESS_THRESHOLD_M`.
+    """
 
     distance_kind: str = "gap"
     shaping: str = "negative_distance"
-    scale: float = 1.0
+    gain_per_m: float = 1.0
+    length_m: float = 1.0
     success_threshold_m: float = DEFAULT_SUCCESS_THRESHOLD_M
 
     def __post_init__(self) -> None:
         # 0 is the message's unset value, so it means the default; anything else that is
         # not a positive finite number would be silently replaced: refused instead
-        for name in ("scale", "success_threshold_m"):
+        _check_message_number("success_threshold_m", self.success_threshold_m)
+        for name in ("gain_per_m", "length_m"):
             value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise CoreError(f"{name} must be a finite number >= 0 (0 = the default), "
-                                f"got {value}")
+            if not (math.isfinite(value) and value > 0):
+                raise CoreError(f"{name} must be a finite number > 0, got {value}")
         if self.distance_kind not in DISTANCE_KINDS:
             raise CoreError(f"distance_kind must be one of {DISTANCE_KINDS}, got "
                             f"{self.distance_kind!r}")
         if self.shaping not in SHAPINGS:
             raise CoreError(f"shaping must be one of {SHAPINGS}, got {self.shaping!r}")
 
+    @classmethod
+    def from_scale(cls, distance_kind: str, shaping: str, scale: float,
+                   success_threshold_m: float = DEFAULT_SUCCESS_THRESHOLD_M
+                   ) -> RewardSettings:
+        """Settings from the ``scale`` of ComputeReward.srv and the ``reward_scale``
+        parameter: 1/m for negative_distance and progress (``gain_per_m``), m for
+        exponential (``length_m``); 0, the message's unset value, means 1.0."""
+        _check_message_number("scale", scale)
+        scale = scale if scale > 0 else 1.0
+        if shaping == "exponential":
+            return cls(distance_kind, shaping, length_m=scale,
+                       success_threshold_m=success_threshold_m)
+        return cls(distance_kind, shaping, gain_per_m=scale,
+                   success_threshold_m=success_threshold_m)
+
     @property
     def threshold_m(self) -> float:
         return (self.success_threshold_m if self.success_threshold_m > 0
                 else DEFAULT_SUCCESS_THRESHOLD_M)
+
+
+def _check_message_number(name: str, value: float) -> None:
+    """A message number where 0 means the default: refuse what is not finite and >= 0."""
+    if not (math.isfinite(value) and value >= 0):
+        raise CoreError(f"{name} must be a finite number >= 0 (0 = the default), got {value}")
 
 
 @dataclass(frozen=True)
@@ -276,7 +306,7 @@ class RewardSession:
             raise CoreError("one side has no valid 3D points")
         previous = self._remember((channel, source.key, target.key, settings.distance_kind),
                                   distance)
-        reward = shape_reward(distance, settings.shaping, settings.scale, previous)
+        reward = shape_reward(distance, settings, previous)
         progress = previous - distance if previous is not None else 0.0
         return RewardResult(source.description, target.description, distance, reward,
                             progress, distance <= settings.threshold_m, True)

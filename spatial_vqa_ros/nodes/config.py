@@ -98,6 +98,8 @@ class SpatialNodeConfig:
     reward_pairs: tuple[str, ...] = _live(())
     reward_distance_kind: str = _live("gap")
     reward_shaping: str = _live("negative_distance")
+    #: 1/m for negative_distance and progress (the reward per metre), m for exponential
+    #: (the decay length), as ComputeReward's ``scale``.
     reward_scale: float = _live(1.0)
     #: Ambiguity margins of the answers (core.relations.Margins): a position difference
     #: must exceed margin_position_m + margin_sigmas x its 1-sigma noise; a size
@@ -194,8 +196,10 @@ class SpatialNodeConfig:
 
     @property
     def reward_settings(self) -> RewardSettings:
-        return RewardSettings(self.reward_distance_kind, self.reward_shaping,
-                              self.reward_scale)
+        """The stream's settings; ``reward_scale`` means what ComputeReward's ``scale``
+        means, per shaping (:meth:`RewardSettings.from_scale`)."""
+        return RewardSettings.from_scale(self.reward_distance_kind, self.reward_shaping,
+                                         self.reward_scale)
 
     @property
     def reward_stream_pairs(self) -> tuple[tuple[str, str], ...]:

@@ -39,7 +39,7 @@ from ..core.errors import CoreError
 from ..core.frame import Frame
 from ..core.pipeline import FrameResult, PipelineConfig, ScenePipeline
 from ..core.query import Answer, answer_question, answer_structured
-from ..core.reward import RewardResult, RewardSession, RewardSettings, request_side
+from ..core.reward import RewardResult, RewardSession, request_side
 from ..core.scene_graph import SceneGraph, TrackerConfig
 from ..io.errors import DataIOError
 from ..io.images import camera_info_to_intrinsics
@@ -62,6 +62,7 @@ from .model_swap import ModelSwapper
 from .msg_to_core import sensor_inputs_from_msgs
 from .robot_frames_lookup import RobotFrames, transform_source, with_missing_frames
 from .runner import run_node
+from .service_replies import fill_query_response, fill_reward_response, reward_settings
 from .stats import NodeStats
 from .sync import ApproximateTimeSync
 from .vision_msgs_out import detections_2d, detections_3d, vision_msgs_module
@@ -399,16 +400,8 @@ class SpatialNode(Node):
         else:
             message = "set either question, or relation + subject (+ object)"
             answer = Answer(False, message, error=message)
-        answer = with_missing_frames(answer, missing)
-        response.success = answer.success
-        response.answer = answer.text
-        response.value = float(answer.value)
-        response.unit = answer.unit
-        response.truth = answer.truth
-        response.confidence = float(answer.confidence)
-        response.scene_stamp = ns_to_stamp(graph.stamp_ns)
-        response.error_message = answer.error
-        return response
+        return fill_query_response(response, with_missing_frames(answer, missing),
+                                   graph.stamp_ns)
 
     def _on_compute_reward(self, request: ComputeReward.Request,
                            response: ComputeReward.Response):
@@ -419,9 +412,7 @@ class SpatialNode(Node):
         scene = snapshot.result.scene if snapshot.result is not None else None
         frames, missing = self._robot_frames.at(snapshot.graph)
         try:
-            settings = RewardSettings(request.distance_kind or "gap",
-                                      request.shaping or "negative_distance", request.scale,
-                                      request.success_threshold)
+            settings = reward_settings(request)
             for frame_id in (request.source_frame, request.target_frame):
                 if frame_id.strip() in missing:
                     raise CoreError(missing[frame_id.strip()])
@@ -439,12 +430,7 @@ class SpatialNode(Node):
             response.success = False
             response.error_message = str(error)
             return response
-        response.success = True
-        response.distance = float(step.distance_m)
-        response.reward = float(step.reward)
-        response.progress = float(step.progress_m)
-        response.reached = bool(step.reached)
-        return response
+        return fill_reward_response(response, step)
 
     def _on_set_labels(self, request: SetLabels.Request, response: SetLabels.Response):
         response.success, response.message = self._live.set_labels(request.labels)

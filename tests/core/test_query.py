@@ -62,6 +62,27 @@ def test_imperial_units_on_request(graph):
     assert "35 inches" in answer.text
 
 
+@pytest.mark.parametrize("question,units,unit,value_m", [
+    ("how tall is the chair?", "imperial", "in", 0.9),
+    ("how wide is the mug?", "metric", "cm", 0.08),
+    ("how far is the mug from the chair?", "metric", "m",
+     math.dist([2.0, 0.5, 0.05], [3.0, -1.0, 0.45])),
+])
+def test_value_si_is_metres_whatever_unit_the_text_uses(graph, question, units, unit,
+                                                         value_m):
+    answer = answer_question(graph, question, units=units)
+    assert answer.unit == unit and answer.unit_si == "m"
+    assert answer.value_si == pytest.approx(value_m)
+    assert answer.value == pytest.approx(value_m / {"in": 0.0254, "cm": 0.01, "m": 1.0}[unit])
+
+
+def test_direction_value_si_is_the_unrounded_bearing_in_radians(graph):
+    answer = answer_question(graph, "where is the chair relative to the mug?")
+    # chair - mug = (1.0, -1.5): ahead and to the right, clockwise of ahead = negative
+    assert answer.unit_si == "rad" and answer.value_si == pytest.approx(math.atan2(-1.5, 1.0))
+    assert answer.value == 2.0  # the clock hour, rounded, as before
+
+
 def test_predicate_answers_carry_truth(graph):
     yes = answer_question(graph, "is the mug to the left of the chair?")
     assert yes.truth == "true" and yes.text.startswith("Yes")
@@ -109,7 +130,8 @@ def test_unparseable_question_explains_what_works():
 
 
 def test_answer_value_is_nan_for_predicates(graph):
-    assert np.isnan(answer_question(graph, "is the mug above the chair?").value)
+    answer = answer_question(graph, "is the mug above the chair?")
+    assert np.isnan(answer.value) and np.isnan(answer.value_si) and answer.unit_si == ""
 
 
 def test_direction_between_objects_at_the_same_place_is_unclear():
@@ -117,7 +139,8 @@ def test_direction_between_objects_at_the_same_place_is_unclear():
     graph = tracker.update([est("box", [2.0, 0.0, 0.2], (0.3, 0.3, 0.4)),
                             est("mug", [2.006, 0.0, 0.45], (0.08, 0.08, 0.1))], SCENE, ns(0), "f")
     answer = answer_question(graph, "where is the mug relative to the box?")
-    assert answer.truth == "unclear" and np.isnan(answer.value)
+    assert answer.truth == "unclear" and np.isnan(answer.value) and np.isnan(answer.value_si)
+    assert (answer.unit, answer.unit_si) == ("o'clock", "rad")
 
 
 def test_negated_questions_are_refused_not_answered_backwards(graph):

@@ -29,15 +29,15 @@ def side(key: str, x: float) -> RewardSide:
 
 def test_negative_distance_is_the_scaled_gap():
     session = RewardSession()
-    step = session.step(side("a", 0.0), side("b", 0.6), RewardSettings(scale=2.0))
+    step = session.step(side("a", 0.0), side("b", 0.6), RewardSettings(gain_per_m=2.0))
     assert step.valid and step.distance_m == pytest.approx(0.5)
     assert step.reward == pytest.approx(-1.0)
     assert step.progress_m == 0.0 and not step.reached
 
 
-def test_exponential_shaping_decays_with_the_scale_as_length():
+def test_exponential_shaping_decays_over_its_length():
     session = RewardSession()
-    settings = RewardSettings(shaping="exponential", scale=0.25)
+    settings = RewardSettings(shaping="exponential", length_m=0.25)
     far = session.step(side("a", 0.0), side("b", 0.6), settings)
     assert far.reward == pytest.approx(math.exp(-0.5 / 0.25))
     touching = session.step(side("a", 0.0), side("b", 0.1), settings)
@@ -47,7 +47,7 @@ def test_exponential_shaping_decays_with_the_scale_as_length():
 
 def test_progress_shaping_rewards_the_approach_since_the_last_step():
     session = RewardSession()
-    settings = RewardSettings(shaping="progress", scale=10.0)
+    settings = RewardSettings(shaping="progress", gain_per_m=10.0)
     gripper = side("#1", 0.0)
     first = session.step(gripper, side("#2", 0.6), settings)
     assert first.reward == 0.0 and first.progress_m == 0.0  # nothing to compare with yet
@@ -99,7 +99,7 @@ def test_centre_distance_and_bad_settings():
     empty = RewardSide("c", "c", np.zeros((0, 3), np.float32), np.full(3, np.nan))
     with pytest.raises(CoreError, match="no valid 3D points"):
         session.step(side("a", 0.0), empty, RewardSettings())
-    assert math.isnan(shape_reward(float("nan"), "exponential", 1.0, None))
+    assert math.isnan(shape_reward(float("nan"), RewardSettings(shaping="exponential"), None))
 
 
 def test_sides_resolve_by_exactly_one_name_and_only_in_view():
@@ -137,9 +137,40 @@ def test_a_side_paired_with_itself_is_refused_not_reached():
     assert not session.stream_step(graph, "cube", "#1", RewardSettings()).valid
 
 
-@pytest.mark.parametrize("field", ["scale", "success_threshold_m"])
 @pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf")])
-def test_bad_scales_and_thresholds_are_refused_not_replaced(field, value):
-    with pytest.raises(CoreError, match=f"{field} must be a finite number >= 0"):
+def test_bad_scales_and_thresholds_are_refused_not_replaced(value):
+    with pytest.raises(CoreError, match="scale must be a finite number >= 0"):
+        RewardSettings.from_scale("gap", "exponential", value)
+    with pytest.raises(CoreError, match="success_threshold_m must be a finite number >= 0"):
+        RewardSettings(success_threshold_m=value)
+    # 0: the message's unset value, the default
+    assert RewardSettings(success_threshold_m=0.0).threshold_m == 0.02
+    assert RewardSettings.from_scale("gap", "exponential", 0.0).length_m == 1.0
+
+
+@pytest.mark.parametrize("field", ["gain_per_m", "length_m"])
+@pytest.mark.parametrize("value", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_gain_or_length_that_is_not_positive_is_refused(field, value):
+    with pytest.raises(CoreError, match=f"{field} must be a finite number > 0, got"):
         RewardSettings(**{field: value})
-    assert RewardSettings(**{field: 0.0}).threshold_m == 0.02  # 0: the message's default
+
+
+@pytest.mark.parametrize("shaping,field", [("negative_distance", "gain_per_m"),
+                                           ("progress", "gain_per_m"),
+                                           ("exponential", "length_m")])
+def test_the_message_scale_is_a_gain_or_a_length_by_shaping(shaping, field):
+    settings = RewardSettings.from_scale("center", shaping, 0.25, 0.05)
+    assert getattr(settings, field) == 0.25
+    other = {"gain_per_m", "length_m"} - {field}
+    assert all(getattr(settings, name) == 1.0 for name in other)  # unused: the default
+    assert (settings.distance_kind, settings.shaping, settings.threshold_m) == \
+        ("center", shaping, 0.05)
+
+
+def test_each_shaping_reads_only_its_own_field():
+    settings = RewardSettings(shaping="exponential", gain_per_m=100.0, length_m=0.5)
+    assert shape_reward(0.5, settings, None) == pytest.approx(math.exp(-1.0))
+    settings = RewardSettings(shaping="negative_distance", gain_per_m=3.0, length_m=100.0)
+    assert shape_reward(0.5, settings, None) == pytest.approx(-1.5)
+    settings = RewardSettings(shaping="progress", gain_per_m=3.0, length_m=100.0)
+    assert shape_reward(0.5, settings, 0.7) == pytest.approx(0.6)

@@ -53,6 +53,7 @@ def test_ros_arrays_become_tuples_and_empty_pairs_are_dropped():
     ({"reward_pairs": ["gripper:"]}, "'source:target'"),
     ({"reward_shaping": "sparse"}, "reward_shaping must be one of"),
     ({"reward_distance_kind": "hausdorff"}, "reward_distance_kind must be one of"),
+    ({"reward_scale": -1.0}, "reward_scale must be a finite number >= 0"),
     ({"depth_min_m": 5.0, "depth_max_m": 1.0}, "depth_min_m < depth_max_m"),
     ({"sync_slop_s": 0.0}, "sync_slop_s must be > 0"),
 ])
@@ -78,6 +79,13 @@ def test_labels_are_prompts_and_instances_are_read_only_for_the_simulation():
                                                  "segmenter": "depth_box"}))
     assert config.labels == ("mug", "chair") and not config.uses_instances
     assert SpatialNodeConfig().uses_instances
+
+
+def test_reward_scale_is_a_gain_per_metre_or_a_length_by_shaping():
+    gain = SpatialNodeConfig(reward_shaping="progress", reward_scale=4.0).reward_settings
+    assert (gain.gain_per_m, gain.length_m) == (4.0, 1.0)
+    length = SpatialNodeConfig(reward_shaping="exponential", reward_scale=4.0).reward_settings
+    assert (length.gain_per_m, length.length_m) == (1.0, 4.0)
 
 
 def test_reward_pairs_may_name_robot_frames():

@@ -52,7 +52,7 @@ def test_query_spatial_fields():
     assert _fields(srv.QuerySpatial.Response) == {
         "success": "boolean", "answer": "string", "value": "double", "unit": "string",
         "truth": "string", "confidence": "float", "scene_stamp": "builtin_interfaces/Time",
-        "error_message": "string",
+        "error_message": "string", "value_si": "double", "unit_si": "string",
     }
 
 

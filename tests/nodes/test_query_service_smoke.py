@@ -26,6 +26,7 @@ def test_empty_scene_answers_with_a_clear_error(tmp_path, client_node):
         assert "no object called 'the mug'" in reply.error_message
         assert "known objects: none" in reply.error_message
         assert math.isnan(reply.value) and reply.unit == "" and reply.truth == ""
+        assert math.isnan(reply.value_si) and reply.unit_si == ""
         assert (reply.scene_stamp.sec, reply.scene_stamp.nanosec) == (0, 0)
 
         reply = call(client_node, client, srv.QuerySpatial.Request(question="sing me a song"))

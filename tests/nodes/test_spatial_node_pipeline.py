@@ -110,6 +110,18 @@ def test_played_scene_bag_answers_match_the_ground_truth(tmp_path, ros):
                 for reply in (probe.query(relation="width", subject=label),
                               probe.query(question=f"how wide is the {label}?")):
                     assert abs(answer_metres(reply) - true_m) <= 0.15 * true_m, (label, reply)
+
+            # value is in the unit the text uses; value_si is in metres whatever it is.
+            a, b = names[0], names[1]
+            units_seen = set()
+            for fields in [{"relation": "distance", "subject": a, "object": b}] + [
+                    {"relation": "width", "subject": label} for label in sized]:
+                for preference in ("metric", "imperial"):
+                    reply = probe.query(unit_preference=preference, **fields)
+                    assert reply.unit_si == "m", reply
+                    assert reply.value_si == pytest.approx(answer_metres(reply), rel=1e-9)
+                    units_seen.add(reply.unit)
+            assert {"cm", "in", "ft"} <= units_seen, units_seen
         finally:
             probe.destroy()
 
@@ -145,6 +157,19 @@ def test_reward_follows_an_approach_trajectory(tmp_path, ros):
             reply = probe.reward(source_roi=roi, target_label="cube")
             assert reply.success, reply.error_message
             assert math.isfinite(reply.distance) and reply.distance < 0.05
+
+            # One scale field, a unit per shaping: 1/m for negative_distance, m for
+            # exponential.
+            for shaping, scale, reward_of in (
+                    ("negative_distance", 2.0, lambda d: -2.0 * d),
+                    ("exponential", 0.05, lambda d: math.exp(-d / 0.05))):
+                reply = probe.reward(source_label="gripper", target_label="cube",
+                                     distance_kind="center", shaping=shaping, scale=scale)
+                assert reply.success, reply.error_message
+                assert reply.reward == pytest.approx(reward_of(reply.distance), rel=1e-5)
+            reply = probe.reward(source_label="gripper", target_label="cube", scale=-1.0)
+            assert not reply.success
+            assert reply.error_message.startswith("scale must be a finite number >= 0")
         finally:
             probe.destroy()
 
