@@ -149,27 +149,70 @@ class TrackerConfig:
     naming_margin_m: float = 0.05
 
 
+@dataclass(frozen=True)
+class _Observation:
+    """One frame's estimate of an object, placed in the tracker's world frame.
+
+    The *world* frame is the fixed frame ``world_from_scene`` places each frame's scene
+    frame in (the scene frame itself when no pose is known). The *view* frame is the
+    scene frame of the frame that measured it: its box ``extent_view`` stays in those
+    axes (a box is axis-aligned in the view it was measured in), which
+    ``world_from_view`` (3x3 rotation) places in the world.
+    """
+
+    estimate: ObjectEstimate
+    center_world: np.ndarray
+    points_world: np.ndarray
+    hidden_world: np.ndarray
+    extent_view: np.ndarray
+    world_from_view: np.ndarray
+
+
+def _observe(e: ObjectEstimate, world_from_scene: np.ndarray) -> _Observation:
+    """The estimate (in this frame's scene frame) with its centre, points and hidden
+    directions in the world frame; its extent stays in the view's axes."""
+    rotation, translation = world_from_scene[:3, :3], world_from_scene[:3, 3]
+    if np.array_equal(world_from_scene, np.eye(4)):
+        center, points = e.center_scene, e.points_scene
+    else:
+        center = rotation @ e.center_scene + translation
+        points = (e.points_scene @ rotation.T.astype(np.float32)
+                  + translation.astype(np.float32))
+    return _Observation(e, center, points, e.hidden_directions @ rotation.T, e.extent_scene,
+                        rotation.copy())
+
+
 @dataclass(kw_only=True)
 class _Track:
+    """A tracked object between frames. Positions are in the world frame (see
+    :class:`_Observation`); the box is kept in the axes of the view it was measured in."""
+
     id: int
     label: str
     confidence: float
-    center: np.ndarray
-    extent: np.ndarray
-    points: np.ndarray
+    center_world: np.ndarray
+    #: (3,) box extent along the axes of ``world_from_extent_view``'s view.
+    extent_view: np.ndarray
+    points_world: np.ndarray
     partial: bool
     roi: tuple[int, int, int, int]
     pixel_count: int
     point_count: int
-    sigma: float
+    position_sigma_m: float
     first_seen_ns: int
     last_seen_ns: int
     count: int
     #: world_from_view rotation of the frame the extent was measured in: a box is
     #: axis-aligned in its own view's scene frame, not in later ones.
-    extent_rotation: np.ndarray
+    world_from_extent_view: np.ndarray
     #: Directions a cut-off part may lie along, in the world frame.
-    hidden: np.ndarray
+    hidden_world: np.ndarray
+
+    def extent_in(self, frame_from_world: np.ndarray) -> np.ndarray:
+        """The box extent along the axes of the frame whose rotation from the world is
+        ``frame_from_world`` (3x3): the axis-aligned box, in that frame, of the box
+        measured in its own view (the same box when the axes did not turn)."""
+        return np.abs(frame_from_world @ self.world_from_extent_view) @ self.extent_view
 
 
 class SceneGraphTracker:
@@ -209,28 +252,28 @@ class SceneGraphTracker:
         it was.
         """
         estimates = list(estimates)
-        to_world = np.eye(4) if world_from_scene is None else np.asarray(world_from_scene)
+        world_from_now = np.eye(4) if world_from_scene is None \
+            else np.asarray(world_from_scene)
         stamp_ns = check_stamp_ns(stamp_ns)
-        seen_at = (stamp_ns, to_world[:3, :3].copy())
-        located = [_transformed(e, to_world) for e in estimates if e.localised]
+        located = [_observe(e, world_from_now) for e in estimates if e.localised]
         unlocalised = tuple((e.label, e.reason) for e in estimates if not e.localised)
         assigned = self._associate(located)
         seen: set[int] = set()
-        for estimate, matched_id in zip(located, assigned):
+        for observation, matched_id in zip(located, assigned):
             if matched_id is None:
-                seen.add(self._new_track(estimate, *seen_at))
+                seen.add(self._new_track(observation, stamp_ns))
             else:
-                self._fold(self._tracks[matched_id], estimate, *seen_at)
+                self._fold(self._tracks[matched_id], observation, stamp_ns)
                 seen.add(matched_id)
         keep_s = self.config.remove_after_s if world_from_scene is None \
             else self.config.memory_s
         for track_id in [t for t, tr in self._tracks.items()
                          if (stamp_ns - tr.last_seen_ns) * 1e-9 > keep_s]:
             del self._tracks[track_id]
-        to_scene = np.linalg.inv(to_world)
+        scene_from_world = np.linalg.inv(world_from_now)
         if seen_empty is not None:
-            self._forget_seen_empty(seen, to_scene, seen_empty)
-        objects = tuple(self._to_object(t, t.id in seen, to_scene) for t in
+            self._forget_seen_empty(seen, scene_from_world, seen_empty)
+        objects = tuple(self._to_object(t, t.id in seen, scene_from_world) for t in
                         sorted(self._tracks.values(), key=lambda t: t.id))
         objects = assign_descriptions(objects, scene, self.config.naming_margin_m)
         self._snapshot = SceneGraph(stamp_ns, frame_id, scene, objects, camera_frame_id,
@@ -245,25 +288,26 @@ class SceneGraphTracker:
         unmatched = [t for t in self._tracks.values() if t.id not in seen]
         if not unmatched:
             return
-        centres = np.array([t.center for t in unmatched])
-        in_scene = centres @ scene_from_world[:3, :3].T + scene_from_world[:3, 3]
-        radii = np.array([0.5 * float(np.max(t.extent)) for t in unmatched])
-        for track, empty in zip(unmatched, np.asarray(seen_empty(in_scene, radii), bool)):
+        centres_world = np.array([t.center_world for t in unmatched])
+        centres_scene = centres_world @ scene_from_world[:3, :3].T + scene_from_world[:3, 3]
+        radii = np.array([0.5 * float(np.max(t.extent_view)) for t in unmatched])
+        for track, empty in zip(unmatched,
+                                np.asarray(seen_empty(centres_scene, radii), bool)):
             if empty:
                 del self._tracks[track.id]
 
-    def _associate(self, located: list[ObjectEstimate]) -> list[int | None]:
+    def _associate(self, located: list[_Observation]) -> list[int | None]:
         tracks = list(self._tracks.values())
         result: list[int | None] = [None] * len(located)
         if not tracks or not located:
             return result
         cost = np.full((len(located), len(tracks)), np.inf)
-        for i, e in enumerate(located):
+        for i, o in enumerate(located):
             for j, t in enumerate(tracks):
-                if t.label != e.label:
+                if t.label != o.estimate.label:
                     continue
-                distance = float(np.linalg.norm(e.center_scene - t.center))
-                gate = self.config.gate_m + 0.5 * float(np.max(t.extent))
+                distance = float(np.linalg.norm(o.center_world - t.center_world))
+                gate = self.config.gate_m + 0.5 * float(np.max(t.extent_view))
                 if distance <= gate:
                     cost[i, j] = distance
         finite = np.where(np.isfinite(cost), cost, 1e6)
@@ -273,42 +317,45 @@ class SceneGraphTracker:
                 result[i] = tracks[j].id
         return result
 
-    def _new_track(self, e: ObjectEstimate, stamp_ns: int, view_rotation: np.ndarray) -> int:
+    def _new_track(self, o: _Observation, stamp_ns: int) -> int:
         track_id = self._next_id
         self._next_id += 1
+        e = o.estimate
         self._tracks[track_id] = _Track(
-            id=track_id, label=e.label, confidence=e.score, center=e.center_scene.copy(),
-            extent=e.extent_scene.copy(), points=e.points_scene, partial=e.partial,
+            id=track_id, label=e.label, confidence=e.score, center_world=o.center_world.copy(),
+            extent_view=o.extent_view.copy(), points_world=o.points_world, partial=e.partial,
             roi=e.roi_xyxy, pixel_count=e.pixel_count, point_count=e.point_count,
-            sigma=e.position_sigma_m, first_seen_ns=stamp_ns, last_seen_ns=stamp_ns,
-            count=1, extent_rotation=view_rotation,
-            hidden=e.hidden_directions @ view_rotation.T)
+            position_sigma_m=e.position_sigma_m, first_seen_ns=stamp_ns,
+            last_seen_ns=stamp_ns, count=1, world_from_extent_view=o.world_from_view,
+            hidden_world=o.hidden_world)
         return track_id
 
-    def _fold(self, t: _Track, e: ObjectEstimate, stamp_ns: int,
-              view_rotation: np.ndarray) -> None:
-        cfg = self.config
-        threshold = cfg.motion_sigmas * max(t.sigma, e.position_sigma_m) + 0.02
+    def _fold(self, t: _Track, o: _Observation, stamp_ns: int) -> None:
+        cfg, e = self.config, o.estimate
+        threshold = cfg.motion_sigmas * max(t.position_sigma_m, e.position_sigma_m) + 0.02
         if e.partial:  # a cut-off view shifts the centre by up to half of what is missing
-            threshold += 0.5 * float(np.max(np.maximum(t.extent - e.extent_scene, 0.0)))
-        moved = float(np.linalg.norm(e.center_scene - t.center)) > threshold
+            # both boxes along this view's axes (the track's may be of a turned view)
+            missing = t.extent_in(o.world_from_view.T) - o.extent_view
+            threshold += 0.5 * float(np.max(np.maximum(missing, 0.0)))
+        moved = float(np.linalg.norm(o.center_world - t.center_world)) > threshold
         keep_complete_view = e.partial and not t.partial and not moved
         if not keep_complete_view:
             if moved or (t.partial and not e.partial):
                 blend = 1.0  # moved, or a complete view replaces a partial one
             else:
                 blend = max(1.0 / (t.count + 1), cfg.min_blend)
-            t.center = (1 - blend) * t.center + blend * e.center_scene
-            if not _same_axes(t.extent_rotation, view_rotation):
+            t.center_world = (1 - blend) * t.center_world + blend * o.center_world
+            if not _same_axes(t.world_from_extent_view, o.world_from_view):
                 blend_extent = 1.0  # boxes of views facing other ways do not average
-                t.extent_rotation = view_rotation
+                t.world_from_extent_view = o.world_from_view
             else:
                 blend_extent = blend
-            t.extent = (1 - blend_extent) * t.extent + blend_extent * e.extent_scene
-            t.sigma = e.position_sigma_m if blend == 1.0 else e.position_sigma_m * math.sqrt(blend)
+            t.extent_view = (1 - blend_extent) * t.extent_view + blend_extent * o.extent_view
+            t.position_sigma_m = (e.position_sigma_m if blend == 1.0
+                                  else e.position_sigma_m * math.sqrt(blend))
             t.partial = e.partial
-            t.hidden = e.hidden_directions @ view_rotation.T
-            t.points = e.points_scene
+            t.hidden_world = o.hidden_world
+            t.points_world = o.points_world
         t.confidence = max(e.score, (1 - cfg.min_blend) * t.confidence)
         t.roi, t.pixel_count, t.point_count = e.roi_xyxy, e.pixel_count, e.point_count
         t.last_seen_ns = stamp_ns
@@ -317,39 +364,25 @@ class SceneGraphTracker:
     @staticmethod
     def _to_object(t: _Track, visible: bool, scene_from_world: np.ndarray) -> SceneObject:
         rotation, translation = scene_from_world[:3, :3], scene_from_world[:3, 3]
-        points = t.points
-        if points.size and not np.array_equal(scene_from_world, np.eye(4)):
-            points = (points @ rotation.T.astype(np.float32)
-                      + translation.astype(np.float32))
-        # the box as seen now: the axis-aligned box, in this view, of the box measured
-        # in its own view (the same box when the camera did not turn)
-        extent = np.abs(rotation @ t.extent_rotation) @ t.extent
+        points_scene = t.points_world
+        if points_scene.size and not np.array_equal(scene_from_world, np.eye(4)):
+            points_scene = (points_scene @ rotation.T.astype(np.float32)
+                            + translation.astype(np.float32))
         return SceneObject(
             id=t.id, label=t.label, description=t.label, confidence=float(t.confidence),
-            center_scene=rotation @ t.center + translation, extent_scene=extent,
-            points_scene=points,
+            center_scene=rotation @ t.center_world + translation,
+            extent_scene=t.extent_in(rotation), points_scene=points_scene,
             partial=t.partial, roi_xyxy=t.roi, pixel_count=t.pixel_count,
-            point_count=t.point_count, position_sigma_m=float(t.sigma),
+            point_count=t.point_count, position_sigma_m=float(t.position_sigma_m),
             first_seen_ns=t.first_seen_ns, last_seen_ns=t.last_seen_ns,
             observation_count=t.count, visible=visible,
-            hidden_directions=t.hidden @ rotation.T)
+            hidden_directions=t.hidden_world @ rotation.T)
 
 
 def _same_axes(a: np.ndarray, b: np.ndarray, tolerance_deg: float = 5.0) -> bool:
     """Whether two rotations differ by less than ``tolerance_deg``."""
     cos = (np.trace(a.T @ b) - 1.0) / 2.0
     return bool(cos >= np.cos(np.radians(tolerance_deg)))
-
-
-def _transformed(e: ObjectEstimate, world_from_scene: np.ndarray) -> ObjectEstimate:
-    """The estimate with its centre and points in the world frame (extents unchanged:
-    the box stays the one measured in its own view)."""
-    if np.array_equal(world_from_scene, np.eye(4)):
-        return e
-    rotation, translation = world_from_scene[:3, :3], world_from_scene[:3, 3]
-    points = (e.points_scene @ rotation.T.astype(np.float32)
-              + translation.astype(np.float32))
-    return replace(e, center_scene=rotation @ e.center_scene + translation, points_scene=points)
 
 
 def visible_graph(graph: SceneGraph, naming_margin_m: float) -> SceneGraph:

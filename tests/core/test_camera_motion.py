@@ -75,3 +75,29 @@ def _render(seed):
     from spatial_vqa_ros.synthetic.scoring import render_case
 
     return render_case(seed)
+
+
+def test_a_moved_object_seen_cut_off_after_the_camera_turns_is_followed():
+    """The cut-off allowance compares the boxes along the same axes: the track's box
+    (measured before the camera turned) is turned into the current view first."""
+    from builders import SCENE, est
+
+    from spatial_vqa_ros.core.scene_graph import SceneGraphTracker
+
+    tracker = SceneGraphTracker()
+    # a bench seen end-on: 2.0 m deep, 0.4 m wide
+    tracker.update([est("bench", [3.0, 0.0, 0.25], (2.0, 0.4, 0.5))], SCENE, ns(0.0), "f",
+                   world_from_scene=np.eye(4))
+    # the camera walked to its side and turned 90 degrees to the left: now broadside,
+    # 3 m ahead
+    turned = np.eye(4)
+    turned[:3, :3] = [[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    turned[:3, 3] = [3.0, -3.0, 0.0]
+    # 0.8 m of its 2.0 m width is cut off by the image border, which may shift the centre
+    # by up to 0.4 m; it is 0.6 m away (along its length): it moved
+    center_now = np.array([3.0, 0.0, 0.25]) + [0.0, 0.6, 0.0]
+    graph = tracker.update([est("bench", center_now, (0.4, 1.2, 0.5), partial=True)],
+                           SCENE, ns(0.1), "f", world_from_scene=turned)
+    (bench,) = graph.objects
+    np.testing.assert_allclose(bench.center_scene, center_now, atol=1e-9)
+    assert bench.partial and bench.observation_count == 2
