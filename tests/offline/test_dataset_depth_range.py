@@ -22,7 +22,8 @@ from spatial_vqa_ros.offline.bag2dataset import Bag2DatasetConfig
 from spatial_vqa_ros.offline.bag2dataset.build import write_dataset
 from spatial_vqa_ros.offline.bag2dataset.hf_images import HFImageSource
 from spatial_vqa_ros.offline.bag2dataset.images import ImageFolderSource
-from spatial_vqa_ros.offline.bag2dataset.sources import BagSource, source_from_spec
+from spatial_vqa_ros.offline.bag2dataset.source_specs import source_from_spec
+from spatial_vqa_ros.offline.bag2dataset.sources import BagSource
 from spatial_vqa_ros.perception.factories import PerceptionSpec
 from spatial_vqa_ros.perception.types import InputSettings
 from spatial_vqa_ros.synthetic.scoring import render_case

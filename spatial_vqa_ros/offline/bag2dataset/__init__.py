@@ -16,7 +16,8 @@ Determinism of the floor fit (open3d's RANSAC) is the core's business: see
 :func:`spatial_vqa_ros.core.floor.deterministic_open3d`.
 
 Modules: ``sources`` (frame sources, bags), ``images`` (image folders), ``hf_images``
-(Hugging Face image datasets), ``config``
+(Hugging Face image datasets), ``source_specs`` (a source rebuilt from its spec, in a
+worker), ``config``
 (:class:`Bag2DatasetConfig`), ``engines`` (:class:`SourceRun`, local and Ray
 engines), ``summary`` (per-source reports and the run summary) and ``build`` (:func:`write_dataset`,
 :func:`bag2dataset`, :func:`images2dataset`). Import the public names from here.
@@ -29,13 +30,13 @@ from .config import Bag2DatasetConfig
 from .engines import ENGINES, SKIP_REASONS, FrameOutput, SourceRun
 from .hf_images import HFImageSource
 from .images import ImageFolderSource
+from .source_specs import source_from_spec
 from .sources import (
     BagSource,
     FrameSource,
     SourceFrame,
     open_bags,
     required_roles,
-    source_from_spec,
     source_name,
 )
 from .summary import Bag2DatasetSummary, SourceReport

@@ -15,7 +15,7 @@ Two shapes of work, because two kinds of source:
   see one frame at a time (the chain's seams take a frame).
 
 Either way a worker rebuilds its source and the config from JSON
-(:func:`~.sources.source_from_spec`, ``Bag2DatasetConfig.from_settings``), and the
+(:func:`~.source_specs.source_from_spec`, ``Bag2DatasetConfig.from_settings``), and the
 driver checks that every frame row of every part came back before it reports a source.
 The output equals the local engine's (tests/offline/test_bag2dataset_ray.py).
 """
@@ -33,7 +33,8 @@ from ...io.errors import DataIOError
 from ...perception.runtime.onnx import THREADS_ENV
 from .config import Bag2DatasetConfig
 from .engines import FrameOutput, SourceRun
-from .sources import FrameSource, SourceWindow, perception_chain, source_from_spec
+from .source_specs import source_from_spec
+from .sources import FrameSource, SourceWindow, perception_chain
 from .summary import SourceReport
 
 __all__ = ["ray_outputs"]

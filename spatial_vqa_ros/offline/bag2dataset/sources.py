@@ -2,8 +2,9 @@
 
 A source is one camera stream processed with one pipeline state; it is described by
 a small JSON-able ``spec()`` so that a worker process (the ``ray`` engine) can rebuild
-it with :func:`source_from_spec` instead of pickling open readers. Adding a new kind
-of input (image folders, Hugging Face datasets) means adding a source here.
+it with :func:`~.source_specs.source_from_spec` instead of pickling open readers.
+Adding a new kind of input (as :mod:`.images` and :mod:`.hf_images` did) means a module
+with its source class, and its ``from_spec`` in :mod:`.source_specs`.
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ class FrameSource(Protocol):
     when the input turns out to be damaged (the frames before it count).
     ``total`` is the expected number of frames (progress bars; None if unknown);
     ``stats()`` returns JSON-able reader statistics; ``spec()`` a JSON-able
-    description from which :func:`source_from_spec` rebuilds the source in another
-    process (the ``ray`` engine).
+    description from which :func:`~.source_specs.source_from_spec` rebuilds the source
+    in another process (the ``ray`` engine).
 
     Implemented: :class:`BagSource`, :class:`~.images.ImageFolderSource` and
     :class:`~.hf_images.HFImageSource`. A source
@@ -186,6 +187,12 @@ class BagSource:
         self._missing = {role: f"topic {getattr(topics, role)} is not in the bag (topics: "
                          f"{listing})" for role in _ROLES if getattr(topics, role) not in summary}
 
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> BagSource:
+        return cls(spec["path"], BagTopics(**spec["topics"]), spec["name"],
+                   perception=PerceptionSpec(**spec.get("perception", {})),
+                   prompts=spec.get("prompts", ()), inputs=inputs_from_spec(spec))
+
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": str(self.path), "name": self.name,
                 "topics": asdict(self.topics), "perception": asdict(self.perception),
@@ -226,22 +233,6 @@ class BagSource:
                                str(error), "perception")
         return SourceFrame(key, bag_frame.stamp_ns, perceived.frame, perceived.observations,
                            bag_frame.warnings)
-
-
-def source_from_spec(spec: Mapping[str, Any]) -> FrameSource:
-    """Rebuild a source from its :meth:`FrameSource.spec` (in a worker process)."""
-    from .hf_images import HFImageSource
-    from .images import ImageFolderSource
-
-    if spec.get("kind") == ImageFolderSource.kind:
-        return ImageFolderSource.from_spec(spec)
-    if spec.get("kind") == HFImageSource.kind:
-        return HFImageSource.from_spec(spec)
-    if spec.get("kind") == BagSource.kind:
-        return BagSource(spec["path"], BagTopics(**spec["topics"]), spec["name"],
-                         perception=PerceptionSpec(**spec.get("perception", {})),
-                         prompts=spec.get("prompts", ()), inputs=inputs_from_spec(spec))
-    raise DataIOError(f"unknown frame source kind {spec.get('kind')!r}")
 
 
 def inputs_from_spec(spec: Mapping[str, Any]) -> InputSettings:
