@@ -6,8 +6,8 @@ function is. Only module-level imports (the ones run when the module is imported
 class bodies, ``try`` and ``if`` blocks included, ``if TYPE_CHECKING:`` not) can make
 a cycle; imports inside functions run later, once every module is loaded, so they are
 how a cycle is broken. Both kinds must name a module that exists. A cycle closed by an
-import inside a function still ties two modules together: none may be added to the few
-left (:data:`KNOWN_LATE_CYCLES`), and ``offline/bag2dataset`` has none.
+import inside a function still ties two modules together, so there is none of those
+either.
 """
 
 from __future__ import annotations
@@ -156,13 +156,6 @@ def import_cycles(root: Path, package: str, *, late_too: bool = False
     return cycles(edges)
 
 
-#: Cycles closed only by an import inside a function, left from before issue 20: not a
-#: load-order hazard, but two modules that each need the other. Fix them, don't add.
-KNOWN_LATE_CYCLES = {
-    (f"{PACKAGE}.perception.models.registry", f"{PACKAGE}.perception.models.snapshots"),
-}
-
-
 def test_the_package_has_no_import_cycle() -> None:
     found = import_cycles(REPO, PACKAGE)
     assert found == [], (
@@ -171,20 +164,16 @@ def test_the_package_has_no_import_cycle() -> None:
         f"or the shared code into a module both import: {found}")
 
 
-def test_bag2dataset_modules_import_no_module_that_imports_them_back() -> None:
-    """Not even inside a function: ``sources`` once imported ``images`` and ``hf_images``
-    in ``source_from_spec`` while both import ``sources``; the factory now has its own
-    module above the three (``source_specs``)."""
-    here = f"{PACKAGE}.offline.bag2dataset"
+def test_no_module_imports_one_that_imports_it_back_even_inside_a_function() -> None:
+    """Two such cycles were left before issue 20: ``offline/bag2dataset/sources`` imported
+    ``images`` and ``hf_images`` in ``source_from_spec`` while both import ``sources``
+    (the factory now has its own module, ``source_specs``), and the model registry
+    imported the snapshot checks for ``resolve_model_dir``'s pull hint while they import
+    the registry (``resolve_model_dir`` now lives with the snapshot checks)."""
     found = import_cycles(REPO, PACKAGE, late_too=True)
-    assert [c for c in found if any(m.startswith(here) for m in c)] == []
-
-
-def test_no_cycle_is_added_through_imports_inside_functions() -> None:
-    found = set(import_cycles(REPO, PACKAGE, late_too=True))
-    assert found <= KNOWN_LATE_CYCLES, (
+    assert found == [], (
         "these modules import each other (one of them inside a function): move what "
-        f"both need into a module of its own: {sorted(found - KNOWN_LATE_CYCLES)}")
+        f"both need into a module of its own: {found}")
 
 
 def test_every_import_of_the_package_names_a_module_that_exists() -> None:

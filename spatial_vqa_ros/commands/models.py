@@ -55,7 +55,8 @@ def _export(args: argparse.Namespace) -> int:
 
     from ..perception.errors import PerceptionError
     from ..perception.factories import ONNX_DIR
-    from ..perception.models.registry import load_registry, resolve_model_dir
+    from ..perception.models.registry import load_registry
+    from ..perception.models.snapshots import resolve_model_dir
 
     registry, models_dir = load_registry(args.registry), _models_dir(args)
 
@@ -84,7 +85,8 @@ def _build(args: argparse.Namespace) -> int:
 
     from ..perception.errors import PerceptionError
     from ..perception.factories import ONNX_DIR
-    from ..perception.models.registry import load_registry, resolve_model_dir
+    from ..perception.models.registry import load_registry
+    from ..perception.models.snapshots import resolve_model_dir
     from ..perception.runtime.engine_cache import (
         EngineCache,
         default_engines_dir,

@@ -133,8 +133,7 @@ def _family(module: str, cls: str, model_field: str, *, thresholded: bool = Fals
     loader in any way (a garbage weights file, a config that is not a JSON object) ends
     in one error: the snapshot is corrupt, pull it again."""
     def factory(spec: PerceptionSpec) -> Any:
-        from .models.registry import resolve_model_dir
-        from .models.snapshots import choose_hint
+        from .models.snapshots import choose_hint, resolve_model_dir
 
         if not getattr(spec, model_field):
             setting = f"--{model_field.replace('_', '-')} (node parameter {model_field})"

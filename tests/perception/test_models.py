@@ -11,13 +11,8 @@ import pytest
 from spatial_vqa_ros.cli import main
 from spatial_vqa_ros.perception.errors import PerceptionError
 from spatial_vqa_ros.perception.models.pull import pull
-from spatial_vqa_ros.perception.models.registry import (
-    ModelEntry,
-    is_present,
-    load_registry,
-    resolve_model_dir,
-)
-from spatial_vqa_ros.perception.models.snapshots import snapshot_problem
+from spatial_vqa_ros.perception.models.registry import ModelEntry, is_present, load_registry
+from spatial_vqa_ros.perception.models.snapshots import resolve_model_dir, snapshot_problem
 
 
 def safetensors_bytes() -> bytes:

@@ -105,7 +105,7 @@ class ImageFilter:
 
     def _tags(self, rgb: np.ndarray) -> str:
         from ...perception.families.clip import ClipTagger
-        from ...perception.models.registry import resolve_model_dir
+        from ...perception.models.snapshots import resolve_model_dir
 
         f = self.filters
         if self._tagger is None:

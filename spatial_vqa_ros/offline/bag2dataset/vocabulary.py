@@ -58,7 +58,7 @@ def check_vocabulary_model(vocabulary: VocabularySpec, perception: PerceptionSpe
     """PerceptionError (naming ``spatial-vqa models pull``) when a vocabulary model is set
     but its weights are not there: checked before anything is written."""
     if vocabulary.model:
-        from ...perception.models.registry import resolve_model_dir
+        from ...perception.models.snapshots import resolve_model_dir
 
         resolve_model_dir(vocabulary.model, models_dir=perception.models_dir or None)
 
@@ -78,7 +78,7 @@ class CaptionVocabulary:
         if not self.model or self._loaded is not None:
             return
         from ...perception.families.florence2 import Florence2Vocabulary
-        from ...perception.models.registry import resolve_model_dir
+        from ...perception.models.snapshots import resolve_model_dir
 
         try:
             directory = resolve_model_dir(self.model,

@@ -3,7 +3,8 @@
 A robot names models, not files: ``-p detector:=owlv2 -p detector_model:=
 owlv2_base_ensemble``. The name resolves to ``<models_dir>/<name>``, a local snapshot
 of the checkpoint put there ahead of time (``spatial-vqa models pull``); a path resolves
-to itself. Nothing here downloads.
+to itself (:func:`.snapshots.resolve_model_dir`, which can say what to pull when it is
+not there). Nothing here downloads, and nothing here imports the snapshot checks.
 
 How a model runs is not the registry's business: the runtime and the device are the
 node's ``perception_runtime`` and ``perception_device`` parameters (and the commands'
@@ -136,29 +137,5 @@ def is_present(model_dir: Path) -> bool:
         (model_dir / name).is_file() for name in WEIGHT_FILES)
 
 
-def resolve_model_dir(name_or_path: str, *, models_dir: str | Path | None = None,
-                      registry: ModelRegistry | None = None) -> Path:
-    """The local directory a model name (or path) means; PerceptionError naming the pull
-    command when a registered model is not there yet."""
-    if not name_or_path:
-        raise PerceptionError("no model named: set the family's model parameter to a "
-                              "registry name (spatial-vqa models list) or a local path")
-    candidate = Path(name_or_path).expanduser()
-    if candidate.is_dir() or os.sep in name_or_path or name_or_path.startswith("."):
-        if not is_present(candidate):
-            raise PerceptionError(f"model weights not found at {candidate}: a transformers "
-                                  "snapshot (config.json and model.safetensors) is needed")
-        return candidate
-    registry = registry or load_registry()
-    entry = registry.get(name_or_path)
-    directory = models_dir_of(models_dir) / entry.name
-    if not is_present(directory):
-        from .snapshots import pull_hint
-
-        raise PerceptionError(f"model {entry.name} not found at {directory}: "
-                              + pull_hint(directory, registry=registry))
-    return directory
-
-
 __all__ = ["ModelEntry", "ModelRegistry", "default_models_dir", "default_registry_path",
-           "is_present", "load_registry", "models_dir_of", "resolve_model_dir"]
+           "is_present", "load_registry", "models_dir_of"]

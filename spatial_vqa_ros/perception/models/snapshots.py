@@ -1,4 +1,5 @@
-"""What to tell a user about a snapshot on disk: whether it is sound, and the one
+"""A model's snapshot on disk: which directory a model name or path means
+(:func:`resolve_model_dir`), whether the snapshot is sound, and the one
 ``spatial-vqa models pull NAME`` that mends it.
 
 Every hint the package gives to fetch weights is written here, and NAME is always an
@@ -10,16 +11,39 @@ itself ("pull sam" names nothing), and a path's directory name is not a model na
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
 from ..errors import PerceptionError
-from .registry import ModelRegistry, load_registry
+from .registry import ModelRegistry, is_present, load_registry, models_dir_of
 
 #: The largest safetensors header read (the format's own limit is 100 MB).
 MAX_HEADER_BYTES = 100_000_000
 #: Where huggingface_hub's ``snapshot_download(local_dir=...)`` records each file it wrote.
 DOWNLOAD_RECORDS = Path(".cache") / "huggingface" / "download"
+
+
+def resolve_model_dir(name_or_path: str, *, models_dir: str | Path | None = None,
+                      registry: ModelRegistry | None = None) -> Path:
+    """The local directory a model name (or path) means; PerceptionError naming the pull
+    command when a registered model is not there yet."""
+    if not name_or_path:
+        raise PerceptionError("no model named: set the family's model parameter to a "
+                              "registry name (spatial-vqa models list) or a local path")
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_dir() or os.sep in name_or_path or name_or_path.startswith("."):
+        if not is_present(candidate):
+            raise PerceptionError(f"model weights not found at {candidate}: a transformers "
+                                  "snapshot (config.json and model.safetensors) is needed")
+        return candidate
+    registry = registry or load_registry()
+    entry = registry.get(name_or_path)
+    directory = models_dir_of(models_dir) / entry.name
+    if not is_present(directory):
+        raise PerceptionError(f"model {entry.name} not found at {directory}: "
+                              + pull_hint(directory, registry=registry))
+    return directory
 
 
 def registered_name(directory: Path, *, checkpoints: tuple[str, ...] = (), family: str = "",
@@ -131,4 +155,4 @@ def _safetensors_problem(path: Path) -> str | None:
 
 
 __all__ = ["choose_hint", "corrupt_snapshot", "pull_hint", "registered_name",
-           "snapshot_problem"]
+           "resolve_model_dir", "snapshot_problem"]
