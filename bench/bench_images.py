@@ -74,9 +74,9 @@ def main() -> None:
         root = Path(tmp)
         models = _models(root / "models")
         _images(root / "images", args.images)
-        spec = PerceptionSpec(depth="depth_anything", detector="owlv2", segmenter="sam2",
-                              runtime="onnxruntime", device="cpu", assumed_hfov_deg=60.0,
-                              **models)
+        spec = PerceptionSpec(depth_estimator="depth_anything", detector="owlv2",
+                              segmenter="sam2", perception_runtime="onnxruntime",
+                              perception_device="cpu", assumed_hfov_deg=60.0, **models)
         config = Bag2DatasetConfig(perception=spec, prompts=tuple(bench_families.PROMPTS))
         runs = [("local", 1)] + ([] if args.skip_ray else [("ray", 1), ("ray", 2)])
         for engine, workers in runs:

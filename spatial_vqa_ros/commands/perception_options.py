@@ -1,9 +1,22 @@
 """The perception options shared by every command that runs the chain (perceive, scenes,
-bag2dataset), so they are spelled and checked one way."""
+bag2dataset), so they are spelled and checked one way: as the spatial node's parameters
+of the same meaning (``--perception-runtime`` sets ``perception_runtime``), which are
+also the names of the PerceptionSpec fields they fill.
+
+The spellings of before issue 20 (``--runtime``, ``--device``, ``--score-threshold``,
+``--camera-height``) still work for one version, hidden from ``--help``
+(:data:`OLD_FLAGS`)."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+#: A flag renamed in issue 20 -> its name before, still accepted with the same meaning
+#: and destination but not shown in --help; to be removed in the next version.
+OLD_FLAGS = {"--perception-runtime": "--runtime", "--perception-device": "--device",
+             "--detector-score-threshold": "--score-threshold",
+             "--camera-height-m": "--camera-height"}
 
 
 def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "simulation",
@@ -32,21 +45,30 @@ def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "
                        "or a local path")
     group.add_argument("--models-dir", default="",
                        help="where registry names are looked up (spatial-vqa models list)")
-    group.add_argument("--runtime", default="torch",
-                       choices=["torch", "onnxruntime", "tensorrt"],
-                       help="how model families run (onnxruntime, tensorrt: after 'models "
-                       "export'; tensorrt builds engines in the background and caches them)")
-    group.add_argument("--device", default="auto",
-                       help="auto (a CUDA GPU when there is one), cpu, cuda or cuda:N")
-    group.add_argument("--score-threshold", type=float, default=0.0,
-                       help="drop detections below this score (0 = the family's default)")
+    _add_renamed(group, "--perception-runtime", default="torch",
+                 choices=["torch", "onnxruntime", "tensorrt"],
+                 help="how model families run (onnxruntime, tensorrt: after 'models "
+                 "export'; tensorrt builds engines in the background and caches them)")
+    _add_renamed(group, "--perception-device", default="auto",
+                 help="auto (a CUDA GPU when there is one), cpu, cuda or cuda:N")
+    _add_renamed(group, "--detector-score-threshold", type=float, default=0.0,
+                 help="drop detections below this score (0 = the family's default)")
     group.add_argument("--labels", default="",
                        help="comma-separated text prompts, e.g. 'mug,chair,person'")
     group.add_argument("--labels-file", default="",
                        help="a vocabulary file: one prompt per line ('#' starts a comment); "
                        "added to --labels")
-    group.add_argument("--camera-height", type=float, default=0.0,
-                       help="camera height above the floor [m] (scales model depth)")
+    _add_renamed(group, "--camera-height-m", type=float, default=0.0,
+                 help="camera height above the floor [m] (scales model depth)")
+
+
+def _add_renamed(group: Any, flag: str, **options: Any) -> None:
+    """``flag``, and its old spelling (:data:`OLD_FLAGS`) as a hidden alias: the same
+    destination, type and choices, and no default of its own (the new flag's stands)."""
+    action = group.add_argument(flag, **options)
+    group.add_argument(OLD_FLAGS[flag], dest=action.dest, type=action.type,
+                       choices=action.choices, default=argparse.SUPPRESS,
+                       help=argparse.SUPPRESS)
 
 
 def add_vocabulary_options(parser: argparse.ArgumentParser) -> None:
@@ -83,13 +105,15 @@ def spec_from(args: argparse.Namespace, *, assumed_hfov_deg: float = 0.0):
         found = find_ssd_mobilenet_v2_coco()
         if found is not None:
             model, config = str(found[0]), str(found[1])
-    return PerceptionSpec(depth=args.depth_estimator, detector=args.detector,
+    return PerceptionSpec(depth_estimator=args.depth_estimator, detector=args.detector,
                           segmenter=args.segmenter, detector_model=model,
-                          detector_config=config, score_threshold=args.score_threshold,
+                          detector_config=config,
+                          detector_score_threshold=args.detector_score_threshold,
                           depth_model=args.depth_model, segmenter_model=args.segmenter_model,
-                          models_dir=args.models_dir, runtime=args.runtime,
-                          device=args.device,
-                          camera_height_m=args.camera_height,
+                          models_dir=args.models_dir,
+                          perception_runtime=args.perception_runtime,
+                          perception_device=args.perception_device,
+                          camera_height_m=args.camera_height_m,
                           assumed_hfov_deg=assumed_hfov_deg)
 
 

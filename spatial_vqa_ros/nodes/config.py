@@ -173,15 +173,11 @@ class SpatialNodeConfig:
 
     @property
     def perception_spec(self) -> PerceptionSpec:
-        return PerceptionSpec(depth=self.depth_estimator, detector=self.detector,
-                              segmenter=self.segmenter, detector_model=self.detector_model,
-                              detector_config=self.detector_config,
-                              depth_model=self.depth_model,
-                              segmenter_model=self.segmenter_model, models_dir=self.models_dir,
-                              runtime=self.perception_runtime,
-                              device=self.perception_device,
-                              score_threshold=self.detector_score_threshold,
-                              camera_height_m=self.camera_height_m)
+        """The chain the parameters name: each spec field is the parameter of the same
+        name, except ``assumed_hfov_deg`` (for images without intrinsics: the node has
+        its CameraInfo)."""
+        return PerceptionSpec(**{f.name: getattr(self, f.name) for f in fields(PerceptionSpec)
+                                 if f.name != "assumed_hfov_deg"})
 
     @property
     def uses_instances(self) -> bool:

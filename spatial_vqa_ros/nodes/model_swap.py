@@ -32,7 +32,7 @@ from typing import Any
 
 from ..perception.chain import PerceptionChain
 from ..perception.errors import PerceptionError
-from ..perception.factories import DEPTH, DETECTORS, SEGMENTERS, PerceptionSpec
+from ..perception.factories import DEPTH, DETECTORS, ROLE_FIELDS, SEGMENTERS, PerceptionSpec
 
 #: The spec fields that name each role's checkpoint (the same names as the node's
 #: parameters): a change reloads that role's model.
@@ -87,7 +87,7 @@ class Unloaded:
 def load_role(role: str, spec: PerceptionSpec) -> Any:
     """A new model of ``role`` as ``spec`` says (a registered family: plugins,
     ``pkg.mod:Class``, take no checkpoint and are never reloaded)."""
-    return _FACTORIES[role][getattr(spec, role)](spec)
+    return _FACTORIES[role][getattr(spec, ROLE_FIELDS[role])](spec)
 
 
 def with_threshold(detector: Any, threshold: float) -> Any:
@@ -118,7 +118,7 @@ def free_memory() -> None:
 def _describe(role: str, spec: PerceptionSpec) -> str:
     names = " + ".join(repr(getattr(spec, name)) for name in CHECKPOINT_FIELDS[role]
                        if getattr(spec, name))
-    return f"{role} {getattr(spec, role)} {names or '(default model)'}"
+    return f"{role} {getattr(spec, ROLE_FIELDS[role])} {names or '(default model)'}"
 
 
 class ModelSwapper:
@@ -187,11 +187,12 @@ class ModelSwapper:
             changed = any(getattr(spec, n) != getattr(self._running, n) for n in names)
             if changed and not self._swap(role, spec, policy):
                 reverts.update({name: getattr(self._running, name) for name in names})
-        if spec.score_threshold != self._running.score_threshold:  # not reloaded above
+        threshold = spec.detector_score_threshold
+        if threshold != self._running.detector_score_threshold:  # not reloaded above
             self._chain = self._chain.replaced(
-                detector=with_threshold(self._chain.detector, spec.score_threshold))
-            self._running = replace(self._running, score_threshold=spec.score_threshold)
-            self._log("info", f"detector score threshold now {spec.score_threshold}")
+                detector=with_threshold(self._chain.detector, threshold))
+            self._running = replace(self._running, detector_score_threshold=threshold)
+            self._log("info", f"detector score threshold now {threshold}")
         if reverts:
             self._revert(reverts)
 
@@ -199,8 +200,8 @@ class ModelSwapper:
         """Load ``role`` as ``spec`` says and swap it in; False (old model kept) on failure."""
         fields = {name: getattr(spec, name) for name in CHECKPOINT_FIELDS[role]}
         if role == "detector":  # a new one loads with the threshold asked for now
-            fields["score_threshold"] = spec.score_threshold
-        if getattr(spec, role) not in _FACTORIES[role]:  # a plugin: no checkpoint to load
+            fields["detector_score_threshold"] = spec.detector_score_threshold
+        if getattr(spec, ROLE_FIELDS[role]) not in _FACTORIES[role]:  # a plugin: no checkpoint
             self._running = replace(self._running, **fields)
             return True
         target, old_name = _describe(role, spec), getattr(self._chain, role).name

@@ -6,8 +6,11 @@ registry, ``config/models.yaml``, read by :mod:`.models.registry`.)
 A :class:`PerceptionSpec` names a depth estimator, a detector and a segmenter, each a
 name in its role's table or ``package.module:Class`` (a class whose no-argument
 constructor gives an object with the seam's method, as pluginlib does for C++ nodes),
-plus the options the families need. The spec is a small frozen value, so Ray workers
-and subprocesses rebuild the same chain from it (:func:`build_chain`); models load from
+plus the options the families need. Its fields are spelled as the spatial node's
+parameters of the same meaning (``depth_estimator``, ``perception_runtime``,
+``perception_device``, ``detector_score_threshold``, ...), and the commands' options as
+both. The spec is a small frozen value, so Ray workers and subprocesses rebuild the same
+chain from it (:func:`build_chain`, :meth:`PerceptionSpec.from_dict`); models load from
 local paths only.
 """
 
@@ -17,7 +20,7 @@ import importlib
 import inspect
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +34,13 @@ from .simulation import SimulationDetector, SimulationSegmenter
 from .types import DepthResult, SensorInputs
 
 RUNTIMES = ("torch", "onnxruntime", "tensorrt")
+#: The spec field that names each role's family.
+ROLE_FIELDS = {"depth": "depth_estimator", "detector": "detector", "segmenter": "segmenter"}
+#: The spec's field names before they followed the node's parameters (issue 20): still
+#: read (:meth:`PerceptionSpec.from_dict`: dataset settings written before), never written.
+OLD_FIELD_NAMES = {"depth": "depth_estimator", "runtime": "perception_runtime",
+                   "device": "perception_device",
+                   "score_threshold": "detector_score_threshold"}
 #: Where ``spatial-vqa models export`` puts a model's ONNX graphs: inside its snapshot.
 ONNX_DIR = "onnx"
 
@@ -42,9 +52,10 @@ class PerceptionSpec:
     ``opencv_dnn`` the model file, with ``detector_config`` its .pbtxt.
     ``camera_height_m`` > 0: rescale model depth so the fitted floor sits at this
     height. ``assumed_hfov_deg`` > 0: the horizontal field of view to assume when a
-    frame has no intrinsics."""
+    frame has no intrinsics (the offline image commands' option; the node always has a
+    CameraInfo). Every other field is the node parameter of the same name."""
 
-    depth: str = "sensor"
+    depth_estimator: str = "sensor"
     detector: str = "simulation"
     segmenter: str = "simulation"
     detector_model: str = ""
@@ -58,37 +69,61 @@ class PerceptionSpec:
     #: "tensorrt": native TensorRT engines of those graphs, built in the background on
     #: the first frame's shapes and cached (ONNX Runtime on CUDA serves until then;
     #: diagnostics say "building engine"). Needs TensorRT and a CUDA GPU.
-    runtime: str = "torch"
+    perception_runtime: str = "torch"
     #: Detections below this score are dropped; 0 = the family's own default (0.5 for
     #: the SSD, 0.1 for OWLv2, 0.35 for Grounding DINO: their authors' values).
-    score_threshold: float = 0.0
+    detector_score_threshold: float = 0.0
     camera_height_m: float = 0.0
     assumed_hfov_deg: float = 0.0
     #: Where torch families run: "auto" (a CUDA GPU when torch sees one, else the CPU),
     #: "cpu", "cuda" or "cuda:N". With onnxruntime: "cpu" keeps to the CPU provider,
     #: anything else tries TensorRT -> CUDA -> CPU.
-    device: str = "auto"
+    perception_device: str = "auto"
 
     def __post_init__(self) -> None:
         for role, table in (("depth", DEPTH), ("detector", DETECTORS),
                             ("segmenter", SEGMENTERS)):
-            check_name(role, getattr(self, role), table)
-        if not 0.0 <= self.score_threshold <= 1.0:
-            raise ValueError(f"score_threshold must be within [0, 1], got "
-                             f"{self.score_threshold}")
+            check_name(ROLE_FIELDS[role], getattr(self, ROLE_FIELDS[role]), table)
+        if not 0.0 <= self.detector_score_threshold <= 1.0:
+            raise ValueError(f"detector_score_threshold must be within [0, 1], got "
+                             f"{self.detector_score_threshold}")
         if not (math.isfinite(self.camera_height_m) and self.camera_height_m >= 0):
             raise ValueError(f"camera_height_m must be >= 0 (0 = unknown), got "
                              f"{self.camera_height_m}")
-        if self.runtime not in RUNTIMES:
-            raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
-        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
-            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
-        if self.runtime == "tensorrt" and self.device == "cpu":
-            raise ValueError("runtime tensorrt runs on a GPU: use device auto or cuda, or "
-                             "runtime onnxruntime for the CPU")
+        if self.perception_runtime not in RUNTIMES:
+            raise ValueError(f"perception_runtime must be one of {RUNTIMES}, got "
+                             f"{self.perception_runtime!r}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.perception_device):
+            raise ValueError(f"perception_device must be auto, cpu, cuda or cuda:N, got "
+                             f"{self.perception_device!r}")
+        if self.perception_runtime == "tensorrt" and self.perception_device == "cpu":
+            raise ValueError("perception_runtime tensorrt runs on a GPU: use "
+                             "perception_device auto or cuda, or perception_runtime "
+                             "onnxruntime for the CPU")
         if not 0.0 <= self.assumed_hfov_deg < 180.0:
             raise ValueError(f"assumed_hfov_deg must be within [0, 180), got "
                              f"{self.assumed_hfov_deg}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> PerceptionSpec:
+        """The spec of its ``asdict`` (a source spec, dataset settings), the field names
+        of before issue 20 (:data:`OLD_FIELD_NAMES`) read too; TypeError for a key that
+        is no field, as the constructor gives."""
+        return cls(**current_fields(values))
+
+
+def current_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` (a spec's fields) with the old names (:data:`OLD_FIELD_NAMES`) spelled
+    as today; ValueError when one field is given in both spellings (which would win
+    is a guess)."""
+    fields = dict(values)
+    for old, new in OLD_FIELD_NAMES.items():
+        if old in fields:
+            if new in fields:
+                raise ValueError(f"perception settings name both {old!r} and {new!r}, its "
+                                 f"name since issue 20: keep {new!r}")
+            fields[new] = fields.pop(old)
+    return fields
 
 
 def _opencv_dnn(spec: PerceptionSpec) -> Any:
@@ -100,16 +135,17 @@ def _opencv_dnn(spec: PerceptionSpec) -> Any:
                               "of its weights (.pb with detector_config .pbtxt, or .onnx)")
     return OpenCVDetector.from_files(spec.detector_model, spec.detector_config or None,
                                      class_names=COCO_90_CLASSES,
-                                     score_threshold=spec.score_threshold or 0.5)
+                                     score_threshold=spec.detector_score_threshold or 0.5)
 
 
 Factory = Callable[[PerceptionSpec], Any]
 
 
 def torch_device(device: str) -> str:
-    """The torch device ``device`` means here: "auto" -> "cuda" when torch sees a CUDA
-    device, else "cpu"; PerceptionError for a CUDA device this torch cannot see (a CPU
-    build, no driver), rather than a failure at the first frame."""
+    """The torch device ``device`` (a ``perception_device``) means here: "auto" ->
+    "cuda" when torch sees a CUDA device, else "cpu"; PerceptionError for a CUDA device
+    this torch cannot see (a CPU build, no driver), rather than a failure at the first
+    frame."""
     import torch
 
     if device == "auto":
@@ -117,9 +153,9 @@ def torch_device(device: str) -> str:
     if device.startswith("cuda"):
         index = int(device.split(":")[1]) if ":" in device else 0
         if not torch.cuda.is_available() or index >= torch.cuda.device_count():
-            raise PerceptionError(f"device {device} was asked for, but torch "
+            raise PerceptionError(f"perception_device {device} was asked for, but torch "
                                   f"{torch.__version__} sees {torch.cuda.device_count()} "
-                                  "CUDA devices: use device auto or cpu")
+                                  "CUDA devices: use perception_device auto or cpu")
     return device
 
 
@@ -154,21 +190,23 @@ def _family(module: str, cls: str, model_field: str, *, thresholded: bool = Fals
 def _load(spec: PerceptionSpec, module: str, cls: str, onnx_cls: str, directory: Any, *,
           thresholded: bool) -> Any:
     """The family's adapter on ``directory``, for the spec's runtime and device."""
-    options = ({"score_threshold": spec.score_threshold}
-               if thresholded and spec.score_threshold > 0 else {})
-    if spec.runtime == "torch":
+    options = ({"score_threshold": spec.detector_score_threshold}
+               if thresholded and spec.detector_score_threshold > 0 else {})
+    if spec.perception_runtime == "torch":
         adapter = getattr(importlib.import_module(f"{__package__}.families.{module}"), cls)
-        return adapter.from_pretrained(directory, device=torch_device(spec.device), **options)
+        return adapter.from_pretrained(directory,
+                                       device=torch_device(spec.perception_device), **options)
     if not onnx_cls:
-        raise PerceptionError(f"{module} has no {spec.runtime} path yet: use runtime torch")
+        raise PerceptionError(f"{module} has no {spec.perception_runtime} path yet: use "
+                              "perception_runtime torch")
     adapter = getattr(importlib.import_module(f"{__package__}.families.{module}_onnx"),
                       onnx_cls)
-    if spec.runtime == "tensorrt":
+    if spec.perception_runtime == "tensorrt":
         from .runtime.engine_session import NATIVE_TENSORRT
 
         options["providers"] = [NATIVE_TENSORRT, "CUDAExecutionProvider",
                                 "CPUExecutionProvider"]
-    elif spec.device == "cpu":
+    elif spec.perception_device == "cpu":
         options["providers"] = ["CPUExecutionProvider"]
     return adapter.from_pretrained(directory, directory / ONNX_DIR, **options)
 
@@ -180,7 +218,8 @@ def _load_error(module: str, directory: Any, error: Exception) -> PerceptionErro
 
     if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
         return PerceptionError(f"{module} model at {directory} does not fit in memory "
-                               f"({type(error).__name__}): use device cpu or a smaller model")
+                               f"({type(error).__name__}): use perception_device cpu or a "
+                               "smaller model")
     return corrupt_snapshot(directory, error, family=module)
 
 
@@ -266,7 +305,7 @@ def build_chain(spec: PerceptionSpec, *, size_wh: tuple[int, int] | None = None
     fallback = None
     if spec.assumed_hfov_deg > 0 and size_wh is not None:
         fallback = (assumed_camera(*size_wh, spec.assumed_hfov_deg), "assumed_fov")
-    return PerceptionChain(_make("depth", spec.depth, DEPTH, spec),
+    return PerceptionChain(_make("depth", spec.depth_estimator, DEPTH, spec),
                            _make("detector", spec.detector, DETECTORS, spec),
                            _make("segmenter", spec.segmenter, SEGMENTERS, spec),
                            align=_aligner(spec.camera_height_m), fallback_camera=fallback)
@@ -281,5 +320,6 @@ def _aligner(camera_height_m: float
     return align
 
 
-__all__ = ["DEPTH", "DETECTORS", "SEGMENTERS", "PerceptionSpec", "assumed_camera",
-           "build_chain", "check_name", "check_plugin", "torch_device"]
+__all__ = ["DEPTH", "DETECTORS", "OLD_FIELD_NAMES", "ROLE_FIELDS", "SEGMENTERS",
+           "PerceptionSpec", "assumed_camera", "build_chain", "check_name", "check_plugin",
+           "current_fields", "torch_device"]

@@ -6,6 +6,7 @@ import pytest
 
 from spatial_vqa_ros.core.reward import RewardSettings
 from spatial_vqa_ros.nodes.config import SpatialNodeConfig
+from spatial_vqa_ros.perception.factories import PerceptionSpec
 
 
 class FakeNode:
@@ -71,6 +72,23 @@ def test_plugin_paths_are_accepted_without_importing_them():
     config = SpatialNodeConfig(detector="my_robot.perception:Detector", segmenter="depth_box")
     assert config.perception_spec.detector == "my_robot.perception:Detector"
     assert config.uses_instances is False
+
+
+def test_the_perception_spec_takes_each_parameter_of_its_name():
+    """The spec's fields are the node's parameter names (issue 20: it once said depth,
+    runtime, device and score_threshold for four of them)."""
+    config = SpatialNodeConfig(depth_estimator="depth_anything", detector="owlv2",
+                               segmenter="sam2", depth_model="da", detector_model="ow",
+                               detector_config="c.pbtxt", segmenter_model="s2",
+                               models_dir="/models", perception_runtime="onnxruntime",
+                               perception_device="cpu", detector_score_threshold=0.3,
+                               camera_height_m=1.1)
+    spec = config.perception_spec
+    assert spec == PerceptionSpec(
+        depth_estimator="depth_anything", detector="owlv2", segmenter="sam2",
+        depth_model="da", detector_model="ow", detector_config="c.pbtxt",
+        segmenter_model="s2", models_dir="/models", perception_runtime="onnxruntime",
+        perception_device="cpu", detector_score_threshold=0.3, camera_height_m=1.1)
 
 
 def test_labels_are_prompts_and_instances_are_read_only_for_the_simulation():

@@ -106,7 +106,7 @@ def test_a_threshold_change_reuses_the_loaded_weights(models):
     swapper, spec = swapper_on(models["a"], recorder)
     try:
         before = swapper.chain.detector
-        swapper.request(replace(spec, score_threshold=0.7), "beside")
+        swapper.request(replace(spec, detector_score_threshold=0.7), "beside")
         settle(recorder, 1)
         after = swapper.chain.detector
         assert after is not before and after.net is before.net

@@ -173,7 +173,7 @@ def test_an_image_dataset_source_carries_the_input_settings(tmp_path, folder):
                                                  sorted((root / "images").glob("*.png"))]})
     rows = rows.cast_column("image", datasets.Image())
     rows.save_to_disk(str(tmp_path / "rows"))
-    spec = PerceptionSpec(depth="depth_anything", detector="opencv_dnn",
+    spec = PerceptionSpec(depth_estimator="depth_anything", detector="opencv_dnn",
                           segmenter="depth_box")  # rows are rgb only: a model chain
     source = HFImageSource(str(tmp_path / "rows"), perception=spec, inputs=NEAR)
     rebuilt = source_from_spec(json.loads(json.dumps(source.spec())))

@@ -29,7 +29,7 @@ from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
 from spatial_vqa_ros.perception.factories import PerceptionSpec  # noqa: E402
 
 #: A chain of model families (never built here: the stand-in below runs instead).
-MODELS = PerceptionSpec(depth="depth_pro", detector="owlv2", segmenter="sam2")
+MODELS = PerceptionSpec(depth_estimator="depth_pro", detector="owlv2", segmenter="sam2")
 PICTURE = np.full((12, 16, 3), 90, np.uint8)
 
 

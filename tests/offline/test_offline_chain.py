@@ -60,13 +60,13 @@ def test_required_topics_follow_the_chain() -> None:
     assert required_roles(PerceptionSpec()) == ("depth", "instances", "labels")
     assert required_roles(PerceptionSpec(detector="opencv_dnn", segmenter="depth_box")) == (
         "depth",)
-    assert required_roles(PerceptionSpec(depth="some.plugin:Depth", detector="opencv_dnn",
+    assert required_roles(PerceptionSpec(depth_estimator="some.plugin:Depth", detector="opencv_dnn",
                                          segmenter="simulation")) == ("instances", "labels")
 
 
 def test_perception_is_part_of_the_settings_and_of_the_source_spec(tmp_path: Path) -> None:
     spec = PerceptionSpec(detector="opencv_dnn", segmenter="depth_box",
-                          detector_model="/models/ssd.pb", score_threshold=0.4)
+                          detector_model="/models/ssd.pb", detector_score_threshold=0.4)
     config = Bag2DatasetConfig(perception=spec, prompts=["mug", "chair"])
     assert config.prompts == ("mug", "chair")
     settings = json.loads(json.dumps(config.settings()))
@@ -134,7 +134,7 @@ def test_bag2dataset_runs_a_model_chain_and_resumes_only_with_it(
     assert settings["perception"]["detector"] == "opencv_dnn"
     assert settings["perception"]["segmenter"] == "depth_box"
     assert settings["prompts"] == ["motorcycle"]
-    assert main([*args, "--score-threshold", "0.6"]) == 2  # other perception: refused
+    assert main([*args, "--detector-score-threshold", "0.6"]) == 2  # other perception
     assert "written with other settings" in capsys.readouterr().err
     assert main([*args[:-1], "motorcycle,cat"]) == 2  # other prompts: refused
     assert "written with other settings" in capsys.readouterr().err
@@ -198,8 +198,8 @@ def test_bad_perception_options_exit_2_before_anything_is_written(tmp_path: Path
     assert not out.exists()
     dataset = tmp_path / "dataset"
     assert main(["bag2dataset", str(bag), str(dataset), "--no-progress",
-                 "--score-threshold", "2"]) == 2
-    assert "score_threshold must be within [0, 1]" in capsys.readouterr().err
+                 "--detector-score-threshold", "2"]) == 2
+    assert "detector_score_threshold must be within [0, 1]" in capsys.readouterr().err
     assert main(["bag2dataset", str(bag), str(dataset), "--no-progress", "--detector",
                  "opencv_dnn", "--detector-model", str(tmp_path / "none.pb")]) == 2
     err = capsys.readouterr().err

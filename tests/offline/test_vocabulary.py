@@ -132,7 +132,7 @@ def test_a_dataset_source_takes_its_prompts_from_the_vocabulary_too(rendered, ca
     directory, calls = captioner
     rows = datasets.Dataset.from_dict({"image": [Image.fromarray(f.rgb) for f in rendered[2]]})
     rows.save_to_disk(str(tmp_path / "hf"))
-    models = PerceptionSpec(depth="depth_anything", detector="owlv2", segmenter="sam")
+    models = PerceptionSpec(depth_estimator="depth_anything", detector="owlv2", segmenter="sam")
     source = HFImageSource.from_spec(HFImageSource(
         str(tmp_path / "hf"), perception=models,
         vocabulary=VocabularySpec(str(directory), 4)).spec())  # as a Ray actor rebuilds it

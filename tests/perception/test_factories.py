@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import pytest
@@ -130,8 +131,9 @@ def _write_png(path):
 
 
 @pytest.mark.parametrize("role,family,flag,first", [
-    ("depth", "depth_anything", "--depth-model", "depth_anything_v2_metric_indoor_small"),
-    ("depth", "depth_pro", "--depth-model", "depth_pro"),
+    ("depth_estimator", "depth_anything", "--depth-model",
+     "depth_anything_v2_metric_indoor_small"),
+    ("depth_estimator", "depth_pro", "--depth-model", "depth_pro"),
     ("detector", "owlv2", "--detector-model", "owlv2_base_ensemble"),
     ("detector", "grounding_dino", "--detector-model", "grounding_dino_tiny"),
     ("segmenter", "sam", "--segmenter-model", "sam_vit_base"),
@@ -174,7 +176,7 @@ def test_whatever_a_family_loader_lets_through_is_a_corrupt_snapshot(tmp_path, m
                        rf"\({type(raised).__name__}: .*\): run 'spatial-vqa models pull "
                        "owlv2_base_ensemble' again"):
         build_chain(PerceptionSpec(detector="owlv2", detector_model="owlv2_base_ensemble",
-                                   models_dir=str(tmp_path), device="cpu"))
+                                   models_dir=str(tmp_path), perception_device="cpu"))
 
 
 def test_opencv_dnn_without_weights_says_what_to_set():
@@ -188,3 +190,37 @@ def test_an_assumed_field_of_view_gives_a_centred_pinhole_camera():
     assert (camera.cx, camera.cy) == (319.5, 239.5)
     chain = build_chain(PerceptionSpec(assumed_hfov_deg=60.0), size_wh=(640, 480))
     assert chain.fallback_camera[1] == "assumed_fov"
+
+
+# --- field names: the node's parameters; the old ones still read ----------------------
+
+#: A spec as ``asdict`` wrote it before its fields took the node's parameter names.
+OLD_SPELLING = {"depth": "depth_anything", "detector": "owlv2", "segmenter": "sam2",
+                "runtime": "onnxruntime", "device": "cpu", "score_threshold": 0.3,
+                "depth_model": "da", "detector_model": "ow", "segmenter_model": "s2"}
+
+
+def test_a_spec_written_with_the_old_field_names_reads_as_the_same_spec():
+    spec = PerceptionSpec.from_dict(OLD_SPELLING)
+    assert spec == PerceptionSpec(depth_estimator="depth_anything", detector="owlv2",
+                                  segmenter="sam2", perception_runtime="onnxruntime",
+                                  perception_device="cpu", detector_score_threshold=0.3,
+                                  depth_model="da", detector_model="ow", segmenter_model="s2")
+    assert PerceptionSpec.from_dict(dataclasses.asdict(spec)) == spec
+
+
+def test_a_spec_naming_one_field_in_both_spellings_is_refused():
+    with pytest.raises(ValueError, match="name both 'device' and 'perception_device'"):
+        PerceptionSpec.from_dict({"device": "cpu", "perception_device": "cuda"})
+
+
+def test_a_key_that_is_no_field_is_refused_as_by_the_constructor():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'detector_thresh'"):
+        PerceptionSpec.from_dict({"detector_thresh": 0.3})
+
+
+def test_a_bad_value_is_refused_naming_the_field_by_its_parameter_name():
+    with pytest.raises(ValueError, match="perception_device must be auto, cpu"):
+        PerceptionSpec(perception_device="gpu")
+    with pytest.raises(ValueError, match="depth_estimator must be one of"):
+        PerceptionSpec.from_dict({"depth": "lidar"})

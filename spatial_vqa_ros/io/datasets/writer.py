@@ -13,7 +13,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,9 @@ class DatasetWriter:
 
     ``settings``: JSON-able generation settings (seed, synthesis config, ...). A
     directory written with other settings is refused; the same settings resume it.
+    ``upgrade``: the settings a directory holds as this version spells them (the
+    settings' owner knows their old versions), so a rename resumes; the manifest then
+    holds ``settings``.
     Leaving the ``with`` block flushes the open shard and writes the dataset card,
     also after an error (what was added is kept). One writer per directory (a lock
     file enforces it). Not thread-safe: one thread adds.
@@ -86,7 +89,9 @@ class DatasetWriter:
 
     def __init__(self, root: str | Path, settings: Mapping[str, Any], *,
                  shard_size: int = 1000, image_format: str = "jpg",
-                 title: str = "Spatial VQA dataset") -> None:
+                 title: str = "Spatial VQA dataset",
+                 upgrade: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+                 ) -> None:
         if shard_size < 1:
             raise DataIOError(f"shard_size must be >= 1, got {shard_size}")
         check_image_format(image_format)
@@ -94,6 +99,7 @@ class DatasetWriter:
         self.shard_size = int(shard_size)
         self.image_format = image_format
         self.title = title
+        self._upgrade = upgrade
         try:
             self.settings = json.loads(json.dumps(dict(settings), sort_keys=True))
         except (TypeError, ValueError) as error:
@@ -172,7 +178,10 @@ class DatasetWriter:
             raise DataIOError(f"cannot read {manifest_path}: {error}") from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise DataIOError(f"{manifest_path} is not a spatial_vqa_ros dataset manifest")
-        theirs = {"settings": manifest.get("settings"), "shard_size": manifest.get("shard_size"),
+        written = manifest.get("settings")
+        if self._upgrade is not None and isinstance(written, Mapping):
+            written = json.loads(json.dumps(dict(self._upgrade(written)), sort_keys=True))
+        theirs = {"settings": written, "shard_size": manifest.get("shard_size"),
                   "image_format": manifest.get("image_format")}
         ours = {"settings": self.settings, "shard_size": self.shard_size,
                 "image_format": self.image_format}

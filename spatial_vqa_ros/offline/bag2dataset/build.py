@@ -20,7 +20,7 @@ from ...core.frame import MAX_PIXELS
 from ...io.datasets import DatasetWriter
 from ...io.datasets.layout import SCENE_GRAPHS
 from ...io.errors import DataIOError
-from .config import Bag2DatasetConfig
+from .config import Bag2DatasetConfig, current_settings
 from .engines import ENGINES, SKIP_REASONS, FrameOutput, _local_outputs
 from .hf_images import HFImageSource
 from .images import ImageFolderSource
@@ -54,8 +54,8 @@ def write_dataset(sources: Sequence[FrameSource], out: str | Path,
     start = time.perf_counter()
     summary = Bag2DatasetSummary(Path(out))
     writer = DatasetWriter(out, config.settings(), shard_size=config.shard_size,
-                           image_format=config.image_format,
-                           title=title)
+                           image_format=config.image_format, title=title,
+                           upgrade=current_settings)
     try:
         pending, topped_up = [], set()
         for source in sources:

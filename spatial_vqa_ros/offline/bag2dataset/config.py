@@ -3,6 +3,10 @@
 Its own module because every other part needs it: the engines rebuild it from its
 JSON settings in worker processes, and the writer records the settings in
 progress.json and the card (a directory resumes only with the same settings).
+
+The settings carry a version (:data:`SETTINGS_VERSION`); those of an older version are
+read as this one spells them (:func:`current_settings`), so a directory written before
+a rename still resumes.
 """
 
 from __future__ import annotations
@@ -17,10 +21,16 @@ from ...core.vqa import SynthesisConfig
 from ...io.bags import BagTopics
 from ...io.datasets import IMAGE_FORMATS
 from ...io.errors import DataIOError
-from ...perception.factories import PerceptionSpec
+from ...perception.factories import PerceptionSpec, current_fields
 from ...perception.types import InputSettings
 from .filters import FrameFilters
 from .vocabulary import VocabularySpec
+
+#: The version of :meth:`Bag2DatasetConfig.settings` (key ``settings_version``). 2: the
+#: perception keys are the spatial node's parameter names (issue 20). 1 (no key): four
+#: of them spelled as before (``depth``, ``runtime``, ``device``, ``score_threshold``;
+#: ``perception.factories.OLD_FIELD_NAMES``), still read.
+SETTINGS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class Bag2DatasetConfig:
         vocabulary = {"vocabulary": asdict(self.vocabulary)} if self.vocabulary.model else {}
         inputs = {} if self.inputs == InputSettings() else {"inputs": asdict(self.inputs)}
         return {
+            "settings_version": SETTINGS_VERSION,
             "synthesis": {"category_weights": weights, "qa_per_image": s.qa_per_image,
                           "units": s.units, "qualitative_fraction": s.qualitative_fraction,
                           "seed": s.seed, "multi_turn": s.multi_turn,
@@ -102,6 +113,8 @@ class Bag2DatasetConfig:
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], shard_size: int = 1000
                       ) -> Bag2DatasetConfig:
+        """The config of :meth:`settings`, of this version or an older one."""
+        settings = current_settings(settings)
         s = dict(settings["synthesis"])
         synthesis = SynthesisConfig(
             category_weights=s["category_weights"], qa_per_image=s["qa_per_image"],
@@ -116,6 +129,25 @@ class Bag2DatasetConfig:
                    inputs=_from_dict(InputSettings, settings.get("inputs", {})),
                    image_format=settings["image_format"],
                    jpeg_quality=settings["jpeg_quality"], shard_size=shard_size)
+
+
+def current_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` as this version writes them (see :data:`SETTINGS_VERSION`): an older
+    version's upgraded, this version's as they are. DataIOError for a newer version, or
+    perception settings that name one field in both spellings."""
+    version = settings.get("settings_version", 1)
+    if not isinstance(version, int) or not 1 <= version <= SETTINGS_VERSION:
+        raise DataIOError(f"settings version {version!r} is not one this spatial_vqa_ros "
+                          f"reads (1 to {SETTINGS_VERSION}): use the version that wrote "
+                          "them, or a new output directory")
+    if version == SETTINGS_VERSION:
+        return dict(settings)
+    perception = settings.get("perception")
+    try:
+        perception = current_fields(perception) if isinstance(perception, Mapping) else perception
+    except ValueError as error:
+        raise DataIOError(f"settings version 1: {error}") from None
+    return {**settings, "settings_version": SETTINGS_VERSION, "perception": perception}
 
 
 def _from_dict(cls: type, values: Mapping[str, Any]) -> Any:

@@ -193,7 +193,7 @@ class HFImageSource:
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> HFImageSource:
         return cls(spec["location"], spec["name"],
-                   perception=PerceptionSpec(**spec["perception"]),
+                   perception=PerceptionSpec.from_dict(spec["perception"]),
                    prompts=spec.get("prompts", ()), split=spec["split"],
                    image_column=spec["image_column"], id_column=spec.get("id_column", ""),
                    camera_info=spec.get("camera_info"),

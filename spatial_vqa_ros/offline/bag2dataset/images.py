@@ -133,7 +133,8 @@ class ImageFolderSource:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> ImageFolderSource:
-        return cls(spec["path"], spec["name"], perception=PerceptionSpec(**spec["perception"]),
+        return cls(spec["path"], spec["name"],
+                   perception=PerceptionSpec.from_dict(spec["perception"]),
                    prompts=spec.get("prompts", ()), depth_dir=spec.get("depth_dir"),
                    instances_dir=spec.get("instances_dir"),
                    camera_info=spec.get("camera_info"),

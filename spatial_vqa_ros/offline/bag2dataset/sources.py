@@ -149,7 +149,7 @@ def required_roles(spec: PerceptionSpec) -> tuple[str, ...]:
     """The optional bag topics (``BagTopics`` roles) a chain cannot do without: depth
     for sensor depth, the instance image and labels for the simulation detector or
     segmenter."""
-    roles = ("depth",) if spec.depth == "sensor" else ()
+    roles = ("depth",) if spec.depth_estimator == "sensor" else ()
     if "simulation" in (spec.detector, spec.segmenter):
         roles += ("instances", "labels")
     return roles
@@ -190,7 +190,7 @@ class BagSource:
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> BagSource:
         return cls(spec["path"], BagTopics(**spec["topics"]), spec["name"],
-                   perception=PerceptionSpec(**spec.get("perception", {})),
+                   perception=PerceptionSpec.from_dict(spec.get("perception", {})),
                    prompts=spec.get("prompts", ()), inputs=inputs_from_spec(spec))
 
     def spec(self) -> dict[str, Any]:

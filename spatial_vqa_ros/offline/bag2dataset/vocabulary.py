@@ -84,7 +84,8 @@ class CaptionVocabulary:
             directory = resolve_model_dir(self.model,
                                           models_dir=self.perception.models_dir or None)
             self._loaded = Florence2Vocabulary.from_pretrained(
-                directory, device=self.perception.device, max_phrases=self.spec.max_phrases)
+                directory, device=self.perception.perception_device,
+                max_phrases=self.spec.max_phrases)
         except PerceptionError as error:
             raise DataIOError(f"the vocabulary model cannot be loaded: {error}") from None
 

@@ -12,11 +12,11 @@ import pytest
 from spatial_vqa_ros.perception.errors import PerceptionError
 from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 
-#: fixture of a tiny snapshot -> (role, family, model field, registry name).
+#: fixture of a tiny snapshot -> (family field, family, model field, registry name).
 FAMILIES = {
-    "da_metric_dir": ("depth", "depth_anything", "depth_model",
+    "da_metric_dir": ("depth_estimator", "depth_anything", "depth_model",
                       "depth_anything_v2_metric_indoor_small"),
-    "depth_pro_dir": ("depth", "depth_pro", "depth_model", "depth_pro"),
+    "depth_pro_dir": ("depth_estimator", "depth_pro", "depth_model", "depth_pro"),
     "owlv2_dir": ("detector", "owlv2", "detector_model", "owlv2_base_ensemble"),
     "sam_dir": ("segmenter", "sam", "segmenter_model", "sam_vit_base"),
     "sam2_dir": ("segmenter", "sam2", "segmenter_model", "sam2_hiera_tiny"),
@@ -36,7 +36,7 @@ def test_a_corrupt_snapshot_says_so_and_names_the_pull(request, tmp_path, fixtur
     filename, content = DAMAGE[damage]
     (directory / filename).write_bytes(content)
     spec = PerceptionSpec(**{role: family, field: name}, models_dir=str(tmp_path),
-                          device="cpu")
+                          perception_device="cpu")
     with pytest.raises(PerceptionError, match=re.escape(f"the snapshot at {directory} is "
                                                         "corrupt (") + r".*\): " + re.escape(
             f"run 'spatial-vqa models pull {name}' again")):

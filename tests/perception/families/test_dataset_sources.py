@@ -34,9 +34,9 @@ def pictures():
 
 @pytest.fixture(scope="module")
 def config(depth_pro_dir, owlv2_dir, sam2_dir):
-    spec = PerceptionSpec(depth="depth_pro", depth_model=str(depth_pro_dir), detector="owlv2",
-                          detector_model=str(owlv2_dir), segmenter="sam2",
-                          segmenter_model=str(sam2_dir), score_threshold=0.01)
+    spec = PerceptionSpec(depth_estimator="depth_pro", depth_model=str(depth_pro_dir),
+                          detector="owlv2", detector_model=str(owlv2_dir), segmenter="sam2",
+                          segmenter_model=str(sam2_dir), detector_score_threshold=0.01)
     # A random Depth Pro puts most of each picture nearer than the default 5 cm (median
     # about 3 cm here), where depth is invalid on every path: the range is widened so
     # these plumbing tests keep objects to measure.

@@ -267,8 +267,8 @@ def test_build_chain_builds_a_monocular_chain_from_a_local_snapshot(da_metric_di
     from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
     from spatial_vqa_ros.perception.types import SensorInputs
 
-    chain = build_chain(PerceptionSpec(depth="depth_anything", depth_model=str(da_metric_dir),
-                                       camera_height_m=1.2))
+    chain = build_chain(PerceptionSpec(depth_estimator="depth_anything",
+                                       depth_model=str(da_metric_dir), camera_height_m=1.2))
     assert isinstance(chain.depth, DepthAnythingDepth) and chain.align is not None
     rgb = photo()
     depth = chain.depth.estimate(SensorInputs(rgb))

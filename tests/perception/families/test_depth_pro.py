@@ -120,7 +120,7 @@ def test_a_model_without_the_head_needs_camera_info(tmp_path):
 def test_build_chain_builds_depth_pro_from_a_local_snapshot(depth_pro_dir):
     from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 
-    chain = build_chain(PerceptionSpec(depth="depth_pro", depth_model=str(depth_pro_dir)))
+    chain = build_chain(PerceptionSpec(depth_estimator="depth_pro", depth_model=str(depth_pro_dir)))
     assert isinstance(chain.depth, DepthProDepth)
 
 

@@ -54,9 +54,9 @@ def test_every_family_loads_and_runs_with_the_network_blocked(
     depth_dir = request.getfixturevalue("da_metric_dir" if depth == "depth_anything"
                                         else "depth_pro_dir")
     segmenter_dir = request.getfixturevalue(f"{segmenter}_dir")
-    spec = PerceptionSpec(depth=depth, depth_model=str(depth_dir), detector="owlv2",
+    spec = PerceptionSpec(depth_estimator=depth, depth_model=str(depth_dir), detector="owlv2",
                           detector_model=str(owlv2_dir), segmenter=segmenter,
-                          segmenter_model=str(segmenter_dir), score_threshold=0.01)
+                          segmenter_model=str(segmenter_dir), detector_score_threshold=0.01)
     inputs, labels = rendered_inputs()
     result = build_chain(spec).run(inputs, labels)
     assert result.frame.depth_m.shape == inputs.rgb.shape[:2]

@@ -245,7 +245,7 @@ def test_build_chain_builds_a_chain_with_owlv2_from_a_local_snapshot(owlv2_dir):
     from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 
     chain = build_chain(PerceptionSpec(detector="owlv2", detector_model=str(owlv2_dir),
-                                       segmenter="depth_box", score_threshold=0.05))
+                                       segmenter="depth_box", detector_score_threshold=0.05))
     assert isinstance(chain.detector, Owlv2Detector)
     _, rendered, _ = render_case(0)
     result = chain.run(SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m),

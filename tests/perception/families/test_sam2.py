@@ -171,10 +171,10 @@ def test_the_spec_device_reaches_the_family_and_an_absent_gpu_is_refused(sam2_di
     auto = build_chain(PerceptionSpec(segmenter="sam2", segmenter_model=str(sam2_dir)))
     assert auto.segmenter.device == ("cuda" if torch.cuda.is_available() else "cpu")
     cpu = build_chain(PerceptionSpec(segmenter="sam2", segmenter_model=str(sam2_dir),
-                                     device="cpu"))
+                                     perception_device="cpu"))
     assert cpu.segmenter.device == "cpu"
-    with pytest.raises(ValueError, match="device must be auto, cpu, cuda or cuda:N"):
-        PerceptionSpec(device="gpu")
+    with pytest.raises(ValueError, match="perception_device must be auto, cpu, cuda or cuda:N"):
+        PerceptionSpec(perception_device="gpu")
     if not torch.cuda.is_available():
-        with pytest.raises(PerceptionError, match="device cuda:1 was asked for.*sees 0"):
+        with pytest.raises(PerceptionError, match="perception_device cuda:1 was asked for.*sees 0"):
             torch_device("cuda:1")

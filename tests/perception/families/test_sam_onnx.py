@@ -215,7 +215,7 @@ def test_models_export_then_an_onnxruntime_chain_built_by_name(sam_dir, tmp_path
     models = tmp_path / "models"
     shutil.copytree(sam_dir, models / "sam_vit_base")  # the registry's name for SAM
     spec = PerceptionSpec(segmenter="sam", segmenter_model="sam_vit_base",
-                          models_dir=str(models), runtime="onnxruntime")
+                          models_dir=str(models), perception_runtime="onnxruntime")
     with pytest.raises(PerceptionError, match="spatial-vqa models export"):
         build_chain(spec)  # not exported yet
     assert main(["models", "export", "sam_vit_base", "--models-dir", str(models)]) == 0

@@ -162,9 +162,10 @@ def test_a_failed_build_or_engine_leaves_it_on_the_fallback_saying_why(tmp_path,
 
 
 def test_runtime_tensorrt_needs_tensorrt_and_a_gpu(tmp_path):
-    with pytest.raises(ValueError, match="runtime tensorrt runs on a GPU"):
-        PerceptionSpec(runtime="tensorrt", device="cpu")
-    PerceptionSpec(runtime="tensorrt", depth="depth_anything")  # a valid setting
+    with pytest.raises(ValueError, match="perception_runtime tensorrt runs on a GPU"):
+        PerceptionSpec(perception_runtime="tensorrt", perception_device="cpu")
+    # a valid setting
+    PerceptionSpec(perception_runtime="tensorrt", depth_estimator="depth_anything")
     if importlib.util.find_spec("tensorrt") is not None:
         pytest.skip("TensorRT is installed: its absence cannot be checked here")
     graph = _doubling_graph(tmp_path / "m" / "onnx" / "model.onnx")
