@@ -130,7 +130,7 @@ def _write_png(path):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(path)
 
 
-@pytest.mark.parametrize("role,family,flag,first", [
+@pytest.mark.parametrize("family_field,family,flag,first", [
     ("depth_estimator", "depth_anything", "--depth-model",
      "depth_anything_v2_metric_indoor_small"),
     ("depth_estimator", "depth_pro", "--depth-model", "depth_pro"),
@@ -139,12 +139,12 @@ def _write_png(path):
     ("segmenter", "sam", "--segmenter-model", "sam_vit_base"),
     ("segmenter", "sam2", "--segmenter-model", "sam2_hiera_tiny"),
 ])
-def test_a_family_without_a_model_names_the_option_and_a_registered_pull(role, family, flag,
-                                                                         first):
+def test_a_family_without_a_model_names_the_option_and_a_registered_pull(family_field, family,
+                                                                         flag, first):
     with pytest.raises(PerceptionError, match=rf"{family} needs a model: set {flag} \(node "
                        rf"parameter {flag[2:].replace('-', '_')}\) to a registry name, e.g. "
                        rf"{first}.*'spatial-vqa models pull {first}'"):
-        build_chain(PerceptionSpec(**{role: family}))
+        build_chain(PerceptionSpec(**{family_field: family}))
 
 
 def test_perceive_with_depth_anything_and_no_model_exits_2_naming_flag_and_pull(tmp_path,
