@@ -6,9 +6,16 @@ support. "Lowest" is what separates the floor from a table top seen together wit
 it; "near up" rejects walls; "below the camera" rejects ceilings. When only a
 table is visible, its top is the lowest candidate, so the support surface is used.
 
-The winner is refined by least squares on its inliers, which is what gets the
-normal to a fraction of a degree. A :class:`FloorTracker` smooths the plane across
-frames of a still camera and skips RANSAC while the previous plane still fits.
+RANSAC only has to find a plane, not measure it: it scores its hypotheses on a
+strided subsample of a couple of thousand points (a room with walls needs three
+planes a frame, and on the full cloud that was most of the core's time). Each plane
+is then refined by least squares on *all* the points within the inlier distance,
+which is what gets the normal to a fraction of a degree.
+
+A :class:`FloorTracker` carries the floor across frames: while the last plane (moved
+by the camera's motion when a pose is known) still fits, it is refit by least squares
+and smoothed, and RANSAC is skipped; when the pose says the camera has not moved, the
+last floor is kept as it is.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -44,11 +51,33 @@ class FloorConfig:
     ransac_iterations: int = 300
     #: Background points sampled for the fit (more = slower, barely more accurate).
     max_points: int = 12000
-    #: Tracker: blend weight of a new measurement (1 = no smoothing).
+    #: RANSAC scores its hypotheses on at most this many of those points (strided);
+    #: the least-squares refit then uses every sampled point, so this costs speed only.
+    ransac_points: int = 2000
+    #: Tracker: blend weight of a new measurement (1 = no smoothing)...
     smoothing: float = 0.3
+    #: ...applied only while the measurement is within these of the last floor: a
+    #: larger change is the camera moving (without a pose to say so), and blending it
+    #: would make the floor lag behind the camera.
+    smoothing_gate_deg: float = 0.1
+    smoothing_gate_m: float = 0.003
     #: Tracker: keep the previous plane while this fraction of its former inlier
     #: ratio still fits it.
     keep_ratio: float = 0.8
+    #: Tracker with a known camera motion: a move below both of these keeps the last
+    #: floor as it is, without a fit (the pose says the camera has not moved).
+    still_translation_m: float = 0.002
+    still_rotation_deg: float = 0.1
+
+    def __post_init__(self) -> None:
+        counts = {"ransac_iterations": self.ransac_iterations, "max_points": self.max_points,
+                  "ransac_points": self.ransac_points, "max_planes": self.max_planes}
+        for name, value in counts.items():
+            if int(value) < 1:
+                raise CoreError(f"FloorConfig.{name} must be >= 1, got {value}")
+        if self.ransac_points < 3:
+            raise CoreError("FloorConfig.ransac_points must be >= 3 (a plane needs three "
+                            f"points), got {self.ransac_points}")
 
 
 @dataclass(frozen=True)
@@ -62,6 +91,19 @@ class FloorEstimate:
 
     def scene_frame(self) -> SceneFrame:
         return scene_frame_from_floor(self.normal_cam, self.offset_m)
+
+    def moved(self, previous_from_current: np.ndarray) -> FloorEstimate:
+        """The same floor seen from the camera after a move.
+
+        ``previous_from_current``: 4x4 rigid transform taking points of the current
+        camera frame to the previous one (p_prev = R p_cur + t). The plane n.p + d = 0
+        becomes (R^T n).p + (n.t + d) = 0.
+        """
+        rotation, translation = previous_from_current[:3, :3], previous_from_current[:3, 3]
+        normal = rotation.T @ self.normal_cam
+        return FloorEstimate(normal / np.linalg.norm(normal),
+                             float(self.normal_cam @ translation + self.offset_m),
+                             self.inlier_fraction, self.inlier_count)
 
 
 def sample_background_points(
@@ -121,7 +163,12 @@ def detect_floor(points_cam: np.ndarray, config: FloorConfig = FloorConfig()
 
 def _ransac_planes(points: np.ndarray, config: FloorConfig, min_support: int
                    ) -> list[tuple[np.ndarray, float, int]]:
-    """Up to ``max_planes`` planes (unit normal towards the camera, d, inlier count)."""
+    """Up to ``max_planes`` planes (unit normal towards the camera, d, inlier count).
+
+    RANSAC runs on at most ``ransac_points`` strided points; the inlier count, the
+    least-squares refit and the points removed before the next plane all use every
+    point, so support is counted as on the full cloud.
+    """
     import open3d as o3d  # heavy import, only where planes are fitted
 
     remaining = points
@@ -129,24 +176,26 @@ def _ransac_planes(points: np.ndarray, config: FloorConfig, min_support: int
     for _ in range(config.max_planes):
         if remaining.shape[0] < min_support:
             break
-        cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(remaining))
-        _, inliers = cloud.segment_plane(
-            config.inlier_distance_m, 3, config.ransac_iterations)
-        inliers = np.asarray(inliers, dtype=np.int64)
-        if inliers.size < min_support:
+        subsample = sample_background_points(remaining, config.ransac_points)
+        cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(subsample))
+        model, _ = cloud.segment_plane(config.inlier_distance_m, 3, config.ransac_iterations)
+        normal, d = np.asarray(model[:3], dtype=np.float64), float(model[3])
+        norm = float(np.linalg.norm(normal))
+        if not np.isfinite(norm) or norm == 0.0:
             break
-        normal, d = fit_plane_least_squares(remaining[inliers])
-        normal, d = _oriented_up(normal, d)
+        normal, d = normal / norm, d / norm
+        band = np.abs(remaining @ normal + d) < config.inlier_distance_m
+        count = int(band.sum())
+        if count < min_support:
+            break
+        normal, d = _oriented_up(*fit_plane_least_squares(remaining[band]))
         # Refit on the inliers of the refined plane: RANSAC's threshold band is
         # wide, least squares on a tighter band removes its tilt bias.
-        distances = np.abs(remaining @ normal + d)
-        tight = distances < config.inlier_distance_m * 0.75
+        tight = np.abs(remaining @ normal + d) < config.inlier_distance_m * 0.75
         if tight.sum() >= 3:
             normal, d = _oriented_up(*fit_plane_least_squares(remaining[tight]))
-        planes.append((normal, d, int(inliers.size)))
-        keep = np.ones(remaining.shape[0], dtype=bool)
-        keep[inliers] = False
-        remaining = remaining[keep]
+        planes.append((normal, d, count))
+        remaining = remaining[~band]
     return planes
 
 
@@ -180,6 +229,57 @@ def plane_inlier_fraction(points_cam: np.ndarray, normal: np.ndarray, offset_m: 
     return float((np.abs(points_cam @ normal + offset_m) < inlier_distance_m).mean())
 
 
+def _refit_near(points: np.ndarray, floor: FloorEstimate, config: FloorConfig
+                ) -> FloorEstimate | None:
+    """Least-squares plane of the points near ``floor`` (a warm start instead of
+    RANSAC), refit once on its own tight band so that a plane that moved since is
+    followed, not pulled back; None with too little support. Its inlier fraction is
+    the new plane's, so the next frame's keep test compares like with like."""
+    normal, d = floor.normal_cam, floor.offset_m
+    for _ in range(2):
+        tight = np.abs(points @ normal + d) < config.inlier_distance_m * 0.75
+        if int(tight.sum()) < config.min_support_points:
+            return None
+        normal, d = _oriented_up(*fit_plane_least_squares(points[tight]))
+    inliers = np.abs(points @ normal + d) < config.inlier_distance_m
+    return FloorEstimate(normal, d, float(inliers.mean()), int(inliers.sum()))
+
+
+def _smoothed(previous: FloorEstimate, measured: FloorEstimate, config: FloorConfig
+              ) -> FloorEstimate:
+    """The measured plane, blended with the previous one when they agree closely (a
+    still camera's noise); taken as it is when they differ (the camera moved)."""
+    cos_angle = float(np.clip(measured.normal_cam @ previous.normal_cam, -1.0, 1.0))
+    if (np.degrees(np.arccos(cos_angle)) > config.smoothing_gate_deg
+            or abs(measured.offset_m - previous.offset_m) > config.smoothing_gate_m):
+        return measured
+    a = config.smoothing
+    normal = (1 - a) * previous.normal_cam + a * measured.normal_cam
+    return replace(measured, normal_cam=normal / np.linalg.norm(normal),
+                   offset_m=(1 - a) * previous.offset_m + a * measured.offset_m)
+
+
+def checked_rigid_transform(transform: np.ndarray, name: str) -> np.ndarray:
+    """``transform`` as a float64 4x4 rigid transform, or a CoreError naming ``name``."""
+    matrix = np.asarray(transform, dtype=np.float64)
+    if matrix.shape != (4, 4) or not np.isfinite(matrix).all():
+        raise CoreError(f"{name} must be a finite 4x4 transform, got shape {matrix.shape}")
+    rotation = matrix[:3, :3]
+    if (not np.allclose(rotation.T @ rotation, np.eye(3), atol=1e-5)
+            or np.linalg.det(rotation) < 0 or not np.allclose(matrix[3], [0, 0, 0, 1])):
+        raise CoreError(f"{name} must be a rigid transform (a rotation and a translation, "
+                        "last row 0 0 0 1)")
+    return matrix
+
+
+def _is_still(previous_from_current: np.ndarray, config: FloorConfig) -> bool:
+    """Whether a camera motion is below the tracker's "has not moved" thresholds."""
+    rotation = previous_from_current[:3, :3]
+    cos_angle = np.clip((np.trace(rotation) - 1.0) / 2.0, -1.0, 1.0)
+    return bool(np.linalg.norm(previous_from_current[:3, 3]) < config.still_translation_m
+                and np.degrees(np.arccos(cos_angle)) < config.still_rotation_deg)
+
+
 class FloorTracker:
     """Floor across frames: smoothed for a still camera, re-detected when it moves.
 
@@ -197,26 +297,35 @@ class FloorTracker:
     def reset(self) -> None:
         self._floor = None
 
-    def update(self, background_cam: np.ndarray) -> SceneFrame:
-        """Update with this frame's background points; return the scene frame to use."""
+    def update(self, background_cam: np.ndarray,
+               previous_from_current: np.ndarray | None = None) -> SceneFrame:
+        """Update with this frame's background points; return the scene frame to use.
+
+        ``previous_from_current``: the camera's motion since the last update, as the
+        4x4 rigid transform from this frame's camera to the last one's (from a pose per
+        frame), or None when unknown. With it, the last floor is first moved with the
+        camera, so a gliding camera keeps its floor (and skips RANSAC) frame after
+        frame; a move below ``still_translation_m`` and ``still_rotation_deg`` keeps the
+        moved floor as it is, without a fit.
+        """
         cfg = self.config
+        previous = self._floor
+        if previous_from_current is not None:
+            previous_from_current = checked_rigid_transform(previous_from_current,
+                                                            "previous_from_current")
+        if previous is not None and previous_from_current is not None:
+            previous = self._floor = previous.moved(previous_from_current)
+            if _is_still(previous_from_current, cfg):
+                return self._safe_frame(previous)
         points = sample_background_points(
             background_cam[np.isfinite(background_cam).all(axis=1)], cfg.max_points)
-        previous = self._floor
         if previous is not None:
             fraction = plane_inlier_fraction(points, previous.normal_cam, previous.offset_m,
                                              cfg.inlier_distance_m)
             if fraction >= cfg.keep_ratio * previous.inlier_fraction and fraction > 0:
-                inliers = points[np.abs(points @ previous.normal_cam + previous.offset_m)
-                                 < cfg.inlier_distance_m * 0.75]
-                if inliers.shape[0] >= cfg.min_support_points:
-                    normal, d = _oriented_up(*fit_plane_least_squares(inliers))
-                    a = cfg.smoothing
-                    blended = (1 - a) * previous.normal_cam + a * normal
-                    blended /= np.linalg.norm(blended)
-                    self._floor = FloorEstimate(
-                        blended, (1 - a) * previous.offset_m + a * d, fraction,
-                        int(inliers.shape[0]))
+                kept = _refit_near(points, previous, cfg)
+                if kept is not None:
+                    self._floor = _smoothed(previous, kept, cfg)
                     return self._safe_frame(self._floor)
         self._floor = detect_floor(points, cfg)
         return self._safe_frame(self._floor)
