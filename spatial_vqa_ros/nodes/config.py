@@ -22,7 +22,8 @@ from ..core.errors import CoreError
 from ..core.frame import DEPTH_MAX_M, DEPTH_MIN_M, MAX_PIXELS
 from ..core.relations import Margins
 from ..core.reward import RewardSettings
-from ..perception.factories import PerceptionSpec
+from ..perception.errors import PerceptionError
+from ..perception.factories import PerceptionSpec, needs_instances
 
 QOS_CHOICES = ("sensor_data", "reliable")
 #: How a live checkpoint change loads the new model: beside the running one (which
@@ -175,15 +176,22 @@ class SpatialNodeConfig:
     def perception_spec(self) -> PerceptionSpec:
         """The chain the parameters name: each spec field is the parameter of the same
         name, except ``assumed_hfov_deg`` (for images without intrinsics: the node has
-        its CameraInfo)."""
+        its CameraInfo) and ``tracker`` (not a node parameter yet: the node does not
+        track between keyframes)."""
         return PerceptionSpec(**{f.name: getattr(self, f.name) for f in fields(PerceptionSpec)
-                                 if f.name != "assumed_hfov_deg"})
+                                 if f.name not in ("assumed_hfov_deg", "tracker")})
 
     @property
     def uses_instances(self) -> bool:
         """Whether perception reads a simulator's instance image (only then is it
-        subscribed: a real camera never publishes one, and the sync would wait forever)."""
-        return "simulation" in (self.detector, self.segmenter)
+        subscribed: a real camera never publishes one, and the sync would wait forever).
+        The families say so themselves (``needs_instances``), so a plugin extending the
+        simulation detector is subscribed for too. A plugin that cannot be loaded needs
+        nothing here: building the chain, first, says why it cannot load."""
+        try:
+            return needs_instances(self.perception_spec)
+        except PerceptionError:
+            return False
 
     @property
     def margins(self) -> Margins:

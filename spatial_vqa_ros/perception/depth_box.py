@@ -21,7 +21,7 @@ from ..core.objects import depth_continuous_pieces
 from .errors import PerceptionError
 from .types import SensorInputs
 
-__all__ = ["DepthBoxSegmenter"]
+__all__ = ["DepthBoxSegmenter", "surface_pieces"]
 
 
 class DepthBoxSegmenter:
@@ -65,26 +65,44 @@ class DepthBoxSegmenter:
         return masks
 
     def _mask_in_box(self, depth: np.ndarray, fx: float) -> np.ndarray:
-        w = depth.shape[1]
-        valid = np.isfinite(depth)
         core = _core(depth.shape, self.core_fraction)
-        core_depth = depth[core & valid]
-        if core_depth.size == 0:
-            return np.zeros_like(valid)  # nothing to anchor on: an empty mask
-        d_core = float(np.median(core_depth))
-        width_m = w * d_core / fx
-        band = max(self.min_band_m, self.band_factor * width_m)
-        with np.errstate(invalid="ignore"):
-            in_band = valid & (np.abs(depth - d_core) <= band)
-        threshold = self.continuity_abs_m + self.continuity_rel * np.nan_to_num(depth)
-        pieces, count = depth_continuous_pieces(depth, in_band, threshold)
-        if count == 0:
-            return np.zeros_like(valid)
-        votes = np.bincount(pieces[core], minlength=count + 1)
-        votes[0] = 0
-        if votes.max() == 0:
-            return np.zeros_like(valid)
+        pieces, votes = surface_pieces(depth, core, depth.shape[1], fx,
+                                       continuity_abs_m=self.continuity_abs_m,
+                                       continuity_rel=self.continuity_rel,
+                                       band_factor=self.band_factor, min_band_m=self.min_band_m)
+        if votes.max(initial=0) == 0:
+            return np.zeros(depth.shape, bool)  # nothing to anchor on: an empty mask
         return pieces == int(votes.argmax())
+
+
+def surface_pieces(depth: np.ndarray, core: np.ndarray, width_px: float, fx: float, *,
+                   continuity_abs_m: float = 0.02, continuity_rel: float = 0.03,
+                   band_factor: float = 1.5, min_band_m: float = 0.05
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The depth-continuous surfaces around an object's ``core`` pixels, and how many
+    core pixels each holds: (pieces, votes), ``pieces`` labels (0 = none) and
+    ``votes[k]`` the core pixels on piece k (``votes[0]`` = 0).
+
+    Only valid pixels within a depth band around the core's median depth take part
+    (``band_factor`` x the object's width in metres, ``width_px`` at that depth, at
+    least ``min_band_m``: an object is about as deep as it is wide), and surfaces part
+    at a depth step of ``continuity_abs_m`` + ``continuity_rel`` x depth. The one rule
+    of what "the object's surface" is, for the ``depth_box`` segmenter (the piece with
+    most votes) and the ``depth_flow`` tracker (the pieces its propagated mask covers).
+    """
+    valid = np.isfinite(depth)
+    core_depth = depth[core & valid]
+    if core_depth.size == 0:
+        return np.zeros(depth.shape, np.int32), np.zeros(1, np.int64)
+    d_core = float(np.median(core_depth))
+    band = max(min_band_m, band_factor * width_px * d_core / fx)
+    with np.errstate(invalid="ignore"):
+        in_band = valid & (np.abs(depth - d_core) <= band)
+    threshold = continuity_abs_m + continuity_rel * np.nan_to_num(depth)
+    pieces, count = depth_continuous_pieces(depth, in_band, threshold)
+    votes = np.bincount(pieces[core], minlength=count + 1)
+    votes[0] = 0
+    return pieces, votes
 
 
 def _default_rays(height: int, width: int) -> np.ndarray:

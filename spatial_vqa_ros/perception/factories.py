@@ -1,10 +1,10 @@
 """Which perception chain a configuration means: the factory tables (:data:`DEPTH`,
-:data:`DETECTORS`, :data:`SEGMENTERS`: a family's name -> the function that builds it),
-or plugins by path. (The checkpoints a family loads are named elsewhere: the model
+:data:`DETECTORS`, :data:`SEGMENTERS`, :data:`TRACKERS`: a family's name -> the function
+that builds it), or plugins by path. (The checkpoints a family loads are named elsewhere: the model
 registry, ``config/models.yaml``, read by :mod:`.models.registry`.)
 
-A :class:`PerceptionSpec` names a depth estimator, a detector and a segmenter, each a
-name in its role's table or ``package.module:Class`` (a class whose no-argument
+A :class:`PerceptionSpec` names a depth estimator, a detector, a segmenter and a
+tracker, each a name in its role's table or ``package.module:Class`` (a class whose no-argument
 constructor gives an object with the seam's method, as pluginlib does for C++ nodes),
 plus the options the families need. Its fields are spelled as the spatial node's
 parameters of the same meaning (``depth_estimator``, ``perception_runtime``,
@@ -26,16 +26,14 @@ from typing import Any
 
 from ..core.camera import CameraIntrinsics
 from .chain import PerceptionChain
-from .depth import SensorDepth
-from .depth_box import DepthBoxSegmenter
 from .errors import PerceptionError
 from .scale import align_depth
-from .simulation import SimulationDetector, SimulationSegmenter
 from .types import DepthResult, SensorInputs
 
 RUNTIMES = ("torch", "onnxruntime", "tensorrt")
 #: The spec field that names each role's family.
-ROLE_FIELDS = {"depth": "depth_estimator", "detector": "detector", "segmenter": "segmenter"}
+ROLE_FIELDS = {"depth": "depth_estimator", "detector": "detector", "segmenter": "segmenter",
+               "tracker": "tracker"}
 #: The spec's field names before they followed the node's parameters (issue 20): still
 #: read (:meth:`PerceptionSpec.from_dict`: dataset settings written before), never written.
 OLD_FIELD_NAMES = {"depth": "depth_estimator", "runtime": "perception_runtime",
@@ -79,11 +77,13 @@ class PerceptionSpec:
     #: "cpu", "cuda" or "cuda:N". With onnxruntime: "cpu" keeps to the CPU provider,
     #: anything else tries TensorRT -> CUDA -> CPU.
     perception_device: str = "auto"
+    #: What carries objects' masks between the detector's keyframes (:data:`TRACKERS`
+    #: or a plugin); built by :func:`build_tracker`, not yet used by the chain or node.
+    tracker: str = "depth_flow"
 
     def __post_init__(self) -> None:
-        for role, table in (("depth", DEPTH), ("detector", DETECTORS),
-                            ("segmenter", SEGMENTERS)):
-            check_name(ROLE_FIELDS[role], getattr(self, ROLE_FIELDS[role]), table)
+        for role, field_name in ROLE_FIELDS.items():
+            check_name(field_name, getattr(self, field_name), TABLES[role])
         if not 0.0 <= self.detector_score_threshold <= 1.0:
             raise ValueError(f"detector_score_threshold must be within [0, 1], got "
                              f"{self.detector_score_threshold}")
@@ -141,6 +141,20 @@ def _opencv_dnn(spec: PerceptionSpec) -> Any:
 Factory = Callable[[PerceptionSpec], Any]
 
 
+def _import(module: str, name: str) -> Any:
+    """``name`` of this package's ``module`` (relative, e.g. "simulation")."""
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+
+
+def _plain(module: str, cls: str) -> Factory:
+    """A family built with no options; its class is imported when first needed (a
+    tracker's OpenCV, say, only when one is built or asked about)."""
+    def factory(spec: PerceptionSpec) -> Any:
+        return _import(module, cls)()
+    factory.family_class = lambda: _import(module, cls)  # type: ignore[attr-defined]
+    return factory
+
+
 def torch_device(device: str) -> str:
     """The torch device ``device`` (a ``perception_device``) means here: "auto" ->
     "cuda" when torch sees a CUDA device, else "cpu"; PerceptionError for a CUDA device
@@ -184,6 +198,9 @@ def _family(module: str, cls: str, model_field: str, *, thresholded: bool = Fals
             raise PerceptionError(f"the {module} family cannot run here: {error}") from None
         except Exception as error:  # what a loader let through: the snapshot's fault
             raise _load_error(module, directory, error) from None
+    # torch and ONNX Runtime adapters of a family need the same inputs: the torch one
+    # answers for both (its module imports torch only when a model loads)
+    factory.family_class = lambda: _import(f"families.{module}", cls)  # type: ignore[attr-defined]
     return factory
 
 
@@ -223,15 +240,17 @@ def _load_error(module: str, directory: Any, error: Exception) -> PerceptionErro
     return corrupt_snapshot(directory, error, family=module)
 
 
+_opencv_dnn.family_class = lambda: _import("opencv_dnn", "OpenCVDetector")  # type: ignore[attr-defined]
+
 DEPTH: dict[str, Factory] = {
-    "sensor": lambda spec: SensorDepth(),
+    "sensor": _plain("depth", "SensorDepth"),
     "depth_anything": _family("depth_anything", "DepthAnythingDepth", "depth_model",
                               onnx_cls="DepthAnythingOnnxDepth"),
     "depth_pro": _family("depth_pro", "DepthProDepth", "depth_model",
                          onnx_cls="DepthProOnnxDepth"),
 }
 DETECTORS: dict[str, Factory] = {
-    "simulation": lambda spec: SimulationDetector(),
+    "simulation": _plain("simulation", "SimulationDetector"),
     "opencv_dnn": _opencv_dnn,
     "owlv2": _family("owlv2", "Owlv2Detector", "detector_model", thresholded=True,
                      onnx_cls="Owlv2OnnxDetector"),
@@ -239,13 +258,19 @@ DETECTORS: dict[str, Factory] = {
                               thresholded=True, onnx_cls="GroundingDinoOnnxDetector"),
 }
 SEGMENTERS: dict[str, Factory] = {
-    "simulation": lambda spec: SimulationSegmenter(),
-    "depth_box": lambda spec: DepthBoxSegmenter(),
+    "simulation": _plain("simulation", "SimulationSegmenter"),
+    "depth_box": _plain("depth_box", "DepthBoxSegmenter"),
     "sam": _family("sam", "SamSegmenter", "segmenter_model", onnx_cls="SamOnnxSegmenter"),
     "sam2": _family("sam2", "Sam2Segmenter", "segmenter_model", onnx_cls="Sam2OnnxSegmenter"),
 }
-#: The method each role's object must have.
-METHODS = {"depth": "estimate", "detector": "detect", "segmenter": "segment"}
+TRACKERS: dict[str, Factory] = {
+    "depth_flow": _plain("trackers.depth_flow", "DepthFlowTracker"),
+}
+#: Each role's factory table.
+TABLES = {"depth": DEPTH, "detector": DETECTORS, "segmenter": SEGMENTERS, "tracker": TRACKERS}
+#: The methods each role's object must have.
+METHODS = {"depth": ("estimate",), "detector": ("detect",), "segmenter": ("segment",),
+           "tracker": ("init", "update", "drop", "track")}
 
 
 def _is_plugin_path(name: str) -> bool:
@@ -266,13 +291,7 @@ def check_name(role: str, name: str, table: dict[str, Factory]) -> None:
 def _make(role: str, name: str, table: dict[str, Factory], spec: PerceptionSpec) -> Any:
     if name in table:
         return table[name](spec)
-    module_name, _, attribute = name.partition(":")
-    try:
-        plugin = getattr(importlib.import_module(module_name), attribute)
-    except Exception as error:  # ImportError, AttributeError, or the module's own failure
-        raise PerceptionError(f"{role} {name!r} cannot be loaded: "
-                              f"{type(error).__name__}: {error}") from None
-    check_plugin(role, name, plugin)
+    plugin = _plugin_class(role, name)
     try:
         return plugin()
     except Exception as error:  # the plugin's own constructor: its reason, no traceback
@@ -280,22 +299,64 @@ def _make(role: str, name: str, table: dict[str, Factory], spec: PerceptionSpec)
                               f"{type(error).__name__}: {error}") from None
 
 
+def _plugin_class(role: str, name: str) -> type:
+    """The class a plugin path names, imported and checked (:func:`check_plugin`), not
+    constructed."""
+    module_name, _, attribute = name.partition(":")
+    try:
+        plugin = getattr(importlib.import_module(module_name), attribute)
+    except Exception as error:  # ImportError, AttributeError, or the module's own failure
+        raise PerceptionError(f"{role} {name!r} cannot be loaded: "
+                              f"{type(error).__name__}: {error}") from None
+    check_plugin(role, name, plugin)
+    return plugin
+
+
 def check_plugin(role: str, name: str, plugin: Any) -> None:
-    """PerceptionError unless ``plugin`` is a class with the role's method. Checked on
+    """PerceptionError unless ``plugin`` is a class with the role's methods. Checked on
     the class, before anything is called: a path may name any callable (``os:system``),
     and the seams' Protocols have data members, so ``issubclass`` cannot tell."""
-    method = METHODS[role]
+    methods = METHODS[role]
     if not inspect.isclass(plugin):
+        listed = ", ".join(f"{method}()" for method in methods)
         raise PerceptionError(f"{role} {name!r} is a {type(plugin).__name__}, not a class: "
-                              f"a plugin is a class whose instances have {method}()")
-    if not callable(getattr(plugin, method, None)):
-        raise PerceptionError(f"{role} {name!r} has no {method}() method")
+                              f"a plugin is a class whose instances have {listed}")
+    for method in methods:
+        if not callable(getattr(plugin, method, None)):
+            raise PerceptionError(f"{role} {name!r} has no {method}() method")
+
+
+def family_class(role: str, name: str) -> type:
+    """The class that ``name`` builds for ``role`` (a registered family or a plugin
+    path), imported and, for a plugin, checked as :func:`build_chain` checks it, but
+    not constructed: what a family declares (class attributes such as
+    ``needs_instances``) is read before any model loads. PerceptionError when a plugin
+    cannot be loaded."""
+    table = TABLES[role]
+    if name in table:
+        return table[name].family_class()  # type: ignore[attr-defined]
+    return _plugin_class(role, name)
+
+
+def needs_instances(spec: PerceptionSpec) -> bool:
+    """Whether a family ``spec`` names reads the simulator's instance image (its class
+    says ``needs_instances = True``, see :mod:`.protocols`), so the instance image and
+    labels must be subscribed to. Asked of the classes, not their names: a plugin that
+    extends the simulation detector needs them as much as it does."""
+    return any(getattr(family_class(role, getattr(spec, field_name)), "needs_instances", False)
+               for role, field_name in ROLE_FIELDS.items())
 
 
 def assumed_camera(width: int, height: int, hfov_deg: float) -> CameraIntrinsics:
     """A pinhole camera with the given horizontal field of view, centred, square pixels."""
     fx = (width / 2) / math.tan(math.radians(hfov_deg) / 2)
     return CameraIntrinsics(width, height, fx, fx, (width - 1) / 2, (height - 1) / 2)
+
+
+def build_tracker(spec: PerceptionSpec) -> Any:
+    """The tracker ``spec`` names (a :class:`~.protocols.Tracker`); PerceptionError when
+    a plugin cannot be loaded or is not a tracker class."""
+    return _make("tracker", spec.tracker, TRACKERS, spec)
 
 
 def build_chain(spec: PerceptionSpec, *, size_wh: tuple[int, int] | None = None
@@ -320,6 +381,7 @@ def _aligner(camera_height_m: float
     return align
 
 
-__all__ = ["DEPTH", "DETECTORS", "OLD_FIELD_NAMES", "ROLE_FIELDS", "SEGMENTERS",
-           "PerceptionSpec", "assumed_camera", "build_chain", "check_name", "check_plugin",
-           "current_fields", "torch_device"]
+__all__ = ["DEPTH", "DETECTORS", "OLD_FIELD_NAMES", "ROLE_FIELDS", "SEGMENTERS", "TRACKERS",
+           "PerceptionSpec", "assumed_camera", "build_chain", "build_tracker", "check_name",
+           "check_plugin", "current_fields", "family_class", "needs_instances",
+           "torch_device"]

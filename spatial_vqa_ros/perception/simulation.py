@@ -51,6 +51,8 @@ class SimulationDetector:
     the simulator names what is there)."""
 
     name = "simulation"
+    #: Reads the instance image and labels (so the node subscribes to them).
+    needs_instances = True
 
     def detect(self, inputs: SensorInputs, prompts: Sequence[str]) -> Detections:
         obs, boxes = labelled_instances(inputs)
@@ -68,6 +70,7 @@ class SimulationSegmenter:
     """Each box's mask is the labelled instance whose pixel box it is (an oracle)."""
 
     name = "simulation"
+    needs_instances = True
 
     def segment(self, inputs: SensorInputs, xyxy: np.ndarray,
                 depth_m: np.ndarray | None) -> np.ndarray:

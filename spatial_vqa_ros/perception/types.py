@@ -8,6 +8,9 @@ Shapes (H, W = image height and width, N = detections):
 - ``Detections.xyxy``: (N, 4) float32 pixels (x0, y0, x1, y1), exclusive upper bounds;
   ``labels``: N prompts; ``scores``: (N,) float32 in [0, 1]
 - masks: (N, H, W) bool, one per detection
+- ``TrackingFrame.depth_m``: (H, W) float32 metres; ``world_from_camera``: (4, 4)
+- ``TrackedMasks.ids``: (N,) int64; ``masks``: (N, H, W) bool; ``confidence``: (N,)
+  float32 in [0, 1]; ``lost``: (N,) bool
 
 Every container checks its shapes when built and says which shape was expected.
 """
@@ -197,5 +200,86 @@ class Provenance:
                 "depth_shift_m": round(float(self.depth_shift_m), 6)}
 
 
+@dataclass(frozen=True)
+class TrackingFrame:
+    """One frame as a :class:`~.protocols.Tracker` sees it.
+
+    ``depth_m``: (H, W) float32 metres, NaN invalid: the chain's depth for this frame
+    (a model's or the sensor's), or None when there is none. ``stamp_ns``: the image's
+    stamp, so a tracker can tell a frame it has seen from a new one. ``world_from_camera``:
+    (4, 4) pose of the camera's optical frame (``p_world = T @ p_cam``) when a pose
+    source (odometry, TF) gives one: with it, a tracker can tell the camera's motion
+    from an object's own.
+    """
+
+    inputs: SensorInputs
+    depth_m: np.ndarray | None
+    stamp_ns: int
+    world_from_camera: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        size = self.inputs.size_hw
+        if self.depth_m is not None and (self.depth_m.shape != size
+                                         or self.depth_m.dtype != np.float32):
+            raise PerceptionError(f"a tracking frame's depth_m must be {size} float32 metres "
+                                  f"like its rgb, got {self.depth_m.shape} "
+                                  f"{self.depth_m.dtype}")
+        if isinstance(self.stamp_ns, bool) or not isinstance(self.stamp_ns, (int, np.integer)):
+            raise PerceptionError(f"stamp_ns must be an integer (nanoseconds), got "
+                                  f"{type(self.stamp_ns).__name__}")
+        pose = self.world_from_camera
+        if pose is not None:
+            if np.shape(pose) != (4, 4):
+                raise PerceptionError(f"world_from_camera must have shape (4, 4), got "
+                                      f"{np.shape(pose)}")
+            if not (np.isfinite(pose).all() and np.allclose(pose[3], (0, 0, 0, 1))):
+                raise PerceptionError("world_from_camera must be a finite rigid transform "
+                                      "with last row (0, 0, 0, 1)")
+
+    @property
+    def size_hw(self) -> tuple[int, int]:
+        return self.inputs.size_hw
+
+
+@dataclass(frozen=True)
+class TrackedMasks:
+    """What a tracker gives for one frame: each of its objects, in the order they were
+    given to it (``init`` first, then new ids of ``update``).
+
+    ``ids``: (N,) int64; ``masks``: (N, H, W) bool, all False where lost;
+    ``confidence``: (N,) float32 in [0, 1]; ``lost``: (N,) bool, an object the tracker
+    no longer finds (left the view, hidden, or its evidence gave out). A lost object
+    stays listed until it is dropped, so a caller sees it go rather than guessing.
+    """
+
+    ids: np.ndarray
+    masks: np.ndarray
+    confidence: np.ndarray
+    lost: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.ids) if np.ndim(self.ids) == 1 else -1
+        expected = {"ids": ((n,), np.int64), "confidence": ((n,), np.float32),
+                    "lost": ((n,), np.bool_)}
+        for name, (shape, dtype) in expected.items():
+            value = getattr(self, name)
+            if np.shape(value) != shape or np.asarray(value).dtype != dtype:
+                raise PerceptionError(f"TrackedMasks.{name} must be {shape} "
+                                      f"{np.dtype(dtype).name}, got {np.shape(value)} "
+                                      f"{np.asarray(value).dtype}")
+        masks = np.asarray(self.masks)
+        if masks.ndim != 3 or len(masks) != n or masks.dtype != np.bool_:
+            raise PerceptionError(f"TrackedMasks.masks must be ({n}, H, W) bool, got "
+                                  f"{masks.shape} {masks.dtype}")
+        if n and not ((self.confidence >= 0) & (self.confidence <= 1)).all():
+            raise PerceptionError("TrackedMasks.confidence must be within [0, 1]")
+        if masks[self.lost].any():
+            raise PerceptionError("a lost object's mask must be empty")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
 __all__ = ["DEPTH_SOURCES", "INTRINSICS_SOURCES", "DepthResult", "Detections", "InputSettings",
-           "Provenance", "SensorInputs", "check_masks", "check_rgb"]
+           "Provenance", "SensorInputs", "TrackedMasks", "TrackingFrame", "check_masks",
+           "check_rgb"]

@@ -35,8 +35,9 @@ def parser() -> argparse.ArgumentParser:
 
 def test_each_option_of_the_spec_is_spelled_as_the_node_parameter_it_sets() -> None:
     node_parameters = {f.name for f in fields(SpatialNodeConfig)}
-    # assumed_hfov_deg: the image commands' --hfov (the node has a CameraInfo)
-    spec_fields = {f.name for f in fields(PerceptionSpec)} - {"assumed_hfov_deg"}
+    # assumed_hfov_deg: the image commands' --hfov (the node has a CameraInfo); tracker:
+    # no node parameter or option yet (issue 21: the node does not track yet)
+    spec_fields = {f.name for f in fields(PerceptionSpec)} - {"assumed_hfov_deg", "tracker"}
     assert spec_fields <= node_parameters
     shown = parser().format_help()
     for name in spec_fields:

@@ -1,0 +1,65 @@
+"""depth_flow on rendered recordings: a moving camera in a static room (with and
+without its pose), objects leaving the view, and a gripper that moves by itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tracking_support import iou, rendered
+
+from spatial_vqa_ros.perception.trackers import DepthFlowTracker
+
+FRAMES = 12
+
+
+def _track(seed: int, *, pose: bool, kind: str = "sequence"):
+    """Each frame's output and truth, masks at frame 0 from the simulator's ids."""
+    seq = rendered(kind, FRAMES, seed)
+    ids = seq.ids_seen(0)
+    tracker = DepthFlowTracker()
+    tracker.init(seq.frame(0, pose=pose), seq.truth(0, ids), ids)
+    return ids, [(tracker.track(seq.frame(k, pose=pose)), seq.truth(k, ids))
+                 for k in range(1, FRAMES)]
+
+
+@pytest.mark.parametrize("pose", [True, False], ids=["with_pose", "flow_only"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_objects_are_followed_under_a_moving_camera(seed, pose):
+    ids, steps = _track(seed, pose=pose)
+    scores = [iou(out.masks, truth)[truth.reshape(len(ids), -1).sum(axis=1) >= 100]
+              for out, truth in steps]
+    assert len(ids) >= 5
+    assert np.median(np.concatenate(scores)) >= 0.8
+    kept_in_view = np.ones(len(ids), bool)
+    for out, truth in steps:  # an object well in view all along is never lost
+        kept_in_view &= truth.reshape(len(ids), -1).sum(axis=1) >= 300
+        assert not out.lost[kept_in_view].any()
+        assert (out.confidence[kept_in_view] >= 0.5).all()
+
+
+def test_an_object_that_leaves_the_view_is_lost_within_3_frames():
+    ids, steps = _track(1, pose=True)
+    gone = {}
+    for k, (_, truth) in enumerate(steps, start=1):
+        for i, count in zip(ids, truth.reshape(len(ids), -1).sum(axis=1)):
+            if count == 0:
+                gone.setdefault(int(i), k)
+    assert gone  # the recording has objects leaving the view
+    for object_id, left in gone.items():
+        k = int(np.flatnonzero(ids == object_id)[0])
+        out = steps[min(left + 2, len(steps)) - 1][0]
+        assert out.lost[k] and not out.masks[k].any() and out.confidence[k] == 0.0
+        assert all(s[0].lost[k] for s in steps[left + 2:])  # and stays lost
+
+
+@pytest.mark.parametrize("pose", [True, False], ids=["with_pose", "flow_only"])
+def test_a_gripper_moving_by_itself_is_followed_by_flow(pose):
+    seq = rendered("approach", FRAMES, 1)
+    ids = np.array([1, 2], np.int64)  # cube, gripper
+    assert iou(seq.truth(0, ids[1:]), seq.truth(FRAMES - 1, ids[1:]))[0] == 0.0  # it moved
+    _, steps = _track(1, pose=pose, kind="approach")
+    gripper = np.array([iou(out.masks, truth)[1] for out, truth in steps])
+    cube = np.array([iou(out.masks, truth)[0] for out, truth in steps])
+    assert np.median(gripper) >= 0.75 and gripper.min() >= 0.5
+    assert np.median(cube) >= 0.9  # the cube stays put and is kept
+    assert not any(out.lost.any() for out, _ in steps)
