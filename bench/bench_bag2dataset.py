@@ -65,7 +65,7 @@ def time_geometry(bag: Path, repeat: int) -> tuple[int, float]:
         pipeline = ScenePipeline()
         n = 0
         for item in BagSource(bag):
-            pipeline.process(item.frame, item.observations)
+            pipeline.process(item.capture, item.observations)
             n += 1
         best = min(best, time.perf_counter() - start)
     return n, best

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from spatial_vqa_ros.core.frame import Frame, Observations
+from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.pipeline import ScenePipeline
 from spatial_vqa_ros.synthetic.render import DepthNoise
 from spatial_vqa_ros.synthetic.scenes import CLUTTERED, TIDY, RoomStyle
@@ -40,17 +40,17 @@ def speed(seed: int, n_frames: int = 200) -> tuple[float, float, float, float]:
         if len(rendered.id_to_label) >= 10:
             break
         _, rendered, _ = render_case(seed + k)
-    frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera)
+    capture = Capture(rendered.rgb, rendered.depth_m, rendered.camera)
     obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
     pipeline = ScenePipeline()
     streaming, cold = [], []
     for k in range(n_frames):
-        frame_k = Frame(frame.rgb, frame.depth_m, frame.camera, round(k * 1e9 / 30))
+        capture_k = Capture(capture.rgb, capture.depth_m, capture.camera, round(k * 1e9 / 30))
         t0 = time.perf_counter()
-        pipeline.process(frame_k, obs)
+        pipeline.process(capture_k, obs)
         streaming.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        ScenePipeline().process(frame_k, obs)
+        ScenePipeline().process(capture_k, obs)
         cold.append(time.perf_counter() - t0)
     s, c = np.array(streaming) * 1e3, np.array(cold) * 1e3
     return (float(np.median(s)), float(np.percentile(s, 95)), float(np.median(c)),

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from spatial_vqa_ros.core.frame import Frame, Observations
+from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.pipeline import ScenePipeline
 from spatial_vqa_ros.perception.chain import PerceptionChain, mask_iou
 from spatial_vqa_ros.perception.depth import SensorDepth
@@ -83,7 +83,7 @@ def latency(seed: int, repeat: int) -> None:
     print(f"  depth     sensor passthrough                             {ms:7.3f} ms")
     chain = PerceptionChain(SensorDepth(), SimulationDetector(), segmenter)
     result = chain.run(inputs, ())
-    ms = _median_ms(lambda: ScenePipeline().process(result.frame, result.observations), repeat)
+    ms = _median_ms(lambda: ScenePipeline().process(result.capture, result.observations), repeat)
     print(f"  core      geometry + scene graph, {len(result.observations)} objects          "
           f"{ms:7.1f} ms")
 
@@ -102,12 +102,12 @@ def iou_and_accuracy(n_scenes: int, seed: int) -> None:
                 true_mask = rendered.instance_ids == source_id
                 if true_mask.sum() >= 200:
                     ious.append(mask_iou(result.observations.masks[j], true_mask))
-            score_frame(chain_scores, ScenePipeline().process(result.frame,
+            score_frame(chain_scores, ScenePipeline().process(result.capture,
                                                               result.observations), truth)
             oracle = Observations.from_instance_image(rendered.instance_ids,
                                                       rendered.id_to_label)
-            frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera)
-            score_frame(oracle_scores, ScenePipeline().process(frame, oracle), truth)
+            capture = Capture(rendered.rgb, rendered.depth_m, rendered.camera)
+            score_frame(oracle_scores, ScenePipeline().process(capture, oracle), truth)
         name = "exact depth" if noise is None else "RGB-D noise model"
         q = np.percentile(ious, [10, 50, 90])
         print(f"\n## {name}, {n_scenes} scenes")

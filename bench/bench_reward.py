@@ -22,7 +22,7 @@ from itertools import pairwise
 import numpy as np
 from scipy.stats import spearmanr
 
-from spatial_vqa_ros.core.frame import Frame, Observations
+from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.pipeline import ScenePipeline
 from spatial_vqa_ros.core.reward import DEFAULT_SUCCESS_THRESHOLD_M, RewardSession, RewardSettings
 from spatial_vqa_ros.synthetic import DepthNoise, apply_noise, ground_truth, render, true_gap
@@ -48,7 +48,7 @@ def trajectory(seed: int, frames: int, width: int, height: int, noise: DepthNois
         truth.append(true_gap(labels["gripper"], labels["cube"]))
         start = time.perf_counter()
         result = pipeline.process(
-            Frame(rendered.rgb, rendered.depth_m, rendered.camera, round(i * 1e9 / 30)),
+            Capture(rendered.rgb, rendered.depth_m, rendered.camera, round(i * 1e9 / 30)),
             Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label))
         step = session.stream_step(result.graph, "gripper", "cube", settings)
         estimated.append(step.distance_m)

@@ -59,7 +59,7 @@ def _positive_int(text: str) -> int:
 def add_max_pixels_option(parser: argparse.ArgumentParser) -> None:
     """``--max-pixels`` of the commands that read image files (images2dataset,
     hf2dataset, perceive); its default is resolved at run time by :func:`max_pixels_of`
-    (``core.frame.MAX_PIXELS``, the node's default too; numpy is not imported here)."""
+    (``core.capture.MAX_PIXELS``, the node's default too; numpy is not imported here)."""
     parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
                         help="refuse an image (or depth / instance file) whose header "
                         "declares more pixels than N, before decoding it (default: the "
@@ -70,7 +70,7 @@ def max_pixels_of(args: argparse.Namespace) -> int:
     """``--max-pixels``, or the spatial node's frame limit when it is not given."""
     if getattr(args, "max_pixels", None):
         return int(args.max_pixels)
-    from ..core.frame import MAX_PIXELS
+    from ..core.capture import MAX_PIXELS
 
     return MAX_PIXELS
 

@@ -33,7 +33,7 @@ def topics_from(args: argparse.Namespace):
 def add_depth_range_options(parser: argparse.ArgumentParser) -> None:
     """--depth-min-m / --depth-max-m: the valid depth range, the node's parameters of the
     same names (and defaults); depth outside it is invalid, recorded or estimated."""
-    from ..core.frame import DEPTH_MAX_M, DEPTH_MIN_M
+    from ..core.capture import DEPTH_MAX_M, DEPTH_MIN_M
 
     parser.add_argument("--depth-min-m", type=float, default=DEPTH_MIN_M,
                         help="depth below this is invalid [m] (as the node's depth_min_m; "

@@ -28,8 +28,8 @@ import numpy as np
 from scipy import ndimage
 
 from .camera import CameraIntrinsics
+from .capture import Capture, Observations
 from .cut_bounds import NO_DIRECTIONS, hidden_directions
-from .frame import Frame, Observations
 from .scene_frame import SceneFrame
 
 _FOUR_NEIGHBOURS = ((0, 1), (0, -1), (1, 0), (-1, 0))
@@ -266,15 +266,15 @@ def _clean_components(seg: np.ndarray, keep: np.ndarray, label: int,
     return int(drop.sum())
 
 
-def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
+def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
                  config: ObjectConfig = ObjectConfig()) -> list[ObjectEstimate]:
-    """Lift every observed object of the frame (see the module docstring)."""
+    """Lift every observed object of the capture (see the module docstring)."""
     n = len(obs)
     height, width = obs.segmentation.shape
     s = config.stride or auto_stride(height, width)
     grid = (slice(None, None, s), slice(None, None, s))
     seg = obs.segmentation[grid]
-    depth = frame.depth_m[grid]
+    depth = capture.depth_m[grid]
     pixel_counts = np.bincount(obs.segmentation.ravel(), minlength=n + 1)[: n + 1]
     crops = ndimage.find_objects(seg, max_label=n)
     analysis = _analyse_grid(seg, depth, n, s, config)
@@ -285,7 +285,7 @@ def lift_objects(frame: Frame, obs: Observations, scene: SceneFrame,
     for label in np.unique(seg[analysis.jump]):
         dropped[label] += _clean_components(seg, keep, int(label), crops[label - 1], config)
 
-    grid_rays, ray_ok = _grid_rays(frame.camera, s)
+    grid_rays, ray_ok = _grid_rays(capture.camera, s)
     index = np.flatnonzero(keep.ravel() & ray_ok)
     labels = seg.ravel()[index]
     order = np.argsort(labels, kind="stable")

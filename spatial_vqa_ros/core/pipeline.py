@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .capture import Capture, Observations
 from .completion import CompletionConfig, complete_objects
 from .errors import CoreError
 from .floor import FloorConfig, FloorTracker
-from .frame import Frame, Observations
 from .objects import ObjectConfig, ObjectEstimate, lift_objects
 from .scene_frame import SceneFrame, camera_from_scene
 from .scene_graph import SceneGraph, SceneGraphTracker, TrackerConfig
@@ -54,13 +54,13 @@ def scene_frame_id_for(camera_frame_id: str) -> str:
     return f"{base}_floor"
 
 
-def background_points(frame: Frame, obs: Observations, stride: int = _BACKGROUND_STRIDE
+def background_points(capture: Capture, obs: Observations, stride: int = _BACKGROUND_STRIDE
                       ) -> np.ndarray:
     """(N, 3) camera-frame points of valid-depth pixels not on any object, on a grid."""
     sub = (slice(None, None, stride), slice(None, None, stride))
-    depth = frame.depth_m[sub]
+    depth = capture.depth_m[sub]
     keep = (obs.segmentation[sub] == 0) & np.isfinite(depth)
-    return frame.camera.rays()[sub][keep] * depth[keep][:, None]
+    return capture.camera.rays()[sub][keep] * depth[keep][:, None]
 
 
 #: How far beyond an object's far side the view must reach to count as seeing through
@@ -68,7 +68,7 @@ def background_points(frame: Frame, obs: Observations, stride: int = _BACKGROUND
 SEEN_EMPTY_MARGIN_M = 0.15
 
 
-def free_space_check(frame: Frame, scene: SceneFrame, margin_m: float = SEEN_EMPTY_MARGIN_M
+def free_space_check(capture: Capture, scene: SceneFrame, margin_m: float = SEEN_EMPTY_MARGIN_M
                      ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Whether this frame shows empty space where remembered objects were.
 
@@ -79,7 +79,7 @@ def free_space_check(frame: Frame, scene: SceneFrame, margin_m: float = SEEN_EMP
     occluder (unknown: kept), no valid depth is unknown too, and a point out of the
     image is simply not in view. Absence alone never removes a remembered object.
     """
-    depth = frame.depth_m
+    depth = capture.depth_m
     height, width = depth.shape
 
     def check(points_scene: np.ndarray, radii: np.ndarray) -> np.ndarray:
@@ -89,7 +89,7 @@ def free_space_check(frame: Frame, scene: SceneFrame, margin_m: float = SEEN_EMP
         if not front.any():
             return empty
         uv = np.full((len(points_cam), 2), -1.0)
-        uv[front] = frame.camera.project(points_cam[front])
+        uv[front] = capture.camera.project(points_cam[front])
         for k in np.flatnonzero(front):
             u, v = (int(np.rint(c)) for c in uv[k])
             if not (2 <= u < width - 2 and 2 <= v < height - 2):
@@ -116,36 +116,36 @@ class ScenePipeline:
         self.floor.reset()
         self.tracker.reset()
 
-    def process(self, frame: Frame, obs: Observations,
+    def process(self, capture: Capture, obs: Observations,
                 world_from_camera: np.ndarray | None = None) -> FrameResult:
         """Run one frame. ``world_from_camera`` (4x4): the camera optical frame's pose in
         a fixed world frame (odometry), when known; see SceneGraphTracker.update."""
-        if obs.segmentation.shape != frame.depth_m.shape:
+        if obs.segmentation.shape != capture.depth_m.shape:
             raise CoreError(f"segmentation {obs.segmentation.shape} and depth "
-                            f"{frame.depth_m.shape} differ in size")
+                            f"{capture.depth_m.shape} differ in size")
         warnings = list(obs.warnings)
         last = self.tracker.snapshot.stamp_ns
-        if last and frame.stamp_ns < last:
+        if last and capture.stamp_ns < last:
             # time ran backwards (a bag looped, a simulator reset): start afresh, or
             # tracks would never age out
             self.reset()
             warnings.append("the frame is older than the last one: scene graph reset")
-        if frame.valid_depth_fraction == 0.0:
+        if capture.valid_depth_fraction == 0.0:
             warnings.append("the depth image has no valid pixel: nothing can be localised")
-        scene = self.floor.update(background_points(frame, obs))
+        scene = self.floor.update(background_points(capture, obs))
         if not scene.floor_found:
             warnings.append("no floor found: using a camera-aligned frame; relations that "
                             "need 'up' are not available")
-        estimates = lift_objects(frame, obs, scene, self.config.objects)
+        estimates = lift_objects(capture, obs, scene, self.config.objects)
         estimates = complete_objects(estimates, scene, self.config.completion)
-        frame_id = self.config.scene_frame_id or scene_frame_id_for(frame.camera.frame_id)
+        frame_id = self.config.scene_frame_id or scene_frame_id_for(capture.camera.frame_id)
         world_from_scene = None
         if world_from_camera is not None:
             world_from_scene = np.asarray(world_from_camera) @ camera_from_scene(scene)
-        graph = self.tracker.update(estimates, scene, frame.stamp_ns, frame_id,
-                                    camera_frame_id=frame.camera.frame_id,
+        graph = self.tracker.update(estimates, scene, capture.stamp_ns, frame_id,
+                                    camera_frame_id=capture.camera.frame_id,
                                     world_from_scene=world_from_scene,
                                     provenance=obs.provenance,
-                                    seen_empty=(free_space_check(frame, scene)
+                                    seen_empty=(free_space_check(capture, scene)
                                                 if world_from_scene is not None else None))
         return FrameResult(scene, tuple(estimates), graph, tuple(warnings))

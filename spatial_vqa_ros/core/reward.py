@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .capture import Capture
 from .errors import CoreError, UnknownObjectError
-from .frame import Frame
 from .objects import depth_continuous_pieces
 from .relations import KDTreeCache, gap_distance
 from .robot_frames import FramePoint, TransformError, is_frame_name, resolve_frame
@@ -48,8 +48,8 @@ class RegionPoints:
         return ((lo + hi) / 2).astype(np.float64)
 
 
-def region_points(frame: Frame, scene: SceneFrame, roi_xywh: tuple[int, int, int, int],
-                  min_points: int = 10) -> RegionPoints:
+def region_points(capture: Capture, scene: SceneFrame,
+                  roi_xywh: tuple[int, int, int, int], min_points: int = 10) -> RegionPoints:
     """Lift the valid depth inside an (x, y, w, h) region; keep its main surface.
 
     A region drawn around a fingertip also holds background; keeping the largest
@@ -57,14 +57,14 @@ def region_points(frame: Frame, scene: SceneFrame, roi_xywh: tuple[int, int, int
     region was drawn around, which is in front.
     """
     x, y, w, h = (int(v) for v in roi_xywh)
-    height, width = frame.depth_m.shape
+    height, width = capture.depth_m.shape
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
         raise CoreError(f"region x={x} y={y} w={w} h={h} is empty or outside the "
                         f"{width}x{height} image")
     rows, cols = slice(y, y + h), slice(x, x + w)
     stride = max(1, int(math.sqrt(w * h / 4000)))
     sub = (slice(None, None, stride), slice(None, None, stride))
-    depth = frame.depth_m[rows, cols][sub]
+    depth = capture.depth_m[rows, cols][sub]
     valid = np.isfinite(depth)
     if valid.sum() < min_points:
         raise CoreError(f"region x={x} y={y} w={w} h={h} has {int(valid.sum())} valid depth "
@@ -79,7 +79,7 @@ def region_points(frame: Frame, scene: SceneFrame, roi_xywh: tuple[int, int, int
     nearest = int(np.argmin(np.where(big, mean_depth, np.inf))) + 1
     keep = pieces == nearest
     z = depth[keep]
-    rays = frame.camera.rays()[rows, cols][sub][keep]
+    rays = capture.camera.rays()[rows, cols][sub][keep]
     points = scene.to_scene((rays * z[:, None]).astype(np.float32))
     return RegionPoints(f"roi:{x},{y},{w},{h}", points[np.isfinite(points).all(axis=1)])
 
@@ -168,16 +168,16 @@ def named_side(graph: SceneGraph, name: str,
         return frame_side(point)
 
 
-def region_side(frame: Frame | None, scene: SceneFrame | None,
+def region_side(capture: Capture | None, scene: SceneFrame | None,
                 roi_xywh: tuple[int, int, int, int]) -> RewardSide:
-    """The side of an image region of the latest frame (see :func:`region_points`)."""
-    if frame is None or scene is None:
+    """The side of an image region of the latest capture (see :func:`region_points`)."""
+    if capture is None or scene is None:
         raise CoreError("no frame processed yet: an image region cannot be lifted")
-    region = region_points(frame, scene, roi_xywh)
+    region = region_points(capture, scene, roi_xywh)
     return RewardSide(region.name, region.name, region.points_scene, region.center_scene)
 
 
-def request_side(graph: SceneGraph, frame: Frame | None, scene: SceneFrame | None, *,
+def request_side(graph: SceneGraph, capture: Capture | None, scene: SceneFrame | None, *,
                  label: str = "", object_id: int = -1,
                  roi_xywh: tuple[int, int, int, int] = (0, 0, 0, 0), frame_id: str = "",
                  frames: Mapping[str, FramePoint] | None = None) -> RewardSide:
@@ -190,7 +190,7 @@ def request_side(graph: SceneGraph, frame: Frame | None, scene: SceneFrame | Non
         raise CoreError("name each side by exactly one of: label, id (>= 0), roi "
                         "(width and height > 0), or a robot frame")
     if has_roi:
-        return region_side(frame, scene, roi_xywh)
+        return region_side(capture, scene, roi_xywh)
     if frame_id.strip():
         return named_side(graph, f"tf:{frame_id.strip()}", frames)
     return object_side(graph, label if label else f"#{object_id}")

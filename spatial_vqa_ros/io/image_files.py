@@ -18,8 +18,8 @@ import yaml
 from PIL import Image, UnidentifiedImageError
 
 from ..core.camera import CameraIntrinsics
+from ..core.capture import depth_in_metres
 from ..core.errors import CoreError
-from ..core.frame import depth_in_metres
 from .errors import DataIOError
 from .images import to_rgb
 from .labels import parse_labels_json

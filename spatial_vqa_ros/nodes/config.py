@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ..core.capture import DEPTH_MAX_M, DEPTH_MIN_M, MAX_PIXELS
 from ..core.errors import CoreError
-from ..core.frame import DEPTH_MAX_M, DEPTH_MIN_M, MAX_PIXELS
 from ..core.relations import Margins
 from ..core.reward import RewardSettings
 from ..perception.errors import PerceptionError

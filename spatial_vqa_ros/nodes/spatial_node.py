@@ -35,8 +35,8 @@ from spatial_vqa_ros.msg import DistanceReward
 from spatial_vqa_ros.msg import SceneGraph as SceneGraphMsg
 from spatial_vqa_ros.srv import ComputeReward, QuerySpatial, SetLabels
 
+from ..core.capture import Capture
 from ..core.errors import CoreError
-from ..core.frame import Frame
 from ..core.pipeline import FrameResult, PipelineConfig, ScenePipeline
 from ..core.query import Answer, answer_question, answer_structured
 from ..core.reward import RewardResult, RewardSession, request_side
@@ -70,10 +70,10 @@ from .vision_msgs_out import detections_2d, detections_3d, vision_msgs_module
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What services read: the graph and the frame it came from (all immutable)."""
+    """What services read: the graph and the capture it came from (all immutable)."""
 
     graph: SceneGraph
-    frame: Frame | None = None
+    capture: Capture | None = None
     result: FrameResult | None = None
 
 
@@ -347,10 +347,10 @@ class SpatialNode(Node):
                                           id_to_label=self._labels)
         perceived = self._chain.run(sensors, self._prompts, stamp_to_ns(rgb_msg.header.stamp))
         self._stats.perceived(perceived.timings_s, perceived.provenance.as_dict())
-        frame = perceived.frame
+        capture = perceived.capture
         world_from_camera = self._camera_pose(rgb_msg, camera.frame_id)
-        result = self._pipeline.process(frame, perceived.observations, world_from_camera)
-        self._snapshot = Snapshot(result.graph, frame, result)
+        result = self._pipeline.process(capture, perceived.observations, world_from_camera)
+        self._snapshot = Snapshot(result.graph, capture, result)
         for warning in result.warnings:
             self.get_logger().warn(warning, throttle_duration_sec=5.0)
         graph_msg = scene_graph_to_msg(result.graph)
@@ -417,7 +417,7 @@ class SpatialNode(Node):
                 if frame_id.strip() in missing:
                     raise CoreError(missing[frame_id.strip()])
             source, target = (
-                request_side(snapshot.graph, snapshot.frame, scene, label=label,
+                request_side(snapshot.graph, snapshot.capture, scene, label=label,
                              object_id=object_id, frame_id=frame_id, frames=frames,
                              roi_xywh=(roi.x_offset, roi.y_offset, roi.width, roi.height))
                 for label, object_id, roi, frame_id in (

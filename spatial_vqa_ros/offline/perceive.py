@@ -46,7 +46,7 @@ def perceive(rgb: np.ndarray, spec: PerceptionSpec, prompts: list[str] | tuple[s
     chain = build_chain(spec, size_wh=(rgb.shape[1], rgb.shape[0]))
     perceived = chain.run(sensor_inputs(rgb, depth_m, camera, settings or InputSettings()),
                           prompts, stamp_ns)
-    result = ScenePipeline().process(perceived.frame, perceived.observations)
+    result = ScenePipeline().process(perceived.capture, perceived.observations)
     record = frame_record(result, stamp_ns)
     return Perceived(perceived, result, record, overlay_of(perceived, result))
 
@@ -77,7 +77,7 @@ def overlay_of(perceived: ChainResult, result: FrameResult) -> Image.Image:
     title = (f"depth: {provenance.depth_source} (scale {provenance.depth_scale:.3f}); "
              f"detector: {provenance.detector}; segmenter: {provenance.segmenter}; "
              f"floor: {'found' if result.scene.floor_found else 'not found'}")
-    return draw_overlay(perceived.frame.rgb, items, title=title)
+    return draw_overlay(perceived.capture.rgb, items, title=title)
 
 
 def picture_of(perceived: ChainResult, result: FrameResult) -> Image.Image:
@@ -85,7 +85,7 @@ def picture_of(perceived: ChainResult, result: FrameResult) -> Image.Image:
     from ..viz.topdown import draw_topdown, map_objects
 
     overlay = overlay_of(perceived, result)
-    camera = perceived.frame.camera
+    camera = perceived.capture.camera
     hfov = float(np.degrees(2 * np.arctan(camera.width / (2 * camera.fx))))
     plan = draw_topdown(map_objects(result.graph.objects), hfov_deg=hfov,
                         size_px=overlay.height, title=f"{result.graph.frame_id}, 1 m grid")

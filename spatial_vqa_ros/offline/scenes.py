@@ -76,7 +76,7 @@ def _records(reader: BagFrameReader, chain: PerceptionChain, prompts: tuple[str,
         summary.read_stats = reader.stats  # iterating starts a fresh stats object
         try:
             perceived = perceive_frame(chain, bag_frame, prompts, inputs)
-            result = pipeline.process(perceived.frame, perceived.observations)
+            result = pipeline.process(perceived.capture, perceived.observations)
         except (CoreError, DataIOError, PerceptionError) as error:
             summary.frames_failed += 1
             if len(summary.failures) < 20:

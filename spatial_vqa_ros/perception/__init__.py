@@ -2,7 +2,7 @@
 
 Three seams (:class:`DepthEstimator`, :class:`Detector`, :class:`Segmenter`) with one
 adapter per model family, composed by the :class:`PerceptionChain` into metric depth,
-intrinsics, :class:`~spatial_vqa_ros.core.frame.Observations` (one mask per instance)
+intrinsics, :class:`~spatial_vqa_ros.core.capture.Observations` (one mask per instance)
 and the :class:`Provenance` of every number. A :class:`PerceptionSpec` names the
 families (names in the factory tables of :mod:`.factories`, or ``package.module:Class``
 plugins) and :func:`build_chain` builds the chain from it, in any process. The simulation

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..core.camera import CameraIntrinsics
-from ..core.frame import Frame, Observations
+from ..core.capture import Capture, Observations
 from .depth import within_range
 from .errors import PerceptionError
 from .protocols import DepthEstimator, Detector, Segmenter
@@ -31,9 +31,10 @@ STAGES = ("depth", "align", "detect", "segment")
 
 @dataclass(frozen=True)
 class ChainResult:
-    """Everything a frame's perception produced. ``timings_s``: stage -> seconds."""
+    """Everything a frame's perception produced: the :class:`Capture` (rgb, metric
+    depth, intrinsics, stamp) and what was seen in it. ``timings_s``: stage -> seconds."""
 
-    frame: Frame
+    capture: Capture
     observations: Observations
     detections: Detections
     depth: DepthResult
@@ -118,8 +119,8 @@ class PerceptionChain:
             observations = replace(observations, warnings=(
                 f"the {self.detector.name} detector cannot look for: "
                 f"{', '.join(detections.unknown_prompts)}",))
-        frame = Frame(inputs.rgb, depth.depth_m, camera, stamp_ns)
-        return ChainResult(frame, observations, detections, depth, provenance, timings)
+        capture = Capture(inputs.rgb, depth.depth_m, camera, stamp_ns)
+        return ChainResult(capture, observations, detections, depth, provenance, timings)
 
     def _camera(self, inputs: SensorInputs, depth: DepthResult
                 ) -> tuple[CameraIntrinsics, str]:

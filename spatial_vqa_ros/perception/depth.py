@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..core.frame import depth_to_metres
+from ..core.capture import depth_to_metres
 from .errors import PerceptionError
 from .types import DepthResult, InputSettings, SensorInputs
 
@@ -21,7 +21,7 @@ __all__ = ["SensorDepth", "within_range"]
 
 def within_range(depth: DepthResult, settings: InputSettings) -> DepthResult:
     """``depth`` with every value outside [depth_min_m, depth_max_m] (and 0, inf) set to
-    NaN, by the same rule as decoded sensor depth (``core.frame.depth_to_metres``).
+    NaN, by the same rule as decoded sensor depth (``core.capture.depth_to_metres``).
 
     A model can estimate any number (1e30 m at a sky pixel, a scale fit gone wrong);
     beyond the range no sensor or model is trusted, so nothing is measured from it.

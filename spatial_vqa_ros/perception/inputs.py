@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..core.camera import CameraIntrinsics
-from ..core.frame import depth_to_metres
+from ..core.capture import depth_to_metres
 from ..io.images import to_rgb
 from .types import InputSettings, SensorInputs
 

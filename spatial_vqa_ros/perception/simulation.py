@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import ndimage
 
-from ..core.frame import Observations
+from ..core.capture import Observations
 from ..io.labels import parse_labels_json
 from .errors import PerceptionError
 from .types import Detections, SensorInputs

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.camera import CameraIntrinsics
-from ..core.frame import DEPTH_MAX_M, DEPTH_MIN_M
+from ..core.capture import DEPTH_MAX_M, DEPTH_MIN_M
 from .errors import PerceptionError
 
 DEPTH_SOURCES = ("sensor", "model", "model+sensor")
@@ -46,7 +46,7 @@ class InputSettings:
     is invalid (NaN) wherever it came from: decoded sensor depth, depth files, and the
     depth a model estimates (the chain applies the range after scale alignment), so no
     object is ever measured from it. Depth scales are REP-118's, by encoding
-    (:data:`~spatial_vqa_ros.core.frame.DEPTH_SCALE_TO_M`).
+    (:data:`~spatial_vqa_ros.core.capture.DEPTH_SCALE_TO_M`).
     """
 
     depth_min_m: float = DEPTH_MIN_M

@@ -16,7 +16,7 @@ from itertools import permutations
 
 import numpy as np
 
-from ..core.frame import Frame, Observations
+from ..core.capture import Capture, Observations
 from ..core.gate import Verdict, judge
 from ..core.pipeline import FrameResult, PipelineConfig, ScenePipeline
 from ..core.relations import (
@@ -121,9 +121,9 @@ def render_case(seed: int, noise: DepthNoise | None = None, style: RoomStyle = T
 
 def run_pipeline(rendered: RenderedFrame, config: PipelineConfig = PipelineConfig()
                  ) -> FrameResult:
-    frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera)
+    capture = Capture(rendered.rgb, rendered.depth_m, rendered.camera)
     obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
-    return ScenePipeline(config).process(frame, obs)
+    return ScenePipeline(config).process(capture, obs)
 
 
 def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) -> None:

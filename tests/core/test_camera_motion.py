@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from builders import ns
 
-from spatial_vqa_ros.core.frame import Frame, Observations
+from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.pipeline import ScenePipeline
 from spatial_vqa_ros.synthetic import ground_truth, random_sequence, render
 
@@ -25,9 +25,9 @@ def test_ids_are_stable_and_positions_follow_the_current_view():
     for k, scene in enumerate(scenes):
         rendered = render(scene)
         truth = ground_truth(scene, rendered)
-        frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera, ns(k * 0.1))
+        capture = Capture(rendered.rgb, rendered.depth_m, rendered.camera, ns(k * 0.1))
         obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
-        graph = pipeline.process(frame, obs, _pose_matrix(scene.pose)).graph
+        graph = pipeline.process(capture, obs, _pose_matrix(scene.pose)).graph
         for o in graph.objects:
             # every object, in view or not, is where the truth is *in this view's frame*
             nearest = min(truth.objects, key=lambda t: np.linalg.norm(
@@ -62,10 +62,10 @@ def test_box_sizes_follow_the_current_view_after_the_camera_turns():
 def test_time_running_backwards_resets_the_graph():
     _, rendered, _ = _render(3)
     pipeline = ScenePipeline()
-    frame = Frame(rendered.rgb, rendered.depth_m, rendered.camera, ns(10.0))
+    capture = Capture(rendered.rgb, rendered.depth_m, rendered.camera, ns(10.0))
     obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
-    first_ids = {o.id for o in pipeline.process(frame, obs).graph.objects}
-    earlier = Frame(rendered.rgb, rendered.depth_m, rendered.camera, ns(5.0))
+    first_ids = {o.id for o in pipeline.process(capture, obs).graph.objects}
+    earlier = Capture(rendered.rgb, rendered.depth_m, rendered.camera, ns(5.0))
     result = pipeline.process(earlier, obs)
     assert any("older than the last one" in w for w in result.warnings)
     assert {o.id for o in result.graph.objects}.isdisjoint(first_ids)  # fresh tracks

@@ -10,7 +10,7 @@ import pytest
 from builders import SCENE, est, ns
 
 from spatial_vqa_ros.core.camera import CameraIntrinsics
-from spatial_vqa_ros.core.frame import Frame, Observations
+from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.pipeline import ScenePipeline, free_space_check
 from spatial_vqa_ros.core.query import answer_question
 from spatial_vqa_ros.core.scene_graph import SceneGraphTracker, TrackerConfig
@@ -89,9 +89,9 @@ def test_seen_empty_evidence_removes_only_what_it_covers():
 CAMERA = CameraIntrinsics(64, 48, 50.0, 50.0, 31.5, 23.5, frame_id="cam")
 
 
-def wall_frame(depth_m: float) -> Frame:
-    return Frame(np.zeros((48, 64, 3), np.uint8), np.full((48, 64), depth_m, np.float32),
-                 CAMERA, 0)
+def wall_capture(depth_m: float) -> Capture:
+    return Capture(np.zeros((48, 64, 3), np.uint8), np.full((48, 64), depth_m, np.float32),
+                   CAMERA, 0)
 
 
 @pytest.mark.parametrize(("wall_m", "point_cam", "radius", "empty"), [
@@ -109,7 +109,7 @@ def test_free_space_is_evidence_only_when_the_view_passes_through(wall_m, point_
 
     scene = camera_aligned_frame()
     point_scene = scene.to_scene(np.array([point_cam], np.float32))
-    check = free_space_check(wall_frame(wall_m), scene)
+    check = free_space_check(wall_capture(wall_m), scene)
     assert bool(check(point_scene, np.array([radius]))[0]) == empty
 
 
@@ -118,7 +118,7 @@ def test_a_rendered_object_that_was_taken_away_is_forgotten_and_a_missed_one_is_
     rendered = render(scene)
     labels = rendered.id_to_label
     pipeline = ScenePipeline()
-    first = pipeline.process(Frame(rendered.rgb, rendered.depth_m, rendered.camera, ns(0)),
+    first = pipeline.process(Capture(rendered.rgb, rendered.depth_m, rendered.camera, ns(0)),
                              Observations.from_instance_image(rendered.instance_ids, labels),
                              np.eye(4))
     suitcase = next(o for o in first.graph.objects if o.label == "suitcase")
@@ -130,7 +130,7 @@ def test_a_rendered_object_that_was_taken_away_is_forgotten_and_a_missed_one_is_
     later = render(without)
     ids = np.where(np.isin(later.instance_ids, [globe_id, suitcase_id]), 0,
                    later.instance_ids)
-    second = pipeline.process(Frame(later.rgb, later.depth_m, later.camera, ns(1)),
+    second = pipeline.process(Capture(later.rgb, later.depth_m, later.camera, ns(1)),
                               Observations.from_instance_image(ids, labels), np.eye(4))
     kept = {o.label: o for o in second.graph.objects}
     assert "suitcase" not in kept, "seen empty: the camera looks through where it stood"
@@ -157,7 +157,7 @@ def test_the_camera_turns_away_and_back_to_an_empty_place():
     def process(a_scene, seconds):
         frame = render(a_scene)
         return pipeline.process(
-            Frame(frame.rgb, frame.depth_m, frame.camera, ns(seconds)),
+            Capture(frame.rgb, frame.depth_m, frame.camera, ns(seconds)),
             Observations.from_instance_image(frame.instance_ids, labels),
             world_from_camera(a_scene.pose)).graph
 

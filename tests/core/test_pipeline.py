@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from spatial_vqa_ros.core.camera import CameraIntrinsics
+from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.errors import CoreError
-from spatial_vqa_ros.core.frame import Frame, Observations
 from spatial_vqa_ros.core.pipeline import ScenePipeline, scene_frame_id_for
 from spatial_vqa_ros.synthetic.render import DepthNoise
 from spatial_vqa_ros.synthetic.scoring import GeometryScores, render_case, run_pipeline, score_frame
@@ -31,10 +31,10 @@ def test_quantities_match_ground_truth_on_rendered_scenes(noise):
     assert s["coverage"] >= 0.7
 
 
-def _flat_frame(depth: np.ndarray) -> tuple[Frame, CameraIntrinsics]:
+def _flat_frame(depth: np.ndarray) -> tuple[Capture, CameraIntrinsics]:
     h, w = depth.shape
     camera = CameraIntrinsics(w, h, 100.0, 100.0, w / 2, h / 2)
-    return Frame(np.zeros((h, w, 3), np.uint8), depth.astype(np.float32), camera), camera
+    return Capture(np.zeros((h, w, 3), np.uint8), depth.astype(np.float32), camera), camera
 
 
 def test_all_invalid_depth_gives_unlocalised_objects_and_a_warning():
@@ -58,7 +58,7 @@ def test_no_floor_in_view_falls_back_to_camera_frame():
     seg[20:40, 30:50] = 1
     depth = frame.depth_m.copy()
     depth[20:40, 30:50] = 1.5
-    frame = Frame(frame.rgb, depth, frame.camera)
+    frame = Capture(frame.rgb, depth, frame.camera)
     obs = Observations(seg, ("poster",), np.ones(1, np.float32), np.array([1]))
     result = ScenePipeline().process(frame, obs)
     assert not result.scene.floor_found
@@ -85,9 +85,9 @@ def test_nan_inf_and_zero_depth_inside_a_mask_are_ignored():
     holes = rng.random(depth.shape) < 0.1
     depth[holes] = np.nan  # depth_to_metres turns 0 and inf into NaN the same way
     obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
-    clean = ScenePipeline().process(Frame(rendered.rgb, rendered.depth_m, rendered.camera),
+    clean = ScenePipeline().process(Capture(rendered.rgb, rendered.depth_m, rendered.camera),
                                     obs).estimates
-    holed = ScenePipeline().process(Frame(rendered.rgb, depth, rendered.camera),
+    holed = ScenePipeline().process(Capture(rendered.rgb, depth, rendered.camera),
                                     obs).estimates
     # every object the clean frame localises is still localised, at the same place
     assert len(clean) >= 4 and all(e.localised for e in clean)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from spatial_vqa_ros.core.frame import Frame, Observations
+from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.pipeline import ScenePipeline
 from spatial_vqa_ros.core.query import answer_question, answer_structured
 from spatial_vqa_ros.core.reward import RewardSession, RewardSettings, request_side
@@ -69,7 +69,7 @@ def approach(seed: int, frames: int = 12):
         ids = np.where(np.isin(rendered.instance_ids, list(cube_only)),
                        rendered.instance_ids, 0)
         stamp = 1_000_000_000 + k * 100_000_000
-        result = pipeline.process(Frame(rendered.rgb, rendered.depth_m, rendered.camera,
+        result = pipeline.process(Capture(rendered.rgb, rendered.depth_m, rendered.camera,
                                         stamp), Observations.from_instance_image(ids, cube_only))
         tool = tool_point(scene)
         source = FakeTransforms({("tool0", stamp): scene.pose.world_to_cam(tool[None])[0]})

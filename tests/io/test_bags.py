@@ -87,11 +87,11 @@ def test_bgr8_bag_is_read_in_rgb_order(tmp_path: Path) -> None:
     np.testing.assert_array_equal(frame.rgb, _frame_arrays(0)[0])
 
 
-def test_frame_converts_to_a_core_frame(tmp_path: Path) -> None:
+def test_a_bag_frame_converts_to_a_core_capture(tmp_path: Path) -> None:
     frame = next(read_frames(_write_frames(tmp_path / "bag", depth_encoding="16UC1", n=1)))
-    core_frame = frame.to_frame()
-    assert core_frame.depth_m.dtype == np.float32
-    assert core_frame.stamp_s == pytest.approx(T0_NS * 1e-9)
+    capture = frame.to_capture()
+    assert capture.depth_m.dtype == np.float32
+    assert capture.stamp_s == pytest.approx(T0_NS * 1e-9)
 
 
 def test_16uc1_depth_is_millimetres_with_zero_for_invalid() -> None:

@@ -142,7 +142,7 @@ def test_the_pixel_limit_counts_pixels_not_bytes() -> None:
 def test_a_16_bit_depth_png_decodes_as_a_16uc1_message_does(tmp_path: Path) -> None:
     """Millimetres in a PNG file round to metres as on the node's 16UC1 path: 3000 mm is
     3.0 m exactly (float32 3000 * 1e-3 was 3.0000002, beyond a 3 m depth_max_m)."""
-    from spatial_vqa_ros.core.frame import depth_to_metres
+    from spatial_vqa_ros.core.capture import depth_to_metres
 
     raw = np.array([[3000, 2345, 65535, 0]], np.uint16)
     Image.fromarray(raw).save(tmp_path / "depth.png")

@@ -19,7 +19,7 @@ from ros_support import running, spin_until  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
-from spatial_vqa_ros.core.frame import Frame, Observations  # noqa: E402
+from spatial_vqa_ros.core.capture import Capture, Observations  # noqa: E402
 from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
 from spatial_vqa_ros.io.datasets import load_records  # noqa: E402
 from spatial_vqa_ros.io.images import numpy_to_image_fields  # noqa: E402
@@ -51,7 +51,7 @@ def _frames(n: int = 4, seed: int = 11) -> list[tuple[msg.SceneGraph, Image]]:
         rendered = render(scene)
         stamp = (int(T0_S) + k) * 1_000_000_000 + FRACTION_NS
         result = pipeline.process(
-            Frame(rendered.rgb, rendered.depth_m, rendered.camera, stamp),
+            Capture(rendered.rgb, rendered.depth_m, rendered.camera, stamp),
             Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label))
         graph = scene_graph_to_msg(result.graph)
         assert graph.header.stamp == ns_to_stamp(stamp)

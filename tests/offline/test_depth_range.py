@@ -64,7 +64,7 @@ def test_scenes_hold_recorded_depth_to_the_given_range(tmp_path, case):
     bag = _bag(tmp_path / "bag", rendered.depth_m, rendered)
     near = InputSettings(0.05, object_m - 0.5)
     frame = next(iter(BagFrameReader(bag)))
-    inputs = perceive_frame(build_chain(PerceptionSpec()), frame, (), near).frame.depth_m
+    inputs = perceive_frame(build_chain(PerceptionSpec()), frame, (), near).capture.depth_m
     assert not (inputs > near.depth_max_m).any()
     default = next(iter_scene_records(bag))
     cut = next(iter_scene_records(bag, inputs=near))

@@ -140,7 +140,7 @@ def _imported_modules(path: Path, package: str) -> set[str]:
 
 def test_offline_code_never_reaches_into_the_nodes() -> None:
     """Layering: the offline tools share the node's defaults through core (e.g.
-    ``core.frame.MAX_PIXELS``, ``DEPTH_MAX_M``), never by importing ``nodes``."""
+    ``core.capture.MAX_PIXELS``, ``DEPTH_MAX_M``), never by importing ``nodes``."""
     offline = REPO / "spatial_vqa_ros" / "offline"
     reaching = {}
     for path in sorted(offline.rglob("*.py")):

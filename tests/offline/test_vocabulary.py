@@ -14,7 +14,7 @@ import pytest
 from bag_support import CONFIG, write_image_folder
 
 from spatial_vqa_ros.cli import main as cli_main
-from spatial_vqa_ros.core.frame import Observations
+from spatial_vqa_ros.core.capture import Observations
 from spatial_vqa_ros.io.datasets import load_records
 from spatial_vqa_ros.io.errors import DataIOError
 from spatial_vqa_ros.offline.bag2dataset import (
@@ -141,7 +141,7 @@ def test_a_dataset_source_takes_its_prompts_from_the_vocabulary_too(rendered, ca
     def perceive(inputs, prompts, index):  # the chain: records the prompts it was given
         asked.append(tuple(prompts))
         height, width = inputs.rgb.shape[:2]
-        return SimpleNamespace(frame=None, observations=Observations.from_masks(
+        return SimpleNamespace(capture=None, observations=Observations.from_masks(
             np.zeros((0, height, width), bool), (), np.zeros(0, np.float32)))
 
     frames = list(source.frames(SimpleNamespace(run=perceive), range(len(PHRASES))))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spatial_vqa_ros.core.frame import Frame, Observations, depth_to_metres
+from spatial_vqa_ros.core.capture import Capture, Observations, depth_to_metres
 from spatial_vqa_ros.core.pipeline import ScenePipeline
 from spatial_vqa_ros.perception.chain import PerceptionChain, mask_iou
 from spatial_vqa_ros.perception.depth import SensorDepth
@@ -39,14 +39,14 @@ def test_the_oracle_chain_gives_the_simulation_backends_scene_graph(seed):
     _, rendered, _ = render_case(seed)
     # the chain holds depth to the default valid range, as the decoded sensor depth is
     expected = ScenePipeline().process(
-        Frame(rendered.rgb, depth_to_metres(rendered.depth_m, "32FC1"), rendered.camera),
+        Capture(rendered.rgb, depth_to_metres(rendered.depth_m, "32FC1"), rendered.camera),
         Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label))
     result = oracle_chain().run(inputs_of(rendered), prompts=())
     assert result.observations.masks is not None and result.observations.boxes_xyxy is not None
     simulated = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
     np.testing.assert_array_equal(result.observations.segmentation, simulated.segmentation)
     np.testing.assert_array_equal(result.observations.source_ids, simulated.source_ids)
-    got = ScenePipeline().process(result.frame, result.observations)
+    got = ScenePipeline().process(result.capture, result.observations)
     assert graph_summary(got.graph) == graph_summary(expected.graph)
     assert [e.source_id for e in got.estimates] == [e.source_id for e in expected.estimates]
     assert result.provenance.as_dict()["depth_source"] == "sensor"
@@ -66,7 +66,7 @@ def test_a_frame_with_nothing_found_gives_an_empty_scene():
     _, rendered, _ = render_case(0)
     result = oracle_chain().run(inputs_of(rendered), prompts=["unicorn"])
     assert len(result.observations) == 0 and result.observations.masks.shape[0] == 0
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert graph.objects == () and graph.provenance["detector"] == "simulation"
 
 
@@ -195,8 +195,8 @@ def test_model_depth_is_aligned_to_what_the_robot_knows(known):
     assert provenance.depth_model == "test/scaled"
     assert provenance.depth_scale == pytest.approx(1 / 1.3, rel=0.03)
     assert set(result.timings_s) == {"depth", "align", "detect", "segment"}
-    valid = np.isfinite(rendered.depth_m) & np.isfinite(result.frame.depth_m)
-    error = np.median(np.abs(result.frame.depth_m[valid] / rendered.depth_m[valid] - 1))
+    valid = np.isfinite(rendered.depth_m) & np.isfinite(result.capture.depth_m)
+    error = np.median(np.abs(result.capture.depth_m[valid] / rendered.depth_m[valid] - 1))
     assert error < 0.02
 
 

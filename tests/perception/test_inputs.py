@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spatial_vqa_ros.core.capture import DEPTH_MAX_M, DEPTH_MIN_M
 from spatial_vqa_ros.core.errors import CoreError
-from spatial_vqa_ros.core.frame import DEPTH_MAX_M, DEPTH_MIN_M
 from spatial_vqa_ros.core.pipeline import ScenePipeline
 from spatial_vqa_ros.core.query import answer_question
 from spatial_vqa_ros.io.errors import DataIOError
@@ -86,7 +86,7 @@ def test_the_depth_max_millimetre_itself_is_valid_live_and_offline():
 def test_every_millimetre_is_valid_at_the_limit_written_as_its_metres():
     """For each 16-bit millimetre m, depth_max_m typed as m/1000 ("2.345") keeps it and
     the next millimetre is beyond it: the decoded value rounds like the typed limit."""
-    from spatial_vqa_ros.core.frame import depth_in_metres
+    from spatial_vqa_ros.core.capture import depth_in_metres
 
     mm = np.arange(1, 65535, dtype=np.uint16)
     limits = np.array([float(f"{m / 1000:.3f}") for m in mm.tolist()])
@@ -158,8 +158,8 @@ def test_an_object_at_absurd_depth_is_never_measured(source):
 
         inputs = replace(inputs, depth_m=sensor_depth)
     result = chain.run(inputs, ())
-    assert not np.isfinite(result.frame.depth_m[mask]).any()
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    assert not np.isfinite(result.capture.depth_m[mask]).any()
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert label not in [o.label for o in graph.objects]
     assert label in [name for name, _ in graph.unlocalised]
     assert all(np.abs(o.extent_scene).max() < 2 * DEPTH_MAX_M for o in graph.objects)
@@ -176,6 +176,6 @@ def test_model_depth_beyond_a_custom_range_is_invalid():
     inputs = sensor_inputs(rendered.rgb, None, rendered.camera, InputSettings(0.05, 3.0),
                            instance_ids=rendered.instance_ids,
                            id_to_label=rendered.id_to_label)
-    depth_m = chain.run(inputs, ()).frame.depth_m
+    depth_m = chain.run(inputs, ()).capture.depth_m
     assert not np.isfinite(depth_m[far]).any()
     np.testing.assert_array_equal(depth_m[~far], rendered.depth_m[~far])

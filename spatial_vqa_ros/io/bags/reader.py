@@ -21,7 +21,7 @@ from rosbags.rosbag2 import Reader, ReaderError
 from rosbags.serde import SerdeError
 
 from ...core.camera import CameraIntrinsics
-from ...core.frame import DEPTH_SCALE_TO_M, Frame, depth_to_metres
+from ...core.capture import DEPTH_SCALE_TO_M, Capture, depth_to_metres
 from ...core.stamps import stamp_to_ns
 from ..errors import DataIOError
 from ..images import camera_info_to_intrinsics, image_to_numpy, to_rgb
@@ -84,14 +84,14 @@ class BagFrame:
             return None
         return depth_to_metres(self.depth_raw, self.depth_encoding)
 
-    def to_frame(self) -> Frame:
-        """The core Frame (rgb, depth in metres, intrinsics); needs depth."""
+    def to_capture(self) -> Capture:
+        """The core :class:`Capture` (rgb, depth in metres, intrinsics, stamp); needs depth."""
         depth_m = self.decode_depth_m()
         if depth_m is None:
             raise DataIOError(
                 f"frame at {self.stamp_ns} ns has no depth; estimate it with a depth model")
-        return Frame(rgb=self.rgb, depth_m=depth_m, camera=self.camera,
-                     stamp_ns=self.stamp_ns)
+        return Capture(rgb=self.rgb, depth_m=depth_m, camera=self.camera,
+                       stamp_ns=self.stamp_ns)
 
 
 @dataclass

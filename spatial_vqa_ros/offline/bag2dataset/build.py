@@ -16,7 +16,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ...core.frame import MAX_PIXELS
+from ...core.capture import MAX_PIXELS
 from ...io.datasets import DatasetWriter
 from ...io.datasets.layout import SCENE_GRAPHS
 from ...io.errors import DataIOError

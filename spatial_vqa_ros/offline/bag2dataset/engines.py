@@ -105,11 +105,11 @@ class SourceRun:
         if item.skip_reason:
             report.filter(item.skip_reason)
             return FrameOutput(item.key, item.skip_reason)
-        if item.error or item.frame is None or item.observations is None:
+        if item.error or item.capture is None or item.observations is None:
             report.fail(item.error_reason or "invalid", item.error or "no frame")
             return FrameOutput(item.key, "failed", reason=item.error)
         if self._images is not None and not item.image_checked and item.key not in self.done:
-            reason = self._images.reason(item.frame.rgb)
+            reason = self._images.reason(item.capture.rgb)
             if reason:
                 report.filter(reason)
                 return FrameOutput(item.key, reason)
@@ -120,9 +120,9 @@ class SourceRun:
         unusable = self._unusable(item)
         if unusable is not None:
             return unusable
-        assert item.frame is not None and item.observations is not None
+        assert item.capture is not None and item.observations is not None
         try:
-            result = pipeline.process(item.frame, item.observations)
+            result = pipeline.process(item.capture, item.observations)
         except CoreError as error:
             report.fail("invalid", str(error))
             return FrameOutput(item.key, "failed", reason=str(error))
@@ -148,7 +148,7 @@ class SourceRun:
         if not qas:
             report.frames_no_qa += 1
             return FrameOutput(item.key, "no_qa", line)
-        rgb = item.frame.rgb
+        rgb = item.capture.rgb
         image = encode_image(rgb, config.image_format, jpeg_quality=config.jpeg_quality)
         source = {"kind": self.source.kind, "uri": self.source.uri, "name": self.source.name,
                   "stamp_ns": item.stamp_ns, "topic": self.source.topic}

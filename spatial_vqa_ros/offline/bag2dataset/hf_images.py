@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from ...core.capture import MAX_PIXELS
 from ...core.errors import CoreError
-from ...core.frame import MAX_PIXELS
 from ...io.errors import DataIOError
 from ...io.image_files import (
     check_pixel_count,
@@ -276,7 +276,7 @@ class HFImageSource:
                                "perception")
         except CoreError as error:
             return SourceFrame(key, index, None, None, (), f"row {index}: {error}", "invalid")
-        return SourceFrame(key, index, result.frame,
+        return SourceFrame(key, index, result.capture,
                            with_vocabulary(result.observations, entries),
                            image_checked=True)
 

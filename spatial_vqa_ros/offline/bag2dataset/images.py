@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from ...core.camera import CameraIntrinsics
+from ...core.capture import MAX_PIXELS
 from ...core.errors import CoreError
-from ...core.frame import MAX_PIXELS
 from ...io.errors import DataIOError
 from ...io.image_files import load_camera_info_yaml, load_depth, load_instances, load_rgb
 from ...perception.chain import PerceptionChain
@@ -203,7 +203,7 @@ class ImageFolderSource:
                                "perception")
         except CoreError as error:
             return SourceFrame(key, index, None, None, (), f"{relative}: {error}", "invalid")
-        return SourceFrame(key, index, result.frame,
+        return SourceFrame(key, index, result.capture,
                            with_vocabulary(result.observations, entries),
                            image_checked=True)
 

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ...core.capture import Capture, Observations
 from ...core.errors import CoreError
-from ...core.frame import Frame, Observations
 from ...io.bags import BagFrame, BagFrameReader, BagTopics, bag_topics_summary
 from ...io.errors import DataIOError
 from ...perception.chain import PerceptionChain
@@ -39,17 +39,17 @@ _HINTS = {"depth": "set the depth topic (an RGB-D camera), or choose a depth est
 class SourceFrame:
     """One frame of a source, ready for the core, or the reason it is not.
 
-    ``key``: ``"<source name>/<stamp_ns>"``, unique in a dataset. ``frame`` and
-    ``observations`` (the perception chain's output, provenance included) are None
-    when ``error`` says why the frame cannot be processed (``error_reason`` is a short
-    code: "no_depth", "no_instances", "no_labels" for an input the chain needs,
-    "perception" for a chain that failed on the frame, "invalid"). ``warnings``: notes
-    of the reader, copied into the scene record.
+    ``key``: ``"<source name>/<stamp_ns>"``, unique in a dataset. ``capture`` (the
+    RGB-D capture) and ``observations`` (the perception chain's output, provenance
+    included) are None when ``error`` says why the frame cannot be processed
+    (``error_reason`` is a short code: "no_depth", "no_instances", "no_labels" for an
+    input the chain needs, "perception" for a chain that failed on the frame,
+    "invalid"). ``warnings``: notes of the reader, copied into the scene record.
     """
 
     key: str
     stamp_ns: int
-    frame: Frame | None
+    capture: Capture | None
     observations: Observations | None
     warnings: tuple[str, ...] = ()
     error: str = ""
@@ -231,7 +231,7 @@ class BagSource:
         except PerceptionError as error:
             return SourceFrame(key, bag_frame.stamp_ns, None, None, bag_frame.warnings,
                                str(error), "perception")
-        return SourceFrame(key, bag_frame.stamp_ns, perceived.frame, perceived.observations,
+        return SourceFrame(key, bag_frame.stamp_ns, perceived.capture, perceived.observations,
                            bag_frame.warnings)
 
 

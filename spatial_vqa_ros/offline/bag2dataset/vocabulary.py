@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ...core.frame import Observations
+from ...core.capture import Observations
 from ...io.errors import DataIOError
 from ...perception.errors import PerceptionError
 from ...perception.factories import PerceptionSpec

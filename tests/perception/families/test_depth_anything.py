@@ -190,13 +190,13 @@ def test_the_adapter_feeds_a_chain_and_the_scene_pipeline(request, family):
     chain = PerceptionChain(depth, SimulationDetector(), SimulationSegmenter(),
                             align=align_depth)
     result = chain.run(inputs, prompts=())
-    assert result.frame.depth_m.shape == rendered.depth_m.shape
+    assert result.capture.depth_m.shape == rendered.depth_m.shape
     assert result.provenance.depth_model == depth.model_id
     assert result.provenance.depth_source == "model+sensor"  # aligned, or prompted
     # prompted depth is already metric: the chain aligns only what the model alone gave
     aligned = {"align"} if family == "metric" else set()
     assert set(result.timings_s) == {"depth", "detect", "segment"} | aligned
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert {o.label for o in graph.objects} <= set(rendered.id_to_label.values())
 
 

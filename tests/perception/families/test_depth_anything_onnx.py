@@ -190,9 +190,9 @@ def test_the_onnx_adapter_feeds_a_chain_and_the_scene_pipeline(da_metric_dir, ex
     chain = PerceptionChain(depth, SimulationDetector(), SimulationSegmenter(),
                             align=align_depth)
     result = chain.run(inputs, prompts=())
-    assert result.frame.depth_m.shape == rendered.depth_m.shape
+    assert result.capture.depth_m.shape == rendered.depth_m.shape
     assert result.provenance.depth_model == depth.model_id
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert {o.label for o in graph.objects} <= set(rendered.id_to_label.values())
 
 

@@ -93,9 +93,9 @@ def test_the_chain_marks_the_estimated_intrinsics_as_the_models(estimator):
     result = PerceptionChain(estimator, SimulationDetector(), SimulationSegmenter()).run(
         inputs, ())
     assert result.provenance.intrinsics_source == "model"
-    assert result.frame.camera.fx == pytest.approx(
+    assert result.capture.camera.fx == pytest.approx(
         estimator.estimate(inputs).intrinsics.fx)
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert graph.provenance["depth_model"] == "depth-pro-tiny"
     assert graph.provenance["intrinsics_source"] == "model"
 

@@ -270,7 +270,7 @@ def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(model_dir):
         model_dir, score_threshold=0.0, text_threshold=0.0), DepthBoxSegmenter())
     result = chain.run(inputs, labels)
     assert len(result.detections) > 0 and set(result.detections.labels) <= set(labels)
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert {o.label for o in graph.objects} <= set(labels)
     assert graph.provenance["detector"] == f"grounding_dino:{model_dir.name}"
 

@@ -285,7 +285,7 @@ def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(model_dir, onnx_
                                                          text_threshold=0.0)
     result = PerceptionChain(SensorDepth(), detector, DepthBoxSegmenter()).run(inputs, labels)
     assert len(result.detections) > 0 and set(result.detections.labels) <= set(labels)
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert graph.provenance["detector"] == detector.name
 
 

@@ -59,10 +59,10 @@ def test_every_family_loads_and_runs_with_the_network_blocked(
                           segmenter_model=str(segmenter_dir), detector_score_threshold=0.01)
     inputs, labels = rendered_inputs()
     result = build_chain(spec).run(inputs, labels)
-    assert result.frame.depth_m.shape == inputs.rgb.shape[:2]
+    assert result.capture.depth_m.shape == inputs.rgb.shape[:2]
     assert len(result.detections) > 0
     assert result.observations.masks.shape[0] == len(result.detections)
-    assert np.isfinite(result.frame.depth_m).any()
+    assert np.isfinite(result.capture.depth_m).any()
     assert no_network == [], f"network attempted: {no_network[:3]}"
 
 

@@ -169,7 +169,7 @@ def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(owlv2_dir):
     result = chain.run(inputs, labels)
     assert len(result.detections) > 0 and set(result.detections.labels) <= set(labels)
     assert result.provenance.detector == f"owlv2:{owlv2_dir.name}"
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert {o.label for o in graph.objects} <= set(labels)
     assert graph.provenance["detector"] == f"owlv2:{owlv2_dir.name}"
 
@@ -251,4 +251,4 @@ def test_build_chain_builds_a_chain_with_owlv2_from_a_local_snapshot(owlv2_dir):
     result = chain.run(SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m),
                        ["mug", "chair"])
     assert result.provenance.detector == chain.detector.name
-    ScenePipeline().process(result.frame, result.observations)
+    ScenePipeline().process(result.capture, result.observations)

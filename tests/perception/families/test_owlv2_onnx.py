@@ -156,7 +156,7 @@ def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(owlv2_dir, onnx_
     result = PerceptionChain(SensorDepth(), detector, DepthBoxSegmenter()).run(inputs, labels)
     assert len(result.detections) > 0 and set(result.detections.labels) <= set(labels)
     assert result.provenance.detector == detector.name
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert {o.label for o in graph.objects} <= set(labels)
     assert graph.provenance["detector"] == detector.name
 

@@ -134,7 +134,7 @@ def test_the_adapter_runs_through_the_chain_into_a_scene_graph(segmenter):
     n = len(result.detections)
     assert n > 0 and result.observations.masks.shape == (n, *rendered.depth_m.shape)
     assert result.provenance.segmenter == "sam:sam-tiny"
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert graph.provenance["segmenter"] == "sam:sam-tiny"
 
 

@@ -173,5 +173,5 @@ def test_the_onnx_adapter_runs_through_the_chain_into_a_scene_graph(onnx_sam2):
     result = PerceptionChain(SensorDepth(), SimulationDetector(), onnx_sam2).run(inputs, ())
     n = len(result.detections)
     assert n > 0 and result.observations.masks.shape == (n, *rendered.depth_m.shape)
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert graph.provenance["segmenter"] == onnx_sam2.name

@@ -198,7 +198,7 @@ def test_the_onnx_adapter_runs_through_the_chain_into_a_scene_graph(onnx_sam):
     n = len(result.detections)
     assert n > 0 and result.observations.masks.shape == (n, *rendered.depth_m.shape)
     assert result.provenance.segmenter == onnx_sam.name
-    graph = ScenePipeline().process(result.frame, result.observations).graph
+    graph = ScenePipeline().process(result.capture, result.observations).graph
     assert graph.provenance["segmenter"] == onnx_sam.name
 
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import ast
+import importlib
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from spatial_vqa_ros.core.camera import CameraIntrinsics
+from spatial_vqa_ros.core.capture import Capture, Observations, depth_to_metres
 from spatial_vqa_ros.core.errors import CoreError
-from spatial_vqa_ros.core.frame import Frame, Observations, depth_to_metres
 
 CAM = CameraIntrinsics(8, 6, 10.0, 10.0, 4.0, 3.0)
 
@@ -31,15 +35,15 @@ def test_unknown_depth_encoding_is_refused():
         depth_to_metres(np.zeros((2, 2), np.uint8), "rgb8")
 
 
-def test_frame_rejects_depth_of_another_size():
+def test_capture_rejects_depth_of_another_size():
     rgb = np.zeros((6, 8, 3), np.uint8)
     with pytest.raises(CoreError, match="depth image has shape .* to match the rgb"):
-        Frame(rgb, np.zeros((5, 8), np.float32), CAM)
+        Capture(rgb, np.zeros((5, 8), np.float32), CAM)
 
 
-def test_frame_rejects_rgb_of_another_size():
+def test_capture_rejects_rgb_of_another_size():
     with pytest.raises(CoreError, match=r"rgb image has shape \(6, 7, 3\)"):
-        Frame(np.zeros((6, 7, 3), np.uint8), np.zeros((6, 8), np.float32), CAM)
+        Capture(np.zeros((6, 7, 3), np.uint8), np.zeros((6, 8), np.float32), CAM)
 
 
 def test_instance_ids_without_label_are_ignored_and_reported():
@@ -70,3 +74,44 @@ def test_huge_and_negative_instance_ids_work_without_a_huge_table():
     obs = Observations.from_instance_image(ids, {4_000_000_000: "crate", 7: "mug"})
     assert obs.labels == ("mug", "crate")  # ordered by id
     assert (obs.segmentation == np.array([[0, 2, 2], [0, 1, 0]])).all()
+
+
+def test_the_capture_module_replaces_core_frame_which_is_gone():
+    """One meaning per name: ``frame`` is a coordinate frame; no alias brings the old
+    module (or ``core.Frame``) back beside ``core.capture.Capture``."""
+    from spatial_vqa_ros import core
+
+    assert core.Capture is Capture
+    assert not hasattr(core, "Frame")
+    with pytest.raises(ModuleNotFoundError, match=r"spatial_vqa_ros\.core\.frame"):
+        importlib.import_module("spatial_vqa_ros.core.frame")
+
+
+def _capture_names(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, name) of every parameter and annotated field or variable typed as a
+    Capture (``Capture``, ``Capture | None``, ``Optional[Capture]``)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            target, annotation = node.arg, node.annotation
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            target, annotation = node.target.id, node.annotation
+        else:
+            continue
+        if any(isinstance(n, ast.Name) and n.id == "Capture" for n in ast.walk(annotation)):
+            found.append((node.lineno, target))
+    return found
+
+
+def test_every_parameter_and_field_holding_a_capture_is_named_for_it():
+    """Where a Capture is passed, ``frame`` would sit beside ``frame_id`` and robot
+    ``frames`` (the node's ComputeReward did): it is called ``capture`` (or ends so)."""
+    package = Path(__file__).resolve().parents[2] / "spatial_vqa_ros"
+    misnamed, seen = [], 0
+    for path in sorted(package.rglob("*.py")):
+        for line, name in _capture_names(ast.parse(path.read_text(), str(path))):
+            seen += 1
+            if not name.endswith("capture"):
+                misnamed.append(f"{path.relative_to(package)}:{line} {name}")
+    assert seen >= 10  # the pipeline, reward, node snapshot, chain result, source frames
+    assert misnamed == []

@@ -1,9 +1,13 @@
-"""What perception hands to geometry: one RGB-D frame and the objects seen in it.
+"""What perception hands to geometry: one RGB-D capture and the objects seen in it.
+
+A :class:`Capture` is the images of one moment (rgb, depth in metres, intrinsics,
+stamp); it is not a coordinate frame. Coordinate frames are :class:`~.scene_frame.SceneFrame`
+and the ``frame_id`` strings of the robot's transforms.
 
 Shapes (H, W = image height and width, N = number of observed objects):
 
-- ``Frame.rgb``: (H, W, 3) uint8, RGB order
-- ``Frame.depth_m``: (H, W) float32 metres along the optical axis; NaN where invalid
+- ``Capture.rgb``: (H, W, 3) uint8, RGB order
+- ``Capture.depth_m``: (H, W) float32 metres along the optical axis; NaN where invalid
 - ``Observations.segmentation``: (H, W) int32; 0 = no object, k = object k-1
 - ``Observations.masks``: (N, H, W) bool when a segmenter gave masks; ``boxes_xyxy``: (N, 4)
 - ``Observations.labels``: N strings; ``scores``: (N,) float32; ``source_ids``: (N,) int64
@@ -26,7 +30,7 @@ DEPTH_SCALE_TO_M = {"32FC1": 1.0, "64FC1": 1.0, "16UC1": 1e-3, "mono16": 1e-3}
 #: ``perception.types.InputSettings``): depth outside it is invalid.
 DEPTH_MIN_M = 0.05
 DEPTH_MAX_M = 20.0
-#: The default most pixels of a frame, live (the spatial node's ``max_pixels``) and
+#: The default most pixels of a capture, live (the spatial node's ``max_pixels``) and
 #: offline (``--max-pixels`` of the commands that read image files): 12 MP holds a 4K
 #: camera, and a single 8K still must not grow a process by hundreds of MB. Here, not
 #: with the node's config, so that offline code reads the same number without nodes/.
@@ -72,8 +76,11 @@ def depth_to_metres(
 
 
 @dataclass(frozen=True)
-class Frame:
-    """One synchronised RGB-D frame with its intrinsics. Depth is aligned to rgb."""
+class Capture:
+    """One synchronised RGB-D capture: the rgb image, depth in metres aligned to it,
+    the camera intrinsics and the stamp. Named so that it is never mistaken for a
+    coordinate frame, which the same calls pass beside it (``frame_id``, ``SceneFrame``).
+    """
 
     rgb: np.ndarray
     depth_m: np.ndarray
@@ -109,7 +116,7 @@ class Frame:
 
 @dataclass(frozen=True)
 class Observations:
-    """Objects seen in one frame: a label image, parallel per-object arrays, and the
+    """Objects seen in one capture: a label image, parallel per-object arrays, and the
     per-instance masks and boxes when a segmenter gave them.
 
     The label image keeps per-object pixel lookup fast for lifting; ``masks`` keep
