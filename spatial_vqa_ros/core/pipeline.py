@@ -14,7 +14,7 @@ import numpy as np
 from .capture import Capture, Observations
 from .completion import CompletionConfig, complete_objects
 from .errors import CoreError
-from .floor import FloorConfig, FloorTracker
+from .floor import FloorConfig, FloorTracker, checked_rigid_transform
 from .objects import ObjectConfig, ObjectEstimate, lift_objects
 from .scene_frame import SceneFrame, camera_from_scene
 from .scene_graph import SceneGraph, SceneGraphTracker, TrackerConfig
@@ -111,10 +111,13 @@ class ScenePipeline:
         self.config = config
         self.floor = FloorTracker(config.floor)
         self.tracker = SceneGraphTracker(config.tracker)
+        #: The last frame's camera pose, which carries the floor to the next frame.
+        self._last_world_from_camera: np.ndarray | None = None
 
     def reset(self) -> None:
         self.floor.reset()
         self.tracker.reset()
+        self._last_world_from_camera = None
 
     def process(self, capture: Capture, obs: Observations,
                 world_from_camera: np.ndarray | None = None) -> FrameResult:
@@ -132,7 +135,8 @@ class ScenePipeline:
             warnings.append("the frame is older than the last one: scene graph reset")
         if capture.valid_depth_fraction == 0.0:
             warnings.append("the depth image has no valid pixel: nothing can be localised")
-        scene = self.floor.update(background_points(capture, obs))
+        scene = self.floor.update(background_points(capture, obs),
+                                  self._camera_motion(world_from_camera))
         if not scene.floor_found:
             warnings.append("no floor found: using a camera-aligned frame; relations that "
                             "need 'up' are not available")
@@ -149,3 +153,17 @@ class ScenePipeline:
                                     seen_empty=(free_space_check(capture, scene)
                                                 if world_from_scene is not None else None))
         return FrameResult(scene, tuple(estimates), graph, tuple(warnings))
+
+    def _camera_motion(self, world_from_camera: np.ndarray | None) -> np.ndarray | None:
+        """previous_from_current from this frame's pose and the last one's; None when
+        either is unknown (a frame without a pose breaks the chain)."""
+        last = self._last_world_from_camera
+        self._last_world_from_camera = current = (
+            None if world_from_camera is None
+            else checked_rigid_transform(world_from_camera, "world_from_camera"))
+        if last is None or current is None:
+            return None
+        inverse = np.eye(4)
+        inverse[:3, :3] = last[:3, :3].T
+        inverse[:3, 3] = -last[:3, :3].T @ last[:3, 3]
+        return inverse @ current

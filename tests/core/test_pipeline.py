@@ -123,3 +123,75 @@ def test_the_same_frame_always_gives_the_same_floor_and_boxes():
     np.testing.assert_array_equal(first.scene.floor_plane_cam, second.scene.floor_plane_cam)
     for a, b in zip(first.estimates, second.estimates, strict=True):
         np.testing.assert_array_equal(a.center_scene, b.center_scene)
+
+
+def _pose_matrix(pose) -> np.ndarray:
+    matrix = np.eye(4)
+    matrix[:3, :3], matrix[:3, 3] = pose.rotation_world_from_cam, pose.position_world
+    return matrix
+
+
+def test_a_moving_camera_with_its_pose_keeps_an_exact_floor_and_runs_ransac_once(monkeypatch):
+    import spatial_vqa_ros.core.floor as floor_module
+    from spatial_vqa_ros.synthetic.render import render
+    from spatial_vqa_ros.synthetic.scenes import random_sequence
+
+    camera = CameraIntrinsics(320, 240, 280.0, 280.0, 159.5, 119.5)
+    scenes = random_sequence(np.random.default_rng(4), 6, camera, max_shift_m=0.5,
+                             max_turn_rad=0.3)
+    calls = []
+    detect = floor_module.detect_floor
+    monkeypatch.setattr(floor_module, "detect_floor",
+                        lambda *args, **kwargs: calls.append(1) or detect(*args, **kwargs))
+    pipeline = ScenePipeline()
+    for k, scene in enumerate(scenes):
+        rendered = render(scene)
+        result = pipeline.process(
+            Capture(rendered.rgb, rendered.depth_m, camera, k * 66_000_000),
+            Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label),
+            _pose_matrix(scene.pose))
+        normal_true, height_true = scene.pose.floor_plane_cam()
+        assert np.degrees(np.arccos(min(1.0, result.scene.floor_normal_cam @ normal_true))) \
+            < 0.05
+        assert result.scene.camera_height_m == pytest.approx(height_true, abs=0.002)
+    assert len(calls) == 1  # the first frame; the pose carried the floor after it
+
+
+def test_the_camera_motion_spans_only_consecutive_posed_frames():
+    capture, _ = _flat_frame(np.full((60, 80), 2.0))
+    obs = Observations(np.zeros((60, 80), np.int32), (), np.ones(0, np.float32),
+                       np.zeros(0, np.int64))
+    pipeline = ScenePipeline()
+    motions = []
+    update = pipeline.floor.update
+    pipeline.floor.update = lambda points, motion=None: motions.append(motion) or update(
+        points, motion)
+    first, second = np.eye(4), np.eye(4)
+    second[:3, 3] = [0.0, 0.0, 0.5]  # half a metre forward
+    stamps = iter(range(1, 100))
+
+    def process(pose):
+        pipeline.process(Capture(capture.rgb, capture.depth_m, capture.camera, next(stamps)),
+                         obs, pose)
+
+    process(first)
+    process(second)
+    process(None)  # a frame without a pose breaks the chain
+    process(second)
+    pipeline.reset()
+    process(second)
+    assert motions[0] is None and motions[2] is None and motions[3] is None
+    assert motions[4] is None
+    np.testing.assert_allclose(motions[1], second)  # previous_from_current
+
+
+@pytest.mark.parametrize(("pose", "message"), [
+    (np.eye(3), "world_from_camera must be a finite 4x4 transform, got shape \\(3, 3\\)"),
+    (np.diag([1.0, 1.0, 1.0, 0.0]), "world_from_camera must be a rigid transform"),
+], ids=["3x3", "last-row"])
+def test_a_bad_camera_pose_is_refused_by_name(pose, message):
+    capture, _ = _flat_frame(np.full((60, 80), 2.0))
+    obs = Observations(np.zeros((60, 80), np.int32), (), np.ones(0, np.float32),
+                       np.zeros(0, np.int64))
+    with pytest.raises(CoreError, match=message):
+        ScenePipeline().process(capture, obs, pose)
