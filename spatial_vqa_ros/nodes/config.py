@@ -22,7 +22,6 @@ from ..core.capture import DEPTH_MAX_M, DEPTH_MIN_M, MAX_PIXELS
 from ..core.errors import CoreError
 from ..core.relations import Margins
 from ..core.reward import RewardSettings
-from ..perception.errors import PerceptionError
 from ..perception.factories import PerceptionSpec, needs_instances
 
 QOS_CHOICES = ("sensor_data", "reliable")
@@ -188,10 +187,7 @@ class SpatialNodeConfig:
         The families say so themselves (``needs_instances``), so a plugin extending the
         simulation detector is subscribed for too. A plugin that cannot be loaded needs
         nothing here: building the chain, first, says why it cannot load."""
-        try:
-            return needs_instances(self.perception_spec)
-        except PerceptionError:
-            return False
+        return needs_instances(self.perception_spec)
 
     @property
     def margins(self) -> Margins:

@@ -342,9 +342,17 @@ def needs_instances(spec: PerceptionSpec) -> bool:
     """Whether a family ``spec`` names reads the simulator's instance image (its class
     says ``needs_instances = True``, see :mod:`.protocols`), so the instance image and
     labels must be subscribed to. Asked of the classes, not their names: a plugin that
-    extends the simulation detector needs them as much as it does."""
-    return any(getattr(family_class(role, getattr(spec, field_name)), "needs_instances", False)
-               for role, field_name in ROLE_FIELDS.items())
+    extends the simulation detector needs them as much as it does. Each role is asked on
+    its own: a plugin that cannot be loaded needs nothing here (building the chain says
+    why it cannot load), and the other roles still answer."""
+    for role, field_name in ROLE_FIELDS.items():
+        try:
+            family = family_class(role, getattr(spec, field_name))
+        except PerceptionError:
+            continue
+        if getattr(family, "needs_instances", False):
+            return True
+    return False
 
 
 def assumed_camera(width: int, height: int, hfov_deg: float) -> CameraIntrinsics:

@@ -62,6 +62,13 @@ def test_required_topics_follow_the_chain() -> None:
         "depth",)
     assert required_roles(PerceptionSpec(depth_estimator="some.plugin:Depth", detector="opencv_dnn",
                                          segmenter="simulation")) == ("instances", "labels")
+    # asked of the class, not its name: a plugin extending the simulation detector reads
+    # the instance image as much as it does; a plugin that cannot load needs nothing yet
+    slow = "spatial_vqa_ros.synthetic.doubles:SlowSimulationDetector"
+    assert required_roles(PerceptionSpec(detector=slow, segmenter="depth_box")) == (
+        "depth", "instances", "labels")
+    assert required_roles(PerceptionSpec(detector="no.such.module:Detector",
+                                         segmenter="depth_box")) == ("depth",)
 
 
 def test_perception_is_part_of_the_settings_and_of_the_source_spec(tmp_path: Path) -> None:

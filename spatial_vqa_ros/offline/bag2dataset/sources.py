@@ -21,7 +21,7 @@ from ...io.bags import BagFrame, BagFrameReader, BagTopics, bag_topics_summary
 from ...io.errors import DataIOError
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
-from ...perception.factories import PerceptionSpec, build_chain
+from ...perception.factories import PerceptionSpec, build_chain, needs_instances
 from ...perception.types import InputSettings
 from ..frames import DEFAULT_INPUTS, SIMULATION, perceive_frame
 
@@ -147,10 +147,10 @@ def source_name(path: str | Path) -> str:
 
 def required_roles(spec: PerceptionSpec) -> tuple[str, ...]:
     """The optional bag topics (``BagTopics`` roles) a chain cannot do without: depth
-    for sensor depth, the instance image and labels for the simulation detector or
-    segmenter."""
+    for sensor depth, the instance image and labels for a family whose class says it
+    reads them (the simulation detector or segmenter, and plugins extending them)."""
     roles = ("depth",) if spec.depth_estimator == "sensor" else ()
-    if "simulation" in (spec.detector, spec.segmenter):
+    if needs_instances(spec):  # a plugin that cannot load needs nothing: the chain says why
         roles += ("instances", "labels")
     return roles
 

@@ -252,6 +252,10 @@ def test_a_plugin_says_it_needs_instances_without_being_constructed(plugins):
     assert family_class("tracker", "depth_flow") is DepthFlowTracker
 
 
-def test_a_plugin_that_cannot_load_cannot_say_what_it_needs():
+def test_a_plugin_that_cannot_load_needs_nothing_and_the_other_roles_still_answer():
+    assert not needs_instances(PerceptionSpec(detector="no_such_package.mod:Detector",
+                                              segmenter="depth_box"))
+    assert needs_instances(PerceptionSpec(depth_estimator="no_such_package.mod:Depth",
+                                          detector="opencv_dnn", segmenter="simulation"))
     with pytest.raises(PerceptionError, match="cannot be loaded: ModuleNotFoundError"):
-        needs_instances(PerceptionSpec(detector="no_such_package.mod:Detector"))
+        family_class("detector", "no_such_package.mod:Detector")  # the chain says why
