@@ -20,6 +20,7 @@ from ..core.camera import CameraIntrinsics
 from ..core.capture import Capture, Observations
 from .depth import within_range
 from .errors import PerceptionError
+from .live_report import LiveReport
 from .protocols import DepthEstimator, Detector, Segmenter
 from .types import DepthResult, Detections, Provenance, SensorInputs, check_masks
 
@@ -40,9 +41,38 @@ class ChainResult:
     depth: DepthResult
     provenance: Provenance
     timings_s: dict[str, float]
+    #: The two-rate chain's account of the frame (keyframe or not, each object's mask
+    #: tracked or detected and its detection's age); None from the serial chain.
+    live: LiveReport | None = None
 
 
-def _staged(stage: str, name: str, call: Callable[[], object]) -> object:
+@dataclass(frozen=True)
+class MeasuredDepth:
+    """A frame's metric depth (aligned, within the valid range) and the camera it is
+    measured with; ``intrinsics_source``: one of ``INTRINSICS_SOURCES``."""
+
+    depth: DepthResult
+    camera: CameraIntrinsics
+    intrinsics_source: str
+
+
+def observations_from(masks: np.ndarray, detections: Detections, provenance: Provenance,
+                      detector_name: str) -> Observations:
+    """The core's :class:`Observations` of one mask per detection (the serial chain's
+    per-frame result and the two-rate chain's tracked objects alike): labels, scores,
+    boxes and source ids from ``detections``, the provenance attached, and prompts the
+    detector cannot look for said in the warnings."""
+    observations = replace(Observations.from_masks(
+        masks, detections.labels, detections.scores, detections.xyxy,
+        detections.source_ids), provenance=provenance.as_dict())
+    if detections.unknown_prompts:
+        observations = replace(observations, warnings=(
+            f"the {detector_name} detector cannot look for: "
+            f"{', '.join(detections.unknown_prompts)}",))
+    return observations
+
+
+def staged(stage: str, name: str, call: Callable[[], object]) -> object:
     """Run one stage; any failure becomes a PerceptionError that names it."""
     try:
         return call()
@@ -84,8 +114,21 @@ class PerceptionChain:
     def run(self, inputs: SensorInputs, prompts: Sequence[str], stamp_ns: int = 0
             ) -> ChainResult:
         timings: dict[str, float] = {}
+        measured = self.measure_depth(inputs, timings)
+        detections, masks = self.detect_and_segment(inputs, prompts, measured.depth.depth_m,
+                                                    timings)
+        provenance = self.provenance(measured)
+        observations = observations_from(masks, detections, provenance, self.detector.name)
+        capture = Capture(inputs.rgb, measured.depth.depth_m, measured.camera, stamp_ns)
+        return ChainResult(capture, observations, detections, measured.depth, provenance,
+                           timings)
+
+    def measure_depth(self, inputs: SensorInputs, timings: dict[str, float]) -> MeasuredDepth:
+        """The depth stage (and scale alignment, and the valid range) of one frame, with
+        the camera it is measured with; stage seconds are added to ``timings``. Every
+        frame needs it, keyframe or not (the two-rate chain runs it alone)."""
         start = time.perf_counter()
-        depth = _staged("depth", self.depth.name, lambda: self.depth.estimate(inputs))
+        depth = staged("depth", self.depth.name, lambda: self.depth.estimate(inputs))
         timings["depth"] = time.perf_counter() - start
         if depth.depth_m.shape != inputs.size_hw:
             raise PerceptionError(f"depth ({self.depth.name}) is {depth.depth_m.shape}, "
@@ -93,34 +136,37 @@ class PerceptionChain:
         camera, intrinsics_source = self._camera(inputs, depth)
         if self.align is not None and depth.source == "model":  # "model+sensor": prompted
             start = time.perf_counter()
-            depth = _staged("align", "scale", lambda: self.align(depth, inputs, camera))
+            depth = staged("align", "scale", lambda: self.align(depth, inputs, camera))
             timings["align"] = time.perf_counter() - start
         depth = within_range(depth, inputs.settings)  # model depth too: none beyond the range
+        return MeasuredDepth(depth, camera, intrinsics_source)
+
+    def detect_and_segment(self, inputs: SensorInputs, prompts: Sequence[str],
+                           depth_m: np.ndarray | None, timings: dict[str, float]
+                           ) -> tuple[Detections, np.ndarray]:
+        """The expensive stages: boxes for ``prompts`` (clipped to the image) and one
+        (N, H, W) bool mask per box; stage seconds are added to ``timings``."""
         start = time.perf_counter()
-        detections = _staged("detect", self.detector.name,
+        detections = staged("detect", self.detector.name,
                              lambda: self.detector.detect(inputs, prompts))
         height, width = inputs.size_hw
         detections = detections.clipped(width, height)
         timings["detect"] = time.perf_counter() - start
         start = time.perf_counter()
-        masks = _staged("segment", self.segmenter.name, lambda: check_masks(
-            self.segmenter.segment(inputs, detections.xyxy, depth.depth_m),
+        masks = staged("segment", self.segmenter.name, lambda: check_masks(
+            self.segmenter.segment(inputs, detections.xyxy, depth_m),
             len(detections), inputs.size_hw))
         timings["segment"] = time.perf_counter() - start
-        provenance = Provenance(
+        return detections, masks
+
+    def provenance(self, measured: MeasuredDepth) -> Provenance:
+        """Where a frame's numbers come from: this chain's models and the depth used."""
+        depth = measured.depth
+        return Provenance(
             depth_source=depth.source, depth_model=depth.model_id,
             detector=self.detector.name, segmenter=self.segmenter.name,
-            intrinsics_source=intrinsics_source, depth_scale=depth.scale,
+            intrinsics_source=measured.intrinsics_source, depth_scale=depth.scale,
             depth_shift_m=depth.shift_m)
-        observations = replace(Observations.from_masks(
-            masks, detections.labels, detections.scores, detections.xyxy,
-            detections.source_ids), provenance=provenance.as_dict())
-        if detections.unknown_prompts:
-            observations = replace(observations, warnings=(
-                f"the {self.detector.name} detector cannot look for: "
-                f"{', '.join(detections.unknown_prompts)}",))
-        capture = Capture(inputs.rgb, depth.depth_m, camera, stamp_ns)
-        return ChainResult(capture, observations, detections, depth, provenance, timings)
 
     def _camera(self, inputs: SensorInputs, depth: DepthResult
                 ) -> tuple[CameraIntrinsics, str]:
@@ -140,4 +186,5 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
-__all__ = ["STAGES", "ChainResult", "DepthAligner", "PerceptionChain", "mask_iou"]
+__all__ = ["STAGES", "ChainResult", "DepthAligner", "MeasuredDepth", "PerceptionChain",
+           "mask_iou", "observations_from"]

@@ -58,7 +58,7 @@ class CompactMasks:
             x0, x1 = int(np.argmax(cols[i])), width - int(np.argmax(cols[i, ::-1]))
             boxes[i] = (x0, y0, x1, y1)
             bits.append(np.packbits(masks[i, y0:y1, x0:x1]))
-        areas = masks.reshape(n, -1).sum(axis=1).astype(np.int64)
+        areas = masks.reshape(n, height * width).sum(axis=1).astype(np.int64)
         return cls((int(height), int(width)), boxes, tuple(bits), areas)
 
     def __len__(self) -> int:

@@ -30,6 +30,14 @@ def test_packing_is_lossless_and_boxes_are_tight_with_exclusive_end() -> None:
     assert packed.areas.tolist() == masks.reshape(6, -1).sum(axis=1).tolist()
 
 
+def test_no_masks_pack_to_an_empty_set_of_the_image_size() -> None:
+    # a frame with no tracked objects is still kept in the track history
+    packed = CompactMasks.from_dense(np.zeros((0, 40, 50), bool))
+    assert len(packed) == 0 and packed.shape_hw == (40, 50)
+    assert packed.areas.shape == (0,) and packed.boxes_xyxy.shape == (0, 4)
+    assert packed.to_dense().shape == (0, 40, 50)
+
+
 def test_a_small_object_at_vga_is_stored_over_a_hundred_times_smaller() -> None:
     masks = np.zeros((3, 480, 640), bool)
     masks[:, 100:200, 300:400] = True
