@@ -20,15 +20,29 @@ from typing import Any
 
 from ..core.capture import DEPTH_MAX_M, DEPTH_MIN_M, MAX_PIXELS
 from ..core.errors import CoreError
+from ..core.live import HistoryConfig, KeyframePolicy, LiveError
 from ..core.relations import Margins
 from ..core.reward import RewardSettings
+from ..perception.errors import PerceptionError
 from ..perception.factories import PerceptionSpec, needs_instances
+from ..perception.live_chain import LiveConfig
 
 QOS_CHOICES = ("sensor_data", "reliable")
 #: How a live checkpoint change loads the new model: beside the running one (which
 #: serves until the new one is ready; twice the model memory for a while), or after
 #: unloading it (for a device without room for two; no perception in between).
 SWAP_POLICIES = ("beside", "unload_first")
+#: How frames are perceived: "serial", every stage on each frame the worker takes (the
+#: graph updates as often as the chain finishes); "tracked", depth and a tracker on every
+#: frame and the detector on keyframes beside them (perception.live_chain).
+LIVE_MODES = ("serial", "tracked")
+#: The keyframe parameters -> the field of core.live.KeyframePolicy each sets.
+KEYFRAME_FIELDS = {"keyframe_every_n_frames": "every_n_frames",
+                   "keyframe_every_s": "every_s",
+                   "keyframe_min_interval_s": "min_interval_s",
+                   "keyframe_lost_tracks": "lost_tracks_min",
+                   "keyframe_view_translation_m": "view_translation_m",
+                   "keyframe_view_rotation_deg": "view_rotation_deg"}
 #: Metadata key of the fields that may change while the node runs (see :func:`_live`).
 _LIVE = "live"
 #: The ambiguity margins' parameters -> the field of core.relations.Margins each sets.
@@ -122,6 +136,26 @@ class SpatialNodeConfig:
     odometry_child_frame: str = ""
     #: How long a lookup may wait for a transform at the image's stamp [s].
     tf_timeout_s: float = 0.1
+    #: "serial" or "tracked" (LIVE_MODES); the rest of this block is read in tracked mode.
+    live_mode: str = "serial"
+    #: What carries the masks between keyframes (perception TRACKERS, or a plugin path).
+    tracker: str = "depth_flow"
+    #: Keyframes (stamp time, so live and offline runs of a recording agree): at least
+    #: every N frames or S seconds (0 = off), never closer than the min interval; also
+    #: when this many tracks are newly lost (0 = off), or the camera moved this far since
+    #: the last keyframe (with a pose source; 0 = off). Labels changing always forces one.
+    keyframe_every_n_frames: int = 30
+    keyframe_every_s: float = 2.0
+    keyframe_min_interval_s: float = 0.0
+    keyframe_lost_tracks: int = 1
+    keyframe_view_translation_m: float = 0.5
+    keyframe_view_rotation_deg: float = 20.0
+    #: Time a frame may spend bringing a late detection's masks forward to it [s]; past
+    #: it, they join from the next frame on.
+    forward_budget_s: float = 0.05
+    #: How much of the tracks' past is kept to reconcile late detections against [s];
+    #: a detection slower than this is matched against the oldest kept state (logged).
+    track_history_s: float = 6.0
 
     def __post_init__(self) -> None:
         self.perception_spec  # noqa: B018 -- validates the perception names and options
@@ -147,6 +181,9 @@ class SpatialNodeConfig:
         except CoreError as error:
             raise ValueError(f"reward_{error}") from None
         self._check_robot_frames()
+        if self.live_mode not in LIVE_MODES:
+            raise ValueError(f"live_mode must be 'serial' or 'tracked', got {self.live_mode!r}")
+        self.live_config  # noqa: B018 -- validates the keyframe and tracking parameters
 
     def _check_robot_frames(self) -> None:
         """The reward pairs (an end may be a robot frame) and the frames' lookup."""
@@ -175,10 +212,30 @@ class SpatialNodeConfig:
     def perception_spec(self) -> PerceptionSpec:
         """The chain the parameters name: each spec field is the parameter of the same
         name, except ``assumed_hfov_deg`` (for images without intrinsics: the node has
-        its CameraInfo) and ``tracker`` (not a node parameter yet: the node does not
-        track between keyframes)."""
+        its CameraInfo)."""
         return PerceptionSpec(**{f.name: getattr(self, f.name) for f in fields(PerceptionSpec)
-                                 if f.name not in ("assumed_hfov_deg", "tracker")})
+                                 if f.name != "assumed_hfov_deg"})
+
+    @property
+    def live_config(self) -> LiveConfig:
+        """The two-rate chain's settings (tracked mode; asynchronous detection).
+        ValueError naming the parameter when one is out of range."""
+        try:
+            policy = KeyframePolicy(**{key: getattr(self, name)
+                                       for name, key in KEYFRAME_FIELDS.items()})
+            if not (math.isfinite(self.track_history_s) and self.track_history_s > 0):
+                raise LiveError(f"track_history_s must be > 0 seconds, got "
+                                f"{self.track_history_s}")
+            history = HistoryConfig(max_frames=max(90, math.ceil(self.track_history_s * 60)),
+                                    max_age_s=float(self.track_history_s),
+                                    max_bytes=256 * 2**20)
+            return LiveConfig(policy=policy, history=history,
+                              forward_budget_s=self.forward_budget_s, asynchronous=True)
+        except (LiveError, PerceptionError) as error:
+            message = str(error)
+            for name, key in KEYFRAME_FIELDS.items():
+                message = message.replace(f"KeyframePolicy.{key}", name)
+            raise ValueError(message) from None
 
     @property
     def uses_instances(self) -> bool:
@@ -296,5 +353,5 @@ def split_pair(pair: str) -> list[str]:
     return ends
 
 
-__all__ = ["MARGIN_FIELDS", "QOS_CHOICES", "SWAP_POLICIES", "SpatialNodeConfig", "split_pair",
-           "tidy_labels"]
+__all__ = ["KEYFRAME_FIELDS", "LIVE_MODES", "MARGIN_FIELDS", "QOS_CHOICES", "SWAP_POLICIES",
+           "SpatialNodeConfig", "split_pair", "tidy_labels"]

@@ -65,6 +65,7 @@ from .runner import run_node
 from .service_replies import fill_query_response, fill_reward_response, reward_settings
 from .stats import NodeStats
 from .sync import ApproximateTimeSync
+from .tracked import tracked_perception
 from .vision_msgs_out import detections_2d, detections_3d, vision_msgs_module
 
 
@@ -100,6 +101,7 @@ class SpatialNode(Node):
         self._swapper = ModelSwapper(chain, c.perception_spec, log=self._log,
                                      revert=lambda values: self._live.set(values))  # noqa: PLW0108 -- made next
         self._live = LiveParameters(self, c, self._swapper, self._log)
+        self._tracked = tracked_perception(chain, c, self._log)  # None: serial mode
         self._pipeline = ScenePipeline(PipelineConfig(
             tracker=TrackerConfig(remove_after_s=c.remove_after_s, memory_s=c.memory_s),
             scene_frame_id=c.scene_frame_id))
@@ -345,10 +347,16 @@ class SpatialNode(Node):
         sensors = sensor_inputs_from_msgs(rgb_msg, inputs.depth, inputs.instances, camera,
                                           InputSettings(c.depth_min_m, c.depth_max_m),
                                           id_to_label=self._labels)
-        perceived = self._chain.run(sensors, self._prompts, stamp_to_ns(rgb_msg.header.stamp))
+        stamp_ns = stamp_to_ns(rgb_msg.header.stamp)
+        if self._tracked is not None:  # two rates: the tracker uses the pose
+            world_from_camera = self._camera_pose(rgb_msg, camera.frame_id)
+            perceived = self._tracked.step(self._chain, sensors, self._prompts, stamp_ns,
+                                           world_from_camera)
+        else:
+            perceived = self._chain.run(sensors, self._prompts, stamp_ns)
+            world_from_camera = self._camera_pose(rgb_msg, camera.frame_id)
         self._stats.perceived(perceived.timings_s, perceived.provenance.as_dict())
         capture = perceived.capture
-        world_from_camera = self._camera_pose(rgb_msg, camera.frame_id)
         result = self._pipeline.process(capture, perceived.observations, world_from_camera)
         self._snapshot = Snapshot(result.graph, capture, result)
         for warning in result.warnings:
@@ -450,7 +458,8 @@ class SpatialNode(Node):
                                     floor_found=graph.floor_found,
                                     objects_tracked=len(graph.objects),
                                     camera_height_m=graph.scene.camera_height_m,
-                                    engines=engine_states(), extra=swap.values())
+                                    engines=engine_states(), extra={**swap.values(), **(
+                                        self._tracked.diagnostics() if self._tracked else {})})
         level, message = swap.applied_to(report.level, report.message)
         level = DiagnosticStatus.OK if level == "ok" else DiagnosticStatus.WARN
         status = DiagnosticStatus(level=level, name=f"{self.get_name()}: scene graph",
@@ -472,6 +481,8 @@ class SpatialNode(Node):
             self._service_node.destroy_node()
         if hasattr(self, "_swapper"):
             self._swapper.stop()
+        if getattr(self, "_tracked", None) is not None:
+            self._tracked.close()
         if hasattr(self, "_worker"):
             self._stop.set()
             with self._mailbox_lock:

@@ -168,3 +168,42 @@ def test_a_start_up_parameter_set_to_its_own_value_is_no_change():
 def test_a_bad_live_value_is_refused_with_the_validators_message(changes, message):
     with pytest.raises(ValueError, match=message):
         SpatialNodeConfig().with_changes(changes)
+
+
+def test_the_node_runs_serial_by_default_and_tracked_mode_builds_its_live_settings():
+    assert SpatialNodeConfig().live_mode == "serial"
+    config = SpatialNodeConfig.declare(FakeNode({
+        "live_mode": "tracked", "tracker": "depth_flow", "keyframe_every_n_frames": 15,
+        "keyframe_every_s": 1.0, "keyframe_min_interval_s": 0.25, "keyframe_lost_tracks": 0,
+        "forward_budget_s": 0.02, "track_history_s": 3.0}))
+    live = config.live_config
+    assert live.asynchronous and live.forward_budget_s == 0.02
+    assert (live.policy.every_n_frames, live.policy.every_s, live.policy.min_interval_s,
+            live.policy.lost_tracks_min) == (15, 1.0, 0.25, 0)
+    assert live.history.max_age_s == 3.0 and config.perception_spec.tracker == "depth_flow"
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"live_mode": "fast"}, "live_mode must be 'serial' or 'tracked', got 'fast'"),
+    ({"tracker": "sam9"}, "tracker must be one of"),
+    ({"keyframe_every_n_frames": -1}, "keyframe_every_n_frames must be a whole number >= 0"),
+    ({"keyframe_every_s": -1.0}, "keyframe_every_s must be a finite number >= 0"),
+    ({"keyframe_view_rotation_deg": 200.0}, "keyframe_view_rotation_deg must be <= 180"),
+    ({"keyframe_every_s": 0.5, "keyframe_min_interval_s": 1.0}, r"keyframe_every_s \(0.5 s\) "
+     "is shorter than min_interval_s"),
+    ({"forward_budget_s": -0.1}, "forward_budget_s must be a finite number of seconds >= 0"),
+    ({"track_history_s": 0.0}, "track_history_s must be > 0 seconds"),
+])
+def test_bad_tracking_parameters_are_refused_by_name(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        SpatialNodeConfig.declare(FakeNode(overrides))
+
+
+@pytest.mark.parametrize("name", ["live_mode", "tracker", "keyframe_every_s",
+                                  "forward_budget_s"])
+def test_tracking_parameters_need_a_restart(name):
+    changes = {"live_mode": "tracked", "tracker": "pkg.mod:Tracker", "keyframe_every_s": 5.0,
+               "forward_budget_s": 0.2}
+    with pytest.raises(ValueError, match=rf"^{name} cannot change while the node runs .*"
+                                         "needs a restart$"):
+        SpatialNodeConfig().with_changes({name: changes[name]})
