@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from tiny_detectors import fixed_onnx
 
 from spatial_vqa_ros.perception.errors import PerceptionError
 from spatial_vqa_ros.perception.opencv_dnn import (
@@ -202,25 +202,6 @@ def test_a_network_with_another_output_layout_is_refused(cv2):
     net = FixedNet(np.zeros((1, 100, 85), np.float32))
     with pytest.raises(PerceptionError, match=r"expected the SSD DetectionOutput layout"):
         OpenCVDetector(net, COCO_90_CLASSES).detect(frame(), ["cat"])
-
-
-def fixed_onnx(path: Path, rows) -> Path:
-    """A real ONNX model whose output is the given rows whatever the image."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
-    rows = np.asarray(rows, np.float32).reshape(1, 1, -1, 7)
-    graph = helper.make_graph(
-        [helper.make_node("ReduceMean", ["image"], ["mean"], keepdims=1),
-         helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
-         helper.make_node("Add", ["nothing", "rows"], ["detection_out"])],
-        "fixed_ssd",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 300, 300])],
-        [helper.make_tensor_value_info("detection_out", TensorProto.FLOAT, list(rows.shape))],
-        [numpy_helper.from_array(np.zeros((1, 1, 1, 1), np.float32), "zero"),
-         numpy_helper.from_array(rows, "rows")])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
-    return path
 
 
 def test_an_onnx_detector_loads_from_a_file(cv2, tmp_path):

@@ -1,6 +1,7 @@
-"""Tiny real ONNX detectors for the live-parameter tests: an SSD whose output is fixed
-rows whatever the image, so a test knows what each checkpoint finds (and which one
-runs: the detector is named after the file). Needs onnx, imported when one is written.
+"""Tiny real ONNX detectors: an SSD whose output is fixed rows whatever the image, so a
+test knows what each checkpoint finds (and which one runs: the detector is named after
+the file). Needs onnx, imported when one is written. Shared by the opencv_dnn family
+tests and the live-parameter tests; the tests directory is on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ BOTTLE = [0, 44, 0.9, 0.4, 0.3, 0.6, 0.7]
 
 
 def fixed_onnx(path: Path, rows) -> Path:
-    """A real ONNX SSD whose output is ``rows`` whatever the image (as in
-    tests/perception/test_opencv_dnn.py)."""
+    """A real ONNX SSD whose output is ``rows`` whatever the image."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
