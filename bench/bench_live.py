@@ -13,10 +13,14 @@ Sections (``--sections``, comma list; all by default):
 
 - ``trackers``: the trackers' time per frame (``bench_trackers.py``).
 
-The issue's other figures (graph rate and reward latency against the detector's delay
-per tracker, GPU figures) are sections still to come: ``SECTIONS`` lists them with no
-function, the script prints them as "not built yet" rather than made-up numbers, and
-exits 1 when one is asked for. A new section is one entry in ``SECTIONS``.
+- ``graph_rate``: the share of a 15 Hz camera's frames that get a graph, and the
+  latency from camera to publish, for detector delays of 0.1, 0.5 and 2 s, serial chain
+  vs the two-rate chain with ``depth_flow`` (``bench_graph_rate.py``; in-process).
+
+The issue's other figures (the learned trackers in graph_rate, GPU figures) are still
+to come: ``SECTIONS`` lists the GPU one with no function, the script prints it as "not
+built yet" rather than made-up numbers, and exits 1 when it is asked for. A new section
+is one entry in ``SECTIONS``.
 """
 
 from __future__ import annotations
@@ -212,8 +216,10 @@ def section_core(args: argparse.Namespace) -> None:
 #: name -> (what it measures, the function; None: not built yet).
 SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], None] | None]] = {
     "core": ("the core's time per frame in rooms with walls (p50/p95)", section_core),
-    "graph_rate": ("graph rate and reward latency against the detector's delay, per "
-                   "tracker", None),
+    "graph_rate": ("share of frames with a graph and camera -> publish latency against the "
+                   "detector's delay, serial vs tracked (depth_flow), in-process "
+                   "(bench_graph_rate.py)",
+                   lambda args: __import__("bench_graph_rate").section_graph_rate(args)),
     "trackers": ("the trackers' time per frame: depth_flow on one core (bench_trackers.py; "
                  "the learned trackers, torch and ONNX Runtime, still to come)",
                  lambda args: __import__("bench_trackers").section_trackers(args)),

@@ -1,0 +1,163 @@
+"""Graph rate against the detector's delay: serial chain vs the two-rate chain.
+
+A camera thread emits a rendered moving sequence at 15 Hz into a one-slot mailbox
+(latest frame wins, as in the node); a worker takes the newest frame and runs either
+the serial chain (depth -> detect -> segment) or ``LiveChain.step`` (depth -> track,
+detection on keyframes on its own thread), then the core (``ScenePipeline.process``),
+and "publishes". The detector is the slow simulation double with a delay of 0.1, 0.5
+and 2 s. Reported: the share of the camera's frames that got a graph, the share of those
+with objects, and the latency from the frame's camera time to its graph's publish
+(p50/p99; what a reward computed on that graph lags the camera by).
+
+In-process, through the same chain and core the node runs, without DDS (the node's DDS
+path with a 1 s detector is tested in tests/nodes/test_live_tracking_node.py). Run it
+alone: ``python bench/bench_graph_rate.py [--frames 60] [--size 640x480]`` or as the
+``graph_rate`` section of ``bench_live.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+
+import numpy as np
+
+from spatial_vqa_ros.core.live import KeyframePolicy
+from spatial_vqa_ros.core.pipeline import ScenePipeline
+from spatial_vqa_ros.perception.chain import PerceptionChain
+from spatial_vqa_ros.perception.depth import SensorDepth
+from spatial_vqa_ros.perception.live_chain import LiveChain, LiveConfig
+from spatial_vqa_ros.perception.simulation import SimulationSegmenter
+from spatial_vqa_ros.perception.trackers.depth_flow import DepthFlowTracker
+from spatial_vqa_ros.perception.types import SensorInputs
+from spatial_vqa_ros.synthetic.bags import synthetic_scenes
+from spatial_vqa_ros.synthetic.doubles import SlowSimulationDetector
+from spatial_vqa_ros.synthetic.render import DepthNoise, render
+
+RATE_HZ = 15.0
+DELAYS_S = (0.1, 0.5, 2.0)
+
+
+def _pose(scene) -> np.ndarray:
+    pose = np.eye(4)
+    pose[:3, :3] = scene.pose.rotation_world_from_cam
+    pose[:3, 3] = scene.pose.position_world
+    return pose
+
+
+def rendered_frames(n: int, size_wh: tuple[int, int], seed: int
+                    ) -> list[tuple[SensorInputs, np.ndarray]]:
+    scenes = synthetic_scenes("sequence", n, seed=seed, width=size_wh[0], height=size_wh[1])
+    rng = np.random.default_rng(seed)
+    frames = []
+    for scene in scenes:
+        r = render(scene, DepthNoise(), rng)
+        frames.append((SensorInputs(r.rgb, r.camera, r.depth_m, r.instance_ids,
+                                    r.id_to_label), _pose(scene)))
+    return frames
+
+
+def play(frames, perceive) -> tuple[list[float], list[int]]:
+    """Emit ``frames`` at RATE_HZ; a worker runs ``perceive(k)`` + the core on the newest.
+    Latencies (s, camera time to publish) and object counts, one per graph."""
+    mailbox: list[tuple[int, float] | None] = [None]
+    lock = threading.Condition()
+    done = threading.Event()
+    latencies, objects = [], []
+    pipeline = ScenePipeline()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                while mailbox[0] is None and not done.is_set():
+                    lock.wait(0.05)
+                item, mailbox[0] = mailbox[0], None
+            if item is None:
+                return
+            k, emitted = item
+            perceived = perceive(k)
+            result = pipeline.process(perceived.capture, perceived.observations)
+            latencies.append(time.monotonic() - emitted)
+            objects.append(len(result.graph.objects))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    start = time.monotonic()
+    for k in range(len(frames)):
+        time.sleep(max(0.0, start + k / RATE_HZ - time.monotonic()))
+        with lock:
+            mailbox[0] = (k, time.monotonic())
+            lock.notify()
+    time.sleep(1 / RATE_HZ)
+    done.set()
+    thread.join()
+    return latencies, objects
+
+
+def run_mode(frames, mode: str, delay_s: float) -> str:
+    chain = PerceptionChain(SensorDepth(), SlowSimulationDetector(delay_s),
+                            SimulationSegmenter())
+    def stamp(k: int) -> int:
+        return 1_700_000_000_000_000_000 + round(k * 1e9 / RATE_HZ)
+
+    live = None
+    if mode == "serial":
+        def perceive(k):
+            return chain.run(frames[k][0], (), stamp(k))
+    else:
+        live = LiveChain(chain, DepthFlowTracker(), LiveConfig(
+            policy=KeyframePolicy(every_n_frames=30, every_s=2.0), asynchronous=True))
+
+        def perceive(k):
+            return live.step(frames[k][0], (), stamp(k), frames[k][1])
+    try:
+        latencies, objects = play(frames, perceive)
+    finally:
+        if live is not None:
+            live.close()
+    n = len(frames)
+    with_objects = sum(1 for c in objects if c)
+    p50, p99 = (np.percentile(latencies, (50, 99)) * 1e3 if latencies else (np.nan, np.nan))
+    return (f"  {delay_s:4.1f} s  {mode:7s}  graphs {len(latencies) / n:6.1%} of {n} frames "
+            f"({with_objects / n:6.1%} with objects)   camera -> publish p50 {p50:6.0f} ms  "
+            f"p99 {p99:6.0f} ms")
+
+
+def section_graph_rate(args: argparse.Namespace) -> None:
+    size = tuple(int(v) for v in getattr(args, "size", "640x480").split("x"))
+    n = max(int(args.frames), 30)
+    t0 = time.perf_counter()
+    frames = rendered_frames(n, size, args.seed)
+    print(f"\n## graph_rate: {n} frames of a {size[0]}x{size[1]} moving sequence at "
+          f"{RATE_HZ:.0f} Hz, slow simulation detector, simulation masks, depth_flow "
+          f"tracker with the pose, core included, in-process (rendered in "
+          f"{time.perf_counter() - t0:.0f} s)")
+    for delay_s in DELAYS_S:
+        for mode in ("serial", "tracked"):
+            print(run_mode(frames, mode, delay_s), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--size", default="640x480", help="WxH of the rendered frames")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        width, height = (int(v) for v in args.size.split("x"))
+    except ValueError:
+        print(f"bench_graph_rate: --size is WxH, e.g. 640x480, got {args.size!r}",
+              file=sys.stderr)
+        return 2
+    if args.frames < 1 or width < 16 or height < 16:
+        print("bench_graph_rate: --frames must be >= 1 and --size at least 16x16",
+              file=sys.stderr)
+        return 2
+    section_graph_rate(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
