@@ -35,6 +35,9 @@ DEPTH_MAX_M = 20.0
 #: camera, and a single 8K still must not grow a process by hundreds of MB. Here, not
 #: with the node's config, so that offline code reads the same number without nodes/.
 MAX_PIXELS = 12_000_000
+#: Where an object's mask on a capture came from: the detector on this capture, or a
+#: tracker carrying it since an earlier keyframe's detection (the two-rate chain).
+MASK_SOURCES = ("detected", "tracked")
 
 
 def depth_in_metres(depth: np.ndarray, encoding: str) -> np.ndarray:
@@ -139,9 +142,26 @@ class Observations:
     #: Where the numbers come from (models, depth source, scale applied): plain values,
     #: carried into the scene graph, its JSON lines and dataset records.
     provenance: Mapping[str, object] = field(default_factory=dict)
+    #: Per object, where its mask came from: one of :data:`MASK_SOURCES` ("tracked":
+    #: carried by a tracker since a keyframe's detection); empty: every mask detected on
+    #: this capture (the serial chain, simulators).
+    mask_sources: tuple[str, ...] = ()
+    #: (N,) float64 stamp seconds since each object's last detection (0 when detected on
+    #: this capture); None: all 0. The gate refuses objects whose age is past its limit.
+    detection_age_s: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.labels)
+        if self.mask_sources and (len(self.mask_sources) != n
+                                  or not set(self.mask_sources) <= set(MASK_SOURCES)):
+            raise CoreError(f"mask_sources must hold {n} of {', '.join(MASK_SOURCES)} (one "
+                            f"per label), got {self.mask_sources!r}")
+        if self.detection_age_s is not None:
+            ages = np.asarray(self.detection_age_s, np.float64)
+            if ages.shape != (n,) or not (np.isfinite(ages).all() and (ages >= 0).all()):
+                raise CoreError(f"detection_age_s must be ({n},) finite seconds >= 0, got "
+                                f"{ages.shape} {ages.tolist()}")
+            object.__setattr__(self, "detection_age_s", ages)
         if self.segmentation.ndim != 2 or self.segmentation.dtype != np.int32:
             raise CoreError(
                 f"segmentation must be (H, W) int32, got {self.segmentation.shape} "
@@ -159,6 +179,13 @@ class Observations:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def origin(self, k: int) -> tuple[str, float]:
+        """Object ``k``'s mask source and detection age [s] ("detected", 0.0 when the
+        observations carry none)."""
+        source = self.mask_sources[k] if self.mask_sources else "detected"
+        age = 0.0 if self.detection_age_s is None else float(self.detection_age_s[k])
+        return source, age
 
     @classmethod
     def empty(cls, height: int, width: int) -> Observations:

@@ -9,16 +9,25 @@ Version 2 (from 1): ``size`` in x, y, z order (was [width, depth, height]); one 
 ``stamp_ns`` (the float ``stamp`` in seconds is gone); ``provenance``: where the
 numbers came from (depth source and model, detector, segmenter, intrinsics source,
 depth scale and shift applied).
+
+Version 3 (from 2): each object has ``mask_source`` ("detected", or "tracked": carried by
+a tracker since a keyframe's detection) and ``detection_age_s`` (stamp seconds from its
+last detection to this frame). :func:`read_scene_record` reads versions 2 and 3, a
+version-2 object as detected on its frame (what every version-2 writer did).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
+from .errors import CoreError
 from .pipeline import FrameResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Versions :func:`read_scene_record` reads.
+READABLE_VERSIONS = (2, 3)
 
 
 def _rounded(values, digits: int = 4) -> list[float | None]:
@@ -37,6 +46,7 @@ def frame_record(result: FrameResult, stamp_ns: int) -> dict[str, Any]:
             "center": _rounded(o.center_scene), "size": _rounded(o.extent_scene),
             "visible_pixels": int(o.pixel_count), "points": int(o.point_count),
             "partial": bool(o.partial), "confidence": round(float(o.confidence), 3),
+            "mask_source": o.mask_source, "detection_age_s": round(float(o.detection_age_s), 4),
         })
     return {
         "schema": SCHEMA_VERSION,
@@ -54,3 +64,17 @@ def frame_record(result: FrameResult, stamp_ns: int) -> dict[str, Any]:
         "warnings": list(result.warnings),
         "provenance": dict(graph.provenance),
     }
+
+
+def read_scene_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A scene record of a readable version as this version spells it (a new dict);
+    CoreError naming the version for any other (a version-1 record's ``size`` order
+    differs, so it is not guessed at)."""
+    version = record.get("schema")
+    if version not in READABLE_VERSIONS:
+        raise CoreError(f"scene record schema {version!r} is not one this spatial_vqa_ros "
+                        f"reads ({', '.join(map(str, READABLE_VERSIONS))}): write it again "
+                        "with `spatial-vqa scenes`")
+    objects = [{"mask_source": "detected", "detection_age_s": 0.0, **o}
+               for o in record.get("objects", [])]
+    return {**record, "schema": SCHEMA_VERSION, "objects": objects}

@@ -7,6 +7,9 @@ dataset may teach, and the reasons for silence are the same everywhere:
 - ``same_object``: a relation of an object with itself;
 - ``not_in_view``: an object not seen in the latest frame while objects are tracked
   relative to the camera (no pose source), so its position may be stale;
+- ``stale``: an object's latest mask was carried by a tracker for longer than
+  ``Margins.max_detection_age_s`` since its last detection (two-rate perception), so it
+  may have drifted off the object;
 - ``no_floor``: the relation needs "up" and no floor was found;
 - ``partial``: the relation reads a size, and an object is only partly visible; or
   an object is cut by the image border and the positions its hidden part allows do
@@ -47,7 +50,8 @@ from .relations import (
 from .scene_graph import SceneGraph
 
 #: Every reason a relation may not be stated, in the order they are checked.
-REASONS = ("same_object", "not_in_view", "no_floor", "partial", "non_finite", "unclear")
+REASONS = ("same_object", "not_in_view", "stale", "no_floor", "partial", "non_finite",
+           "unclear")
 NON_FINITE = "the estimate is not finite"
 
 
@@ -91,7 +95,8 @@ def judge(relation: str, a: Boxed, b: Boxed | None = None, *, floor_found: bool,
 
     Objects are read through :class:`relations.Boxed`; where they have them, ``id``
     (same-object check), ``description`` or ``label`` (messages) and ``visible`` are
-    used too, so scene objects, per-frame estimates and truth boxes all pass here.
+    used too, so scene objects, per-frame estimates and truth boxes all pass here, and
+    ``detection_age_s`` (absent: 0, a detected mask) against the margins' age limit.
 
     ``camera_scene`` is the camera position in the scene frame (for
     ``closer_to_camera``); ``world_fixed`` tells whether objects out of view keep valid
@@ -103,7 +108,7 @@ def judge(relation: str, a: Boxed, b: Boxed | None = None, *, floor_found: bool,
     if rel.binary and b is None:
         raise ValueError(f"relation {relation!r} needs two objects, got one")
     refusal = _refusal(rel, a, b if rel.binary else None, floor_found=floor_found,
-                       world_fixed=world_fixed)
+                       world_fixed=world_fixed, max_age_s=margins.max_detection_age_s)
     if refusal is not None:
         return refusal
     if rel.kind == "predicate":
@@ -113,7 +118,7 @@ def judge(relation: str, a: Boxed, b: Boxed | None = None, *, floor_found: bool,
 
 
 def _refusal(rel: Relation, a: Boxed, b: Boxed | None, *, floor_found: bool,
-             world_fixed: bool) -> Verdict | None:
+             world_fixed: bool, max_age_s: float) -> Verdict | None:
     """The reason the objects themselves rule the relation out, before any number."""
     objects = (a,) if b is None else (a, b)
     if b is not None and _same(a, b):
@@ -124,6 +129,13 @@ def _refusal(rel: Relation, a: Boxed, b: Boxed | None, *, floor_found: bool,
         return Verdict(rel.name, "not_in_view",
                        f"{' and '.join(unseen)} is not in view in the latest frame, and "
                        "without a camera pose (odometry) its last position may be stale")
+    stale = [f"{_name(o)} was last detected {age:.1f} s before its latest view"
+             for o in objects
+             if max_age_s > 0 and (age := float(getattr(o, "detection_age_s", 0.0))) > max_age_s]
+    if stale:
+        return Verdict(rel.name, "stale",
+                       f"{' and '.join(stale)} (limit max_detection_age_s = {max_age_s:g} s): "
+                       "the tracker may have drifted off it since")
     if rel.needs_floor and not floor_found:
         return Verdict(rel.name, "no_floor",
                        f"'{rel.name}' needs to know which way is up, but no floor was "

@@ -104,6 +104,9 @@ class ObjectEstimate:
     #: (k, 3) unit scene axes along which a part beyond the image border may lie
     #: (``cut_bounds``); empty when the object is cut by no border.
     hidden_directions: np.ndarray = field(default_factory=lambda: NO_DIRECTIONS)
+    #: The observation's mask source and detection age [s] (``Observations.origin``).
+    mask_source: str = "detected"
+    detection_age_s: float = 0.0
 
     @property
     def box_width_m(self) -> float:
@@ -357,6 +360,7 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
             lo, hi = np.minimum(lo, mid), np.maximum(hi, mid)
         range_m = float(mean_range[k])
         notes = (f"dropped {dropped[label]} points as outliers",) if dropped[label] else ()
+        mask_source, age_s = obs.origin(k)
         estimates.append(ObjectEstimate(
             index=k, label=obs.labels[k], score=float(obs.scores[k]),
             source_id=int(obs.source_ids[k]), center_scene=(lo + hi) / 2, extent_scene=hi - lo,
@@ -365,7 +369,8 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
             occluded_outline=float(occluded), occluded_bottom=float(occluded_bottom),
             base_occluder=int(analysis.base_occluder[label]) - 1,
             position_sigma_m=0.005 + max(0.003, 2 * noise_c) * range_m ** 2, notes=notes,
-            hidden_directions=hidden_directions(cut_sides, scene.rotation_scene_from_cam)))
+            hidden_directions=hidden_directions(cut_sides, scene.rotation_scene_from_cam),
+            mask_source=mask_source, detection_age_s=age_s))
     return estimates
 
 
@@ -383,4 +388,5 @@ def _unlocalised(obs: Observations, k: int, *, reason: str,
         pixel_count=pixel_count, point_count=int(point_count), localised=False,
         partial=partial, cut_by_border=cut_by_border,
         occluded_outline=float(occluded_outline), occluded_bottom=float(occluded_bottom),
-        base_occluder=-1, position_sigma_m=float("nan"), reason=reason)
+        base_occluder=-1, position_sigma_m=float("nan"), reason=reason,
+        mask_source=obs.origin(k)[0], detection_age_s=obs.origin(k)[1])

@@ -37,7 +37,8 @@ class Boxed(Protocol):
 
 @dataclass(frozen=True)
 class Margins:
-    """Ambiguity margins. A difference must exceed them to be asserted."""
+    """Ambiguity margins. A difference must exceed them to be asserted. With them, the
+    gate's one freshness limit: they travel together to every caller of the gate."""
 
     #: Position differences: this floor plus ``sigmas`` x the combined 1-sigma noise.
     position_m: float = 0.03
@@ -47,6 +48,9 @@ class Margins:
     size_rel: float = 0.10
     #: Volumes: relative difference below this is unclear.
     volume_rel: float = 0.40
+    #: An object whose latest mask a tracker carried longer than this since its last
+    #: detection is not stated about (it may have drifted) [s]; 0 = no limit.
+    max_detection_age_s: float = 2.0
 
 
 @dataclass(frozen=True)

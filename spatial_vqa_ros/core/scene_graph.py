@@ -54,6 +54,12 @@ class SceneObject:
     #: (k, 3) unit scene axes along which a part cut off by the image border may lie
     #: (``cut_bounds``: what bounds the statements about it); empty when seen whole.
     hidden_directions: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    #: Where the mask of the latest observation came from: "detected", "tracked" (a
+    #: tracker carried it since a keyframe's detection), or "" when not visible.
+    mask_source: str = "detected"
+    #: Stamp seconds from the last detection to the latest observation (``last_seen``):
+    #: 0 when that mask was detected. The gate refuses an object past its limit.
+    detection_age_s: float = 0.0
 
     @property
     def box_width_m(self) -> float:
@@ -207,6 +213,9 @@ class _Track:
     world_from_extent_view: np.ndarray
     #: Directions a cut-off part may lie along, in the world frame.
     hidden_world: np.ndarray
+    #: The latest observation's mask source and detection age [s].
+    mask_source: str = "detected"
+    detection_age_s: float = 0.0
 
     def extent_in(self, frame_from_world: np.ndarray) -> np.ndarray:
         """The box extent along the axes of the frame whose rotation from the world is
@@ -327,7 +336,8 @@ class SceneGraphTracker:
             roi=e.roi_xyxy, pixel_count=e.pixel_count, point_count=e.point_count,
             position_sigma_m=e.position_sigma_m, first_seen_ns=stamp_ns,
             last_seen_ns=stamp_ns, count=1, world_from_extent_view=o.world_from_view,
-            hidden_world=o.hidden_world)
+            hidden_world=o.hidden_world, mask_source=e.mask_source,
+            detection_age_s=e.detection_age_s)
         return track_id
 
     def _fold(self, t: _Track, o: _Observation, stamp_ns: int) -> None:
@@ -359,6 +369,7 @@ class SceneGraphTracker:
         t.confidence = max(e.score, (1 - cfg.min_blend) * t.confidence)
         t.roi, t.pixel_count, t.point_count = e.roi_xyxy, e.pixel_count, e.point_count
         t.last_seen_ns = stamp_ns
+        t.mask_source, t.detection_age_s = e.mask_source, e.detection_age_s
         t.count += 1
 
     @staticmethod
@@ -376,7 +387,8 @@ class SceneGraphTracker:
             point_count=t.point_count, position_sigma_m=float(t.position_sigma_m),
             first_seen_ns=t.first_seen_ns, last_seen_ns=t.last_seen_ns,
             observation_count=t.count, visible=visible,
-            hidden_directions=t.hidden_world @ rotation.T)
+            hidden_directions=t.hidden_world @ rotation.T,
+            mask_source=t.mask_source if visible else "", detection_age_s=t.detection_age_s)
 
 
 def _same_axes(a: np.ndarray, b: np.ndarray, tolerance_deg: float = 5.0) -> bool:

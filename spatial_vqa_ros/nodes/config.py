@@ -48,7 +48,8 @@ _LIVE = "live"
 #: The ambiguity margins' parameters -> the field of core.relations.Margins each sets.
 MARGIN_FIELDS = {"margin_position_m": "position_m", "margin_sigmas": "sigmas",
                  "margin_size_m": "size_m", "margin_size_rel": "size_rel",
-                 "margin_volume_rel": "volume_rel"}
+                 "margin_volume_rel": "volume_rel",
+                 "max_detection_age_s": "max_detection_age_s"}
 
 
 def _live(default: Any) -> Any:
@@ -124,6 +125,9 @@ class SpatialNodeConfig:
     margin_size_m: float = _live(0.03)
     margin_size_rel: float = _live(0.10)
     margin_volume_rel: float = _live(0.40)
+    #: The gate refuses to state relations of an object whose mask a tracker carried
+    #: longer than this since its last detection (live_mode tracked) [s]; 0 = no limit.
+    max_detection_age_s: float = _live(2.0)
     odometry_topic: str = ""
     odometry_slop_s: float = 0.05
     #: The camera optical frame in the odometry child frame: x y z qx qy qz qw.

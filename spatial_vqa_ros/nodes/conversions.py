@@ -53,7 +53,8 @@ def scene_object_to_msg(o: SceneObject) -> SceneObjectMsg:
         size=Vector3(x=float(e[0]), y=float(e[1]), z=float(e[2])),
         partial=bool(o.partial), roi=_roi(o.roi_xyxy), point_count=int(o.point_count),
         first_seen=ns_to_stamp(o.first_seen_ns), last_seen=ns_to_stamp(o.last_seen_ns),
-        observation_count=int(o.observation_count), visible=bool(o.visible))
+        observation_count=int(o.observation_count), visible=bool(o.visible),
+        mask_source=o.mask_source, detection_age_s=float(o.detection_age_s))
 
 
 def scene_graph_to_msg(graph: SceneGraph) -> SceneGraphMsg:

@@ -87,7 +87,10 @@ def scene_object_from_msg(o: Any,
         roi_xyxy=(x0, y0, x0 + int(roi.width), y0 + int(roi.height)), pixel_count=0,
         point_count=int(o.point_count), position_sigma_m=float(position_sigma_m),
         first_seen_ns=stamp_ns(o.first_seen), last_seen_ns=stamp_ns(o.last_seen),
-        observation_count=int(o.observation_count), visible=bool(o.visible))
+        observation_count=int(o.observation_count), visible=bool(o.visible),
+        # getattr: objects recorded before these fields existed were all detected
+        mask_source=str(getattr(o, "mask_source", "detected")),
+        detection_age_s=float(getattr(o, "detection_age_s", 0.0)))
 
 
 def scene_graph_from_msg(msg: Any, position_sigma_m: float = DEFAULT_POSITION_SIGMA_M, *,

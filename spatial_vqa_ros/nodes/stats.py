@@ -30,6 +30,7 @@ class NodeStats:
         self._lock = threading.Lock()
         self._inputs: deque[float] = deque(maxlen=window)
         self._latencies: deque[float] = deque(maxlen=window)
+        self._graphs: deque[float] = deque(maxlen=window)  # when each graph was made
         self._rate_window_s = rate_window_s
         self._window = window
         self._stages: dict[str, deque[float]] = {}
@@ -55,6 +56,7 @@ class NodeStats:
         with self._lock:
             self.processed += 1
             self._latencies.append(now - received_s)
+            self._graphs.append(now)
 
     def perceived(self, timings_s: dict[str, float], provenance: dict[str, object]) -> None:
         """Record a frame's perception stage timings and where its numbers came from."""
@@ -79,9 +81,18 @@ class NodeStats:
             self.last_error = message
 
     def input_rate_hz(self, now_s: float | None = None) -> float:
+        """Input sets received per second over the rate window."""
+        return self._rate_hz(self._inputs, now_s)
+
+    def graph_rate_hz(self, now_s: float | None = None) -> float:
+        """Scene graphs made per second over the rate window (what ``~/scene_graph``,
+        the services' snapshot and ``~/reward`` update at)."""
+        return self._rate_hz(self._graphs, now_s)
+
+    def _rate_hz(self, times: deque[float], now_s: float | None) -> float:
         now = time.monotonic() if now_s is None else now_s
         with self._lock:
-            recent = [t for t in self._inputs if now - t < self._rate_window_s]
+            recent = [t for t in times if now - t < self._rate_window_s]
         if len(recent) < 2 or recent[-1] <= recent[0]:
             return 0.0
         return (len(recent) - 1) / (recent[-1] - recent[0])
@@ -98,7 +109,9 @@ class NodeStats:
         """The status now: a warning names the first thing the user should fix.
         ``engines``: TensorRT engine states by graph (runtime tensorrt); one building
         or failed is said after the camera and floor, since frames still flow (on the
-        fallback runtime) meanwhile."""
+        fallback runtime) meanwhile. ``detector_rate_hz`` is the graph rate (the serial
+        chain detects on every graph's frame) unless ``extra`` says otherwise (the
+        two-rate chain: its own detector rate and tracker latency)."""
         engines = engines or {}
         building = [graph for graph, state in engines.items() if state == "building engine"]
         failed = [f"{graph} {state}" for graph, state in engines.items()
@@ -118,6 +131,8 @@ class NodeStats:
                                       "fallback runtime")
         values = {
             "input_rate_hz": f"{self.input_rate_hz(now_s):.1f}",
+            "graph_rate_hz": f"{self.graph_rate_hz(now_s):.1f}",
+            "detector_rate_hz": f"{self.graph_rate_hz(now_s):.2f}",
             "latency_median_ms": f"{self.latency_median_s() * 1e3:.1f}",
             "frames_processed": str(self.processed), "frames_dropped": str(self.dropped),
             "errors": str(self.errors), "last_error": self.last_error,

@@ -40,7 +40,7 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -362,11 +362,14 @@ class LiveChain:
             np.array([self._tracks[i].score for i in seen], np.float32),
             source_ids=np.array(seen, np.int64))
         provenance = chain.provenance(measured)
-        observations = observations_from(masks, detections, provenance, chain.detector.name)
         objects = tuple(ObjectOrigin(
             i, self._tracks[i].label, "detected" if i in now.detected else "tracked",
             (frame.stamp_ns - self._tracks[i].detected_ns) / NS_PER_S,
             1.0 if i in now.detected else now.masks[i][1]) for i in seen)
+        observations = replace(
+            observations_from(masks, detections, provenance, chain.detector.name),
+            mask_sources=tuple(o.origin for o in objects),
+            detection_age_s=np.array([o.detection_age_s for o in objects], np.float64))
         live = LiveReport(
             now.index, decision.is_keyframe, decision.reason, decision.held_by,
             self._slot.busy, None if reconciled is None else reconciled[0],

@@ -4,16 +4,19 @@ Between the detector's keyframes a tracker carries the objects' masks, so a fram
 objects are not all equally fresh. :class:`LiveReport` (``ChainResult.live``) says for
 each object of the frame's observations whether its mask was detected on this frame or
 carried by the tracker, and how old (in stamp time) its last detection is; and for the
-frame, whether it was a keyframe and why. The scene JSON and ``SceneObject.msg`` do not
-carry these fields yet: they reach the node's diagnostics and the offline tools.
+frame, whether it was a keyframe and why. The per-object origin and age also ride on the
+frame's ``Observations`` (``mask_sources``, ``detection_age_s``), so the scene graph, its
+JSON and ``SceneObject.msg`` carry them and the gate can refuse a stale object.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Where a frame's mask of an object came from.
-ORIGINS = ("detected", "tracked")
+from ..core.capture import MASK_SOURCES
+
+#: Where a frame's mask of an object came from (the core's names).
+ORIGINS = MASK_SOURCES
 
 
 @dataclass(frozen=True)

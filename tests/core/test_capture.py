@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +116,27 @@ def test_every_parameter_and_field_holding_a_capture_is_named_for_it():
                 misnamed.append(f"{path.relative_to(package)}:{line} {name}")
     assert seen >= 10  # the pipeline, reward, node snapshot, chain result, source frames
     assert misnamed == []
+
+
+def test_observations_say_where_each_mask_came_from_and_default_to_detected():
+    masks = np.zeros((2, 4, 4), bool)
+    masks[0, :2], masks[1, 2:] = True, True
+    plain = Observations.from_masks(masks, ["mug", "box"], np.ones(2))
+    assert plain.origin(1) == ("detected", 0.0)
+    tracked = replace(plain, mask_sources=("detected", "tracked"),
+                      detection_age_s=np.array([0.0, 0.4]))
+    assert tracked.origin(1) == ("tracked", 0.4)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"mask_sources": ("detected",)}, "mask_sources must hold 2 of detected, tracked"),
+    ({"mask_sources": ("detected", "guessed")}, "mask_sources must hold 2"),
+    ({"detection_age_s": np.array([0.0])}, r"detection_age_s must be \(2,\)"),
+    ({"detection_age_s": np.array([0.0, -1.0])}, "finite seconds >= 0"),
+    ({"detection_age_s": np.array([0.0, np.nan])}, "finite seconds >= 0"),
+])
+def test_bad_mask_sources_or_ages_are_refused(changes, message):
+    masks = np.zeros((2, 4, 4), bool)
+    plain = Observations.from_masks(masks, ["mug", "box"], np.ones(2))
+    with pytest.raises(CoreError, match=message):
+        replace(plain, **changes)

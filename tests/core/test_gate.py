@@ -9,6 +9,7 @@ service refuses or answers "unclear", and when both state it they state the same
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from builders import est, graph_of, ns
 
 from spatial_vqa_ros.core.gate import REASONS, judge, judge_in_graph
 from spatial_vqa_ros.core.query import answer_structured
-from spatial_vqa_ros.core.relations import RELATIONS, direction
+from spatial_vqa_ros.core.relations import RELATIONS, Margins, direction
 from spatial_vqa_ros.core.scene_frame import camera_aligned_frame
 from spatial_vqa_ros.core.scene_graph import SceneGraphTracker
 from spatial_vqa_ros.core.units import to_metres
@@ -51,7 +52,18 @@ def _out_of_view():
     return graph
 
 
-GRAPHS = {"cluttered": _cluttered, "no_floor": _no_floor, "out_of_view": _out_of_view}
+def _stale():
+    """The box's mask was carried by a tracker 3.5 s past its last detection (live_mode
+    tracked), longer than the default limit of 2 s; the mug's 1 s is within it."""
+    return graph_of(replace(est("mug", [2.0, 0.6, 0.8]), mask_source="tracked",
+                            detection_age_s=1.0),
+                    replace(est("box", [3.0, -0.5, 0.2]), mask_source="tracked",
+                            detection_age_s=3.5),
+                    est("chair", [3.0, 0.9, 0.45], (0.5, 0.5, 0.9)))
+
+
+GRAPHS = {"cluttered": _cluttered, "no_floor": _no_floor, "out_of_view": _out_of_view,
+          "stale": _stale}
 
 
 def test_every_relation_has_a_vqa_category():
@@ -95,7 +107,8 @@ def test_answers_and_training_data_agree_on_every_relation(scene):
                 assert to_metres(answer.value, answer.unit) == pytest.approx(qa.value), where
     expected = {"cluttered": {None, "unclear", "partial", "same_object"},
                 "no_floor": {None, "no_floor", "same_object"},
-                "out_of_view": {None, "not_in_view", "same_object"}}[scene]
+                "out_of_view": {None, "not_in_view", "same_object"},
+                "stale": {None, "stale", "same_object"}}[scene]
     assert expected <= reasons, reasons
     assert reasons - {None} <= set(REASONS)
 
@@ -140,3 +153,40 @@ def test_caller_bugs_raise_instead_of_returning_a_verdict():
         judge("distance", a, None, floor_found=True)
     with pytest.raises(KeyError):
         judge("beside", a, a, floor_found=True)
+
+
+def test_an_object_detected_too_long_ago_is_refused_with_its_age():
+    graph = _stale()
+    box, mug = graph.find("box"), graph.find("mug")
+    assert (box.mask_source, box.detection_age_s) == ("tracked", 3.5)
+    verdict = judge_in_graph(graph, "distance", mug, box)
+    assert verdict.reason == "stale"
+    assert "the box was last detected 3.5 s before its latest view" in verdict.message
+    assert "max_detection_age_s = 2 s" in verdict.message
+    answer = answer_structured(graph, "distance", "mug", "box")
+    assert not answer.success and "3.5 s" in answer.error
+    assert judge_in_graph(graph, "height", box).reason == "stale"  # measures of one too
+
+
+def test_a_fresh_tracked_object_passes_and_the_limit_is_a_setting():
+    graph = _stale()
+    mug, box, chair = (graph.find(n) for n in ("mug", "box", "chair"))
+    assert judge_in_graph(graph, "distance", mug, chair).statable  # 1 s < 2 s
+    assert judge_in_graph(graph, "distance", box, chair,
+                          margins=Margins(max_detection_age_s=4.0)).statable
+    assert judge_in_graph(graph, "distance", box, chair,
+                          margins=Margins(max_detection_age_s=0.0)).statable  # 0: off
+    assert judge_in_graph(graph, "distance", mug, chair,
+                          margins=Margins(max_detection_age_s=0.5)).reason == "stale"
+    assert skip_reason("distance", graph, box, chair,
+                       margins=Margins(max_detection_age_s=4.0)) is None
+
+
+def test_detected_objects_and_plain_boxes_are_never_stale():
+    graph = _cluttered()  # every estimate detected on its frame (the serial chain)
+    assert {(o.mask_source, o.detection_age_s) for o in graph.objects} == {("detected", 0.0)}
+    strict = Margins(max_detection_age_s=1e-9)
+    assert judge_in_graph(graph, "distance", graph.find("mug"), graph.find("chair"),
+                          margins=strict).statable
+    assert judge("distance", est("a", [1, 0, 0]), est("b", [2, 1, 0]), floor_found=True,
+                 margins=strict).statable

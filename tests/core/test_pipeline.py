@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -195,3 +197,19 @@ def test_a_bad_camera_pose_is_refused_by_name(pose, message):
                        np.zeros(0, np.int64))
     with pytest.raises(CoreError, match=message):
         ScenePipeline().process(capture, obs, pose)
+
+
+def test_the_observations_mask_sources_and_ages_reach_the_estimates_and_the_graph():
+    _, rendered, _ = render_case(11)
+    obs = Observations.from_instance_image(rendered.instance_ids, rendered.id_to_label)
+    n = len(obs)
+    sources = tuple("tracked" if k % 2 else "detected" for k in range(n))
+    ages = np.array([0.3 * (k % 2) for k in range(n)])
+    obs = replace(obs, mask_sources=sources, detection_age_s=ages)
+    result = ScenePipeline().process(Capture(rendered.rgb, rendered.depth_m, rendered.camera),
+                                     obs)
+    assert [(e.mask_source, e.detection_age_s) for e in result.estimates] == \
+        [obs.origin(e.index) for e in result.estimates]
+    assert {(o.mask_source, o.detection_age_s) for o in result.graph.objects} <= \
+        set(zip(sources, ages.tolist()))
+    assert any(o.mask_source == "tracked" for o in result.graph.objects)

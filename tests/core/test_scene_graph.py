@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from builders import SCENE, est, ns
@@ -86,3 +88,17 @@ def test_snapshots_are_immutable_values():
     assert first.find("mug").center_scene[0] == 2.0
     with pytest.raises(AttributeError):
         first.objects = ()
+
+
+def test_each_object_carries_its_latest_mask_source_and_detection_age():
+    tracker = SceneGraphTracker(TrackerConfig(remove_after_s=5.0))
+    tracker.update([est("mug", [2, 0, 0]), est("box", [3, -0.5, 0.2])], SCENE, ns(0.0), "f")
+    graph = tracker.update([replace(est("mug", [2, 0, 0]), mask_source="tracked",
+                                    detection_age_s=0.2)], SCENE, ns(0.2), "f")
+    mug, box = graph.find("mug"), graph.find("box")
+    assert (mug.mask_source, mug.detection_age_s, mug.visible) == ("tracked", 0.2, True)
+    # not seen on this frame: no mask of it here, its age as at its latest view
+    assert (box.mask_source, box.detection_age_s, box.visible) == ("", 0.0, False)
+    graph = tracker.update([est("mug", [2, 0, 0])], SCENE, ns(0.4), "f")  # a keyframe
+    assert (graph.find("mug").mask_source, graph.find("mug").detection_age_s) == ("detected",
+                                                                                   0.0)

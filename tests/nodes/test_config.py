@@ -132,7 +132,7 @@ def test_the_live_parameters_are_the_marked_ones():
         "depth_model", "detector_model", "detector_config", "segmenter_model", "model_swap",
         "reward_pairs", "reward_distance_kind", "reward_shaping", "reward_scale",
         "margin_position_m", "margin_sigmas", "margin_size_m", "margin_size_rel",
-        "margin_volume_rel"}
+        "margin_volume_rel", "max_detection_age_s"}
 
 
 def test_a_live_change_gives_the_new_typed_config():
@@ -163,6 +163,7 @@ def test_a_start_up_parameter_set_to_its_own_value_is_no_change():
     ({"depth_min_m": 30.0}, "depth_min_m < depth_max_m"),
     ({"model_swap": "later"}, "model_swap must be 'beside' or 'unload_first'"),
     ({"margin_size_rel": float("nan")}, "margin_size_rel must be >= 0"),
+    ({"max_detection_age_s": -1.0}, "max_detection_age_s must be >= 0"),
     ({"no_such_thing": 1}, "unknown parameters: no_such_thing"),
 ])
 def test_a_bad_live_value_is_refused_with_the_validators_message(changes, message):

@@ -22,7 +22,8 @@ def test_scene_object_fields():
         "center": "geometry_msgs/Point", "size": "geometry_msgs/Vector3", "partial": "boolean",
         "roi": "sensor_msgs/RegionOfInterest", "point_count": "uint32",
         "first_seen": "builtin_interfaces/Time", "last_seen": "builtin_interfaces/Time",
-        "observation_count": "uint32", "visible": "boolean",
+        "observation_count": "uint32", "visible": "boolean", "mask_source": "string",
+        "detection_age_s": "double",
     }
 
 

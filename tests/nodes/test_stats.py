@@ -76,3 +76,18 @@ def test_engine_states_are_reported_after_the_camera_and_floor():
     assert report.level == "warn" and "sam2/encoder.onnx failed: RuntimeError" in report.message
     assert stats.report(camera_known=True, floor_found=True, objects_tracked=1,
                         camera_height_m=1.2, engines={"a/b.onnx": "ready"}).message == "ok"
+
+
+def test_the_graph_rate_is_reported_beside_the_input_rate_and_is_the_serial_detector_rate():
+    stats = NodeStats()
+    for k in range(31):  # 30 Hz in, a graph for every third frame: 10 Hz
+        received = stats.input_received(now_s=100.0 + k / 30)
+        if k % 3 == 0:
+            stats.frame_processed(received, now_s=received + 0.01)
+    r = report(stats, 101.1)
+    assert (r.values["input_rate_hz"], r.values["graph_rate_hz"]) == ("30.0", "10.0")
+    assert r.values["detector_rate_hz"] == "10.00"  # serial: detects on each graph's frame
+    tracked = report(stats, 101.1, extra={"detector_rate_hz": "0.50",
+                                          "tracker_latency_median_ms": "12.0"})
+    assert tracked.values["detector_rate_hz"] == "0.50"  # the two-rate chain's own
+    assert tracked.values["graph_rate_hz"] == "10.0"

@@ -91,3 +91,15 @@ def test_a_source_spec_in_the_old_spelling_rebuilds_the_same_source(tmp_path: Pa
     spec["perception"] = in_old_spelling({"perception": spec["perception"]})["perception"]
     assert "score_threshold" in spec["perception"]
     assert source_from_spec(spec).perception == SPEC
+
+
+def test_the_gates_age_limit_is_in_the_settings_only_when_it_is_not_the_default() -> None:
+    plain = CONFIG.settings()
+    assert set(plain["synthesis"]["margins"]) == {"position_m", "sigmas", "size_m", "size_rel",
+                                                  "volume_rel"}  # as before it existed
+    assert Bag2DatasetConfig.from_settings(plain, CONFIG.shard_size) == CONFIG
+    strict = replace(CONFIG, synthesis=replace(
+        CONFIG.synthesis, margins=replace(CONFIG.synthesis.margins, max_detection_age_s=0.5)))
+    settings = json.loads(json.dumps(strict.settings()))
+    assert settings["synthesis"]["margins"]["max_detection_age_s"] == 0.5
+    assert Bag2DatasetConfig.from_settings(settings, CONFIG.shard_size) == strict

@@ -92,12 +92,15 @@ class Bag2DatasetConfig:
                         "exclude_tags": list(self.filters.exclude_tags)}}
         vocabulary = {"vocabulary": asdict(self.vocabulary)} if self.vocabulary.model else {}
         inputs = {} if self.inputs == InputSettings() else {"inputs": asdict(self.inputs)}
+        margins = asdict(s.margins)  # the age limit, too, only when set (issue 21)
+        if margins["max_detection_age_s"] == Margins().max_detection_age_s:
+            del margins["max_detection_age_s"]
         return {
             "settings_version": SETTINGS_VERSION,
             "synthesis": {"category_weights": weights, "qa_per_image": s.qa_per_image,
                           "units": s.units, "qualitative_fraction": s.qualitative_fraction,
                           "seed": s.seed, "multi_turn": s.multi_turn,
-                          "margins": asdict(s.margins)},
+                          "margins": margins},
             "pipeline": asdict(self.pipeline),
             "topics": asdict(self.topics),
             "perception": asdict(self.perception),
