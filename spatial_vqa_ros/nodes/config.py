@@ -144,6 +144,9 @@ class SpatialNodeConfig:
     live_mode: str = "serial"
     #: What carries the masks between keyframes (perception TRACKERS, or a plugin path).
     tracker: str = "depth_flow"
+    #: A learned tracker's weights (sam2_video, sam3_tracker): a registry name or a local
+    #: path. Restart-only, as the tracker is.
+    tracker_model: str = ""
     #: Keyframes (stamp time, so live and offline runs of a recording agree): at least
     #: every N frames or S seconds (0 = off), never closer than the min interval; also
     #: when this many tracks are newly lost (0 = off), or the camera moved this far since

@@ -80,6 +80,9 @@ class PerceptionSpec:
     #: What carries objects' masks between the detector's keyframes (:data:`TRACKERS`
     #: or a plugin); built by :func:`build_tracker`, not yet used by the chain or node.
     tracker: str = "depth_flow"
+    #: The weights of a learned tracker (``sam2_video``, ``sam3_tracker``): a registry
+    #: name or a local path, as the other ``*_model`` fields.
+    tracker_model: str = ""
 
     def __post_init__(self) -> None:
         for role, field_name in ROLE_FIELDS.items():
@@ -174,7 +177,7 @@ def torch_device(device: str) -> str:
 
 
 def _family(module: str, cls: str, model_field: str, *, thresholded: bool = False,
-            onnx_cls: str = "") -> Factory:
+            onnx_cls: str = "", package: str = "families") -> Factory:
     """A factory loading a transformers family from the spec's model (registry name or
     path): ``families.<module>.<cls>.from_pretrained(directory)`` on torch, or
     ``families.<module>_onnx.<onnx_cls>.from_pretrained(directory, directory / "onnx")``
@@ -191,7 +194,8 @@ def _family(module: str, cls: str, model_field: str, *, thresholded: bool = Fals
         directory = resolve_model_dir(getattr(spec, model_field),
                                       models_dir=spec.models_dir or None)
         try:
-            return _load(spec, module, cls, onnx_cls, directory, thresholded=thresholded)
+            return _load(spec, module, cls, onnx_cls, directory, thresholded=thresholded,
+                         package=package)
         except PerceptionError:
             raise
         except ImportError as error:
@@ -200,17 +204,17 @@ def _family(module: str, cls: str, model_field: str, *, thresholded: bool = Fals
             raise _load_error(module, directory, error) from None
     # torch and ONNX Runtime adapters of a family need the same inputs: the torch one
     # answers for both (its module imports torch only when a model loads)
-    factory.family_class = lambda: _import(f"families.{module}", cls)  # type: ignore[attr-defined]
+    factory.family_class = lambda: _import(f"{package}.{module}", cls)  # type: ignore[attr-defined]
     return factory
 
 
 def _load(spec: PerceptionSpec, module: str, cls: str, onnx_cls: str, directory: Any, *,
-          thresholded: bool) -> Any:
+          thresholded: bool, package: str = "families") -> Any:
     """The family's adapter on ``directory``, for the spec's runtime and device."""
     options = ({"score_threshold": spec.detector_score_threshold}
                if thresholded and spec.detector_score_threshold > 0 else {})
     if spec.perception_runtime == "torch":
-        adapter = getattr(importlib.import_module(f"{__package__}.families.{module}"), cls)
+        adapter = getattr(importlib.import_module(f"{__package__}.{package}.{module}"), cls)
         return adapter.from_pretrained(directory,
                                        device=torch_device(spec.perception_device), **options)
     if not onnx_cls:
@@ -265,6 +269,10 @@ SEGMENTERS: dict[str, Factory] = {
 }
 TRACKERS: dict[str, Factory] = {
     "depth_flow": _plain("trackers.depth_flow", "DepthFlowTracker"),
+    "sam2_video": _family("sam2_video", "Sam2VideoTracker", "tracker_model",
+                          package="trackers"),
+    "sam3_tracker": _family("sam3_tracker", "Sam3Tracker", "tracker_model",
+                            package="trackers"),
 }
 #: Each role's factory table.
 TABLES = {"depth": DEPTH, "detector": DETECTORS, "segmenter": SEGMENTERS, "tracker": TRACKERS}

@@ -32,11 +32,12 @@ def snapshot(directory):
 def test_the_shipped_registry_names_a_model_for_every_family_role():
     registry = load_registry()
     roles = {entry.role for entry in registry.entries.values()}
-    assert roles == {"depth", "detector", "segmenter", "tagger", "captioner"}
+    assert roles == {"depth", "detector", "segmenter", "tracker", "tagger", "captioner"}
     import importlib.util
 
     for entry in registry.entries.values():  # every family named has its adapter module
-        module = f"spatial_vqa_ros.perception.families.{entry.family}"
+        package = "trackers" if entry.role == "tracker" else "families"
+        module = f"spatial_vqa_ros.perception.{package}.{entry.family}"
         assert importlib.util.find_spec(module) is not None, entry
     assert registry.get("sam_vit_base").checkpoint == "facebook/sam-vit-base"
     with pytest.raises(PerceptionError, match="no model called 'sam_huge'"):

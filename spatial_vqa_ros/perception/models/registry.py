@@ -23,7 +23,7 @@ import yaml
 
 from ..errors import PerceptionError
 
-ROLES = ("depth", "detector", "segmenter", "tagger", "captioner")
+ROLES = ("depth", "detector", "segmenter", "tracker", "tagger", "captioner")
 #: Row keys of older registries that never had an effect: read past, not kept.
 RETIRED_KEYS = ("runtime", "precision")
 #: Environment variables that move the registry file and the weights directory.

@@ -231,7 +231,8 @@ def test_a_path_that_is_not_a_tracker_class_is_refused_without_calling_it(plugin
 
 
 def test_an_unknown_tracker_name_is_refused():
-    with pytest.raises(ValueError, match=r"tracker must be one of \['depth_flow'\]"):
+    with pytest.raises(ValueError, match=r"tracker must be one of \['depth_flow', "
+                       r"'sam2_video', 'sam3_tracker'\]"):
         PerceptionSpec(tracker="sam9")
 
 
