@@ -1,6 +1,8 @@
 """The node in tracked mode over DDS: a moving recording played at 12 Hz into a node whose
 detector takes 1 s a frame gets a scene graph for most frames, with objects from the
-first detection on, while the detector completes about one frame a second."""
+first detection on, while the detector completes about one frame a second. Each object
+says its mask was tracked and how old its detection is (growing between detections),
+and the query service refuses an object detected longer ago than max_detection_age_s."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from spatial_vqa_ros.synthetic.doubles import DELAY_ENV, SLOW_DETECTOR  # noqa: 
 
 pytestmark = pytest.mark.ros
 RATE_HZ, FRAMES, DETECTOR_S = 12.0, 60, 1.0
+#: Shorter than any tracked mask's age here (a detection is 1 s old when it arrives).
+MAX_AGE_S = 0.3
 
 
 def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detector(
@@ -41,7 +45,8 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
     command = node_command("-r", "__ns:=/livetrack", "-p", "qos:=reliable",
                            *node_topic_args(topics), "-p", f"odometry_topic:={odom}",
                            "-p", f"detector:={SLOW_DETECTOR}", "-p", "segmenter:=simulation",
-                           "-p", "live_mode:=tracked", "-p", "keyframe_every_s:=1.0")
+                           "-p", "live_mode:=tracked", "-p", "keyframe_every_s:=1.0",
+                           "-p", f"max_detection_age_s:={MAX_AGE_S}")
     with running(command, log, env={DELAY_ENV: str(DETECTOR_S)}) as proc:
         probe = Probe("live_tracking_probe", "/livetrack", topics)
         try:
@@ -62,6 +67,10 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
             values = probe.wait_for(lambda: probe.diagnostic_values().get("detector_rate_hz")
                                     and probe.diagnostic_values(), 5.0,
                                     "tracked-mode diagnostics", log)
+            seen = [o for o in probe.graphs[-1].objects if o.visible]
+            assert len(seen) >= 2, "the last graph shows fewer than two objects"
+            stale = probe.query(relation="distance", subject=f"#{seen[0].id}",
+                                object=f"#{seen[1].id}")
             assert proc.poll() is None, "the node stopped"
         finally:
             probe.destroy()
@@ -78,3 +87,35 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
     assert len(got) >= 3 * detections, (len(got), detections)
     assert values["live_mode"] == "tracked" and float(values["tracker_latency_median_ms"]) > 0
     assert float(values["detector_rate_hz"]) <= 1.5 / DETECTOR_S
+    assert float(values["graph_rate_hz"]) > 2 * float(values["detector_rate_hz"])
+    assert float(values["input_rate_hz"]) > 0
+    _assert_ages_grow_between_detections(probe.graphs)
+    assert not stale.success
+    assert "was last detected" in stale.error_message, stale.error_message
+    assert f"limit max_detection_age_s = {MAX_AGE_S:g} s" in stale.error_message
+
+
+def _assert_ages_grow_between_detections(graphs) -> None:
+    """Every visible object's mask is tracked (an asynchronous detection comes back for a
+    frame already published: its masks are brought forward, tracked, as old as the
+    detector's delay), out-of-view ones say "", and each object's detection age grows
+    by about a frame period from graph to graph, falling back when a detection lands."""
+    sources, rising, falling = set(), 0, 0
+    last_age: dict[int, tuple[int, float]] = {}
+    for g in sorted(graphs, key=lambda g: stamp_to_ns(g.header.stamp)):
+        stamp = stamp_to_ns(g.header.stamp)
+        for o in g.objects:
+            sources.add((o.visible, o.mask_source))
+            if not o.visible:
+                continue
+            if o.id in last_age:
+                before_ns, before = last_age[o.id]
+                step_s = (stamp - before_ns) * 1e-9
+                if abs(o.detection_age_s - before - step_s) < 0.02:
+                    rising += 1
+                elif o.detection_age_s < before:
+                    falling += 1
+            last_age[o.id] = (stamp, o.detection_age_s)
+    assert sources <= {(True, "tracked"), (False, "")}, sources
+    assert (True, "tracked") in sources
+    assert rising >= 20 and falling >= 1, (rising, falling)
