@@ -55,3 +55,46 @@ def save_snapshot(model, path: Path, size: int = VIDEO_SIZE) -> Path:
     model.save_pretrained(path)
     (path / "preprocessor_config.json").write_text(json.dumps(preprocessor_config(size)))
     return path
+
+
+#: The tiny SAM 3 tracker's input: four 14 px patches a side.
+SAM3_SIZE = 56
+
+
+def tiny_sam3_tracker(size: int = SAM3_SIZE):
+    """A Sam3TrackerVideoModel with a 2-layer ViT of width 32 and 128-wide heads (the
+    same memory constraints as SAM 2's), weights re-drawn."""
+    import torch
+    import transformers
+
+    patches = size // 14
+    vit = transformers.Sam3ViTConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+        image_size=size, patch_size=14, window_size=2, global_attn_indexes=[1],
+        pretrain_image_size=28)
+    vision = {"backbone_config": vit, "fpn_hidden_size": 128,
+              "backbone_feature_sizes": [[patches * 4] * 2, [patches * 2] * 2, [patches] * 2]}
+    config = transformers.Sam3TrackerVideoConfig(
+        vision_config=vision,
+        prompt_encoder_config={"hidden_size": 128, "image_size": size, "patch_size": 14},
+        mask_decoder_config={"hidden_size": 128, "num_attention_heads": 2, "mlp_dim": 64,
+                             "iou_head_hidden_dim": 32},
+        image_size=size, memory_attention_hidden_size=128, memory_attention_num_layers=1,
+        memory_attention_feed_forward_hidden_size=64, memory_encoder_hidden_size=128,
+        memory_encoder_output_channels=64, mask_downsampler_embed_dim=128,
+        memory_fuser_embed_dim=128, memory_fuser_intermediate_dim=128,
+        memory_fuser_num_layers=1, memory_attention_rope_feat_sizes=[patches] * 2)
+    model = transformers.Sam3TrackerVideoModel(config).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            torch.nn.init.normal_(parameter, std=0.2)
+    return model
+
+
+def save_sam3_snapshot(model, path: Path, size: int = SAM3_SIZE) -> Path:
+    model.save_pretrained(path)
+    config = {**preprocessor_config(size), "image_processor_type": "Sam3ImageProcessor",
+              "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
+    (path / "preprocessor_config.json").write_text(json.dumps(config))
+    return path
