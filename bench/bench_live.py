@@ -17,6 +17,11 @@ Sections (``--sections``, comma list; all by default):
   latency from camera to publish, for detector delays of 0.1, 0.5 and 2 s, serial chain
   vs the two-rate chain with ``depth_flow`` (``bench_graph_rate.py``; in-process).
 
+- ``moving_camera`` and ``approach``: accuracy at camera rate with a 1 s detector
+  simulated in stamp time (``bench_live_accuracy.py``): pair distances under a gliding,
+  panning camera, and the reward's gap along approach and push sequences, tracked vs
+  detecting on every frame (320x240).
+
 The issue's other figures (the learned trackers in graph_rate, GPU figures) are still
 to come: ``SECTIONS`` lists the GPU one with no function, the script prints it as "not
 built yet" rather than made-up numbers, and exits 1 when it is asked for. A new section
@@ -223,6 +228,14 @@ SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], None] | None]] = {
     "trackers": ("the trackers' time per frame: depth_flow on one core (bench_trackers.py; "
                  "the learned trackers, torch and ONNX Runtime, still to come)",
                  lambda args: __import__("bench_trackers").section_trackers(args)),
+    "moving_camera": ("distances within +-25% with a 1 s detector (stamp time) and depth_box "
+                      "masks, tracked vs detecting on every frame, camera gliding and "
+                      "panning (bench_live_accuracy.py)",
+                      lambda args: __import__("bench_live_accuracy").section_moving_camera(args)),
+    "approach": ("the reward stream's gap with a 1 Hz detector: gripper as a robot frame, "
+                 "cube tracked, approach and push, Spearman and error vs the true gap "
+                 "(bench_live_accuracy.py)",
+                 lambda args: __import__("bench_live_accuracy").section_approach(args)),
     "gpu": ("GPU figures when a device is lent", None),
 }
 
@@ -246,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     print("bench_live sections:")
     for name, (what, run) in SECTIONS.items():
         state = "run" if name in wanted and run else "not built yet" if run is None else "skipped"
-        print(f"  {name:11s} {state:13s} {what}")
+        print(f"  {name:13s} {state:13s} {what}")
     for name in wanted:
         run = SECTIONS[name][1]
         if run is not None:

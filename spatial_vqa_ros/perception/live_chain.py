@@ -80,7 +80,11 @@ class LiveConfig:
     """How the two rates work together. ``forward_budget_s``: time a step may spend
     bringing a late detection's masks forward (0: they join from the next frame on);
     ``forward_max_stride``: frames one forward step may bridge when the budget is short;
-    ``asynchronous``: detections on a worker thread (live) or inline (offline, tests)."""
+    ``asynchronous``: detections on a worker thread (live) or inline (offline, tests);
+    ``detection_delay_s`` (inline only): an inline detection is handed over at the first
+    step whose stamp is at least its keyframe's stamp + this delay, as a detector that
+    slow would deliver it, in stamp time (deterministic benchmarks and tests of a slow
+    detector; 0, the default: on its own keyframe)."""
 
     policy: KeyframePolicy = field(default_factory=KeyframePolicy)
     history: HistoryConfig = field(default_factory=lambda: HistoryConfig(
@@ -89,8 +93,18 @@ class LiveConfig:
     forward_budget_s: float = 0.05
     forward_max_stride: int = 1
     asynchronous: bool = False
+    detection_delay_s: float = 0.0
 
     def __post_init__(self) -> None:
+        delay = self.detection_delay_s
+        if isinstance(delay, bool) or not (isinstance(delay, (int, float))
+                                           and math.isfinite(delay) and delay >= 0):
+            raise PerceptionError(f"detection_delay_s must be a finite number of seconds "
+                                  f">= 0, got {delay!r}")
+        if delay and self.asynchronous:
+            raise PerceptionError("detection_delay_s simulates a slow detector in stamp "
+                                  "time and needs asynchronous=False (an asynchronous "
+                                  "detector takes its own time)")
         budget = self.forward_budget_s
         if isinstance(budget, bool) or not (isinstance(budget, (int, float))
                                             and math.isfinite(budget) and budget >= 0):
@@ -160,7 +174,8 @@ class LiveChain:
         self._tracker = tracker
         self._log = log or _default_log
         self._clock = clock
-        self._slot = DetectionSlot(self.config.asynchronous)
+        self._slot = DetectionSlot(self.config.asynchronous,
+                                   hold_ns=round(self.config.detection_delay_s * NS_PER_S))
         self._selector = KeyframeSelector(self.config.policy)
         self._history = TrackHistory(self.config.history)
         self._tracks: dict[int, _Track] = {}
@@ -210,7 +225,7 @@ class LiveChain:
         self._index += 1
         self._track(now)
         self._hand_over_pending(now)
-        arrived = self._slot.poll()
+        arrived = self._slot.poll(frame.stamp_ns)
         reconciled = self._apply(arrived, now) if arrived else None
         self._history.add(self._state(now), frame)
         lost_ids = tuple(i for i, (_, _, lost) in now.masks.items() if lost)
@@ -220,8 +235,9 @@ class LiveChain:
             detector_free=not self._slot.busy and self._pending is None)
         if decision.is_keyframe:
             self._slot.start(chain.detect_and_segment, frame, prompts, self._generation)
-            if not self._slot.asynchronous:  # inline: this keyframe's own objects
-                reconciled = self._apply(self._slot.poll(), now) or reconciled
+            inline = None if self._slot.asynchronous else self._slot.poll(frame.stamp_ns)
+            if inline is not None:  # inline, not delayed: this keyframe's own objects
+                reconciled = self._apply(inline, now) or reconciled
         return self._result(chain, measured, now, decision, reconciled)
 
     def _track(self, now: _Step) -> None:

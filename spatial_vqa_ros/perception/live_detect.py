@@ -45,11 +45,18 @@ DetectJob = Callable[..., tuple[Detections, np.ndarray]]
 class DetectionSlot:
     """One detection in flight at most. ``asynchronous``: run it on a worker thread;
     otherwise in :meth:`start` itself, raising its error there (a serial chain's stage
-    error, as the caller expects)."""
+    error, as the caller expects).
 
-    def __init__(self, asynchronous: bool, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+    ``hold_ns`` (inline only): hand an inline result back only from the first
+    :meth:`poll` whose ``now_ns`` is at least its keyframe's stamp + ``hold_ns``, as if
+    the detector had taken that long in stamp time; the slot stays busy meanwhile. It
+    makes a slow detector deterministic and fast for benchmarks and tests (0, the
+    default: at once)."""
+
+    def __init__(self, asynchronous: bool, clock: Callable[[], float] = time.monotonic,
+                 hold_ns: int = 0) -> None:
         self.asynchronous = asynchronous
+        self.hold_ns = int(hold_ns)
         self._clock = clock
         self._pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframe_detect")
                       if asynchronous else None)
@@ -76,11 +83,15 @@ class DetectionSlot:
             return
         self._future = self._pool.submit(_run, job, frame, prompts, generation)
 
-    def poll(self) -> KeyframeDetection | None:
-        """The finished detection, once; None while it runs or when none was started."""
+    def poll(self, now_ns: int | None = None) -> KeyframeDetection | None:
+        """The finished detection, once; None while it runs or when none was started
+        (or, with ``hold_ns``, while ``now_ns`` is short of its hand-over stamp)."""
         if self._future is not None and self._future.done():
             future, self._future = self._future, None
             self._finished(future.result())  # _run never raises: errors are in the result
+        if (self._ready is not None and self.hold_ns and now_ns is not None
+                and now_ns < self._ready.stamp_ns + self.hold_ns):
+            return None
         ready, self._ready = self._ready, None
         return ready
 

@@ -31,7 +31,10 @@ from .trajectories import (
     GRIPPER_DIMS,
     aligned_box_gap_m,
     approach_trajectory,
+    point_to_box_m,
+    push_trajectory,
     random_sequence,
+    tool_point_world,
 )
 
 __all__ = [
@@ -50,8 +53,11 @@ __all__ = [
     "SyntheticScene",
     "aligned_box_gap_m",
     "approach_trajectory",
+    "point_to_box_m",
+    "push_trajectory",
     "random_camera",
     "random_pose",
     "random_scene",
     "random_sequence",
+    "tool_point_world",
 ]

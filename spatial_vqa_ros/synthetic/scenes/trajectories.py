@@ -1,5 +1,5 @@
-"""Scenes over time: a static scene under a moving camera, and a gripper approaching
-a cube, with the exact gap between two aligned boxes.
+"""Scenes over time: a static scene under a moving camera, a gripper approaching a cube
+or pushing it, with the exact gap between two aligned boxes (or a tool point and a box).
 
 These feed the ``sequence`` and ``approach`` synthetic bags (tracking and reward
 tests); the frames of a sequence share their objects and differ only in the pose.
@@ -105,3 +105,84 @@ def approach_trajectory(rng: np.random.Generator, n_frames: int,
             break
     return [SyntheticScene((cube, gripper_at(start + t * (contact - start))), camera, pose)
             for t in np.linspace(0.0, 1.0, n_frames)]
+
+
+#: Height of the pushing gripper's bottom face above the floor (m).
+PUSH_LIFT_M = 0.005
+
+
+def point_to_box_m(point_world: np.ndarray, box: Primitive) -> float:
+    """Exact distance from a point to a (yawed) box primitive; 0 inside or on it."""
+    local = _rot_z(box.yaw_rad).T @ (np.asarray(point_world, float) - box.center_world)
+    return float(np.linalg.norm(np.maximum(np.abs(local) - np.array(box.dims) / 2, 0.0)))
+
+
+def push_trajectory(rng: np.random.Generator, n_frames: int,
+                    camera: CameraIntrinsics | None = None, start_gap_m: float = 0.3,
+                    push_share: float = 0.4) -> list[SyntheticScene]:
+    """The gripper slides along the floor onto the cube's side, then pushes it: for the
+    last ``push_share`` of the frames both move on together, touching.
+
+    The gripper (``GRIPPER_DIMS``, the cube's yaw, ``PUSH_LIFT_M`` above the floor) moves along
+    the cube's local +x axis in equal steps, from ``start_gap_m`` (face to face) to
+    touching; each pushing frame moves both by the same step. The cube moves by itself
+    in the image while the camera stands still (the case a tracker must follow by flow,
+    not by the camera's motion). Tool point: :func:`tool_point_world` with ``"push"``.
+    """
+    if n_frames < 3:
+        raise SyntheticError(f"a push needs n_frames >= 3, got {n_frames}")
+    if not 0.0 < push_share < 1.0:
+        raise SyntheticError(f"push_share must be within (0, 1), got {push_share}")
+    camera = camera if camera is not None else random_camera(rng)
+    yaw = float(rng.uniform(-np.pi, np.pi))
+    axis = _rot_z(yaw) @ np.array([1.0, 0.0, 0.0])
+    cube_start = np.array([*rng.uniform(-1, 1, size=2), CUBE_EDGE_M / 2])
+    gripper_z = PUSH_LIFT_M + GRIPPER_DIMS[2] / 2
+    touching = (CUBE_EDGE_M + GRIPPER_DIMS[0]) / 2  # centre-to-centre along the axis
+    n_push = max(1, round(push_share * n_frames))
+    n_reach = n_frames - n_push
+    step = start_gap_m / max(n_reach - 1, 1)
+    color = _random_color(rng)
+    gripper_color = np.array([90, 90, 100], np.uint8)
+    centres = []  # (gripper offset behind the cube's start along axis, cube shift)
+    for k in range(n_frames):
+        if k < n_reach:
+            gap = start_gap_m - step * k
+            centres.append((touching + gap, 0.0))
+        else:
+            shift = step * (k - n_reach + 1)
+            centres.append((touching - shift, shift))
+    path_end = cube_start + axis * centres[-1][1]
+    middle = (cube_start - axis * (touching + start_gap_m) + path_end) / 2
+    distance = rng.uniform(0.8, 1.0)
+    side = axis[[1, 0]] * [-1.0, 1.0] * rng.choice([-1.0, 1.0])  # across the path
+    pitch = rng.uniform(np.deg2rad(25), np.deg2rad(40))
+    eye = middle + distance * np.array([side[0] * np.cos(pitch), side[1] * np.cos(pitch),
+                                        np.sin(pitch)])
+    pose = CameraPose.looking_at(eye, middle)
+    scenes = []
+    for behind, shift in centres:
+        cube_center = cube_start + axis * shift
+        gripper_center = cube_start - axis * behind
+        gripper_center[2] = gripper_z
+        cube = Primitive(1, "cube", "box", cube_center, (CUBE_EDGE_M,) * 3, yaw, color)
+        gripper = Primitive(2, "gripper", "box", gripper_center, GRIPPER_DIMS, yaw,
+                            gripper_color)
+        scenes.append(SyntheticScene((cube, gripper), camera, pose))
+    return scenes
+
+
+#: Where the gripper's tool point is, in its own frame (m): the centre of the face that
+#: meets the cube (approach), or of where its front face meets the cube's side (push).
+TOOL_OFFSET_M = {"approach": np.array([0.0, 0.0, -GRIPPER_DIMS[2] / 2]),
+                 "push": np.array([GRIPPER_DIMS[0] / 2, 0.0,
+                                   CUBE_EDGE_M / 2 - PUSH_LIFT_M - GRIPPER_DIMS[2] / 2])}
+
+
+def tool_point_world(scene: SyntheticScene, kind: str) -> np.ndarray:
+    """The gripper's tool point (world, m) in an ``approach`` or ``push`` scene, where
+    TF would place a tool frame (``TOOL_OFFSET_M``): its gap to the cube is 0 at contact."""
+    if kind not in TOOL_OFFSET_M:
+        raise SyntheticError(f"kind must be one of {', '.join(TOOL_OFFSET_M)}, got {kind!r}")
+    gripper = next(o for o in scene.objects if o.label == "gripper")
+    return gripper.center_world + _rot_z(gripper.yaw_rad) @ TOOL_OFFSET_M[kind]
