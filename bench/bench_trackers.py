@@ -1,6 +1,7 @@
-"""The depth_flow tracker's time per frame at camera resolution, on one CPU core.
+"""The trackers' time per frame at camera resolution, on one CPU core.
 
 Usage: python bench/bench_trackers.py [--paths 3] [--frames 20] [--seed 0]
+                                      [--learned] [--learned-frames 5]
 
 Rendered 640x480 recordings (Kinect-like depth noise, 15 Hz) of a static room with 10
 objects under a gliding, panning camera; the tracker starts from the simulator's masks
@@ -8,6 +9,17 @@ on the first frame and follows every object through the rest. Reported per mode 
 the camera's pose, flow only): ``track()`` wall and thread-CPU time per frame p50/p95,
 and the median IoU with the true masks of the objects still in view (>= 100 pixels).
 OpenCV and the BLAS are held to one thread, so the figure is one core's.
+
+``--learned`` adds the learned tracker ``sam2_video`` at real size with random weights
+(no download): SAM 2.1 hiera-tiny's published configuration (sam2.1_hiera_t.yaml:
+Hiera 96-768, stages 1-2-7-2, windows 8-4-14-7, global blocks 5-7-9, FPN 256, 1024 px,
+memory 7 frames, 4 memory-attention layers; transformers' Sam2VideoConfig defaults for
+the rest), 10 objects prompted on the first frame, then ``track()`` per frame: torch on
+the CPU, held to one thread like the rest. ONNX Runtime: no figure, the per-frame step
+does not export (torch 2.x, transformers 5.23): the dynamo exporter fails in
+torch.export (the step reads and writes the session, Python dicts of tensors), and the
+TorchScript tracer "succeeds" only by freezing the session's memory and frame index into
+constants, a graph valid for one frame; the image encoder alone exports.
 
 ``bench_live.py --sections trackers`` runs the same measurement as its trackers section.
 """
@@ -86,14 +98,73 @@ def time_depth_flow(paths: int, frames: int, seed: int) -> list[str]:
     return lines
 
 
+def hiera_tiny_video_model():
+    """A Sam2VideoModel with SAM 2.1 hiera-tiny's configuration and random weights."""
+    import torch
+    import transformers
+
+    backbone = transformers.Sam2HieraDetConfig(
+        hidden_size=96, num_attention_heads=1, blocks_per_stage=[1, 2, 7, 2],
+        embed_dim_per_stage=[96, 192, 384, 768], num_attention_heads_per_stage=[1, 2, 4, 8],
+        window_size_per_stage=[8, 4, 14, 7], global_attention_blocks=[5, 7, 9],
+        window_positional_embedding_background_size=[7, 7], image_size=[1024, 1024])
+    vision = {"backbone_config": backbone, "backbone_channel_list": [768, 384, 192, 96],
+              "backbone_feature_sizes": [[256, 256], [128, 128], [64, 64]],
+              "fpn_hidden_size": 256, "fpn_top_down_levels": [2, 3]}
+    torch.manual_seed(0)
+    return transformers.Sam2VideoModel(transformers.Sam2VideoConfig(vision_config=vision)).eval()
+
+
+def time_sam2_video(frames: int, seed: int) -> list[str]:
+    """sam2_video at real size, random weights, 10 objects on a rendered recording."""
+    try:
+        import torch
+
+        from spatial_vqa_ros.perception.families.processing import ImageProcessing
+        from spatial_vqa_ros.perception.trackers.sam2_video import Sam2VideoTracker
+    except ImportError as error:
+        return [f"sam2_video: not measured ({error})"]
+    rng = np.random.default_rng(seed)
+    scenes = random_sequence(rng, frames + 1, CAMERA, n_objects=(N_OBJECTS, N_OBJECTS))
+    rendered = [render(s, DepthNoise(), rng) for s in scenes]
+    processing = ImageProcessing((1024, 1024), (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    tracker = Sam2VideoTracker(hiera_tiny_video_model(), processing)
+    first = rendered[0].instance_ids
+    ids = np.array(sorted(set(np.unique(first).tolist()) - {0}), np.int64)
+
+    def frame(k: int) -> TrackingFrame:
+        r = rendered[k]
+        return TrackingFrame(SensorInputs(r.rgb, r.camera, r.depth_m), r.depth_m,
+                             k * PERIOD_NS)
+
+    t0 = time.perf_counter()
+    tracker.init(frame(0), first[None] == ids[:, None, None], ids)
+    init_s = time.perf_counter() - t0
+    wall = []
+    for k in range(1, frames + 1):
+        t0 = time.perf_counter()
+        tracker.track(frame(k))
+        wall.append(time.perf_counter() - t0)
+    ms = 1000 * np.array(wall)
+    return [f"sam2_video torch (hiera-tiny, 1024 px, random weights, {torch.get_num_threads()} "
+            f"threads): {np.percentile(ms, 50):.0f} ms p50, {ms.max():.0f} ms max per frame "
+            f"over {frames} frames, {len(ids)} objects (prompting them: {init_s:.1f} s); "
+            f"session {tracker.session_bytes() / 2**20:.0f} MiB",
+            "sam2_video onnxruntime: not measured (the per-frame step does not export: "
+            "see the module docstring)"]
+
+
 def section_trackers(args: argparse.Namespace) -> None:
-    """bench_live's trackers section: depth_flow (the learned trackers: still to come)."""
+    """bench_live's trackers section: depth_flow, and with ``learned`` sam2_video."""
     paths = getattr(args, "paths", None) or min(getattr(args, "rooms", 3), 3)
     frames = min(getattr(args, "frames", 20), 20)
     print(f"\n## trackers: time per 640x480 frame on one core, {N_OBJECTS} objects, "
           f"{paths} camera paths x {frames} frames at 15 Hz")
     for line in time_depth_flow(paths, frames, args.seed):
         print("  " + line)
+    if getattr(args, "learned", False):
+        for line in time_sam2_video(getattr(args, "learned_frames", 5), args.seed):
+            print("  " + line)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,9 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paths", type=int, default=3, help="camera paths (recordings)")
     parser.add_argument("--frames", type=int, default=20, help="frames per path")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--learned", action="store_true",
+                        help="also time sam2_video at real size with random weights (slow)")
+    parser.add_argument("--learned-frames", type=int, default=5,
+                        help="frames tracked by sam2_video")
     args = parser.parse_args(argv)
-    if args.paths < 1 or args.frames < 2:
-        print("bench_trackers: --paths must be >= 1 and --frames >= 2", file=sys.stderr)
+    if args.paths < 1 or args.frames < 2 or args.learned_frames < 1:
+        print("bench_trackers: --paths must be >= 1, --frames >= 2 and --learned-frames "
+              ">= 1", file=sys.stderr)
         return 2
     section_trackers(args)
     return 0

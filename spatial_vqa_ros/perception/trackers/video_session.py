@@ -13,8 +13,9 @@ memory within minutes. What the model reads back from it is small and recent:
 - the current frame's pixels and features (the features are cached for one frame).
 
 So :func:`prune_session` keeps, per object, the outputs of the last ``recent_frames``
-frames and of the last ``conditioning_frames`` prompts, and only the current frame's
-pixels, features and inputs. With a fixed set of objects the session's size is then
+frames and of the last ``conditioning_frames`` prompts (less their full-resolution
+masks, which only the step that made them reads), and only the current frame's pixels,
+features and inputs. With a fixed set of objects the session's size is then
 constant from about ``recent_frames`` frames on (tested over 1,000 frames).
 
 What changes against an unpruned session: prompts older than the last
@@ -68,6 +69,10 @@ def prune_session(session: Any, frame_idx: int, window: SessionWindow) -> None:
         conditioning = outputs["cond_frame_outputs"]
         for k in sorted(conditioning)[:-window.conditioning_frames]:
             del conditioning[k]
+        for kept in (*recent.values(), *conditioning.values()):
+            # full-resolution masks (4 MB an object a frame at 1024 px), read only by the
+            # memory encoder of the step that made them
+            kept.pop("high_res_masks", None)
         tracked = session.frames_tracked_per_obj.get(obj_idx, {})
         for k in [k for k in tracked if k <= oldest]:
             del tracked[k]

@@ -142,6 +142,8 @@ def test_the_session_stays_bounded_over_1000_frames(tracker):
     assert len(outputs["non_cond_frame_outputs"]) == window
     assert len(outputs["cond_frame_outputs"]) == 1
     assert len(mine.session.frames_tracked_per_obj[0]) == window
+    kept = [*outputs["non_cond_frame_outputs"].values(), *outputs["cond_frame_outputs"].values()]
+    assert not any("high_res_masks" in out for out in kept)
     assert elapsed < 45, f"1,000 frames took {elapsed:.1f} s"
 
 
