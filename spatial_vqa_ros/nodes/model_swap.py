@@ -58,8 +58,9 @@ class SwapStatus:
 
     def applied_to(self, level: str, message: str) -> tuple[str, str]:
         """The node's status level and message with the swaps: one loading, or the last
-        one failed (the old model still runs), is the warning."""
-        if not self.needs_attention:
+        one failed (the old model still runs), is the warning; a failing frame's error
+        stays the error."""
+        if not self.needs_attention or level == "error":
             return level, message
         return "warn", self.state if self.state != "idle" else self.last
 

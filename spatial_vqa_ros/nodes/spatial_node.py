@@ -461,7 +461,8 @@ class SpatialNode(Node):
                                     engines=engine_states(), extra={**swap.values(), **(
                                         self._tracked.diagnostics() if self._tracked else {})})
         level, message = swap.applied_to(report.level, report.message)
-        level = DiagnosticStatus.OK if level == "ok" else DiagnosticStatus.WARN
+        level = {"ok": DiagnosticStatus.OK, "error": DiagnosticStatus.ERROR}.get(
+            level, DiagnosticStatus.WARN)
         status = DiagnosticStatus(level=level, name=f"{self.get_name()}: scene graph",
                                   message=message, hardware_id=graph.camera_frame_id,
                                   values=[KeyValue(key=k, value=v)

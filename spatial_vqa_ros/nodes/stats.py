@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class StatusReport:
-    """One diagnostic status: ``level`` is "ok" or "warn"; ``values`` are strings."""
+    """One diagnostic status: ``level`` is "ok", "warn" or "error" (the latest frame
+    failed); ``values`` are strings."""
 
     level: str
     message: str
@@ -39,6 +40,9 @@ class NodeStats:
         self.dropped = 0
         self.errors = 0
         self.last_error = ""
+        #: Whether the latest frame failed (cleared by the next frame that makes a graph):
+        #: the node keeps its last graph meanwhile, and the status says ERROR until then.
+        self.failing = False
 
     def input_received(self, now_s: float | None = None) -> float:
         """Record an input set; returns its monotonic receive time."""
@@ -55,6 +59,7 @@ class NodeStats:
         now = time.monotonic() if now_s is None else now_s
         with self._lock:
             self.processed += 1
+            self.failing = False
             self._latencies.append(now - received_s)
             self._graphs.append(now)
 
@@ -79,6 +84,7 @@ class NodeStats:
         with self._lock:
             self.errors += 1
             self.last_error = message
+            self.failing = True
 
     def input_rate_hz(self, now_s: float | None = None) -> float:
         """Input sets received per second over the rate window."""
@@ -117,7 +123,10 @@ class NodeStats:
         failed = [f"{graph} {state}" for graph, state in engines.items()
                   if state.startswith("failed")]
         level, message = "ok", "ok"
-        if not camera_known:
+        if self.failing:
+            level, message = "error", (f"the latest frame failed ({self.last_error}); the "
+                                       "last scene graph stands until a frame succeeds")
+        elif not camera_known:
             level, message = "warn", "waiting for CameraInfo"
         elif self.processed == 0 and not building:
             level, message = "warn", "no frame processed yet"

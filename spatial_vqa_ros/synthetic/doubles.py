@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..perception.simulation import SimulationDetector
-from ..perception.types import Detections, SensorInputs
+from ..perception.trackers import DepthFlowTracker
+from ..perception.types import Detections, SensorInputs, TrackedMasks, TrackingFrame
 
 #: Seconds per frame of :class:`SlowSimulationDetector` (environment; default 2 s).
 DELAY_ENV = "SPATIAL_VQA_SLOW_DETECTOR_S"
@@ -49,6 +50,26 @@ class FlakySimulationDetector(SimulationDetector):
         if self.calls % 2 == 0:
             raise RuntimeError(f"simulated model failure on call {self.calls}")
         return super().detect(inputs, prompts)
+
+
+class FlakyDepthFlowTracker(DepthFlowTracker):
+    """The depth_flow tracker, failing on its 8th to 14th frames like a model that hits a
+    fault for a while (a GPU out of memory) and recovers: the node must keep its last
+    graph, report ERROR while frames fail, and go on."""
+
+    name = "flaky_depth_flow"
+    #: The calls of :meth:`track` that raise (1-based).
+    FAILING_CALLS = range(8, 15)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def track(self, frame: TrackingFrame) -> TrackedMasks:
+        self.calls += 1
+        if self.calls in self.FAILING_CALLS:
+            raise RuntimeError(f"simulated tracker failure on call {self.calls}")
+        return super().track(frame)
 
 
 #: A file whose appearance finishes :class:`EngineGatedSimulationDetector`'s engine build.

@@ -91,3 +91,25 @@ def test_the_graph_rate_is_reported_beside_the_input_rate_and_is_the_serial_dete
                                           "tracker_latency_median_ms": "12.0"})
     assert tracked.values["detector_rate_hz"] == "0.50"  # the two-rate chain's own
     assert tracked.values["graph_rate_hz"] == "10.0"
+
+
+def test_a_failing_latest_frame_is_an_error_until_a_frame_succeeds():
+    stats = NodeStats()
+    stats.frame_processed(0.0, now_s=0.1)
+    stats.error("tracker failed: RuntimeError: out of memory")
+    failing = report(stats, 0.2, camera_known=False)  # before any other problem
+    assert failing.level == "error"
+    assert failing.message.startswith("the latest frame failed (tracker failed: RuntimeError")
+    stats.frame_processed(0.3, now_s=0.4)
+    recovered = report(stats, 0.5)
+    assert (recovered.level, recovered.message) == ("ok", "ok")
+    assert recovered.values["errors"] == "1"  # the count stays
+
+
+def test_a_model_swap_warning_does_not_hide_a_failing_frame():
+    from spatial_vqa_ros.nodes.model_swap import SwapStatus
+
+    loading = SwapStatus(state="loading detector 'b.onnx'")
+    assert loading.applied_to("error", "the latest frame failed (x)") == (
+        "error", "the latest frame failed (x)")
+    assert loading.applied_to("ok", "ok") == ("warn", "loading detector 'b.onnx'")
