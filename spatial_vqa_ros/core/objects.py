@@ -174,40 +174,50 @@ class _GridAnalysis:
 
 def _analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int,
                   config: ObjectConfig) -> _GridAnalysis:
-    threshold = config.continuity_abs_m + config.continuity_rel * stride * np.nan_to_num(depth)
-    jump = np.zeros(seg.shape, bool)
+    # Neighbour pairs are taken on the flattened (contiguous) grid: pixel i and i + 1
+    # (right; not across a row's end) or i + width (below). Depth jumps are only looked
+    # for between pixels of one object and occlusion only on outlines, each test on
+    # those pixels alone. The continuity threshold grows with depth, so the smaller of
+    # a pair's two thresholds is the one of its nearer depth (NaN where a depth is
+    # missing, and then the step is NaN too: no jump, as before).
+    height, width = seg.shape
+    flat_seg, flat_depth = seg.ravel(), depth.ravel()
+    near_factor = config.continuity_rel * stride
+    jump = np.zeros(seg.size, bool)
     outline, occluded = {}, {}
     count = n + 1
     # Each neighbour pair is compared once: (a, b) = (left, right) then (top, bottom);
     # a's outline on the b side and b's outline on the a side come out together.
-    for axis, (side_of_a, side_of_b) in enumerate((("right", "left"), ("bottom", "top"))):
-        first = (slice(None), slice(None, -1)) if axis == 0 else (slice(None, -1), slice(None))
-        second = (slice(None), slice(1, None)) if axis == 0 else (slice(1, None), slice(None))
-        seg_a, seg_b = seg[first], seg[second]
-        depth_a, depth_b = depth[first], depth[second]
+    for offset, (side_of_a, side_of_b) in ((1, ("right", "left")),
+                                           (width, ("bottom", "top"))):
+        seg_a, seg_b = flat_seg[:-offset], flat_seg[offset:]
+        pair = np.ones(seg_a.size, bool)
+        if offset == 1:
+            pair[width - 1::width] = False  # a row's last pixel and the next row's first
         same = seg_a == seg_b
+        inside = np.flatnonzero(same & (seg_a > 0) & pair)
+        edge = np.flatnonzero(~same & pair)
+        da, db = flat_depth[inside], flat_depth[inside + offset]
         with np.errstate(invalid="ignore"):
-            step = np.abs(depth_a - depth_b)
-            jumps = same & (seg_a > 0) & (step >= np.minimum(threshold[first], threshold[second]))
+            threshold = config.continuity_abs_m + near_factor * np.minimum(da, db)
+            jumps = inside[np.abs(da - db) >= threshold]
+            sa, sb = seg_a[edge], seg_b[edge]
+            da, db = flat_depth[edge], flat_depth[edge + offset]
             # a neighbour outside the mask that is nearer, or another object with no
             # depth (it may well be nearer), hides part of the object
-            a_hidden = (depth_b < depth_a - config.occlusion_margin_m) | (
-                (seg_b > 0) & np.isnan(depth_b))
-            b_hidden = (depth_a < depth_b - config.occlusion_margin_m) | (
-                (seg_a > 0) & np.isnan(depth_a))
-        jump[first] |= jumps
-        jump[second] |= jumps
-        differ = ~same
-        edge_a = differ & (seg_a > 0)
-        edge_b = differ & (seg_b > 0)
-        outline[side_of_a] = np.bincount(seg_a[edge_a], minlength=count)[:count]
-        outline[side_of_b] = np.bincount(seg_b[edge_b], minlength=count)[:count]
-        occluded[side_of_a] = np.bincount(seg_a[edge_a & a_hidden], minlength=count)[:count]
+            a_hidden = (db < da - config.occlusion_margin_m) | ((sb > 0) & np.isnan(db))
+            b_hidden = (da < db - config.occlusion_margin_m) | ((sa > 0) & np.isnan(da))
+        jump[jumps] = True
+        jump[jumps + offset] = True
+        edge_a, edge_b = sa > 0, sb > 0
+        outline[side_of_a] = np.bincount(sa[edge_a], minlength=count)[:count]
+        outline[side_of_b] = np.bincount(sb[edge_b], minlength=count)[:count]
+        hidden_a = edge_a & a_hidden
+        occluded[side_of_a] = np.bincount(sa[hidden_a], minlength=count)[:count]
         if side_of_a == "bottom":
-            base_occluder = _main_occluder(seg_a[edge_a & a_hidden], seg_b[edge_a & a_hidden],
-                                           count)
-        occluded[side_of_b] = np.bincount(seg_b[edge_b & b_hidden], minlength=count)[:count]
-    return _GridAnalysis(jump, outline, occluded, base_occluder)
+            base_occluder = _main_occluder(sa[hidden_a], sb[hidden_a], count)
+        occluded[side_of_b] = np.bincount(sb[edge_b & b_hidden], minlength=count)[:count]
+    return _GridAnalysis(jump.reshape(height, width), outline, occluded, base_occluder)
 
 
 def _main_occluder(hidden: np.ndarray, hiding: np.ndarray, count: int) -> np.ndarray:
@@ -276,9 +286,12 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     height, width = obs.segmentation.shape
     s = config.stride or auto_stride(height, width)
     grid = (slice(None, None, s), slice(None, None, s))
-    seg = obs.segmentation[grid]
-    depth = capture.depth_m[grid]
-    pixel_counts = np.bincount(obs.segmentation.ravel(), minlength=n + 1)[: n + 1]
+    # contiguous copies of the grid: every pass below is then over compact memory
+    seg = np.ascontiguousarray(obs.segmentation[grid])
+    depth = np.ascontiguousarray(capture.depth_m[grid])
+    full = obs.segmentation
+    # object pixels only (label 0, the background, is never read): half the time
+    pixel_counts = np.bincount(full[full > 0], minlength=n + 1)[: n + 1]
     crops = ndimage.find_objects(seg, max_label=n)
     analysis = _analyse_grid(seg, depth, n, s, config)
     noise_c = estimate_depth_noise(seg, depth, analysis.jump)
