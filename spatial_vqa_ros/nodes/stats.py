@@ -123,11 +123,11 @@ class NodeStats:
         failed = [f"{graph} {state}" for graph, state in engines.items()
                   if state.startswith("failed")]
         level, message = "ok", "ok"
-        if self.failing:
+        if not camera_known:
+            level, message = "warn", "waiting for CameraInfo"
+        elif self.failing:
             level, message = "error", (f"the latest frame failed ({self.last_error}); the "
                                        "last scene graph stands until a frame succeeds")
-        elif not camera_known:
-            level, message = "warn", "waiting for CameraInfo"
         elif self.processed == 0 and not building:
             level, message = "warn", "no frame processed yet"
         elif not floor_found and self.processed:

@@ -35,12 +35,13 @@ def parser() -> argparse.ArgumentParser:
 
 def test_each_option_of_the_spec_is_spelled_as_the_node_parameter_it_sets() -> None:
     node_parameters = {f.name for f in fields(SpatialNodeConfig)}
-    # assumed_hfov_deg: the image commands' --hfov (the node has a CameraInfo); tracker:
-    # no node parameter or option yet (issue 21: the node does not track yet)
-    spec_fields = {f.name for f in fields(PerceptionSpec)} - {"assumed_hfov_deg", "tracker"}
+    # assumed_hfov_deg: the image commands' --hfov (the node has a CameraInfo)
+    spec_fields = {f.name for f in fields(PerceptionSpec)} - {"assumed_hfov_deg"}
     assert spec_fields <= node_parameters
     shown = parser().format_help()
-    for name in spec_fields:
+    # tracker, tracker_model: the node's tracked mode only (the offline commands run the
+    # serial chain), so no option
+    for name in spec_fields - {"tracker", "tracker_model"}:
         assert shown_flag("--" + name.replace("_", "-"), shown), name
 
 
