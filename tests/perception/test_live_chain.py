@@ -201,8 +201,10 @@ def test_a_detection_for_a_stamp_evicted_from_the_history_is_reconciled_and_logg
     seq = rendered("sequence", 14, 3)
     detector, notes = _GatedDetector(), []
     live = LiveChain(chain_with(detector), DepthFlowTracker(),
+                     # a budget no machine load exhausts: this test is about the
+                     # evicted stamp, not the budget (see the test after it)
                      LiveConfig(policy=NEVER_AGAIN, history=HistoryConfig(max_frames=3),
-                                asynchronous=True),
+                                forward_budget_s=30.0, asynchronous=True),
                      log=lambda level, message: notes.append((level, message)))
     try:
         for k in range(6):  # the keyframe (frame 0) leaves the 3-frame history
