@@ -27,9 +27,9 @@ class TrackedPerception:
 
     def __init__(self, chain: PerceptionChain, config: SpatialNodeConfig,
                  log: Callable[[str, str], None]) -> None:
-        spec = config.perception_spec
-        self._live = LiveChain(chain, build_tracker(spec), config.live_config,
-                               new_tracker=lambda: build_tracker(spec), log=log)
+        tracker = build_tracker(config.perception_spec)
+        self._live = LiveChain(chain, tracker, config.live_config,
+                               new_tracker=lambda: fresh_tracker(tracker, config), log=log)
 
     def step(self, chain: PerceptionChain, inputs: SensorInputs, prompts: Sequence[str],
              stamp_ns: int, world_from_camera: np.ndarray | None) -> ChainResult:
@@ -44,6 +44,15 @@ class TrackedPerception:
         self._live.close()
 
 
+def fresh_tracker(running: object, config: SpatialNodeConfig) -> object:
+    """Another tracker like ``running`` for bringing a keyframe's masks forward: on the
+    same loaded model where the family offers it (``for_camera``: a learned tracker's
+    weights are not loaded again at every keyframe), else built anew (depth_flow has no
+    weights)."""
+    for_camera = getattr(running, "for_camera", None)
+    return for_camera() if callable(for_camera) else build_tracker(config.perception_spec)
+
+
 def tracked_perception(chain: PerceptionChain, config: SpatialNodeConfig,
                        log: Callable[[str, str], None]) -> TrackedPerception | None:
     """The tracked mode's perception, or None in serial mode. ValueError (the node exits
@@ -56,4 +65,4 @@ def tracked_perception(chain: PerceptionChain, config: SpatialNodeConfig,
         raise ValueError(str(error)) from None
 
 
-__all__ = ["TrackedPerception", "tracked_perception"]
+__all__ = ["TrackedPerception", "fresh_tracker", "tracked_perception"]
