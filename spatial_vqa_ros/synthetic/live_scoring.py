@@ -190,10 +190,31 @@ class RunFigures:
 
     @property
     def distance_success(self) -> float:
-        return self.scores.summary().get("distance.success", float("nan"))
+        """Share of the pairs the package states (through the one gate, whole or with a
+        cut object, as bench_geometry's "stated" rows) within +-25%."""
+        return self.scores.summary().get("stated.distance.success", float("nan"))
 
     @property
     def pairs(self) -> int:
+        """Pairs stated (scored by :attr:`distance_success`)."""
+        return int(self.scores.summary().get("stated.distance.n", 0))
+
+    @property
+    def refused(self) -> int:
+        """Pairs of localised objects the gate refused (stale, unclear, cut with too
+        much hidden): every whole pair and every pair with a partial object, less the
+        stated ones."""
+        summary = self.scores.summary()
+        considered = summary.get("distance.n", 0) + self.scores.partial_pairs.get("distance", 0)
+        return int(considered) - self.pairs
+
+    @property
+    def whole_success(self) -> float:
+        """Every pair of whole objects, stated or not (the figure before the gate)."""
+        return self.scores.summary().get("distance.success", float("nan"))
+
+    @property
+    def whole_pairs(self) -> int:
         return int(self.scores.summary().get("distance.n", 0))
 
     @property

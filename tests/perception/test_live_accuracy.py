@@ -119,3 +119,16 @@ def test_the_reward_from_a_robot_frame_to_a_tracked_cube_follows_the_true_gap(ki
     assert apart.sum() >= 5
     assert spearmanr(est[apart], true[apart]).statistic >= 0.95
     assert np.median(np.abs(est[valid] - true[valid])) <= 0.03  # the pushed cube followed
+
+
+def test_pairs_are_scored_as_the_gate_states_them_with_the_refused_counted():
+    figures = RunFigures()
+    scores = figures.scores
+    scores.add_measure("distance", 1.0, 1.0)  # a whole pair the gate states
+    scores.add_measure("stated.distance", 1.0, 1.0)
+    scores.add_measure("distance", 2.0, 1.0)  # a whole pair the gate refuses (stale)
+    scores.partial_pairs["distance"] += 2  # two with a cut object: one stated, one not
+    scores.add_measure("stated.distance", 1.1, 1.0)
+    assert figures.pairs == 2 and figures.distance_success == 1.0
+    assert figures.refused == 2
+    assert figures.whole_pairs == 2 and figures.whole_success == 0.5

@@ -13,7 +13,10 @@ Per frame, for all objects at once:
    fills in where the prior does not hold); one whose flow does not moved by itself
    (a cube a gripper pushes) and is carried by flow. Without a pose, flow carries all.
 4. The carried mask is trimmed to the depth-continuous surface it covers
-   (:mod:`.refine`, ``depth_box``'s rule).
+   (:mod:`.refine`, ``depth_box``'s rule). Pixels the camera's motion brings into view
+   at the image border (nothing to carry them from) join a mask beside them where they
+   are on its surface, so an object coming into view stays cut by the border (partial)
+   instead of stopping where the previous frame ended and passing for whole.
 
 Confidence is the share of the carried mask that the new frame confirms: on the object's
 depth surface and of the colour it had (flow's photometric check). An object whose mask
@@ -30,7 +33,16 @@ import numpy as np
 
 from ..errors import PerceptionError
 from ..types import TrackedMasks, TrackingFrame
-from .motion import DIS_PRESETS, EgoMap, ego_map, flow_map, gray, moves_with_camera, warp_masks
+from .motion import (
+    DIS_PRESETS,
+    EgoMap,
+    ego_map,
+    flow_map,
+    gray,
+    moves_with_camera,
+    revealed,
+    warp_masks,
+)
 from .refine import SurfaceRule, bounding_box, refine
 
 #: How far around flow's masks the camera's motion is computed (pixels, each side).
@@ -176,10 +188,13 @@ class DepthFlowTracker:
         fx = camera.fx if camera is not None else float(frame.size_hw[1])
         refined = carried.copy()
         if depth is not None:
+            sideways, vertical, reach = revealed(fx_map, fy_map)
             for k, mask in enumerate(carried):
-                refined[k] = refine(mask, depth, fx, c.surface)
+                reveal = _continued(mask, sideways, vertical, reach) if reach else None
+                refined[k] = refine(mask, depth, fx, c.surface, reveal=reveal)
         sizes = np.maximum(carried.reshape(len(carried), -1).sum(axis=1), 1)
-        confirmed = (refined & same[None]).reshape(len(carried), -1).sum(axis=1)
+        # of the carried pixels only (revealed ones have no previous frame to agree with)
+        confirmed = (refined & carried & same[None]).reshape(len(carried), -1).sum(axis=1)
         return refined, (confirmed / sizes).astype(np.float32)
 
     def _ego(self, frame: TrackingFrame, window: tuple[slice, slice]) -> EgoMap | None:
@@ -196,6 +211,17 @@ class DepthFlowTracker:
         return ego_map(frame.depth_m, camera, prev_from_new, prev.depth_m, window,
                        tolerance_abs_m=self.config.consistency_abs_m,
                        tolerance_rel=self.config.consistency_rel)
+
+
+def _continued(mask: np.ndarray, sideways: np.ndarray, vertical: np.ndarray, reach: int
+               ) -> np.ndarray:
+    """The newly seen pixels that continue ``mask`` straight out to the border: along
+    its rows into a left or right strip, along its columns into a top or bottom one
+    (never sideways along the border, so a mask cannot creep along the floor there)."""
+    mask8 = mask.view(np.uint8)
+    along_rows = cv2.dilate(mask8, np.ones((1, 2 * reach + 1), np.uint8)).view(bool)
+    along_cols = cv2.dilate(mask8, np.ones((2 * reach + 1, 1), np.uint8)).view(bool)
+    return sideways & along_rows | vertical & along_cols
 
 
 def _checked(frame: TrackingFrame, masks: np.ndarray, ids: np.ndarray

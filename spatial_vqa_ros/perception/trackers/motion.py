@@ -118,6 +118,22 @@ def warp_masks(masks: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.nd
     return out
 
 
+def revealed(map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """What a pan or glide brings into view at the border, where no mask can be carried
+    from: (H, W) bool new pixels whose backward map lands beyond the previous frame's
+    left or right side, the same beyond its top or bottom, and how far beyond at most,
+    in whole pixels (0: none)."""
+    height, width = map_x.shape
+    with np.errstate(invalid="ignore"):
+        beyond_x = np.maximum(-map_x, map_x - (width - 1))
+        beyond_y = np.maximum(-map_y, map_y - (height - 1))
+        sideways, vertical = beyond_x > 0.5, beyond_y > 0.5
+    either = sideways | vertical
+    reach = (int(np.ceil(np.nanmax(np.maximum(beyond_x, beyond_y)[either])))
+             if either.any() else 0)
+    return sideways, vertical, reach
+
+
 def moves_with_camera(flow_xy: tuple[np.ndarray, np.ndarray], ego: EgoMap,
                       masks: np.ndarray, *, tolerance_px: float, motion_share: float,
                       min_share: float) -> np.ndarray:
@@ -139,4 +155,4 @@ def moves_with_camera(flow_xy: tuple[np.ndarray, np.ndarray], ego: EgoMap,
     return agreeing >= min_share * np.maximum(counts, 1)
 
 __all__ = ["DIS_PRESETS", "EgoMap", "ego_map", "flow_map", "gray", "moves_with_camera",
-           "warp_masks"]
+           "revealed", "warp_masks"]

@@ -46,19 +46,25 @@ def bounding_box(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
             slice(max(cols[0] - pad, 0), min(cols[-1] + pad + 1, width)))
 
 
-def refine(mask: np.ndarray, depth_m: np.ndarray, fx: float, rule: SurfaceRule
-           ) -> np.ndarray:
+def refine(mask: np.ndarray, depth_m: np.ndarray, fx: float, rule: SurfaceRule, *,
+           reveal: np.ndarray | None = None) -> np.ndarray:
     """``mask`` (H, W) bool trimmed to the depth-continuous surfaces it covers, their
-    one-pixel rim, and the pixels without depth inside it."""
-    window = bounding_box(mask, 1)
+    one-pixel rim, and the pixels without depth inside it.
+
+    ``reveal`` (H, W) bool: pixels just brought into view at the image border beside
+    the mask, where no mask could be carried from. Those on the surfaces the mask
+    covers join it (they do not vote), so an object coming into view is followed to
+    the border and stays cut by it, rather than stopping where the last frame ended."""
+    grown = mask | reveal if reveal is not None else mask
+    window = bounding_box(grown, 1)
     if window is None:
         return mask
-    crop = mask[window]
+    voters, crop = mask[window], grown[window]
     depth = depth_m[window]
-    interior = cv2.erode(crop.view(np.uint8), _CROSS,
+    interior = cv2.erode(voters.view(np.uint8), _CROSS,
                          iterations=rule.erode_px).view(bool)
     if interior.sum() < 10:  # a thin sliver: vote with all of it
-        interior = crop
+        interior = voters
     pieces, votes = surface_pieces(depth, interior, crop.shape[1], fx,
                                    continuity_abs_m=rule.continuity_abs_m,
                                    continuity_rel=rule.continuity_rel,

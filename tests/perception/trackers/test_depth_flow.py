@@ -63,3 +63,33 @@ def test_a_gripper_moving_by_itself_is_followed_by_flow(pose):
     assert np.median(gripper) >= 0.75 and gripper.min() >= 0.5
     assert np.median(cube) >= 0.9  # the cube stays put and is kept
     assert not any(out.lost.any() for out, _ in steps)
+
+
+def _shifted_frame(shift_px: int, stamp_ns: int):
+    """A textured wall at 3 m and, in front of it at 1.5 m, a box cut by the left border
+    whose visible part ends at column 40 + ``shift_px``: the camera panned left by
+    ``shift_px`` pixels, bringing more of the box into view."""
+    from spatial_vqa_ros.perception.types import SensorInputs, TrackingFrame
+
+    rng = np.random.default_rng(5)
+    height, width, pad = 60, 120, 16
+    texture = rng.integers(0, 255, (height, width + pad, 3)).astype(np.uint8)
+    texture = np.repeat(np.repeat(texture[::4, ::4], 4, axis=0), 4, axis=1)
+    depth_wide = np.full((height, width + pad), 3.0, np.float32)
+    depth_wide[10:50, :pad + 40] = 1.5
+    rgb = np.ascontiguousarray(texture[:height, pad - shift_px:pad - shift_px + width])
+    depth = np.ascontiguousarray(depth_wide[:, pad - shift_px:pad - shift_px + width])
+    return TrackingFrame(SensorInputs(rgb, None, depth), depth, stamp_ns, None)
+
+
+def test_an_object_coming_into_view_at_the_border_is_followed_to_the_border():
+    first, second = _shifted_frame(0, 1), _shifted_frame(6, 2)
+    box = second.depth_m < 2.0  # the box's visible part after the pan: columns 0-45
+    tracker = DepthFlowTracker()
+    tracker.init(first, (first.depth_m < 2.0)[None], np.array([1]))
+    out = tracker.track(second)
+    mask = out.masks[0]
+    assert not out.lost[0]
+    assert mask[10:50, 0].all()  # still cut by the border, so the core calls it partial
+    assert iou(out.masks, box[None])[0] >= 0.9
+    assert not mask[:10].any() and not mask[50:].any()  # not onto the wall
