@@ -190,7 +190,10 @@ class DepthFlowTracker:
         if depth is not None:
             sideways, vertical, reach = revealed(fx_map, fy_map)
             for k, mask in enumerate(carried):
-                reveal = _continued(mask, sideways, vertical, reach) if reach else None
+                # only an object cut by the previous frame's border goes on beyond it
+                reveal = (_continued(mask, sideways, vertical, reach)
+                          & _within_depth_of(mask, depth)
+                          if reach and _touches_border(masks[k]) else None)
                 refined[k] = refine(mask, depth, fx, c.surface, reveal=reveal)
         sizes = np.maximum(carried.reshape(len(carried), -1).sum(axis=1), 1)
         # of the carried pixels only (revealed ones have no previous frame to agree with)
@@ -222,6 +225,22 @@ def _continued(mask: np.ndarray, sideways: np.ndarray, vertical: np.ndarray, rea
     along_rows = cv2.dilate(mask8, np.ones((1, 2 * reach + 1), np.uint8)).view(bool)
     along_cols = cv2.dilate(mask8, np.ones((2 * reach + 1, 1), np.uint8)).view(bool)
     return sideways & along_rows | vertical & along_cols
+
+
+def _within_depth_of(mask: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels within the depth range of most of ``mask`` (its 5th to 95th
+    percentile): a few pixels of background the mask took on are not continued."""
+    d = depth[mask]
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return np.zeros(depth.shape, bool)
+    low, high = np.percentile(d, [5, 95])
+    with np.errstate(invalid="ignore"):
+        return (depth >= low) & (depth <= high)
+
+
+def _touches_border(mask: np.ndarray) -> bool:
+    return bool(mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())
 
 
 def _checked(frame: TrackingFrame, masks: np.ndarray, ids: np.ndarray
