@@ -234,7 +234,11 @@ class LiveChain:
             world_from_camera=world_from_camera, labels_version=prompts,
             detector_free=not self._slot.busy and self._pending is None)
         if decision.is_keyframe:
-            self._slot.start(chain.detect_and_segment, frame, prompts, self._generation)
+            try:
+                self._slot.start(chain.detect_and_segment, frame, prompts, self._generation)
+            except Exception:  # inline: the frame fails, as a serial chain's would
+                self._selector.detection_failed()  # and the next frame detects again
+                raise
             inline = None if self._slot.asynchronous else self._slot.poll(frame.stamp_ns)
             if inline is not None:  # inline, not delayed: this keyframe's own objects
                 reconciled = self._apply(inline, now) or reconciled
@@ -268,7 +272,8 @@ class LiveChain:
             return None
         if arrived.error is not None:
             self._log("error", f"keyframe detection at {arrived.stamp_ns} ns failed: "
-                      f"{arrived.error}")
+                      f"{arrived.error}; detecting again on the next frame")
+            self._selector.detection_failed()
             return None
         now.timings.update(arrived.timings_s)
         start = self._clock()

@@ -257,3 +257,54 @@ def test_a_stamp_that_goes_back_starts_tracks_and_keyframes_over():
 def test_bad_live_settings_are_refused_by_name(changes, message):
     with pytest.raises(PerceptionError, match=message):
         LiveConfig(**changes)
+
+
+class _FailingFirst(SimulationDetector):
+    """The simulation detector, failing its first call (the labels not received yet)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, inputs, prompts):
+        self.calls += 1
+        if self.calls == 1:
+            raise PerceptionError("no labels received yet")
+        return super().detect(inputs, prompts)
+
+
+def test_a_failed_keyframe_detection_is_retried_on_the_next_frame_not_a_period_later():
+    seq = rendered("sequence", 4, 3)
+    live = LiveChain(chain_with(_FailingFirst()), DepthFlowTracker(),
+                     LiveConfig(policy=NEVER_AGAIN))
+    with pytest.raises(PerceptionError, match="no labels received yet"):
+        step(live, seq, 0)  # inline: the keyframe's frame fails as a serial chain's would
+    second = step(live, seq, 1)  # NEVER_AGAIN: only the retry makes this a keyframe
+    assert second.live.keyframe_reason == "detection_failed"
+    assert len(second.observations) >= 4
+
+
+def test_a_failed_asynchronous_detection_is_retried_on_the_frame_that_learns_of_it():
+    seq = rendered("sequence", 4, 3)
+    notes: list[tuple[str, str]] = []
+    live = LiveChain(chain_with(_FailingFirst()), DepthFlowTracker(),
+                     LiveConfig(policy=NEVER_AGAIN, forward_budget_s=30.0, asynchronous=True),
+                     log=lambda level, message: notes.append((level, message)))
+    try:
+        assert len(step(live, seq, 0).observations) == 0
+        _wait_idle(live)
+        second = step(live, seq, 1)
+        assert second.live.keyframe_reason == "detection_failed"
+        assert any("failed" in m and "detecting again on the next frame" in m
+                   for _, m in notes), notes
+        _wait_idle(live)
+        assert len(step(live, seq, 2).observations) >= 4
+    finally:
+        live.close()
+
+
+def _wait_idle(live: LiveChain, timeout_s: float = 10.0) -> None:
+    """Until the detection in flight has finished (it is picked up by the next step)."""
+    deadline = time.monotonic() + timeout_s
+    while live._slot._future is not None and not live._slot._future.done():
+        assert time.monotonic() < deadline, "the detection did not finish"
+        time.sleep(0.01)

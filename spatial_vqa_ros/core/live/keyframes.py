@@ -42,7 +42,8 @@ from ..stamps import NS_PER_S, check_stamp_ns
 from .errors import LiveError
 
 #: The reasons a keyframe is wanted, in the order a decision lists them.
-REASONS = ("first", "every_n_frames", "every_s", "lost_tracks", "view_change", "labels")
+REASONS = ("first", "every_n_frames", "every_s", "lost_tracks", "view_change", "labels",
+           "detection_failed")
 #: Why a wanted keyframe is not taken on this frame.
 HELD_BY = ("min_interval", "detector_busy")
 
@@ -138,6 +139,12 @@ class KeyframeSelector:
     def reset(self) -> None:
         """Forget everything: the next frame is a first frame again."""
         self._last, self._previous, self._owed, self._owed_since = None, None, set(), None
+
+    def detection_failed(self) -> None:
+        """The last keyframe's detection failed (a model error, labels not there yet):
+        the next frame the detector is free for is a keyframe again, rather than the
+        objects waiting a whole period for the next one."""
+        self._owed.add("detection_failed")
 
     def decide(self, stamp_ns: int, frame_index: int, *, lost_ids: Iterable[int] = (),
                track_count: int = 0, world_from_camera: np.ndarray | None = None,

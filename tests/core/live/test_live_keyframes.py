@@ -194,3 +194,15 @@ def test_bad_per_frame_inputs_are_refused() -> None:
         selector.decide(_stamp(0), 0, world_from_camera=np.eye(3))
     with pytest.raises(LiveError, match="image_change is a share of 0-1"):
         selector.decide(_stamp(1), 1, image_change=3.0)
+
+
+def test_a_failed_detection_makes_the_next_free_frame_a_keyframe() -> None:
+    selector = KeyframeSelector(KeyframePolicy(**{**QUIET, "every_s": 1.0}))
+    assert selector.decide(_stamp(0), 0).is_keyframe
+    assert not selector.decide(_stamp(1), 1).is_keyframe
+    selector.detection_failed()  # the keyframe's detection came back with an error
+    busy = selector.decide(_stamp(2), 2, detector_free=False)
+    assert busy == KeyframeDecision(False, "detection_failed", "detector_busy", 0)
+    again = selector.decide(_stamp(3), 3)
+    assert again == KeyframeDecision(True, "detection_failed", "", 1)
+    assert not selector.decide(_stamp(4), 4).is_keyframe  # and then the period again
