@@ -112,11 +112,18 @@ def test_keyframes_need_time_and_a_change() -> None:
     assert selector.consider(view_of(empty)) == "no_objects"
 
 
+#: Discovery is two-sided: a publisher sees the logger's subscription (what the test can
+#: observe) a moment before the logger's reader has matched the publisher, and a volatile
+#: reader misses what was sent in between (seen: the first image lost under load).
+READER_MATCH_S = 0.5
+
+
 def _wait_for_subscribers(node, publishers, log: Path, timeout_s: float = 30.0) -> None:
     if not spin_until(node, lambda: all(p.get_subscription_count() > 0 for p in publishers),
                       timeout_s):
         raise AssertionError(f"the logger did not subscribe within {timeout_s} s; log:\n"
                              f"{log.read_text(errors='replace')[-3000:]}")
+    spin_until(node, lambda: False, READER_MATCH_S)  # the reader side, not observable here
 
 
 def test_logged_keyframes_land_on_disk_and_load_with_datasets(tmp_path: Path,
@@ -140,6 +147,11 @@ def test_logged_keyframes_land_on_disk_and_load_with_datasets(tmp_path: Path,
             first[0].publish(first[1])
             time.sleep(0.05)
             second[0].publish(second[1])
+        # the logger reads images with a queue of 5: let it write the four keyframes
+        # before more images come, so none is pushed out of its queue unread
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline and len(list(out.rglob("*.jpg"))) < len(frames):
+            time.sleep(0.05)
         duplicate = _restamped(frames[-1], T0_S + 10.0)  # nothing changed: not a keyframe
         image_pub.publish(duplicate[1])
         graph_pub.publish(duplicate[0])
