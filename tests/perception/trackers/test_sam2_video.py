@@ -31,13 +31,7 @@ from spatial_vqa_ros.perception.types import SensorInputs, TrackingFrame  # noqa
 SIZE_HW = (48, 60)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tiny model is ~50x slower on a shared 2-core machine with torch's threads."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 @pytest.fixture(scope="module")
