@@ -304,7 +304,7 @@ class SpatialNode(Node):
         if too_big:  # refused before any decoding or per-camera allocation
             self._stats.frame_dropped()
             self._report_error(f"frame refused: {', '.join(too_big)} is over max_pixels "
-                               f"{self._config.max_pixels}")
+                               f"{self._config.max_pixels}", frame_failed=True)
             return
         inputs = _Inputs(roles["rgb"], roles.get("depth"), roles.get("instances"),
                          self._stats.input_received())
@@ -329,12 +329,12 @@ class SpatialNode(Node):
                 with self._swapper.frame_lock:  # an unload_first swap waits for the frame
                     self._process(inputs)
             except (CoreError, DataIOError, PerceptionError) as error:
-                self._report_error(str(error))
+                self._report_error(str(error), frame_failed=True)
             except Exception as error:  # the node must survive any frame
                 if not self.context.ok():
                     return
                 self._report_error(f"unexpected error while processing a frame: "
-                                   f"{type(error).__name__}: {error}")
+                                   f"{type(error).__name__}: {error}", frame_failed=True)
 
     def _process(self, inputs: _Inputs) -> None:
         c = self._config
@@ -388,8 +388,8 @@ class SpatialNode(Node):
                               distance=float(step.distance_m), reward=float(step.reward),
                               valid=step.valid)
 
-    def _report_error(self, message: str) -> None:
-        self._stats.error(message)
+    def _report_error(self, message: str, *, frame_failed: bool = False) -> None:
+        self._stats.error(message, frame_failed=frame_failed)
         self.get_logger().error(message, throttle_duration_sec=2.0)
 
     # --- services ------------------------------------------------------------

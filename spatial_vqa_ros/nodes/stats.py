@@ -80,11 +80,13 @@ class NodeStats:
         values.update({key: str(value) for key, value in provenance.items()})
         return values
 
-    def error(self, message: str) -> None:
+    def error(self, message: str, *, frame_failed: bool = False) -> None:
+        """Count an error; ``frame_failed``: it failed the latest frame (the status is
+        ERROR until a frame succeeds), not an input or a model swap beside the frames."""
         with self._lock:
             self.errors += 1
             self.last_error = message
-            self.failing = True
+            self.failing = self.failing or frame_failed
 
     def input_rate_hz(self, now_s: float | None = None) -> float:
         """Input sets received per second over the rate window."""

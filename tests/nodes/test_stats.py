@@ -96,15 +96,17 @@ def test_the_graph_rate_is_reported_beside_the_input_rate_and_is_the_serial_dete
 def test_a_failing_latest_frame_is_an_error_until_a_frame_succeeds():
     stats = NodeStats()
     stats.frame_processed(0.0, now_s=0.1)
-    stats.error("tracker failed: RuntimeError: out of memory")
+    stats.error("labels ignored: not JSON")  # an input's error fails no frame
+    assert report(stats, 0.15).level == "ok"
+    stats.error("tracker failed: RuntimeError: out of memory", frame_failed=True)
     failing = report(stats, 0.2, floor_found=False)  # before the floor and the engines
     assert failing.level == "error"
     assert failing.message.startswith("the latest frame failed (tracker failed: RuntimeError")
     stats.frame_processed(0.3, now_s=0.4)
     recovered = report(stats, 0.5)
     assert (recovered.level, recovered.message) == ("ok", "ok")
-    assert recovered.values["errors"] == "1"  # the count stays
-    stats.error("no CameraInfo received")  # a known cause says so first
+    assert recovered.values["errors"] == "2"  # the count stays
+    stats.error("no CameraInfo received", frame_failed=True)  # a known cause says so first
     assert report(stats, 0.6, camera_known=False).message == "waiting for CameraInfo"
 
 
