@@ -52,8 +52,8 @@ class RenderedFrame:
 
     ``rgb``: (H, W, 3) uint8. ``depth_m``: (H, W) float32, z in the optical frame (m),
     NaN where nothing was hit (or the sensor dropped the pixel). ``instance_ids``:
-    (H, W) int32, 0 = floor or nothing, else ``Primitive.id``. ``id_to_label``: label
-    of every primitive of the scene (visible or not).
+    (H, W) int32, 0 = floor, background (walls) or nothing, else ``Primitive.id``.
+    ``id_to_label``: label of every object of the scene (visible or not).
     """
 
     rgb: np.ndarray
@@ -123,14 +123,19 @@ def render(scene: SyntheticScene, noise: DepthNoise | None = None,
                              "the noise is reproducible")
     camera = scene.camera
     shape = (camera.height, camera.width)
-    hits = raycast(scene.objects, scene.pose, camera.rays())
+    hits = raycast(scene.objects + scene.background, scene.pose, camera.rays())
     depth_m = hits.depth_m.reshape(shape).astype(np.float32)
     if noise is not None and rng is not None:
         depth_m = apply_noise(depth_m, noise, rng)
+    instance_ids = hits.instance_ids
+    if scene.background:  # walls are rendered, but are no object (id 0, as the floor)
+        background_ids = [b.id for b in scene.background]
+        instance_ids = np.where(np.isin(instance_ids, background_ids), 0,
+                                instance_ids).astype(np.int32)
     return RenderedFrame(
         rgb=_shade(scene, hits).reshape(*shape, 3),
         depth_m=depth_m,
-        instance_ids=hits.instance_ids.reshape(shape),
+        instance_ids=instance_ids.reshape(shape),
         id_to_label=scene.id_to_label,
         camera=camera,
     )
@@ -138,11 +143,12 @@ def render(scene: SyntheticScene, noise: DepthNoise | None = None,
 
 def _per_id(scene: SyntheticScene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lookup tables indexed by instance id: centre (world), kind code, colour."""
-    n_ids = max((o.id for o in scene.objects), default=0) + 1
+    solids = scene.objects + scene.background
+    n_ids = max((o.id for o in solids), default=0) + 1
     centers = np.zeros((n_ids, 3), np.float32)
     kinds = np.full(n_ids, -1)
     colors = np.zeros((n_ids, 3), np.float32)
-    for o in scene.objects:
+    for o in solids:
         centers[o.id], kinds[o.id], colors[o.id] = o.center_world, _KIND_CODE[o.kind], o.color
     return centers, kinds, colors
 

@@ -2,17 +2,23 @@
 
 One module per job: ``primitives`` (the ``Primitive``, ``CameraPose`` and
 ``SyntheticScene`` types), ``meshes`` (their triangle meshes), ``placement``
-(random cameras, poses and scenes) and ``trajectories`` (moving-camera sequences
+(random cameras, poses and scenes), ``hiding`` (walls, deep furniture, hidden and
+tiny objects of the rooms that hide things) and ``trajectories`` (moving-camera sequences
 and the gripper approach). Import the public names from here.
 """
 
 from __future__ import annotations
 
+from .hiding import DEEP_CATALOGUE, TINY_CATALOGUE, room_walls
 from .placement import (
     CATALOGUE,
     CLUTTERED,
+    CLUTTERED_HIDDEN,
+    HIDDEN_ROOMS,
+    ROOMS,
     TALL_CATALOGUE,
     TIDY,
+    TIDY_HIDDEN,
     RoomStyle,
     random_camera,
     random_pose,
@@ -40,12 +46,18 @@ from .trajectories import (
 __all__ = [
     "CATALOGUE",
     "CLUTTERED",
+    "CLUTTERED_HIDDEN",
     "CUBE_EDGE_M",
+    "DEEP_CATALOGUE",
     "GRIPPER_DIMS",
+    "HIDDEN_ROOMS",
     "KIND_DIMS",
     "MESH_SEGMENTS",
+    "ROOMS",
     "TALL_CATALOGUE",
     "TIDY",
+    "TIDY_HIDDEN",
+    "TINY_CATALOGUE",
     "CameraPose",
     "Primitive",
     "RoomStyle",
@@ -59,5 +71,6 @@ __all__ = [
     "random_pose",
     "random_scene",
     "random_sequence",
+    "room_walls",
     "tool_point_world",
 ]

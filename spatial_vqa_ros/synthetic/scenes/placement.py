@@ -16,6 +16,15 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
 from ...core.camera import CameraIntrinsics
+from .hiding import (
+    DEEP_CATALOGUE,
+    MIN_HIDDEN_SHARE,
+    TINY_CATALOGUE,
+    TINY_MIN_VISIBLE_FRACTION,
+    TINY_PIXELS,
+    behind_position,
+    room_walls,
+)
 from .primitives import CameraPose, Primitive, SyntheticError, SyntheticScene, _rot_z
 
 #: label -> (kind, (low, high) per dimension in metres). Plausible real-world sizes.
@@ -62,7 +71,15 @@ class RoomStyle:
     (its random draws are unchanged, so seeds keep their scenes); :data:`CLUTTERED`
     is what a robot meets: 15-30 objects, more stacks, footprints allowed to touch,
     more objects half hidden, tall furniture, and about one object in three cut by the
-    image border (the case a cut coordinate must be honest about)."""
+    image border (the case a cut coordinate must be honest about).
+
+    What the camera cannot see (issue 22), all off by default: ``walls`` around the
+    room (rendered as background); ``deep_furniture`` (sofas, shelves, sideboards:
+    :data:`~.hiding.DEEP_CATALOGUE`); ``hidden_probability``, the share of placements
+    put behind a nearer object on the floor, whole in the image but partly hidden
+    (:data:`~.hiding.MIN_HIDDEN_SHARE` at least); ``tiny_probability``, the share of
+    placements that are objects of a few cm covering :data:`~.hiding.TINY_PIXELS`.
+    :data:`HIDDEN_ROOMS` turns them on for tidy and cluttered rooms."""
 
     n_objects: tuple[int, int] = (3, 10)
     cut_probability: float = 0.1
@@ -70,11 +87,37 @@ class RoomStyle:
     clearance_m: float = 0.03
     min_visible_fraction: float = 0.45
     tall_objects: bool = False
+    walls: bool = False
+    deep_furniture: bool = False
+    hidden_probability: float = 0.0
+    tiny_probability: float = 0.0
+
+    def __post_init__(self) -> None:
+        shares = (self.hidden_probability, self.tiny_probability)
+        if min(shares) < 0 or sum(shares) > 1:
+            raise SyntheticError(
+                f"hidden_probability and tiny_probability must be >= 0 and sum to <= 1, "
+                f"got {self.hidden_probability} and {self.tiny_probability}")
+
+    @property
+    def hides(self) -> bool:
+        """Whether placements may be hidden or tiny (each such placement draws once)."""
+        return self.hidden_probability > 0 or self.tiny_probability > 0
 
 
 TIDY = RoomStyle()
 CLUTTERED = RoomStyle(n_objects=(15, 30), cut_probability=0.35, stack_probability=0.35,
                       clearance_m=0.0, min_visible_fraction=0.3, tall_objects=True)
+#: Tidy and cluttered rooms with walls, deep furniture, objects partly hidden behind
+#: nearer ones and tiny objects: the rooms of issue 22's misses.
+TIDY_HIDDEN = replace(TIDY, walls=True, deep_furniture=True, hidden_probability=0.4,
+                      tiny_probability=0.15)
+CLUTTERED_HIDDEN = replace(CLUTTERED, walls=True, deep_furniture=True,
+                           hidden_probability=0.3, tiny_probability=0.1)
+#: Every room style by the name the benchmarks take (``--rooms``).
+ROOMS: dict[str, RoomStyle] = {"tidy": TIDY, "cluttered": CLUTTERED,
+                               "tidy_hidden": TIDY_HIDDEN, "cluttered_hidden": CLUTTERED_HIDDEN}
+HIDDEN_ROOMS = (TIDY_HIDDEN, CLUTTERED_HIDDEN)
 
 
 def random_camera(rng: np.random.Generator, width: int = 640, height: int = 480
@@ -120,9 +163,26 @@ def random_scene(rng: np.random.Generator, camera: CameraIntrinsics | None = Non
         placer = _Placer(camera, random_pose(rng), style)
         placer.populate(rng, int(rng.integers(low, high + 1)))
         if len(placer.objects) >= low:
-            return SyntheticScene(tuple(placer.objects), camera, placer.pose)
+            objects = tuple(placer.objects)
+            background = room_walls(_room_points(objects, placer.pose), len(objects) + 1,
+                                    rng) if style.walls else ()
+            return SyntheticScene(objects, camera, placer.pose, background)
     raise SyntheticError(f"could not place {low} objects in 20 random views; lower "
                          "n_objects or use a wider camera")
+
+
+def _room_points(objects: tuple[Primitive, ...], pose: CameraPose) -> np.ndarray:
+    """Floor points (N, 2) walls must enclose: every footprint's corners, the camera."""
+    points = [pose.position_world[:2]]
+    for o in objects:
+        r = o.footprint_radius_m
+        points += [o.center_world[:2] - r, o.center_world[:2] + r]
+    return np.array(points)
+
+
+def _lowest_height_m(kind: str, ranges: tuple[tuple[float, float], ...]) -> float:
+    """The lowest height a catalogue entry can be drawn with."""
+    return 2 * ranges[0][0] if kind == "sphere" else ranges[-1][0]
 
 
 def _random_color(rng: np.random.Generator, saturation: tuple[float, float] = (0.45, 0.9)
@@ -148,18 +208,29 @@ class _Placer:
                  style: RoomStyle = TIDY) -> None:
         self.camera, self.pose, self.style = camera, pose, style
         self.catalogue = CATALOGUE | TALL_CATALOGUE if style.tall_objects else CATALOGUE
+        if style.deep_furniture:
+            self.catalogue = self.catalogue | DEEP_CATALOGUE
         self.objects: list[Primitive] = []
         self.supporter: list[int | None] = []  # index of the object each one stands on
         self.masks: list[np.ndarray] = []
         self.in_image_px: list[float] = []
+        #: Per object: the visible pixels and share of its in-image silhouette it keeps.
+        self.min_visible: list[tuple[float, float]] = []
         s = _MASK_STRIDE_PX
         self.allow_cut = True
+        #: In-image pixel range the next placement must cover (tiny objects), or None.
+        self.pixel_window: tuple[float, float] | None = None
         self.grid_u = np.arange(s / 2 - 0.5, camera.width, s)
         self.grid_v = np.arange(s / 2 - 0.5, camera.height, s)
         self.rays_cam = camera.rays()
 
     # -- population ---------------------------------------------------------------------
     def populate(self, rng: np.random.Generator, n: int) -> None:
+        for _ in range(3 if self.style.deep_furniture else 0):  # a deep piece first
+            label = str(rng.choice(sorted(DEEP_CATALOGUE)))
+            if self._place_on_floor(rng, label, *DEEP_CATALOGUE[label],
+                                    _random_color(rng)) is not None:
+                break
         if n >= 2 and rng.random() < _TABLE_PROBABILITY:
             for _ in range(4):  # a table of another size, elsewhere
                 if self._place_table(rng, n):
@@ -170,12 +241,67 @@ class _Placer:
             stackable = [i for i, o in enumerate(self.objects)
                          if o.kind == "box" and o.label != "table" and i not in self.supporter
                          and min(o.dims[:2]) >= 0.15]
-            if stackable and rng.random() < self.style.stack_probability:
+            hidden_or_tiny = self._place_hidden_or_tiny(rng) if self.style.hides else None
+            if hidden_or_tiny is not None:
+                placed = hidden_or_tiny
+            elif stackable and rng.random() < self.style.stack_probability:
                 placed = self._place_on(rng, int(rng.choice(stackable)),
                                         str(rng.choice(_STACKABLE_LABELS)))
             else:
                 placed = self._place_on_floor(rng, *self._pick_label(rng)) is not None
             failures += not placed
+
+    def _place_hidden_or_tiny(self, rng: np.random.Generator) -> bool | None:
+        """With the style's shares, a placement behind a nearer object or a tiny one;
+        whether it was placed, or None when this placement is an ordinary one."""
+        draw = rng.random()
+        if draw < self.style.tiny_probability:
+            return self._place_tiny(rng)
+        if draw < self.style.tiny_probability + self.style.hidden_probability:
+            return self._place_behind(rng)
+        return None
+
+    def _place_tiny(self, rng: np.random.Generator) -> bool:
+        """A tiny object on the floor, covering :data:`TINY_PIXELS` and kept almost
+        unoccluded (its few pixels are the point)."""
+        label = str(rng.choice(sorted(TINY_CATALOGUE)))
+        kind, ranges = TINY_CATALOGUE[label]
+        self.allow_cut, self.pixel_window = False, TINY_PIXELS
+        try:
+            for _ in range(3):  # the pixel window is narrow: more views of the floor
+                if self._place_on_floor(rng, label, kind, ranges, _random_color(rng)) is not None:
+                    return True
+            return False
+        finally:
+            self.pixel_window = None
+
+    def _place_behind(self, rng: np.random.Generator) -> bool:
+        """An object on the floor behind a nearer floor object, no taller than it, whole
+        in the image with at least :data:`MIN_HIDDEN_SHARE` of its silhouette hidden by
+        what is in front."""
+        fronts = [i for i, o in enumerate(self.objects)
+                  if self.supporter[i] is None and o.top_z_m >= 0.1]
+        self.allow_cut = False
+        for _ in range(_ATTEMPTS_PER_OBJECT // 3 if fronts else 0):
+            front = self.objects[int(rng.choice(fronts))]
+            labels = [k for k, (kind, ranges) in sorted(CATALOGUE.items())
+                      if _lowest_height_m(kind, ranges) <= front.top_z_m]
+            if not labels:
+                continue
+            label = str(rng.choice(labels))
+            kind, ranges = CATALOGUE[label]
+            yaw = float(rng.uniform(-np.pi, np.pi)) if kind == "box" else 0.0
+            probe = Primitive(len(self.objects) + 1, label, kind, np.zeros(3),
+                              _random_dims(rng, ranges), yaw, _random_color(rng))
+            xy = behind_position(self.pose.position_world[:2], front,
+                                 probe.footprint_radius_m, rng)
+            candidate = replace(probe, center_world=np.append(xy, probe.half_height_m))
+            if not self._try_add(candidate, None):
+                continue
+            if self._hidden_share(len(self.objects) - 1) >= MIN_HIDDEN_SHARE:
+                return True
+            self._pop()
+        return False
 
     def _place_table(self, rng: np.random.Generator, n: int) -> bool:
         """A table with 1-3 objects (but at most n - 1) on top; False if none fits."""
@@ -259,33 +385,45 @@ class _Placer:
         mask, area_px = silhouette
         in_image_px = float(mask.sum()) * _MASK_STRIDE_PX**2
         min_fraction = _MIN_IN_IMAGE_FRACTION if self.allow_cut else _WHOLE_IN_IMAGE_FRACTION
-        if not (max(_MIN_VISIBLE_PX, min_fraction * area_px) <= in_image_px
-                <= _MAX_IMAGE_FRACTION * self.camera.width * self.camera.height):
+        low_px, high_px = self.pixel_window or (
+            _MIN_VISIBLE_PX, _MAX_IMAGE_FRACTION * self.camera.width * self.camera.height)
+        if not max(low_px, min_fraction * area_px) <= in_image_px <= high_px:
             return False
         self.objects.append(candidate)
         self.supporter.append(support)
         self.masks.append(mask)
         self.in_image_px.append(in_image_px)
+        self.min_visible.append(
+            (_MIN_VISIBLE_PX, self.style.min_visible_fraction) if self.pixel_window is None
+            else (self.pixel_window[0] * TINY_MIN_VISIBLE_FRACTION, TINY_MIN_VISIBLE_FRACTION))
         if self._all_visible():
             return True
         self._pop()
         return False
 
     def _pop(self) -> None:
-        for stack in (self.objects, self.supporter, self.masks, self.in_image_px):
+        for stack in (self.objects, self.supporter, self.masks, self.in_image_px,
+                      self.min_visible):
             stack.pop()
 
     def _all_visible(self) -> bool:
-        for i, mask in enumerate(self.masks):
+        for i in range(len(self.masks)):
             if i in self.supporter:  # what stands on a table may hide much of it
                 continue
-            front = [j for j in range(len(self.masks)) if j != i and self._in_front(j, i)]
-            hidden = np.logical_or.reduce([self.masks[j] for j in front]) if front else False
-            visible_px = float((mask & ~hidden).sum()) * _MASK_STRIDE_PX**2
-            if visible_px < max(_MIN_VISIBLE_PX,
-                                self.style.min_visible_fraction * self.in_image_px[i]):
+            min_px, min_fraction = self.min_visible[i]
+            if self._visible_px(i) < max(min_px, min_fraction * self.in_image_px[i]):
                 return False
         return True
+
+    def _visible_px(self, i: int) -> float:
+        """Estimated pixels of object i that nothing in front of it hides."""
+        front = [j for j in range(len(self.masks)) if j != i and self._in_front(j, i)]
+        hidden = np.logical_or.reduce([self.masks[j] for j in front]) if front else False
+        return float((self.masks[i] & ~hidden).sum()) * _MASK_STRIDE_PX**2
+
+    def _hidden_share(self, i: int) -> float:
+        """Estimated share of object i's in-image silhouette hidden by nearer objects."""
+        return 1.0 - self._visible_px(i) / self.in_image_px[i] if self.in_image_px[i] else 0.0
 
     def _in_front(self, j: int, i: int) -> bool:
         """Whether object j (partly) hides object i."""

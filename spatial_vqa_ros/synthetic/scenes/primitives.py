@@ -215,17 +215,26 @@ class CameraPose:
 
 @dataclass(frozen=True, eq=False)
 class SyntheticScene:
-    """A static world seen by one camera: primitives, intrinsics and pose."""
+    """A static world seen by one camera: primitives, intrinsics and pose.
+
+    ``background``: solids that are rendered (depth, colour, occlusion) but are not
+    objects of the scene, such as walls. They show as instance id 0, as the floor does
+    and as a simulator or a real room gives them: nothing is asked or scored about
+    them, but they fill the depth behind the objects.
+    """
 
     objects: tuple[Primitive, ...]
     camera: CameraIntrinsics
     pose: CameraPose
+    background: tuple[Primitive, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "objects", tuple(self.objects))
-        ids = [o.id for o in self.objects]
+        object.__setattr__(self, "background", tuple(self.background))
+        ids = [o.id for o in self.objects + self.background]
         if len(set(ids)) != len(ids):
-            raise SyntheticError(f"primitive ids must be unique, got {ids}")
+            raise SyntheticError(f"primitive ids must be unique (objects and background "
+                                 f"together), got {ids}")
 
     @property
     def id_to_label(self) -> dict[int, str]:
