@@ -37,8 +37,16 @@ class ObjectTruth:
     (N, 3) float64: uniform samples of the whole surface. ``visible_pixel_count``:
     pixels of the render showing it; ``unoccluded_pixel_count``: pixels it would cover
     alone in the scene (inside the image); ``occluded_fraction`` = 1 - visible /
-    unoccluded (0 when it has no pixel in the image at all); ``cut_by_border``: its
-    full projection extends beyond the image.
+    unoccluded (0 when it has no pixel in the image at all): the share of its in-image
+    silhouette that nearer objects hide; ``cut_by_border``: its full projection extends
+    beyond the image.
+
+    The far side (issue 22), along the object's horizontal line of sight (from the
+    camera's foot towards its centre): ``depth_extent_m`` is the solid's extent along
+    it; ``far_side_m`` how far the solid reaches beyond the farthest point of its own
+    camera-facing surface in the image (the part the object hides behind itself, 0 when
+    a top face shows its whole depth), so a centre taken from what is seen sits about
+    half of it too near.
     """
 
     id: int
@@ -53,6 +61,8 @@ class ObjectTruth:
     unoccluded_pixel_count: int
     cut_by_border: bool
     occluded_fraction: float
+    depth_extent_m: float
+    far_side_m: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,9 +114,10 @@ def ground_truth(scene: SyntheticScene, rendered: RenderedFrame) -> SceneTruth:
     for primitive in scene.objects:
         center_scene = frame.to_scene(scene.pose.world_to_cam(primitive.center_world[None]))[0]
         yaw_scene = float(np.angle(np.exp(1j * (primitive.yaw_rad - frame_yaw))))
-        unoccluded, cut = _unoccluded_pixels(scene, primitive)
+        unoccluded, cut, seen_world = _seen_alone(scene, primitive)
         surface_world = _sample_surface(primitive, SURFACE_SAMPLES)
         n_visible = int(visible[primitive.id])
+        depth_extent, far_side = _far_side(scene, primitive, seen_world)
         objects.append(ObjectTruth(
             id=primitive.id, label=primitive.label, kind=primitive.kind,
             center_scene=center_scene,
@@ -117,6 +128,7 @@ def ground_truth(scene: SyntheticScene, rendered: RenderedFrame) -> SceneTruth:
             cut_by_border=cut,
             occluded_fraction=float(np.clip(1 - n_visible / unoccluded, 0.0, 1.0))
             if unoccluded else 0.0,
+            depth_extent_m=depth_extent, far_side_m=far_side,
         ))
     return SceneTruth(frame=frame, camera_height_m=frame.camera_height_m,
                       pitch_rad=frame.pitch_rad, roll_rad=frame.roll_rad,
@@ -147,8 +159,29 @@ def _sample_surface(primitive: Primitive, n: int) -> np.ndarray:
     return v0[chosen] + a * (v1[chosen] - v0[chosen]) + b * (v2[chosen] - v0[chosen])
 
 
-def _unoccluded_pixels(scene: SyntheticScene, primitive: Primitive) -> tuple[int, bool]:
-    """Pixels the primitive covers when alone, and whether its projection is cut.
+def _far_side(scene: SyntheticScene, primitive: Primitive, seen_world: np.ndarray
+              ) -> tuple[float, float]:
+    """(depth_extent_m, far_side_m) of ``ObjectTruth``: along the horizontal line of
+    sight, the solid's extent (its mesh vertices) and its reach beyond ``seen_world``
+    (its own camera-facing surface in the image; none seen: the whole extent)."""
+    camera_xy = scene.pose.position_world[:2]
+    sight = primitive.center_world[:2] - camera_xy
+    if np.linalg.norm(sight) < 1e-6:  # right under the camera: the view's heading
+        sight = scene.pose.rotation_world_from_cam[:2, 2]
+    sight = sight / np.linalg.norm(sight)
+    vertices, _ = primitive.mesh_arrays()
+    reach = (vertices[:, :2] - camera_xy) @ sight
+    extent = float(reach.max() - reach.min())
+    if not len(seen_world):
+        return extent, extent
+    seen = float(((seen_world[:, :2] - camera_xy) @ sight).max())
+    return extent, float(np.clip(reach.max() - seen, 0.0, extent))
+
+
+def _seen_alone(scene: SyntheticScene, primitive: Primitive
+                ) -> tuple[int, bool, np.ndarray]:
+    """Pixels the primitive covers when alone, whether its projection is cut, and the
+    world points (M, 3) of its surface those pixels see.
 
     Rays are cast only inside the bounding rectangle of the projected mesh edges.
     """
@@ -169,9 +202,10 @@ def _unoccluded_pixels(scene: SyntheticScene, primitive: Primitive) -> tuple[int
         u1, v1 = (min(int(np.ceil(x)) + 3, n) for x, n in zip(high, (camera.width,
                                                                        camera.height)))
     if u0 >= u1 or v0 >= v1:
-        return 0, cut
+        return 0, cut, np.zeros((0, 3))
     hits = raycast([primitive], scene.pose, camera.rays()[v0:v1, u0:u1], include_floor=False)
-    return int((hits.instance_ids == primitive.id).sum()), cut
+    on_it = hits.instance_ids == primitive.id
+    return int(on_it.sum()), cut, hits.points_world[on_it].astype(np.float64)
 
 
 # ---------------------------------------------------------------------------------------

@@ -147,3 +147,50 @@ def test_most_objects_of_random_scenes_are_well_visible() -> None:
         truth = ground_truth(scene, render(scene))
         counts += [o.visible_pixel_count for o in truth.objects]
     assert np.mean(np.array(counts) >= 200) >= 0.85
+
+
+# -- the far side (issue 22) -----------------------------------------------------------
+
+def _level_pose(height_m: float) -> CameraPose:
+    """Looking along world +x from the origin at ``height_m``, tilted 10 deg down."""
+    return CameraPose.from_angles([0.0, 0.0, height_m], 0.0, np.deg2rad(10.0))
+
+
+def test_far_side_of_a_deep_box_seen_from_below_its_top_is_its_whole_depth() -> None:
+    cabinet = Primitive(1, "cabinet", "box", [3.0, 0.0, 0.5], (0.6, 0.5, 1.0))
+    truth = _truth(cabinet, pose=_level_pose(0.4)).object(1)
+    assert truth.depth_extent_m == pytest.approx(0.6, abs=1e-9)
+    assert truth.far_side_m == pytest.approx(0.6, abs=0.01)  # only the front face shows
+
+
+def test_far_side_of_a_box_whose_top_face_shows_is_almost_none() -> None:
+    cabinet = Primitive(1, "cabinet", "box", [3.0, 0.0, 0.5], (0.6, 0.5, 1.0))
+    truth = _truth(cabinet, pose=_level_pose(2.0)).object(1)
+    assert truth.depth_extent_m == pytest.approx(0.6, abs=1e-9)
+    assert truth.far_side_m < 0.02  # the top face reaches the back edge
+
+
+def test_far_side_of_a_sphere_is_about_its_back_half() -> None:
+    ball = Primitive(1, "ball", "sphere", [3.0, 0.0, 0.15], (0.15,))
+    truth = _truth(ball, pose=_level_pose(0.15)).object(1)
+    assert truth.depth_extent_m == pytest.approx(0.3, abs=0.002)
+    assert 0.15 <= truth.far_side_m <= 0.17  # the silhouette is r^2/d before the centre
+
+
+def test_far_side_of_an_object_out_of_view_is_its_whole_depth() -> None:
+    behind_camera = Primitive(1, "box", "box", [-3.0, 0.0, 0.2], (0.4, 0.4, 0.4))
+    truth = _truth(behind_camera, pose=_level_pose(1.0)).object(1)
+    assert truth.unoccluded_pixel_count == 0
+    assert truth.far_side_m == pytest.approx(truth.depth_extent_m)
+
+
+def test_occluded_share_is_of_the_silhouette_nearer_objects_hide() -> None:
+    front = Primitive(1, "crate", "box", [2.0, 0.0, 0.3], (0.4, 0.6, 0.6))
+    behind = Primitive(2, "box", "box", [3.0, 0.45, 0.2], (0.3, 0.3, 0.4))
+    truth = _truth(front, behind, pose=_level_pose(0.5))
+    hidden, seen = truth.object(2), truth.object(1)
+    assert not hidden.cut_by_border
+    assert 0.2 < hidden.occluded_fraction < 0.9
+    assert hidden.visible_pixel_count == pytest.approx(
+        (1 - hidden.occluded_fraction) * hidden.unoccluded_pixel_count, abs=1)
+    assert seen.occluded_fraction == 0.0
