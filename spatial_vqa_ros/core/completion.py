@@ -7,8 +7,10 @@ physics supports without a shape prior:
   extends down to it. Its lowest visible point is usually a little above the
   contact (the base curves away, or something in front hides it).
 
-The hidden back half (depth extent, centre along the view) is not guessed; what
-remains is documented in README.md ("How objects are measured, and single-view bias").
+- **Far side**: the hidden back (depth extent, centre along the view) is not guessed
+  but bounded from what the view shows, and the box takes the middle of that bound
+  (``far_side``); the gate states only what holds over it. What remains is documented
+  in README.md ("How objects are measured, and single-view bias").
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .cut_bounds import without_lower
+from .far_side import FAR_SIDE_PRIOR_K, bound_far_side
 from .objects import ObjectEstimate
 from .scene_frame import SceneFrame
 
@@ -34,6 +37,10 @@ class CompletionConfig:
     #: outline occluded), it rests on the support under it at any gap up to max_hidden_m.
     occluded_bottom: float = 0.3
     max_hidden_m: float = 1.0
+    #: An object whose base is within this of its support rests on it [m].
+    resting_m: float = 0.03
+    #: The far-side prior (``far_side.FAR_SIDE_PRIOR_K``): depth <= k x largest extent.
+    far_side_k: float = FAR_SIDE_PRIOR_K
 
 
 def _with_z_range(e: ObjectEstimate, z_lo: float, z_hi: float) -> ObjectEstimate:
@@ -42,8 +49,7 @@ def _with_z_range(e: ObjectEstimate, z_lo: float, z_hi: float) -> ObjectEstimate
     center[2] = (z_lo + z_hi) / 2
     extent[2] = z_hi - z_lo
     # the base now rests on its support: the part below the image border is known
-    return replace(e, center_scene=center, extent_scene=extent,
-                   hidden_directions=without_lower(e.hidden_directions))
+    return replace(e, center_scene=center, extent_scene=extent, **without_lower(e))
 
 
 def _footprints_overlap(a: ObjectEstimate, b: ObjectEstimate) -> bool:
@@ -99,9 +105,20 @@ def snap_to_support(estimates: list[ObjectEstimate], config: CompletionConfig
     return out
 
 
+def _resting(e: ObjectEstimate, estimates: list[ObjectEstimate], config: CompletionConfig
+             ) -> bool:
+    if not e.localised:
+        return False
+    z_lo = float(e.center_scene[2] - e.extent_scene[2] / 2)
+    return z_lo - _support_below(e, estimates, z_lo) <= config.resting_m
+
+
 def complete_objects(estimates: list[ObjectEstimate], scene: SceneFrame,
                      config: CompletionConfig = CompletionConfig()) -> list[ObjectEstimate]:
-    """Apply the single-view corrections that the scene supports (none without a floor)."""
+    """Apply the single-view corrections that the scene supports: support needs a
+    floor; the far side is bounded by the prior alone without one."""
     if not scene.floor_found:
-        return estimates
-    return snap_to_support(estimates, config)
+        return bound_far_side(estimates, scene, [False] * len(estimates), config.far_side_k)
+    estimates = snap_to_support(estimates, config)
+    resting = [_resting(e, estimates, config) for e in estimates]
+    return bound_far_side(estimates, scene, resting, config.far_side_k)

@@ -20,18 +20,38 @@ give values within :data:`MAX_SPREAD_RATIO` of each other (the stated, visible-b
 value is one of them, so it is within 20% of the truth wherever the truth lies), a
 predicate only when it holds beyond its margin for all of them. Objects cut by
 nothing have empty direction lists and are unaffected.
+
+The same bound serves every part the camera cannot see (issue 22). Each hidden
+direction carries a *reach*: the interval [min, max] by which the true face of the
+object's box along that direction may lie beyond the stated face (max >= 0: the object
+may continue that far; min <= 0: the stated box may be that much too long there), and a
+*cause*, which names the gate's reason:
+
+- ``border`` (reason ``partial``): cut by the image border; reach [0, MAX - seen];
+- ``occluded`` (reason ``occluded``): the outline runs along a nearer surface
+  (``outline``); reach [0, what the occluder's silhouette can hide at the object's
+  depth], at most MAX - seen;
+- ``far_side`` (reason ``far_side``): the back of the object, along the view
+  (``far_side``); the box is the middle of the depths the view allows, so the reach
+  is symmetric.
+
+Objects written before reaches existed (directions only) read as ``border`` with
+[0, MAX - seen], what they meant.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MAX_BEARING_SPREAD_DEG", "MAX_OBJECT_EXTENT_M", "MAX_SPREAD_RATIO", "NO_DIRECTIONS",
-           "bearing_range_deg", "coordinate_box", "difference_box", "has_hidden_part",
-           "hidden_directions", "measure_interval", "without_lower"]
+__all__ = ["CAUSES", "MAX_BEARING_SPREAD_DEG", "MAX_OBJECT_EXTENT_M", "MAX_SPREAD_RATIO",
+           "NO_DIRECTIONS", "NO_REACH", "bearing_range_deg", "border_reach", "coordinate_box",
+           "difference_box", "has_hidden_part", "hidden_causes", "hidden_directions",
+           "hidden_reach", "measure_interval", "only_cause", "side_directions",
+           "size_interval", "without_lower"]
 
 #: The longest an indoor object is along any axis [m] (a wardrobe's height, a sofa).
 MAX_OBJECT_EXTENT_M = 2.5
@@ -52,6 +72,25 @@ _AXIS_LEAN = 0.17
 _BORDER_CAM = {"top": ((0.0, -1.0, 0.0), (0, 1, 2)), "bottom": ((0.0, 1.0, 0.0), (2,)),
                "left": ((-1.0, 0.0, 0.0), (0, 1, 2)), "right": ((1.0, 0.0, 0.0), (0, 1, 2))}
 NO_DIRECTIONS = np.zeros((0, 3))
+NO_REACH = np.zeros((0, 2))
+#: Why a part may be hidden, in the order the gate names them.
+CAUSES = ("border", "occluded", "far_side")
+
+
+def side_directions(side: str, rotation_scene_from_cam: np.ndarray
+                    ) -> list[tuple[int, np.ndarray, float]]:
+    """(axis, unit scene axis, lean) for each scene axis a part hidden beyond an image
+    side (``top``, ``bottom``, ``left``, ``right``) can extend along; ``lean`` is how
+    much the axis moves the part across that side in the image (|cos|, > _AXIS_LEAN)."""
+    border, axes = _BORDER_CAM[side]
+    direction = np.asarray(rotation_scene_from_cam, float) @ np.array(border)
+    out = []
+    for axis in axes:
+        if abs(direction[axis]) > _AXIS_LEAN:
+            row = np.zeros(3)
+            row[axis] = math.copysign(1.0, direction[axis])
+            out.append((axis, row, abs(float(direction[axis]))))
+    return out
 
 
 def hidden_directions(cut_sides: Mapping[str, bool], rotation_scene_from_cam: np.ndarray
@@ -61,35 +100,83 @@ def hidden_directions(cut_sides: Mapping[str, bool], rotation_scene_from_cam: np
     for side, cut in cut_sides.items():
         if not cut:
             continue
-        border, axes = _BORDER_CAM[side]
-        direction = np.asarray(rotation_scene_from_cam, float) @ np.array(border)
-        for axis in axes:
-            if abs(direction[axis]) > _AXIS_LEAN:
-                row = [0.0, 0.0, 0.0]
-                row[axis] = math.copysign(1.0, direction[axis])
-                if tuple(row) not in rows:
-                    rows.append((row[0], row[1], row[2]))
+        for _, row, _ in side_directions(side, rotation_scene_from_cam):
+            if tuple(row) not in rows:
+                rows.append((row[0], row[1], row[2]))
     return np.array(rows, float).reshape(-1, 3)
+
+
+def border_reach(directions: np.ndarray, extent_scene: np.ndarray) -> np.ndarray:
+    """(k, 2) reach of parts cut off by the border: [0, MAX - seen] per direction."""
+    directions = np.asarray(directions, float).reshape(-1, 3)
+    seen = np.abs(directions) @ np.asarray(extent_scene, float)
+    return np.stack([np.zeros(len(seen)), np.maximum(MAX_OBJECT_EXTENT_M - seen, 0.0)], 1)
 
 
 def _directions(o: object) -> np.ndarray:
     directions = getattr(o, "hidden_directions", None)
-    return NO_DIRECTIONS if directions is None else np.asarray(directions, float)
+    return NO_DIRECTIONS if directions is None else np.asarray(directions, float).reshape(-1, 3)
+
+
+def hidden_reach(o: object) -> np.ndarray:
+    """(k, 2) reach [min, max] of each hidden direction (see the module docstring);
+    the border's [0, MAX - seen] for objects that carry directions only."""
+    directions = _directions(o)
+    reach = getattr(o, "hidden_reach_m", None)
+    if reach is not None and np.shape(reach) == (len(directions), 2):
+        return np.asarray(reach, float)
+    return border_reach(directions, o.extent_scene)  # type: ignore[attr-defined]
+
+
+def hidden_causes(o: object) -> tuple[str, ...]:
+    """The cause of each hidden direction (``border`` for objects that carry none)."""
+    causes = tuple(getattr(o, "hidden_causes", ()) or ())
+    count = len(_directions(o))
+    return causes if len(causes) == count else ("border",) * count
+
+
+@dataclass(frozen=True)
+class _Only:
+    """An object with only the hidden directions of some causes (the gate asks which
+    cause leaves a statement open)."""
+
+    center_scene: np.ndarray
+    extent_scene: np.ndarray
+    hidden_directions: np.ndarray
+    hidden_reach_m: np.ndarray
+    hidden_causes: tuple[str, ...]
+
+
+def only_cause(o: object, cause: str) -> _Only:
+    keep = np.array([c == cause for c in hidden_causes(o)], bool).reshape(-1)
+    return _Only(np.asarray(o.center_scene, float),  # type: ignore[attr-defined]
+                 np.asarray(o.extent_scene, float),  # type: ignore[attr-defined]
+                 _directions(o)[keep], hidden_reach(o)[keep],
+                 tuple(c for c in hidden_causes(o) if c == cause))
 
 
 def coordinate_box(o: object) -> tuple[np.ndarray, np.ndarray]:
     """Per-axis lowest and highest centre the object's hidden part allows (the centre
-    itself for an object cut by nothing). Directions that are not axis-aligned (a
-    track seen from a turned camera) are boxed per axis, which only widens the box."""
+    itself for an object cut by nothing): a face moving by t along a direction moves
+    the centre by t/2. Directions that are not axis-aligned (a track seen from a turned
+    camera) are boxed per axis, which only widens the box."""
     center = np.asarray(o.center_scene, float)  # type: ignore[attr-defined]
     lo, hi = center.copy(), center.copy()
-    extent = np.asarray(o.extent_scene, float)  # type: ignore[attr-defined]
-    for direction in _directions(o):
-        seen = float(np.abs(direction) @ extent)
-        reach = max(0.0, (MAX_OBJECT_EXTENT_M - seen) / 2.0) * direction
-        lo += np.minimum(reach, 0.0)
-        hi += np.maximum(reach, 0.0)
+    for direction, (t_lo, t_hi) in zip(_directions(o), hidden_reach(o)):
+        a, b = t_lo / 2.0 * direction, t_hi / 2.0 * direction
+        lo += np.minimum(np.minimum(a, b), 0.0)
+        hi += np.maximum(np.maximum(a, b), 0.0)
     return lo, hi
+
+
+def size_interval(o: object, axis: int) -> tuple[float, float]:
+    """Smallest and largest extent along a scene axis that the hidden parts allow."""
+    extent = float(o.extent_scene[axis])  # type: ignore[attr-defined]
+    low = high = extent
+    for direction, (t_lo, t_hi) in zip(_directions(o), hidden_reach(o)):
+        lean = abs(float(direction[axis]))
+        low, high = low + lean * t_lo, high + lean * t_hi
+    return max(low, 0.0), high
 
 
 def difference_box(a: object, b: object) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +222,10 @@ def has_hidden_part(o: object) -> bool:
     return _directions(o).shape[0] > 0
 
 
-def without_lower(directions: np.ndarray) -> np.ndarray:
-    """The directions less "down": for an object whose base rests on a support."""
-    directions = np.asarray(directions, float).reshape(-1, 3)
-    return directions[directions[:, 2] > -0.5]
+def without_lower(o: object) -> dict[str, object]:
+    """The hidden directions (with reach and cause) less "down", as fields for
+    ``dataclasses.replace``: for an object whose base rests on a support."""
+    directions = _directions(o)
+    keep = directions[:, 2] > -0.5
+    return {"hidden_directions": directions[keep], "hidden_reach_m": hidden_reach(o)[keep],
+            "hidden_causes": tuple(c for c, k in zip(hidden_causes(o), keep) if k)}

@@ -14,6 +14,14 @@ Version 3 (from 2): each object has ``mask_source`` ("detected", or "tracked": c
 a tracker since a keyframe's detection) and ``detection_age_s`` (stamp seconds from its
 last detection to this frame). :func:`read_scene_record` reads versions 2 and 3, a
 version-2 object as detected on its frame (what every version-2 writer did).
+
+Version 4 (from 3, issue 22): each object has ``hidden``, what the camera cannot see of
+it: a list of ``{"direction": [x, y, z], "reach_m": [min, max], "cause": ...}`` (unit
+scene direction; the interval by which the true box face along it may lie beyond the
+stated one; cause "border", "occluded" or "far_side"; ``cut_bounds``), empty when seen
+whole. Centres of objects with a far side are the middle of the depths the view allows
+(version 3 wrote the visible front's box). Older records read with ``hidden`` empty:
+they did not record it.
 """
 
 from __future__ import annotations
@@ -22,12 +30,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from .cut_bounds import hidden_causes, hidden_reach
 from .errors import CoreError
 from .pipeline import FrameResult
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Versions :func:`read_scene_record` reads.
-READABLE_VERSIONS = (2, 3)
+READABLE_VERSIONS = (2, 3, 4)
 
 
 def _rounded(values, digits: int = 4) -> list[float | None]:
@@ -47,6 +56,9 @@ def frame_record(result: FrameResult, stamp_ns: int) -> dict[str, Any]:
             "visible_pixels": int(o.pixel_count), "points": int(o.point_count),
             "partial": bool(o.partial), "confidence": round(float(o.confidence), 3),
             "mask_source": o.mask_source, "detection_age_s": round(float(o.detection_age_s), 4),
+            "hidden": [{"direction": _rounded(d), "reach_m": _rounded(r), "cause": c}
+                       for d, r, c in zip(o.hidden_directions, hidden_reach(o),
+                                          hidden_causes(o))],
         })
     return {
         "schema": SCHEMA_VERSION,
@@ -75,6 +87,6 @@ def read_scene_record(record: Mapping[str, Any]) -> dict[str, Any]:
         raise CoreError(f"scene record schema {version!r} is not one this spatial_vqa_ros "
                         f"reads ({', '.join(map(str, READABLE_VERSIONS))}): write it again "
                         "with `spatial-vqa scenes`")
-    objects = [{"mask_source": "detected", "detection_age_s": 0.0, **o}
+    objects = [{"mask_source": "detected", "detection_age_s": 0.0, "hidden": [], **o}
                for o in record.get("objects", [])]
     return {**record, "schema": SCHEMA_VERSION, "objects": objects}

@@ -11,15 +11,31 @@ dataset may teach, and the reasons for silence are the same everywhere:
   ``Margins.max_detection_age_s`` since its last detection (two-rate perception), so it
   may have drifted off the object;
 - ``no_floor``: the relation needs "up" and no floor was found;
-- ``partial``: the relation reads a size, and an object is only partly visible; or
+- ``partial``: the relation reads a size, and an object is only partly visible with
+  nothing saying where its hidden part lies (an object that carries hidden directions
+  is judged along them, size by size: a side hidden does not hide a height); or
   an object is cut by the image border and the positions its hidden part allows do
   not settle the statement (``cut_bounds``);
+- ``occluded``: an object may continue behind a nearer one (``occlusion``), and the
+  positions or sizes that allows do not settle the statement;
+- ``far_side``: an object's far side is hidden (``far_side``: its depth is bounded, and
+  its centre is the middle of the centres that bound allows), and those centres do
+  not settle the statement;
+- ``too_small``: a width or height spans too few pixels, or too much depth noise, at
+  the object's range for its expected error to be within 25% (``size_support``);
 - ``non_finite``: the estimate is NaN or infinite;
 - ``unclear``: the difference (a predicate) or the separation (a two-object measure,
   a direction) is within the position noise of the two estimates.
 
 A verdict carries the reason, a sentence for people, and what was computed on the way
 (truth of a predicate, value of a measure), so callers never evaluate twice.
+
+Every hidden part is one rule (``cut_bounds``): a measure is stated only when every
+centre and size the hidden parts allow keep it within ``MAX_SPREAD_RATIO`` (the message
+gives the range), a predicate only when it holds beyond its margin for all of them.
+When the rule refuses, the reason names the cause that alone leaves the statement open
+(border, then occluder, then far side; the first cause present when only their
+combination does).
 """
 
 from __future__ import annotations
@@ -35,7 +51,10 @@ from .cut_bounds import (
     bearing_range_deg,
     difference_box,
     has_hidden_part,
+    hidden_causes,
     measure_interval,
+    only_cause,
+    size_interval,
 )
 from .relations import (
     RELATIONS,
@@ -48,10 +67,11 @@ from .relations import (
     position_margin_m,
 )
 from .scene_graph import SceneGraph
+from .size_support import size_support
 
 #: Every reason a relation may not be stated, in the order they are checked.
-REASONS = ("same_object", "not_in_view", "stale", "no_floor", "partial", "non_finite",
-           "unclear")
+REASONS = ("same_object", "not_in_view", "stale", "no_floor", "partial", "occluded",
+           "far_side", "too_small", "non_finite", "unclear")
 NON_FINITE = "the estimate is not finite"
 
 
@@ -114,7 +134,7 @@ def judge(relation: str, a: Boxed, b: Boxed | None = None, *, floor_found: bool,
     if rel.kind == "predicate":
         assert b is not None
         return _judge_predicate(relation, a, b, camera_scene, margins)
-    return _judge_measure(relation, a, b if rel.binary else None, margins)
+    return _judge_measure(relation, a, b if rel.binary else None, margins, camera_scene)
 
 
 def _refusal(rel: Relation, a: Boxed, b: Boxed | None, *, floor_found: bool,
@@ -140,7 +160,10 @@ def _refusal(rel: Relation, a: Boxed, b: Boxed | None, *, floor_found: bool,
         return Verdict(rel.name, "no_floor",
                        f"'{rel.name}' needs to know which way is up, but no floor was "
                        "found in view")
-    partial = [_name(o) for o in objects if o.partial]
+    # Where an object says which way its hidden part lies, each size is judged along
+    # those directions (``_judge_measure``, ``_settled_despite_cut``): a side hidden
+    # behind a crate leaves its height a fact.
+    partial = [_name(o) for o in objects if o.partial and not has_hidden_part(o)]
     if rel.uses_size and partial:
         return Verdict(rel.name, "partial",
                        f"cannot state the size of {' and '.join(partial)}: only partly "
@@ -157,11 +180,14 @@ def _judge_predicate(relation: str, a: Boxed, b: Boxed, camera_scene: np.ndarray
     if truth == "unclear":
         return Verdict(relation, "unclear", "the difference is within the measurement noise",
                        truth=truth, noise_m=margin)
-    if (has_hidden_part(a) or has_hidden_part(b)) and \
-            not _settled_despite_cut(relation, a, b, camera, margin=margin, truth=truth):
-        return Verdict(relation, "partial", f"{_cut_names(a, b)} cut by the image border, "
-                       "and where the hidden part lies decides this", truth="unclear",
-                       noise_m=margin)
+    if has_hidden_part(a) or has_hidden_part(b):
+        def settled(x: Boxed, y: Boxed) -> bool:
+            return _settled_despite_cut(relation, x, y, camera, margin=margin, truth=truth)
+
+        if not settled(a, b):
+            reason = _open_reason(a, b, settled)
+            return Verdict(relation, reason, f"{_cut_names(a, b, reason)}, and where the "
+                           "hidden part lies decides this", truth="unclear", noise_m=margin)
     return Verdict(relation, truth=truth)
 
 
@@ -175,7 +201,13 @@ def _settled_despite_cut(relation: str, a: Boxed, b: Boxed, camera: np.ndarray, 
                          margin: float, truth: str) -> bool:
     """Whether the predicate keeps its truth, beyond its margin, wherever the hidden
     parts of cut objects put their centres."""
-    if relation == "closer_to_camera":
+    if relation in _SIZE_PREDICATE:
+        low_a, high_a = _size_range(a, relation)
+        low_b, high_b = _size_range(b, relation)
+        lowest, highest = low_a - high_b, high_a - low_b  # a's size minus b's
+        if _SIZE_PREDICATE[relation] < 0:
+            lowest, highest = -highest, -lowest
+    elif relation == "closer_to_camera":
         camera_box = _Point(camera)
         low_a, high_a = measure_interval("distance", a, camera_box)
         low_b, high_b = measure_interval("distance", b, camera_box)
@@ -189,6 +221,37 @@ def _settled_despite_cut(relation: str, a: Boxed, b: Boxed, camera: np.ndarray, 
     return lowest > margin if truth == "true" else highest < -margin
 
 
+#: Size predicates and their sign (the measure is height, width or volume).
+_SIZE_PREDICATE = {"taller": 1, "shorter": -1, "wider": 1, "thinner": -1, "bigger": 1,
+                   "smaller": -1}
+_SIZE_AXIS = {"taller": 2, "shorter": 2, "wider": 1, "thinner": 1, "height": 2, "width": 1}
+
+
+def _size_range(o: Boxed, relation: str) -> tuple[float, float]:
+    """Smallest and largest height, width or volume the hidden parts allow."""
+    if relation in _SIZE_AXIS:
+        return size_interval(o, _SIZE_AXIS[relation])
+    ranges = [size_interval(o, axis) for axis in range(3)]
+    return (float(np.prod([r[0] for r in ranges])), float(np.prod([r[1] for r in ranges])))
+
+
+#: Each cause of a hidden part, the reason it gives, and how messages say it.
+_CAUSE_REASON = (("border", "partial", "cut by the image border"),
+                 ("occluded", "occluded", "partly hidden behind a nearer object"),
+                 ("far_side", "far_side", "seen from the front only (its far side is hidden)"))
+
+
+def _open_reason(a: Boxed, b: Boxed | None, settled) -> str:
+    """The reason of the first cause that alone leaves the statement open (``settled``
+    takes the two objects, each with that cause's hidden parts only)."""
+    present = [(cause, reason) for cause, reason, _ in _CAUSE_REASON
+               if any(cause in hidden_causes(o) for o in (a, b) if o is not None)]
+    for cause, reason in present:
+        if not settled(only_cause(a, cause), None if b is None else only_cause(b, cause)):
+            return reason
+    return present[0][1] if present else "partial"
+
+
 @dataclass(frozen=True)
 class _Point:
     """A point as a box of no size, cut by nothing (the camera)."""
@@ -197,17 +260,32 @@ class _Point:
     extent_scene: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
 
-def _cut_names(a: Boxed, b: Boxed | None) -> str:
-    cut = [_name(o) for o in (a, b) if o is not None and has_hidden_part(o)]
-    return " and ".join(cut) + (" are" if len(cut) > 1 else " is")
+def _cut_names(a: Boxed, b: Boxed | None, reason: str = "partial") -> str:
+    """"<names> is/are <what hides them>" for the objects with a part of that cause."""
+    cause, phrase = next((c, p) for c, r, p in _CAUSE_REASON if r == reason)
+    cut = [_name(o) for o in (a, b) if o is not None and cause in hidden_causes(o)]
+    cut = cut or [_name(o) for o in (a, b) if o is not None and has_hidden_part(o)]
+    return " and ".join(cut) + (" are " if len(cut) > 1 else " is ") + phrase
 
 
-def _judge_measure(relation: str, a: Boxed, b: Boxed | None, margins: Margins) -> Verdict:
+def _judge_measure(relation: str, a: Boxed, b: Boxed | None, margins: Margins,
+                   camera_scene: np.ndarray | None = None) -> Verdict:
     measure = "horizontal_distance" if relation == "direction" else relation
     value = evaluate_measure(measure, a, b)
     if not math.isfinite(value):
         return Verdict(relation, "non_finite", NON_FINITE)
     if b is None:
+        if has_hidden_part(a):
+            low, high = size_interval(a, _SIZE_AXIS[relation])
+            if not high <= MAX_SPREAD_RATIO * low:
+                reason = _open_reason(a, None, lambda x, _: _size_settled(x, relation))
+                return Verdict(relation, reason, f"{_cut_names(a, None, reason)}: with what "
+                               f"is hidden, the {relation} could be anywhere from {low:.2f} "
+                               f"to {high:.2f} m", value=value)
+        support = size_support(a, relation, camera_scene)
+        if support is not None and not support.supported:
+            return Verdict(relation, "too_small", support.sentence(_name(a), relation),
+                           value=value)
         return Verdict(relation, value=value)
     # A separation within the position noise is not a fact ("the cans are 0.4 cm
     # apart vertically"; the bearing of a point on top of you): its error is unbounded.
@@ -222,23 +300,34 @@ def _judge_measure(relation: str, a: Boxed, b: Boxed | None, margins: Margins) -
     return Verdict(relation, value=value, noise_m=noise)
 
 
+def _size_settled(o: Boxed, relation: str) -> bool:
+    low, high = size_interval(o, _SIZE_AXIS[relation])
+    return high <= MAX_SPREAD_RATIO * low
+
+
+def _measure_settled(relation: str, measure: str, a: Boxed, b: Boxed, noise: float) -> bool:
+    if relation == "direction":
+        return bearing_range_deg(a, b) <= MAX_BEARING_SPREAD_DEG
+    low, high = measure_interval(measure, a, b)
+    return low > noise and high <= MAX_SPREAD_RATIO * low
+
+
 def _cut_refusal(relation: str, measure: str, a: Boxed, b: Boxed, noise: float
                  ) -> Verdict | None:
-    """A ``partial`` verdict when the hidden part of a cut object could move the measure
-    (or the bearing) too far for the visible-based value to be stated."""
+    """A refusal when a hidden part (cut off, occluded, the far side) could move the
+    measure (or the bearing) too far for the stated value; its reason names the cause."""
+    if _measure_settled(relation, measure, a, b, noise):
+        return None
+    reason = _open_reason(a, b, lambda x, y: _measure_settled(relation, measure, x, y, noise))
     if relation == "direction":
         spread = bearing_range_deg(a, b)
-        if spread > MAX_BEARING_SPREAD_DEG:
-            return Verdict(relation, "partial", f"{_cut_names(a, b)} cut by the image "
-                           f"border: what is hidden leaves the bearing open by "
-                           f"{min(spread, 360.0):.0f} degrees", noise_m=noise)
-        return None
+        return Verdict(relation, reason, f"{_cut_names(a, b, reason)}: what is hidden "
+                       f"leaves the bearing open by {min(spread, 360.0):.0f} degrees",
+                       noise_m=noise)
     low, high = measure_interval(measure, a, b)
-    if low > noise and high <= MAX_SPREAD_RATIO * low:
-        return None
-    return Verdict(relation, "partial", f"{_cut_names(a, b)} cut by the image border: "
-                   f"with what is hidden, the {measure.replace('_', ' ')} could be anywhere "
-                   f"from {low:.2f} to {high:.2f} m", noise_m=noise)
+    return Verdict(relation, reason, f"{_cut_names(a, b, reason)}: with what is hidden, "
+                   f"the {measure.replace('_', ' ')} could be anywhere from {low:.2f} to "
+                   f"{high:.2f} m", noise_m=noise)
 
 
 def judge_in_graph(graph: SceneGraph, relation: str, a: Boxed, b: Boxed | None = None, *,

@@ -7,8 +7,10 @@ All objects of a frame are lifted together, vectorised over one strided pixel gr
 2. flying pixels and mask bleed removed: pixels at a depth jump to a neighbour of the
    same object are dropped, and of what remains only depth-continuous pieces at least
    a fifth the size of the largest are kept;
-3. the outline of every mask is checked for occlusion (a nearer neighbour outside it)
-   and the image border: such objects are *partial* and their sizes are lower bounds;
+3. the outline of every mask is checked for occlusion (a nearer neighbour outside it,
+   ``outline``) and the image border: such objects are *partial* and their sizes are
+   lower bounds; the parts that may lie beyond the border or behind an occluder are
+   carried as hidden directions with their reach (``cut_bounds``, ``occlusion``);
 4. points go to the scene frame and are boxed axis-aligned there (DESIGN.md: width
    along y, depth along x, height along z). When the depth is noisy (measured from
    the data, see :func:`estimate_depth_noise`), box extremes are trimmed quantiles,
@@ -29,7 +31,15 @@ from scipy import ndimage
 
 from .camera import CameraIntrinsics
 from .capture import Capture, Observations
-from .cut_bounds import NO_DIRECTIONS, hidden_directions
+from .cut_bounds import NO_DIRECTIONS, NO_REACH, border_reach, hidden_directions
+from .occlusion import (
+    Hidden,
+    floor_limited,
+    merge_hidden,
+    occluder_reach_px,
+    occlusion_directions,
+)
+from .outline import GridAnalysis, analyse_grid, median_by_label
 from .scene_frame import SceneFrame
 
 _FOUR_NEIGHBOURS = ((0, 1), (0, -1), (1, 0), (-1, 0))
@@ -51,6 +61,12 @@ class ObjectConfig:
     min_component_fraction: float = 0.2
     #: A mask pixel is occluded when an outside neighbour is nearer by this much.
     occlusion_margin_m: float = 0.03
+    #: Between two masks, depths this many pixels into each are compared (learned
+    #: depth smooths a step over a few pixels; ``outline``).
+    occlusion_reach_px: int = 6
+    #: A side with more than this fraction of its outline occluded may hide a part
+    #: of the object behind the occluder: a hidden direction (``occlusion``).
+    occluded_side_bound: float = 0.15
     #: Objects with more of their outline occluded than this are partial.
     max_occluded_outline: float = 0.3
     #: ... or with more than this of one side (left or right) occluded: the width then
@@ -101,9 +117,18 @@ class ObjectEstimate:
     base_occluder: int = -1
     reason: str = ""
     notes: tuple[str, ...] = field(default=())
-    #: (k, 3) unit scene axes along which a part beyond the image border may lie
-    #: (``cut_bounds``); empty when the object is cut by no border.
+    #: (k, 3) unit scene axes along which a part beyond the image border or behind
+    #: an occluder may lie (``cut_bounds``); empty when the object is seen whole.
     hidden_directions: np.ndarray = field(default_factory=lambda: NO_DIRECTIONS)
+    #: (k, 2) [min, max] by which the box face along each direction may move [m].
+    hidden_reach_m: np.ndarray = field(default_factory=lambda: NO_REACH)
+    #: The cause of each direction: "border", "occluded" or "far_side".
+    hidden_causes: tuple[str, ...] = ()
+    #: Fraction of the top outline occluded (1 when cut by the top border).
+    occluded_top: float = 0.0
+    #: Scene x [m] of the surface seen just beyond the top outline (median; NaN when
+    #: none is farther): what the view shows behind the object (``far_side``).
+    behind_x_m: float = float("nan")
     #: The observation's mask source and detection age [s] (``Observations.origin``).
     mask_source: str = "detected"
     detection_age_s: float = 0.0
@@ -151,85 +176,6 @@ def _shifted(a: np.ndarray, dy: int, dx: int, fill) -> np.ndarray:
     out[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)] = \
         a[max(dy, 0):h - max(-dy, 0), max(dx, 0):w - max(-dx, 0)]
     return out
-
-
-#: Outline sides, as (dy, dx) to the outside neighbour.
-SIDES = {"right": (0, 1), "left": (0, -1), "bottom": (1, 0), "top": (-1, 0)}
-
-
-@dataclass(frozen=True)
-class _GridAnalysis:
-    """Per-grid-pixel flags and per-object outline counts from one vectorised pass."""
-
-    jump: np.ndarray  # (h, w) bool: a same-object neighbour is across a depth jump
-    outline: dict[str, np.ndarray]  # side -> (n+1,) outline pixel counts per label
-    occluded: dict[str, np.ndarray]  # side -> (n+1,) occluded outline pixel counts
-    base_occluder: np.ndarray  # (n+1,) label hiding most of each object's base, or 0
-
-    def occluded_fraction(self, label: int, sides: tuple[str, ...]) -> float:
-        total = sum(int(self.outline[side][label]) for side in sides)
-        hidden = sum(int(self.occluded[side][label]) for side in sides)
-        return hidden / total if total else 0.0
-
-
-def _analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int,
-                  config: ObjectConfig) -> _GridAnalysis:
-    # Neighbour pairs are taken on the flattened (contiguous) grid: pixel i and i + 1
-    # (right; not across a row's end) or i + width (below). Depth jumps are only looked
-    # for between pixels of one object and occlusion only on outlines, each test on
-    # those pixels alone. The continuity threshold grows with depth, so the smaller of
-    # a pair's two thresholds is the one of its nearer depth (NaN where a depth is
-    # missing, and then the step is NaN too: no jump, as before).
-    height, width = seg.shape
-    flat_seg, flat_depth = seg.ravel(), depth.ravel()
-    near_factor = config.continuity_rel * stride
-    jump = np.zeros(seg.size, bool)
-    outline, occluded = {}, {}
-    count = n + 1
-    # Each neighbour pair is compared once: (a, b) = (left, right) then (top, bottom);
-    # a's outline on the b side and b's outline on the a side come out together.
-    for offset, (side_of_a, side_of_b) in ((1, ("right", "left")),
-                                           (width, ("bottom", "top"))):
-        seg_a, seg_b = flat_seg[:-offset], flat_seg[offset:]
-        pair = np.ones(seg_a.size, bool)
-        if offset == 1:
-            pair[width - 1::width] = False  # a row's last pixel and the next row's first
-        same = seg_a == seg_b
-        inside = np.flatnonzero(same & (seg_a > 0) & pair)
-        edge = np.flatnonzero(~same & pair)
-        da, db = flat_depth[inside], flat_depth[inside + offset]
-        with np.errstate(invalid="ignore"):
-            threshold = config.continuity_abs_m + near_factor * np.minimum(da, db)
-            jumps = inside[np.abs(da - db) >= threshold]
-            sa, sb = seg_a[edge], seg_b[edge]
-            da, db = flat_depth[edge], flat_depth[edge + offset]
-            # a neighbour outside the mask that is nearer, or another object with no
-            # depth (it may well be nearer), hides part of the object
-            a_hidden = (db < da - config.occlusion_margin_m) | ((sb > 0) & np.isnan(db))
-            b_hidden = (da < db - config.occlusion_margin_m) | ((sa > 0) & np.isnan(da))
-        jump[jumps] = True
-        jump[jumps + offset] = True
-        edge_a, edge_b = sa > 0, sb > 0
-        outline[side_of_a] = np.bincount(sa[edge_a], minlength=count)[:count]
-        outline[side_of_b] = np.bincount(sb[edge_b], minlength=count)[:count]
-        hidden_a = edge_a & a_hidden
-        occluded[side_of_a] = np.bincount(sa[hidden_a], minlength=count)[:count]
-        if side_of_a == "bottom":
-            base_occluder = _main_occluder(sa[hidden_a], sb[hidden_a], count)
-        occluded[side_of_b] = np.bincount(sb[edge_b & b_hidden], minlength=count)[:count]
-    return _GridAnalysis(jump.reshape(height, width), outline, occluded, base_occluder)
-
-
-def _main_occluder(hidden: np.ndarray, hiding: np.ndarray, count: int) -> np.ndarray:
-    """For each label, the object label that hides most of its pixels (0 = none)."""
-    result = np.zeros(count, np.int64)
-    pairs = (hidden.astype(np.int64) * count + hiding)[hiding > 0]
-    if pairs.size == 0:
-        return result
-    codes, votes = np.unique(pairs, return_counts=True)
-    order = np.argsort(votes, kind="stable")  # ascending: the biggest vote is written last
-    result[codes[order] // count] = codes[order] % count
-    return result
 
 
 def estimate_depth_noise(seg: np.ndarray, depth: np.ndarray, jump: np.ndarray) -> float:
@@ -293,7 +239,10 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     # object pixels only (label 0, the background, is never read): half the time
     pixel_counts = np.bincount(full[full > 0], minlength=n + 1)[: n + 1]
     crops = ndimage.find_objects(seg, max_label=n)
-    analysis = _analyse_grid(seg, depth, n, s, config)
+    analysis = analyse_grid(seg, depth, n, s, continuity_abs_m=config.continuity_abs_m,
+                            continuity_rel=config.continuity_rel,
+                            occlusion_margin_m=config.occlusion_margin_m,
+                            reach_px=config.occlusion_reach_px)
     noise_c = estimate_depth_noise(seg, depth, analysis.jump)
 
     keep = (seg > 0) & np.isfinite(depth) & ~analysis.jump
@@ -312,18 +261,8 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     starts = np.searchsorted(labels, np.arange(1, n + 2))
     sizes = np.diff(starts)
     mean_range = np.bincount(labels, weights=z, minlength=n + 1)[1:] / np.maximum(sizes, 1)
-    noisy = noise_c > config.noisy_threshold
-    if noisy:
-        # Depth noise moves a point along its ray: by sigma(z) * (ray in the scene frame)
-        # per unit of z-depth. Pulling each point back by noise_sigmas of that before
-        # taking extremes keeps noise from stretching boxes, most in x and z, hardly
-        # in y (width), where rays are nearly perpendicular.
-        sigma_axes = (noise_c * z ** 2)[:, None] * np.abs(
-            rays @ scene.rotation_scene_from_cam.T.astype(np.float32))
-        pull = (config.noise_sigmas * sigma_axes).astype(np.float32)
-        upper, lower = points_scene - pull, points_scene + pull
-    else:
-        upper = lower = points_scene
+    upper, lower = _noise_pulled(points_scene, rays, z, noise_c=noise_c, scene=scene,
+                                 config=config)
     # box extremes of every object in one call each (groups are contiguous after the sort)
     nonempty = sizes > 0
     group_starts = starts[:-1][nonempty]
@@ -332,6 +271,11 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     if group_starts.size:
         lows[nonempty] = np.minimum.reduceat(lower, group_starts, axis=0)
         highs[nonempty] = np.maximum.reduceat(upper, group_starts, axis=0)
+    view = _HiddenView(crops, analysis, config, scene, s, seg.shape,
+                       (capture.camera.fx, capture.camera.fy))
+    far_z = np.zeros(n)
+    far_z[nonempty] = np.maximum.reduceat(z, group_starts) if group_starts.size else 0.0
+    behind_x = _behind_x(analysis, depth, grid_rays, scene, n)
 
     estimates = []
     for k in range(n):
@@ -351,6 +295,7 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
         occluded_bottom = analysis.occluded_fraction(label, ("bottom",))
         if cut_sides["bottom"]:
             occluded_bottom = 1.0  # the base is below the image: as good as hidden
+        occluded_top = 1.0 if cut_sides["top"] else analysis.occluded_fraction(label, ("top",))
         # Width and height are only facts when the sides and the top are seen whole;
         # a hidden base is completed by the support it stands on (completion.py).
         side = max(analysis.occluded_fraction(label, ("left",)),
@@ -374,17 +319,85 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
         range_m = float(mean_range[k])
         notes = (f"dropped {dropped[label]} points as outliers",) if dropped[label] else ()
         mask_source, age_s = obs.origin(k)
+        extent = hi - lo
+        directions, reach, causes = view.hidden(label, cut_sides, extent, bottom_z_m=lo[2],
+                                                far_depth_m=float(far_z[k]))
         estimates.append(ObjectEstimate(
             index=k, label=obs.labels[k], score=float(obs.scores[k]),
-            source_id=int(obs.source_ids[k]), center_scene=(lo + hi) / 2, extent_scene=hi - lo,
+            source_id=int(obs.source_ids[k]), center_scene=(lo + hi) / 2, extent_scene=extent,
             points_scene=pts, roi_xyxy=roi, pixel_count=int(pixel_counts[label]),
             point_count=int(pts.shape[0]), localised=True, partial=partial, cut_by_border=cut,
             occluded_outline=float(occluded), occluded_bottom=float(occluded_bottom),
             base_occluder=int(analysis.base_occluder[label]) - 1,
             position_sigma_m=0.005 + max(0.003, 2 * noise_c) * range_m ** 2, notes=notes,
-            hidden_directions=hidden_directions(cut_sides, scene.rotation_scene_from_cam),
+            hidden_directions=directions, hidden_reach_m=reach, hidden_causes=causes,
+            occluded_top=occluded_top, behind_x_m=float(behind_x[label]),
             mask_source=mask_source, detection_age_s=age_s))
     return estimates
+
+
+def _behind_x(analysis: GridAnalysis, depth: np.ndarray, grid_rays: np.ndarray, scene: SceneFrame,
+              n: int) -> np.ndarray:
+    """(n + 1,) median scene x of the surfaces seen just beyond each top outline."""
+    index = analysis.beyond_top_index
+    points = grid_rays[index] * depth.ravel()[index][:, None]
+    x = scene.to_scene(points.astype(np.float32))[:, 0] if index.size else np.zeros(0)
+    return median_by_label(analysis.beyond_top_label, np.asarray(x, float), n + 1)
+
+
+def _noise_pulled(points_scene: np.ndarray, rays: np.ndarray, z: np.ndarray, *,
+                  noise_c: float, scene: SceneFrame, config: ObjectConfig
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Points for the upper and lower box extremes. Depth noise moves a point along its
+    ray: by sigma(z) * (ray in the scene frame) per unit of z-depth. Pulling each point
+    back by noise_sigmas of that before taking extremes keeps noise from stretching
+    boxes, most in x and z, hardly in y (width), where rays are nearly perpendicular."""
+    if noise_c <= config.noisy_threshold:
+        return points_scene, points_scene
+    sigma_axes = (noise_c * z ** 2)[:, None] * np.abs(
+        rays @ scene.rotation_scene_from_cam.T.astype(np.float32))
+    pull = (config.noise_sigmas * sigma_axes).astype(np.float32)
+    return points_scene - pull, points_scene + pull
+
+
+@dataclass(frozen=True)
+class _HiddenView:
+    """What one frame's grid tells about the parts of its objects it cannot see."""
+
+    crops: list
+    analysis: GridAnalysis
+    config: ObjectConfig
+    scene: SceneFrame
+    stride: int
+    grid_shape: tuple[int, int]
+    focal_px: tuple[float, float]
+
+    def hidden(self, label: int, cut_sides: dict[str, bool], extent: np.ndarray, *,
+               bottom_z_m: float, far_depth_m: float) -> Hidden:
+        """The hidden directions of one object: beyond the cut borders, then behind the
+        occluders of its sides (``occlusion``); "down" no deeper than the floor."""
+        rotation = self.scene.rotation_scene_from_cam
+        directions = hidden_directions(cut_sides, rotation)
+        hidden: Hidden = (directions, border_reach(directions, extent),
+                          ("border",) * len(directions))
+        occluded = {}
+        for side in ("left", "right", "top", "bottom"):
+            if cut_sides[side] or self.analysis.occluded_fraction(label, (side,)) \
+                    <= self.config.occluded_side_bound:
+                continue
+            occluder = int(self.analysis.occluder[side][label])
+            occluded[side] = occluder_reach_px(
+                side, self.crops[label - 1], self.crops[occluder - 1] if occluder else None,
+                self.grid_shape)
+        if occluded:
+            more, more_reach = occlusion_directions(
+                occluded, extent_scene=extent, rotation_scene_from_cam=rotation,
+                far_depth_m=far_depth_m, focal_px=self.focal_px, stride=self.stride)
+            hidden = merge_hidden(hidden, more, more_reach, cause="occluded")
+        directions, reach, causes = hidden
+        if self.scene.floor_found and len(directions):
+            reach = floor_limited(directions, reach, bottom_z_m)
+        return directions, reach, causes
 
 
 def _unlocalised(obs: Observations, k: int, *, reason: str,

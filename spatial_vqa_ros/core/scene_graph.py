@@ -51,9 +51,13 @@ class SceneObject:
     observation_count: int
     #: False when the object was not observed in the latest frame.
     visible: bool = True
-    #: (k, 3) unit scene axes along which a part cut off by the image border may lie
-    #: (``cut_bounds``: what bounds the statements about it); empty when seen whole.
+    #: (k, 3) unit scene axes along which a part the camera cannot see may lie (cut
+    #: off by the border, behind an occluder, the far side), with (k, 2) the reach
+    #: [min, max] of the box face along each [m] and each one's cause (``cut_bounds``:
+    #: what bounds the statements about it); empty when seen whole.
     hidden_directions: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    hidden_reach_m: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    hidden_causes: tuple[str, ...] = ()
     #: Where the mask of the latest observation came from: "detected", "tracked" (a
     #: tracker carried it since a keyframe's detection), or "" when not visible.
     mask_source: str = "detected"
@@ -211,8 +215,11 @@ class _Track:
     #: world_from_view rotation of the frame the extent was measured in: a box is
     #: axis-aligned in its own view's scene frame, not in later ones.
     world_from_extent_view: np.ndarray
-    #: Directions a cut-off part may lie along, in the world frame.
+    #: Directions a hidden part may lie along, in the world frame; their reach and
+    #: causes (``SceneObject``).
     hidden_world: np.ndarray
+    hidden_reach_m: np.ndarray
+    hidden_causes: tuple[str, ...]
     #: The latest observation's mask source and detection age [s].
     mask_source: str = "detected"
     detection_age_s: float = 0.0
@@ -336,7 +343,8 @@ class SceneGraphTracker:
             roi=e.roi_xyxy, pixel_count=e.pixel_count, point_count=e.point_count,
             position_sigma_m=e.position_sigma_m, first_seen_ns=stamp_ns,
             last_seen_ns=stamp_ns, count=1, world_from_extent_view=o.world_from_view,
-            hidden_world=o.hidden_world, mask_source=e.mask_source,
+            hidden_world=o.hidden_world, hidden_reach_m=e.hidden_reach_m,
+            hidden_causes=e.hidden_causes, mask_source=e.mask_source,
             detection_age_s=e.detection_age_s)
         return track_id
 
@@ -365,6 +373,7 @@ class SceneGraphTracker:
                                   else e.position_sigma_m * math.sqrt(blend))
             t.partial = e.partial
             t.hidden_world = o.hidden_world
+            t.hidden_reach_m, t.hidden_causes = e.hidden_reach_m, e.hidden_causes
             t.points_world = o.points_world
         t.confidence = max(e.score, (1 - cfg.min_blend) * t.confidence)
         t.roi, t.pixel_count, t.point_count = e.roi_xyxy, e.pixel_count, e.point_count
@@ -387,7 +396,8 @@ class SceneGraphTracker:
             point_count=t.point_count, position_sigma_m=float(t.position_sigma_m),
             first_seen_ns=t.first_seen_ns, last_seen_ns=t.last_seen_ns,
             observation_count=t.count, visible=visible,
-            hidden_directions=t.hidden_world @ rotation.T,
+            hidden_directions=t.hidden_world @ rotation.T, hidden_reach_m=t.hidden_reach_m,
+            hidden_causes=t.hidden_causes,
             mask_source=t.mask_source if visible else "", detection_age_s=t.detection_age_s)
 
 

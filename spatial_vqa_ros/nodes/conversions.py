@@ -13,6 +13,7 @@ from spatial_vqa_ros.msg import SceneGraph as SceneGraphMsg
 from spatial_vqa_ros.msg import SceneObject as SceneObjectMsg
 
 from ..core import stamps
+from ..core.cut_bounds import hidden_causes, hidden_reach
 from ..core.scene_graph import SceneGraph, SceneObject
 
 
@@ -54,7 +55,19 @@ def scene_object_to_msg(o: SceneObject) -> SceneObjectMsg:
         partial=bool(o.partial), roi=_roi(o.roi_xyxy), point_count=int(o.point_count),
         first_seen=ns_to_stamp(o.first_seen_ns), last_seen=ns_to_stamp(o.last_seen_ns),
         observation_count=int(o.observation_count), visible=bool(o.visible),
-        mask_source=o.mask_source, detection_age_s=float(o.detection_age_s))
+        mask_source=o.mask_source, detection_age_s=float(o.detection_age_s),
+        **hidden_fields(o))
+
+
+def hidden_fields(o: SceneObject) -> dict[str, object]:
+    """The message fields of an object's hidden parts (``cut_bounds``)."""
+    directions = np.asarray(o.hidden_directions, float).reshape(-1, 3)
+    reach = hidden_reach(o)
+    return {"hidden_directions": [Vector3(x=float(d[0]), y=float(d[1]), z=float(d[2]))
+                                  for d in directions],
+            "hidden_reach_min_m": [float(r) for r in reach[:, 0]],
+            "hidden_reach_max_m": [float(r) for r in reach[:, 1]],
+            "hidden_causes": list(hidden_causes(o))}
 
 
 def scene_graph_to_msg(graph: SceneGraph) -> SceneGraphMsg:

@@ -16,6 +16,9 @@ filled in as follows:
 - ``pixel_count``: 0 (the message has the 2D box ``roi`` but not the mask size).
 - ``visible``: the message's own ``visible`` flag (the object was observed in the
   graph's latest frame).
+- hidden parts (``hidden_directions``, reaches, causes): as the message has them, so
+  the gate bounds a graph read from a message as it bounds the live one; none for
+  messages recorded before the fields existed.
 
 The scene frame is rebuilt from ``floor_plane_camera`` exactly as the core builds it
 (``scene_frame_from_floor``), or the camera-aligned fallback when ``floor_found`` is
@@ -90,7 +93,24 @@ def scene_object_from_msg(o: Any,
         observation_count=int(o.observation_count), visible=bool(o.visible),
         # getattr: objects recorded before these fields existed were all detected
         mask_source=str(getattr(o, "mask_source", "detected")),
-        detection_age_s=float(getattr(o, "detection_age_s", 0.0)))
+        detection_age_s=float(getattr(o, "detection_age_s", 0.0)), **_hidden_from_msg(o))
+
+
+def _hidden_from_msg(o: Any) -> dict[str, Any]:
+    """The hidden parts of a SceneObject message (none for messages recorded before the
+    fields existed); CoreError when the parallel arrays disagree in length."""
+    directions = np.array([[d.x, d.y, d.z] for d in getattr(o, "hidden_directions", ())],
+                          float).reshape(-1, 3)
+    low = np.asarray(getattr(o, "hidden_reach_min_m", ()), float)
+    high = np.asarray(getattr(o, "hidden_reach_max_m", ()), float)
+    causes = tuple(str(c) for c in getattr(o, "hidden_causes", ()))
+    count = len(directions)
+    if not (low.shape == high.shape == (count,) and len(causes) == count):
+        raise CoreError(f"SceneObject {o.label!r}: hidden_directions ({count}), "
+                        f"hidden_reach_min_m ({low.size}), hidden_reach_max_m ({high.size}) "
+                        f"and hidden_causes ({len(causes)}) must have one entry per direction")
+    return {"hidden_directions": directions, "hidden_causes": causes,
+            "hidden_reach_m": np.stack([low, high], 1).reshape(-1, 2)}
 
 
 def scene_graph_from_msg(msg: Any, position_sigma_m: float = DEFAULT_POSITION_SIGMA_M, *,

@@ -62,8 +62,27 @@ def _stale():
                     est("chair", [3.0, 0.9, 0.45], (0.5, 0.5, 0.9)))
 
 
+def _hidden(o, directions, reach, cause):
+    return replace(o, hidden_directions=np.array(directions, float).reshape(-1, 3),
+                   hidden_reach_m=np.array(reach, float).reshape(-1, 2),
+                   hidden_causes=(cause,) * len(directions))
+
+
+def _hidden_parts():
+    """A box that may continue up to 0.5 m left behind a nearer crate, and a cabinet
+    whose far side is bounded to +-0.3 m (issue 22), beside whole objects."""
+    return graph_of(_hidden(est("box", [2.0, 0.3, 0.2], (0.3, 0.3, 0.4)), [(0, 1, 0)],
+                            [(0.0, 0.5)], "occluded"),
+                    est("crate", [1.7, 0.55, 0.2], (0.3, 0.3, 0.4)),
+                    _hidden(est("cabinet", [3.0, -0.9, 0.9], (0.6, 0.8, 1.8)), [(1, 0, 0)],
+                            [(-0.3, 0.3)], "far_side"),
+                    est("mug", [2.75, -0.9, 0.05], (0.1, 0.1, 0.1)),
+                    est("vase", [3.05, -0.3, 0.15], (0.1, 0.1, 0.3)),
+                    est("lamp", [6.0, 0.0, 0.9], (0.3, 0.3, 1.8)))
+
+
 GRAPHS = {"cluttered": _cluttered, "no_floor": _no_floor, "out_of_view": _out_of_view,
-          "stale": _stale}
+          "stale": _stale, "hidden": _hidden_parts}
 
 
 def test_every_relation_has_a_vqa_category():
@@ -108,7 +127,8 @@ def test_answers_and_training_data_agree_on_every_relation(scene):
     expected = {"cluttered": {None, "unclear", "partial", "same_object"},
                 "no_floor": {None, "no_floor", "same_object"},
                 "out_of_view": {None, "not_in_view", "same_object"},
-                "stale": {None, "stale", "same_object"}}[scene]
+                "stale": {None, "stale", "same_object"},
+                "hidden": {None, "occluded", "far_side", "same_object"}}[scene]
     assert expected <= reasons, reasons
     assert reasons - {None} <= set(REASONS)
 
@@ -190,3 +210,52 @@ def test_detected_objects_and_plain_boxes_are_never_stale():
                           margins=strict).statable
     assert judge("distance", est("a", [1, 0, 0]), est("b", [2, 1, 0]), floor_found=True,
                  margins=strict).statable
+
+
+def test_an_occluded_part_refuses_what_it_could_change_with_the_reason_and_range():
+    graph = _hidden_parts()
+    box, crate, lamp = graph.find("box"), graph.find("crate"), graph.find("lamp")
+    # the box may be up to 0.5 m wider: its width is refused, with the range
+    width = judge_in_graph(graph, "width", box)
+    assert width.reason == "occluded"
+    assert "hidden behind a nearer object" in width.message and "0.30 to 0.80 m" in width.message
+    # its centre may move 0.25 m left: 0.39 m from the crate becomes 0.30-0.39 m ...
+    near = judge_in_graph(graph, "distance", box, crate)
+    assert near.reason == "occluded" and "could be anywhere from" in near.message
+    # ... the 4 m to the lamp is, and a height (no hidden part upward) is stated
+    assert judge_in_graph(graph, "distance", box, lamp).statable
+    assert judge_in_graph(graph, "height", box).statable
+    # the crate is left of the box as seen (0.25 m), but the box's centre may reach
+    # the crate's 0.55 m; "in front of the lamp" holds wherever it is
+    assert judge_in_graph(graph, "left_of", crate, box).reason == "occluded"
+    assert judge_in_graph(graph, "in_front_of", box, lamp).truth == "true"
+
+
+def test_a_hidden_far_side_refuses_what_its_depth_could_change_with_the_range():
+    graph = _hidden_parts()
+    cabinet, mug, lamp = graph.find("cabinet"), graph.find("mug"), graph.find("lamp")
+    # the cabinet's centre may lie 0.15 m nearer or farther: 0.25 m to the mug in
+    # front of it could be 0.10 to 0.40 m
+    verdict = judge_in_graph(graph, "horizontal_distance", cabinet, mug)
+    assert verdict.reason == "far_side"
+    assert "far side is hidden" in verdict.message and "from 0.10 to 0.40 m" in verdict.message
+    # behind the mug wherever its centre lies; not settled against the vase beside it
+    assert judge_in_graph(graph, "behind", cabinet, mug).truth == "true"
+    vase = graph.find("vase")
+    assert judge_in_graph(graph, "in_front_of", cabinet, vase).reason == "far_side"
+    # its width and height are seen whole; a bearing 3 m away hardly moves
+    assert judge_in_graph(graph, "width", cabinet).statable
+    assert judge_in_graph(graph, "direction", lamp, cabinet).statable
+    # volume reads the depth: bigger than the mug holds over any depth allowed
+    assert judge_in_graph(graph, "bigger", cabinet, mug).truth == "true"
+
+
+def test_the_reason_names_the_cause_that_leaves_the_statement_open():
+    graph = _hidden_parts()
+    box, cabinet = graph.find("box"), graph.find("cabinet")
+    both = replace(box, hidden_directions=np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]),
+                   hidden_reach_m=np.array([[0.0, 0.01], [-0.6, 0.6]]),
+                   hidden_causes=("occluded", "far_side"))
+    # the 1 cm the occluder allows settles nothing alone; the far side does not settle
+    verdict = judge_in_graph(graph, "distance", both, cabinet)
+    assert verdict.reason == "far_side", verdict.message

@@ -50,6 +50,9 @@ def _summary(e) -> dict:
         "extent": np.nan_to_num(e.extent_scene, nan=-99.0).tolist(),
         "points_sum": points.sum(axis=0).tolist(), "points_first": points[:3].tolist(),
         "hidden_directions": e.hidden_directions.tolist(),
+        "hidden_reach_m": e.hidden_reach_m.tolist(), "hidden_causes": list(e.hidden_causes),
+        "occluded_top": e.occluded_top,
+        "behind_x_m": None if np.isnan(e.behind_x_m) else e.behind_x_m,
     }
 
 

@@ -66,7 +66,9 @@ def test_no_floor_in_view_falls_back_to_camera_frame():
     assert not result.scene.floor_found
     assert any("no floor found" in w for w in result.warnings)
     (obj,) = result.graph.objects
-    assert obj.center_scene[0] == pytest.approx(1.5, abs=0.01)  # x = forward
+    # x = forward: the front face at 1.5 m; the unseen back is bounded (far_side)
+    assert obj.center_scene[0] - obj.extent_scene[0] / 2 == pytest.approx(1.5, abs=0.01)
+    assert "far_side" in obj.hidden_causes
     assert obj.box_width_m == pytest.approx(0.3, abs=0.03)  # 20 px at 1.5 m, f = 100
 
 

@@ -38,7 +38,7 @@ def measured_range(record: dict, sample) -> tuple[float, float]:
 def test_the_motorcycle_is_found_at_its_measured_range(tmp_path, capsys):
     assert main(["perceive", "--sample", "motorcycle", "--out", str(tmp_path)]) == 0
     record = json.loads((tmp_path / "middlebury_motorcycle.jsonl").read_text())
-    assert record["schema"] == 3 and record["floor_found"]
+    assert record["schema"] == 4 and record["floor_found"]
     assert record["provenance"]["detector"].startswith("opencv-dnn")
     assert record["provenance"]["segmenter"] == "depth_box"
     assert record["provenance"]["intrinsics_source"] == "camera_info"

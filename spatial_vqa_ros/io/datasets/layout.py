@@ -14,7 +14,10 @@ from typing import Any
 from ..errors import DataIOError
 
 FORMAT = "spatial_vqa_ros/vqa-dataset"
-FORMAT_VERSION = 2
+#: 3 (issue 22): values about objects with a hidden far side use the middle of the
+#: depths the view allows as the centre (2: the visible front's box), and statements
+#: that do not hold over what the camera cannot see are no longer written.
+FORMAT_VERSION = 3
 MANIFEST = "progress.json"
 CARD = "README.md"
 SCENE_GRAPHS = "scene_graphs.jsonl"

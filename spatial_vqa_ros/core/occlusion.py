@@ -1,0 +1,104 @@
+"""Bounds for the part of an object hidden behind a nearer one (issue 22).
+
+Where a side of an object's outline runs along a nearer surface (``outline``), the
+object may continue behind it. It cannot continue farther than two things allow:
+
+- no indoor object is longer than ``MAX_OBJECT_EXTENT_M`` along any axis (less what is
+  seen), the border's bound (``cut_bounds``);
+- the hidden part projects inside the occluder's silhouette, or the camera would see
+  it: at most as many pixels beyond the object's edge as the occluder's mask reaches
+  past it, which at the object's farthest visible depth z is
+  ``pixels * z / (f * lean)`` metres along a scene axis that moves a point across that
+  side of the image by ``lean`` per metre (``cut_bounds.side_directions``). An occluder
+  that is no known mask (unlabelled), or whose mask reaches the image border on that
+  side, gives no view bound.
+
+Below an object lies at most the floor: a "down" direction, whatever hides it, reaches
+no lower than the floor when one is found. Chains (an object hidden behind an occluder
+that is itself hidden) are bounded by the first occluder only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cut_bounds import MAX_OBJECT_EXTENT_M, side_directions
+
+#: Image sides in the order they are looked at; (index of the crop's slice: 0 rows,
+#: 1 columns, which end of it: 0 start, 1 stop).
+_SIDE_EDGE = {"left": (1, 0), "right": (1, 1), "top": (0, 0), "bottom": (0, 1)}
+
+
+def occluder_reach_px(side: str, crop: tuple[slice, slice],
+                      occluder_crop: tuple[slice, slice] | None,
+                      grid_shape: tuple[int, int]) -> float:
+    """Grid pixels by which the occluder's mask reaches past the object's ``side``
+    (at least 1: it hides the edge); inf when unknown or cut by the image border."""
+    if occluder_crop is None:
+        return float("inf")
+    axis, end = _SIDE_EDGE[side]
+    own, other = crop[axis], occluder_crop[axis]
+    if end == 0:
+        return float("inf") if other.start == 0 else float(max(own.start - other.start, 1))
+    if other.stop >= grid_shape[axis]:
+        return float("inf")
+    return float(max(other.stop - own.stop, 1))
+
+
+def occlusion_directions(occluded_sides: dict[str, float], *, extent_scene: np.ndarray,
+                         rotation_scene_from_cam: np.ndarray, far_depth_m: float,
+                         focal_px: tuple[float, float], stride: int
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """(k, 3) unit scene axes and (k, 2) reaches [0, max] of the parts that may lie
+    behind occluders; ``occluded_sides``: side -> occluder reach in grid pixels (see
+    :func:`occluder_reach_px`)."""
+    rows: list[np.ndarray] = []
+    reach: list[float] = []
+    for side, pixels in occluded_sides.items():
+        focal = focal_px[0] if side in ("left", "right") else focal_px[1]
+        for axis, row, lean in side_directions(side, rotation_scene_from_cam):
+            cap = max(MAX_OBJECT_EXTENT_M - float(extent_scene[axis]), 0.0)
+            view = pixels * stride * far_depth_m / (focal * lean)
+            bound = min(cap, view)
+            for i, existing in enumerate(rows):
+                if np.array_equal(existing, row):
+                    reach[i] = max(reach[i], bound)
+                    break
+            else:
+                rows.append(row)
+                reach.append(bound)
+    directions = np.array(rows, float).reshape(-1, 3)
+    return directions, np.stack([np.zeros(len(reach)), np.array(reach, float)], 1)
+
+
+Hidden = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
+
+
+def merge_hidden(hidden: Hidden, more_directions: np.ndarray, more_reach: np.ndarray, *,
+                 cause: str) -> Hidden:
+    """Directions of one cause added to ``hidden`` (directions, reaches, causes); a
+    direction already there keeps its cause and takes the wider reach (a side both cut
+    and occluded moves once)."""
+    directions, reach, causes = hidden
+    directions, reach = directions.copy(), reach.copy()
+    causes_out = list(causes)
+    for row, r in zip(more_directions, more_reach):
+        same = np.flatnonzero(np.all(directions == row, axis=1))
+        if same.size:
+            i = int(same[0])
+            reach[i] = (min(reach[i, 0], r[0]), max(reach[i, 1], r[1]))
+        else:
+            directions = np.vstack([directions, row[None]])
+            reach = np.vstack([reach, r[None]])
+            causes_out.append(cause)
+    return directions, reach, tuple(causes_out)
+
+
+def floor_limited(directions: np.ndarray, reach: np.ndarray, bottom_z_m: float
+                  ) -> np.ndarray:
+    """Reaches with "down" no deeper than the floor (scene z = 0) below the visible
+    bottom ``bottom_z_m`` (2 cm slack for noise)."""
+    reach = reach.copy()
+    down = directions[:, 2] < -0.5
+    reach[down, 1] = np.minimum(reach[down, 1], max(bottom_z_m, 0.0) + 0.02)
+    return reach

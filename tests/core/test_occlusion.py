@@ -1,0 +1,140 @@
+"""Parts hidden behind a nearer object (issue 22): found from the depth order across the
+mask edge and the adjacency of masks, also with depth smoothed as a learned model
+smooths it, and bounded by what the occluder's silhouette can hide."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from spatial_vqa_ros.core.camera import CameraIntrinsics
+from spatial_vqa_ros.core.capture import Capture, Observations
+from spatial_vqa_ros.core.cut_bounds import MAX_OBJECT_EXTENT_M
+from spatial_vqa_ros.core.objects import ObjectConfig, lift_objects
+from spatial_vqa_ros.core.occlusion import occluder_reach_px
+from spatial_vqa_ros.core.outline import analyse_grid, median_by_label
+from spatial_vqa_ros.core.scene_frame import camera_aligned_frame
+
+F = 100.0
+LEFT, RIGHT = (0.0, 1.0, 0.0), (0.0, -1.0, 0.0)
+
+
+def _box_behind_crate(blur_px: float = 0.0, crate_right: int = 100, crate_m: float = 1.2):
+    """A wall at 3 m; a box at 2 m (label 1, columns 30-70, rows 30-70); a crate at 1.2 m
+    (label 2) in front of the box's right part (columns 60 to ``crate_right``): the box
+    shows columns 30-60."""
+    h, w = 100, 140
+    depth = np.full((h, w), 3.0)
+    seg = np.zeros((h, w), np.int32)
+    depth[30:70, 30:70], seg[30:70, 30:70] = 2.0, 1
+    depth[25:80, 60:crate_right], seg[25:80, 60:crate_right] = crate_m, 2
+    if blur_px:
+        depth = ndimage.gaussian_filter(depth, blur_px)
+    camera = CameraIntrinsics(w, h, F, F, w / 2, h / 2)
+    capture = Capture(np.zeros((h, w, 3), np.uint8), depth.astype(np.float32), camera)
+    obs = Observations(seg, ("box", "crate"), np.ones(2, np.float32), np.array([1, 2]))
+    return capture, obs
+
+
+def _lift(capture, obs, **config):
+    return lift_objects(capture, obs, camera_aligned_frame(), ObjectConfig(stride=1, **config))
+
+
+def _reach_along(e, direction) -> tuple[str, float]:
+    for d, (low, high), cause in zip(e.hidden_directions, e.hidden_reach_m, e.hidden_causes):
+        if tuple(d) == direction:
+            assert low == 0.0
+            return cause, float(high)
+    raise AssertionError(f"{e.label} has no hidden direction {direction}: "
+                         f"{e.hidden_directions.tolist()}")
+
+
+def test_an_object_behind_a_nearer_one_may_continue_behind_it_as_far_as_it_can_hide():
+    box, crate = _lift(*_box_behind_crate())
+    assert not crate.hidden_directions.size  # the nearer crate is seen whole
+    cause, reach = _reach_along(box, RIGHT)
+    assert cause == "occluded"
+    # the crate's mask reaches 40 columns past the box's visible right edge (60 -> 100):
+    # at the box's 2 m, 40 px / 100 px * 2 m = 0.8 m (the box's hidden 10 columns are
+    # 0.2 m), within the cap no object exceeds
+    assert reach == pytest.approx(40 / F * 2.0, rel=0.05)
+    assert reach < MAX_OBJECT_EXTENT_M - box.box_width_m
+    assert tuple(map(tuple, box.hidden_directions)) == (RIGHT,)  # nothing on the left
+
+
+def test_an_occluder_cut_by_the_border_leaves_only_the_size_cap():
+    box, _ = _lift(*_box_behind_crate(crate_right=140))
+    cause, reach = _reach_along(box, RIGHT)
+    assert cause == "occluded"
+    assert reach == pytest.approx(MAX_OBJECT_EXTENT_M - box.box_width_m)
+
+
+@pytest.mark.parametrize("blur_px", [1.5, 3.0])
+def test_smoothed_depth_still_shows_the_occluder(blur_px):
+    """Learned depth blurs the step; comparing depths a few pixels into each mask
+    finds it, even for a crate only 15 cm nearer than the box (whose blurred step a
+    1-pixel comparison no longer sees)."""
+    box, _ = _lift(*_box_behind_crate(blur_px))
+    cause, reach = _reach_along(box, RIGHT)
+    # blurred, the box's farthest visible depth (which scales the bound) rises toward
+    # the wall's: the bound only widens
+    assert cause == "occluded" and 0.8 * 0.95 <= reach <= 1.3
+    close, _ = _lift(*_box_behind_crate(blur_px, crate_m=1.9))
+    assert _reach_along(close, RIGHT)[0] == "occluded"
+    if blur_px == 3.0:
+        capture, obs = _box_behind_crate(blur_px, crate_m=1.9)
+        fractions = [_grid(capture, obs, reach_px).occluded_fraction(1, ("right",))
+                     for reach_px in (1, 6)]
+        assert fractions[0] <= 0.15 < fractions[1] == 1.0
+        blind, _ = _lift(capture, obs, occlusion_reach_px=1)
+        assert RIGHT not in map(tuple, blind.hidden_directions)
+
+
+def test_a_whole_unoccluded_view_has_no_hidden_directions():
+    capture, obs = _box_behind_crate(blur_px=2.0)
+    seg = obs.segmentation.copy()
+    seg[seg == 2] = 0  # no crate: a box alone before the wall
+    depth = capture.depth_m.copy()
+    depth[25:80, 60:100] = 3.0
+    depth[30:70, 30:70] = 2.0
+    depth = ndimage.gaussian_filter(depth, 2.0).astype(np.float32)
+    alone = Observations(seg, ("box",), np.ones(1, np.float32), np.array([1]))
+    (box,) = _lift(Capture(capture.rgb, depth, capture.camera), alone)
+    assert box.hidden_directions.shape == (0, 3) and box.hidden_causes == ()
+
+
+def test_occluder_reach_counts_the_silhouette_past_the_edge():
+    own = (slice(10, 20), slice(30, 40))
+    assert occluder_reach_px("right", own, (slice(5, 25), slice(35, 52)), (50, 60)) == 12
+    assert occluder_reach_px("left", own, (slice(5, 25), slice(22, 33)), (50, 60)) == 8
+    assert occluder_reach_px("top", own, (slice(0, 12), slice(30, 40)), (50, 60)) == np.inf
+    assert occluder_reach_px("bottom", own, None, (50, 60)) == np.inf  # unlabelled surface
+    # an occluder that hides the edge but does not reach past it still hides a pixel
+    assert occluder_reach_px("right", own, (slice(10, 20), slice(35, 40)), (50, 60)) == 1
+
+
+def _grid(capture, obs, reach_px: int = 6):
+    return analyse_grid(np.ascontiguousarray(obs.segmentation),
+                        np.ascontiguousarray(capture.depth_m), len(obs), 1,
+                        continuity_abs_m=0.02, continuity_rel=0.04, occlusion_margin_m=0.03,
+                        reach_px=reach_px)
+
+
+def test_the_grid_pass_finds_who_hides_which_side_and_what_lies_beyond_the_top():
+    capture, obs = _box_behind_crate()
+    analysis = _grid(capture, obs)
+    assert analysis.occluded_fraction(1, ("right",)) == 1.0
+    assert analysis.occluder["right"][1] == 2 and analysis.occluder["left"][1] == 0
+    assert analysis.occluded_fraction(2, ("left", "right", "top", "bottom")) == 0.0
+    # beyond the box's top outline: the wall (3 m), over its 30 visible columns
+    beyond = analysis.beyond_top_label == 1
+    assert beyond.sum() == 30
+    assert np.allclose(capture.depth_m.ravel()[analysis.beyond_top_index[beyond]], 3.0)
+
+
+def test_median_by_label_ignores_missing_values():
+    labels = np.array([1, 1, 1, 2, 2, 3])
+    values = np.array([3.0, 1.0, 2.0, 4.0, 6.0, np.nan])
+    assert median_by_label(labels, values, 5).tolist()[1:3] == [2.0, 5.0]
+    assert np.isnan(median_by_label(labels, values, 5)[[0, 3, 4]]).all()
