@@ -1,6 +1,7 @@
 """Find the floor (or the support surface of a tabletop scene) in a depth image.
 
-RANSAC (open3d ``segment_plane``) proposes up to a few planes; the floor is the
+RANSAC (open3d's ``segment_plane``, run by :mod:`.plane_ransac`) proposes up to a few
+planes; the floor is the
 *lowest* plane whose normal is near the camera's up direction and that has enough
 support. "Lowest" is what separates the floor from a table top seen together with
 it; "near up" rejects walls; "below the camera" rejects ceilings. When only a
@@ -10,7 +11,9 @@ RANSAC only has to find a plane, not measure it: it scores its hypotheses on a
 strided subsample of a couple of thousand points (a room with walls needs three
 planes a frame, and on the full cloud that was most of the core's time). Each plane
 is then refined by least squares on *all* the points within the inlier distance,
-which is what gets the normal to a fraction of a degree.
+which is what gets the normal to a fraction of a degree. The RANSAC is open3d's,
+reproduced draw for draw in numpy (:mod:`.plane_ransac`): the same planes, a third of
+the time, no threads and no global random engine to guard.
 
 A :class:`FloorTracker` carries the floor across frames: while the last plane (moved
 by the camera's motion when a pose is known) still fits, it is refit by least squares
@@ -20,14 +23,12 @@ last floor is kept as it is.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .errors import CoreError
+from .plane_ransac import Mt19937Stream, segment_plane
 from .scene_frame import SceneFrame, camera_aligned_frame, scene_frame_from_floor
 
 
@@ -148,8 +149,7 @@ def detect_floor(points_cam: np.ndarray, config: FloorConfig = FloorConfig()
     up_prior = np.array([0.0, -1.0, 0.0])
     cos_max_tilt = np.cos(np.radians(config.max_tilt_deg))
     candidates: list[FloorEstimate] = []
-    with deterministic_open3d():
-        planes = _ransac_planes(points, config, min_support)
+    planes = _ransac_planes(points, config, min_support)
     for normal, d, inliers in planes:
         is_horizontal = normal @ up_prior >= cos_max_tilt
         if is_horizontal and d >= config.min_camera_height_m:
@@ -167,19 +167,20 @@ def _ransac_planes(points: np.ndarray, config: FloorConfig, min_support: int
 
     RANSAC runs on at most ``ransac_points`` strided points; the inlier count, the
     least-squares refit and the points removed before the next plane all use every
-    point, so support is counted as on the full cloud.
+    point, so support is counted as on the full cloud. One random stream, seeded per
+    call, serves every plane (as open3d's engine did, seeded once per frame), so the
+    same points always give the same floor.
     """
-    import open3d as o3d  # heavy import, only where planes are fitted
-
+    stream = Mt19937Stream(seed=0)
     remaining = points
     planes = []
     for _ in range(config.max_planes):
         if remaining.shape[0] < min_support:
             break
         subsample = sample_background_points(remaining, config.ransac_points)
-        cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(subsample))
-        model, _ = cloud.segment_plane(config.inlier_distance_m, 3, config.ransac_iterations)
-        normal, d = np.asarray(model[:3], dtype=np.float64), float(model[3])
+        model = segment_plane(subsample, config.inlier_distance_m, config.ransac_iterations,
+                              stream)
+        normal, d = model[:3], float(model[3])
         norm = float(np.linalg.norm(normal))
         if not np.isfinite(norm) or norm == 0.0:
             break
@@ -197,29 +198,6 @@ def _ransac_planes(points: np.ndarray, config: FloorConfig, min_support: int
         planes.append((normal, d, count))
         remaining = remaining[~band]
     return planes
-
-
-_OPEN3D_LOCK = threading.Lock()
-
-
-@contextmanager
-def deterministic_open3d(seed: int = 0) -> Iterator[None]:
-    """open3d's RANSAC on one thread with its random engine reseeded.
-
-    open3d (0.20, TBB) draws RANSAC samples from one shared engine across threads, so
-    even a seeded run differs from the last one; on one thread and reseeded for every
-    frame, the same frame always gives the same floor (bags give the same answers).
-    """
-    import open3d as o3d
-
-    with _OPEN3D_LOCK:
-        previous = o3d.utility.get_max_threads()
-        o3d.utility.set_max_threads(1)
-        o3d.utility.random.seed(seed)
-        try:
-            yield
-        finally:
-            o3d.utility.set_max_threads(previous)
 
 
 def plane_inlier_fraction(points_cam: np.ndarray, normal: np.ndarray, offset_m: float,

@@ -12,8 +12,8 @@ names are unique among them) -> :func:`synthesize` with image key
 inputs and the settings (seed included): the ``ray`` engine, which runs one source
 per task, writes the same records as the ``local`` one.
 
-Determinism of the floor fit (open3d's RANSAC) is the core's business: see
-:func:`spatial_vqa_ros.core.floor.deterministic_open3d`.
+Determinism of the floor fit (open3d's RANSAC, reproduced in numpy with its own seeded
+random stream) is the core's business: see :mod:`spatial_vqa_ros.core.plane_ransac`.
 
 Modules: ``sources`` (frame sources, bags), ``images`` (image folders), ``hf_images``
 (Hugging Face image datasets), ``source_specs`` (a source rebuilt from its spec, in a
