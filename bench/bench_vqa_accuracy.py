@@ -1,8 +1,9 @@
 """Accuracy of synthesised VQA against exact ground truth (targets: numbers within +-25%
 of the truth >= 98%, predicate and choice answers correct >= 99.5%).
 
-Usage: python bench/bench_vqa_accuracy.py [--scenes 200] [--qa-per-image 24] [--seed 0]
-                                         [--rooms tidy,cluttered]
+Usage: python bench/bench_vqa_accuracy.py [--scenes 200] [--qa-per-image 24]
+                                         [--split calibrate] [--seed 0]
+                                         [--rooms tidy,cluttered] [--noise both]
 For each generated scene (``synthetic.scoring.render_case``; tidy rooms of 3-10
 objects, and cluttered rooms of 15-30 with tall furniture, stacks and a third of the
 objects cut by the image border): run the pipeline, keep the objects in view,
@@ -12,6 +13,14 @@ for the truth). Reports, with exact depth and with the depth noise model: numeri
 answers (structured value and the rounded number the text shows) within +-25%, split
 by quantity for pairs of complete objects and pairs with a partial one,
 predicate/choice accuracy, direction answers, the worst categories and the worst QAs.
+
+Per quantity and category of the truth (``synthetic.categories``: whole, border_cut,
+occluded, far_side, tiny), the rows give the QAs the dataset states and the share
+within +-25% (predicates: correct), and the objects or pairs of the frames' graphs
+whose quantity the one gate refuses (so no QA is made of them). Rooms: those of
+``synthetic.scenes.ROOMS`` (the ``_hidden`` ones have walls, deep furniture, objects
+partly behind nearer ones and tiny objects). Seeds: ``--split calibrate`` (0-9999)
+tunes priors, ``--split report`` (10000-19999) reports; ``--seed`` is the offset.
 """
 
 from __future__ import annotations
@@ -21,9 +30,11 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import combinations, permutations
 
 import numpy as np
 
+from spatial_vqa_ros.core.gate import judge_in_graph
 from spatial_vqa_ros.core.relations import (
     MEASURES,
     clock_difference,
@@ -31,14 +42,27 @@ from spatial_vqa_ros.core.relations import (
     evaluate_measure,
     evaluate_predicate,
 )
-from spatial_vqa_ros.core.scene_graph import visible_graph
+from spatial_vqa_ros.core.scene_graph import SceneGraph, visible_graph
 from spatial_vqa_ros.core.units import colloquial_length, to_metres
 from spatial_vqa_ros.core.vqa import QA, SynthesisConfig, synthesize
+from spatial_vqa_ros.synthetic.categories import object_categories, pair_categories
+from spatial_vqa_ros.synthetic.category_rows import ROW_QUANTITIES, CategoryRows
 from spatial_vqa_ros.synthetic.render import DepthNoise
-from spatial_vqa_ros.synthetic.scenes import CLUTTERED, TIDY, RoomStyle
-from spatial_vqa_ros.synthetic.scoring import EXACT, render_case, run_pipeline, truth_box
+from spatial_vqa_ros.synthetic.scenes import ROOMS, TIDY, RoomStyle
+from spatial_vqa_ros.synthetic.scoring import (
+    EXACT,
+    POSITION_PREDICATES,
+    SPLITS,
+    render_case,
+    run_pipeline,
+    split_seeds,
+    truth_box,
+)
+from spatial_vqa_ros.synthetic.truth import ObjectTruth
 
 TOLERANCE = 0.25
+#: The predicates with category rows (sizes compared are not rows).
+ROW_PREDICATES = (*POSITION_PREDICATES, "closer_to_camera")
 
 
 @dataclass
@@ -58,6 +82,8 @@ class Scores:
     scenes: int = 0
     qas: int = 0
     unmatched: int = 0
+    #: Stated QAs and the gate's refusals per quantity and category of the truth.
+    rows: CategoryRows = field(default_factory=CategoryRows)
 
 
 def _rendered_metres(qa: QA) -> float:
@@ -83,6 +109,8 @@ def score_scene(scores: Scores, seed: int, noise: DepthNoise | None, config: Syn
     partial = {o.id: bool(o.partial) for o in graph.objects}
     camera_true = truth.frame.camera_position_scene
     scores.scenes += 1
+    _count_refusals(scores.rows, graph, {i: truth_of[s] for i, s in source_of.items()
+                                         if s in truth_of}, config)
     for qa in synthesize(graph, config, f"scene/{seed}"):
         a = truth_of.get(source_of.get(qa.subject_id, -1))
         b = truth_of.get(source_of.get(qa.object_id, -1)) if qa.object_id is not None else None
@@ -90,34 +118,70 @@ def score_scene(scores: Scores, seed: int, noise: DepthNoise | None, config: Syn
             scores.unmatched += 1
             continue
         scores.qas += 1
-        ta, tb = truth_box(a), truth_box(b) if b is not None else None
-        if qa.relation in MEASURES:
-            true = evaluate_measure(qa.relation, ta, tb if MEASURES[qa.relation][1] else None)
-            error = abs(qa.value - true) / true if true > 0 else math.inf
-            shown = abs(_rendered_metres(qa) - true) / true if true > 0 else math.inf
-            scores.numeric[qa.category].append(error)
-            involved = partial.get(qa.subject_id, False) or partial.get(qa.object_id, False)
-            scores.by_partial[qa.category, involved].append(error)
-            scores.rendered[qa.category].append(shown)
-            if error > TOLERANCE:
-                scores.missed_truths.append(true)
-            scores.small_truths += int(true < 0.05)
-            scores.worst.append((error, qa.category, f"{qa.question} -> {qa.answer}",
-                                 f"truth {true:.3f} m, value {qa.value:.3f} m"))
-        elif qa.relation == "direction":
-            true = direction(ta, tb)
-            if qa.unit == "o'clock":
-                scores.clock.append(clock_difference(int(qa.value), true.clock))
-            else:
-                diff = (qa.value - true.bearing_deg + 180.0) % 360.0 - 180.0
-                scores.degrees.append(abs(diff))
+        involved = partial.get(qa.subject_id, False) or partial.get(qa.object_id, False)
+        _score_qa(scores, qa, a, b, involved=involved, camera_true=camera_true)
+
+
+def _score_qa(scores: Scores, qa: QA, a: ObjectTruth, b: ObjectTruth | None, *,
+              involved: bool, camera_true: np.ndarray) -> None:
+    """One QA against the truth of its objects (``involved``: a partial object in it)."""
+    ta, tb = truth_box(a), truth_box(b) if b is not None else None
+    categories = pair_categories(a, b) if b is not None else object_categories(a)
+    if qa.relation in MEASURES:
+        true = evaluate_measure(qa.relation, ta, tb if MEASURES[qa.relation][1] else None)
+        error = abs(qa.value - true) / true if true > 0 else math.inf
+        if qa.relation in ROW_QUANTITIES:
+            scores.rows.stated(qa.relation, categories, qa.value, true)
+        shown = abs(_rendered_metres(qa) - true) / true if true > 0 else math.inf
+        scores.numeric[qa.category].append(error)
+        scores.by_partial[qa.category, involved].append(error)
+        scores.rendered[qa.category].append(shown)
+        if error > TOLERANCE:
+            scores.missed_truths.append(true)
+        scores.small_truths += int(true < 0.05)
+        scores.worst.append((error, qa.category, f"{qa.question} -> {qa.answer}",
+                             f"truth {true:.3f} m, value {qa.value:.3f} m"))
+    elif qa.relation == "direction":
+        true = direction(ta, tb)
+        if qa.unit == "o'clock":
+            scores.clock.append(clock_difference(int(qa.value), true.clock))
         else:
-            truth_value = evaluate_predicate(qa.relation, ta, tb, EXACT, camera_true)[0]
-            ok = qa.truth == truth_value
-            scores.correct[qa.category].append(ok)
-            if not ok:
-                scores.worst.append((math.inf, qa.category, f"{qa.question} -> {qa.answer}",
-                                     f"truth {truth_value}"))
+            diff = (qa.value - true.bearing_deg + 180.0) % 360.0 - 180.0
+            scores.degrees.append(abs(diff))
+    else:
+        truth_value = evaluate_predicate(qa.relation, ta, tb, EXACT, camera_true)[0]
+        ok = qa.truth == truth_value
+        scores.correct[qa.category].append(ok)
+        if qa.relation in ROW_PREDICATES:
+            scores.rows.predicate(categories, ok)
+        if not ok:
+            scores.worst.append((math.inf, qa.category, f"{qa.question} -> {qa.answer}",
+                                 f"truth {truth_value}"))
+
+
+
+def _count_refusals(rows: CategoryRows, graph: SceneGraph, truth_of: dict, config:
+                    SynthesisConfig) -> None:
+    """What the one gate refuses in the graph, per quantity and category of the truth:
+    sizes of each object, distances of each pair, position predicates of each ordered
+    pair (graph objects without a truth are left out, as their QAs are)."""
+    objects = [o for o in graph.objects if o.id in truth_of]
+    margins = config.margins
+
+    def refuse(quantity: str, relation: str, a, b=None) -> None:
+        if not judge_in_graph(graph, relation, a, b, margins=margins).statable:
+            rows.refusal(quantity, object_categories(truth_of[a.id]) if b is None
+                         else pair_categories(truth_of[a.id], truth_of[b.id]))
+
+    for o in objects:
+        for name in ("width", "height"):
+            refuse(name, name, o)
+    for a, b in combinations(objects, 2):
+        for name in ("distance", "horizontal_distance", "vertical_distance"):
+            refuse(name, name, a, b)
+    for a, b in permutations(objects, 2):
+        for name in ROW_PREDICATES:
+            refuse("predicates", name, a, b)
 
 
 def report(title: str, scores: Scores, seconds: float) -> None:
@@ -160,6 +224,8 @@ def report(title: str, scores: Scores, seconds: float) -> None:
             cells.append(f"{np.mean(errors <= TOLERANCE):7.2%} (n={errors.size:4d})"
                          if errors.size else f"{'-':>7s} (n=   0)")
         print(f"    {name:22s} {cells[0]} | {cells[1]}")
+    print("  per category of the truth (QAs stated | pairs/objects the gate refuses):")
+    print("\n".join(line for line in scores.rows.lines() if "size coverage" not in line))
     print("  worst categories:")
     for rate, name, n, what in sorted(rows)[:6]:
         print(f"    {name:22s} {rate:7.2%} {what} (n={n})")
@@ -173,20 +239,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=200)
     parser.add_argument("--qa-per-image", type=int, default=24)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", choices=sorted(SPLITS), default="calibrate",
+                        help="seed split: calibrate (0-9999) or report (10000-19999)")
+    parser.add_argument("--seed", type=int, default=0, help="first seed's offset in the split")
     parser.add_argument("--rooms", default="tidy,cluttered",
-                        help="comma list of tidy (3-10 objects) and cluttered (15-30)")
+                        help=f"comma list of {', '.join(ROOMS)}")
+    parser.add_argument("--noise", choices=("both", "exact", "model"), default="both",
+                        help="exact depth, the noise model, or both (default)")
     args = parser.parse_args()
+    unknown = set(args.rooms.split(",")) - set(ROOMS)
+    if unknown:
+        parser.error(f"unknown rooms {sorted(unknown)}; expected {', '.join(ROOMS)}")
+    seeds = split_seeds(args.split, args.scenes, args.seed)
     config = SynthesisConfig(qa_per_image=args.qa_per_image, units="mixed",
                              qualitative_fraction=0.2, seed=args.seed)
-    styles = {"tidy": TIDY, "cluttered": CLUTTERED}
+    runs = [("exact depth", None), ("depth noise model", DepthNoise())]
+    runs = [r for r, keep in zip(runs, ("exact", "model")) if args.noise in ("both", keep)]
     for rooms in args.rooms.split(","):
-        for title, noise in (("exact depth", None), ("depth noise model", DepthNoise())):
+        for title, noise in runs:
             scores = Scores()
             start = time.perf_counter()
-            for k in range(args.scenes):
-                score_scene(scores, args.seed + k, noise, config, styles[rooms])
-            report(f"{rooms} rooms, {title}", scores, time.perf_counter() - start)
+            for seed in seeds:
+                score_scene(scores, seed, noise, config, ROOMS[rooms])
+            report(f"{rooms} rooms, {title}, {args.split} seeds {seeds.start}-{seeds.stop - 1}",
+                   scores, time.perf_counter() - start)
 
 
 if __name__ == "__main__":

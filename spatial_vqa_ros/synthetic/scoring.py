@@ -27,8 +27,10 @@ from ..core.relations import (
     direction,
     evaluate_measure,
 )
+from .categories import object_categories, pair_categories
+from .category_rows import CategoryRows
 from .render import DepthNoise, RenderedFrame, render
-from .scenes import TIDY, RoomStyle, SyntheticScene, random_scene
+from .scenes import TIDY, RoomStyle, SyntheticError, SyntheticScene, random_scene
 from .truth import ObjectTruth, SceneTruth, ground_truth
 
 #: Objects with fewer visible pixels are not counted in coverage.
@@ -39,6 +41,22 @@ DISTANCE_MEASURES = ("distance", "horizontal_distance", "vertical_distance")
 POSITION_PREDICATES = ("left_of", "right_of", "above", "below", "behind", "in_front_of")
 #: The truth is exact: predicates on it are compared with no margin at all.
 EXACT = Margins(position_m=0.0, sigmas=0.0, size_m=0.0, size_rel=0.0, volume_rel=0.0)
+#: Seed splits of the benchmarks: priors are calibrated on ``calibrate`` and figures
+#: reported on ``report``, so no figure is measured on the seeds that tuned it.
+SPLITS: dict[str, range] = {"calibrate": range(0, 10_000), "report": range(10_000, 20_000)}
+
+
+def split_seeds(split: str, n: int, offset: int = 0) -> range:
+    """``n`` seeds of a split, from its ``offset``-th; raises SyntheticError for an
+    unknown split or one that has fewer seeds."""
+    if split not in SPLITS:
+        raise SyntheticError(f"unknown seed split {split!r}; expected one of "
+                             f"{', '.join(SPLITS)}")
+    seeds = SPLITS[split]
+    if offset < 0 or n < 0 or offset + n > len(seeds):
+        raise SyntheticError(f"split {split!r} has seeds {seeds.start}..{seeds.stop - 1}; "
+                             f"{n} seeds from offset {offset} do not fit")
+    return seeds[offset:offset + n]
 
 
 @dataclass
@@ -70,6 +88,8 @@ class GeometryScores:
     #: and predicate counts [correct, emitted, unclear] over such pairs.
     partial_pairs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     partial_predicates: list[int] = field(default_factory=lambda: [0, 0, 0])
+    #: What the gate states and refuses per quantity and category of the truth.
+    rows: CategoryRows = field(default_factory=CategoryRows)
 
     def add_measure(self, name: str, estimate: float, truth: float) -> None:
         if truth > 1e-9 and math.isfinite(estimate):
@@ -134,7 +154,15 @@ def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) 
     truth_by_id = {t.id: t for t in truth.objects}
     stated = [(e, truth_by_id[e.source_id]) for e in result.estimates
               if e.localised and e.source_id in truth_by_id]
+    floor_found = result.scene.floor_found
     for e, t in stated:
+        for name in SIZE_MEASURES:  # per category, as the one gate states sizes
+            verdict = judge(name, e, floor_found=floor_found)
+            if verdict.statable:
+                scores.rows.stated(name, object_categories(t), verdict.value,
+                                   evaluate_measure(name, truth_box(t)))
+            else:
+                scores.rows.refusal(name, object_categories(t))
         if not e.partial:
             for name in SIZE_MEASURES:
                 scores.add_measure(name, evaluate_measure(name, e),
@@ -156,14 +184,19 @@ def _score_floor(scores: GeometryScores, result: FrameResult, truth: SceneTruth)
 
 def _count_coverage(scores: GeometryScores, result: FrameResult, truth: SceneTruth) -> None:
     by_source = {e.source_id: e for e in result.estimates}
+    floor_found = result.scene.floor_found
     for t in truth.objects:
         if t.visible_pixel_count < MIN_PIXELS:
             continue
         scores.objects_visible += 1
         e = by_source.get(t.id)
-        if e is not None and e.localised:
+        localised = e is not None and e.localised
+        if localised:
             scores.objects_localised += 1
             scores.objects_stated += int(not e.partial)
+        scores.rows.size_coverage(
+            *(localised and judge(name, e, floor_found=floor_found).statable
+              for name in SIZE_MEASURES))
 
 
 def _score_pairs(scores: GeometryScores, stated: list, camera_est: np.ndarray,
@@ -175,12 +208,17 @@ def _score_pairs(scores: GeometryScores, stated: list, camera_est: np.ndarray,
     for (ea, ta), (eb, tb) in permutations(stated, 2):
         partial = ea.partial or eb.partial
         ba, bb = truth_box(ta), truth_box(tb)
+        categories = pair_categories(ta, tb)
+        _predicate_rows(scores.rows, categories, (ea, eb, camera_est), (ba, bb, camera_true))
         if ta.id < tb.id:  # symmetric measures once per pair
             for name in DISTANCE_MEASURES:
                 true_value = evaluate_measure(name, ba, bb)
                 verdict = judge(name, ea, eb, floor_found=True)
                 if verdict.statable:  # what the package states, of any pair
                     scores.add_measure(f"stated.{name}", verdict.value, true_value)
+                    scores.rows.stated(name, categories, verdict.value, true_value)
+                else:
+                    scores.rows.refusal(name, categories)
                 if partial:
                     scores.partial_pairs[name] += 1
                     # every pair, as stated before cut objects were bounded
@@ -211,6 +249,21 @@ def _score_pairs(scores: GeometryScores, stated: list, camera_est: np.ndarray,
                                    margins=EXACT))
 
 
+def _predicate_rows(rows: CategoryRows, categories: tuple[str, ...], estimated: tuple,
+                    true: tuple) -> None:
+    """The position predicates of one ordered pair in the category rows: (a, b, camera)
+    as estimated, through the one gate, against the same from the truth."""
+    (ea, eb, camera_est), (ba, bb, camera_true) = estimated, true
+    for name in (*POSITION_PREDICATES, "closer_to_camera"):
+        estimate = judge(name, ea, eb, floor_found=True, camera_scene=camera_est)
+        if estimate.statable:
+            truth = judge(name, ba, bb, floor_found=True, camera_scene=camera_true,
+                          margins=EXACT)
+            rows.predicate(categories, estimate.truth == truth.truth)
+        else:
+            rows.refusal("predicates", categories)
+
+
 def _score_predicate(counts: list[int], estimate: Verdict, truth: Verdict) -> None:
     """counts = [correct, emitted, unclear]; the estimate is scored as the package states
     it, through the one gate (a size comparison of a partial object is never stated)."""
@@ -226,5 +279,5 @@ def truth_box(t: ObjectTruth) -> TruthBox:
     return TruthBox(t.center_scene, t.extent_scene)
 
 
-__all__ = ["MEASURES", "GeometryScores", "TruthBox", "render_case", "run_pipeline", "score_frame",
-           "truth_box"]
+__all__ = ["MEASURES", "SPLITS", "GeometryScores", "TruthBox", "render_case", "run_pipeline",
+           "score_frame", "split_seeds", "truth_box"]

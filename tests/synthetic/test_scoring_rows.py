@@ -1,0 +1,81 @@
+"""Seed splits and the per-category rows of the benchmarks (issue 22)."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import pytest
+
+from spatial_vqa_ros.synthetic import SyntheticError
+from spatial_vqa_ros.synthetic.categories import object_categories
+from spatial_vqa_ros.synthetic.category_rows import CategoryRows
+from spatial_vqa_ros.synthetic.scenes import TIDY_HIDDEN
+from spatial_vqa_ros.synthetic.scoring import (
+    MIN_PIXELS,
+    SPLITS,
+    GeometryScores,
+    render_case,
+    run_pipeline,
+    score_frame,
+    split_seeds,
+)
+
+
+def test_calibrate_and_report_splits_share_no_seed() -> None:
+    assert not set(SPLITS["calibrate"]) & set(SPLITS["report"])
+    assert split_seeds("calibrate", 3) == range(0, 3)
+    assert split_seeds("report", 2, offset=5) == range(10_005, 10_007)
+
+
+def test_split_seeds_rejects_an_unknown_split_and_seeds_past_its_end() -> None:
+    with pytest.raises(SyntheticError, match="unknown seed split 'test'"):
+        split_seeds("test", 3)
+    with pytest.raises(SyntheticError, match="do not fit"):
+        split_seeds("calibrate", 10, offset=9_995)
+
+
+def test_category_rows_count_each_statement_in_every_category() -> None:
+    rows = CategoryRows()
+    rows.stated("distance", ("occluded", "tiny"), 1.2, 1.0)  # 20% off: within
+    rows.stated("distance", ("occluded",), 1.5, 1.0)  # 50% off
+    rows.stated("distance", ("whole",), 0.1, 0.0)  # no relative error of a zero truth
+    rows.refusal("distance", ("occluded",))
+    rows.predicate(("whole",), correct=False)
+    rows.predicate(("whole",), correct=True)
+    assert rows.cell("distance", "occluded") == (2, 0.5, 1)
+    assert rows.cell("distance", "tiny") == (1, 1.0, 0)
+    assert rows.cell("predicates", "whole") == (2, 0.5, 0)
+    n, share, refused = rows.cell("width", "whole")
+    assert (n, refused) == (0, 0) and math.isnan(share)
+
+
+def test_category_rows_print_rows_with_data_and_the_size_coverage() -> None:
+    rows = CategoryRows()
+    rows.refusal("width", ("border_cut",))
+    rows.size_coverage(width_stated=True, height_stated=False)
+    rows.size_coverage(width_stated=True, height_stated=True)
+    text = "\n".join(rows.lines())
+    assert "width                border_cut          0        -        1" in text
+    assert "whole" not in text
+    assert "(objects >= MIN_PIXELS visible, n=2): width 100.0%, height 50.0%" in text
+
+
+def test_score_frame_puts_every_localised_pair_in_its_rows_once() -> None:
+    scores = GeometryScores()
+    _, rendered, truth = render_case(0, style=TIDY_HIDDEN)
+    result = run_pipeline(rendered)
+    score_frame(scores, result, truth)
+    by_id = {t.id: t for t in truth.objects}
+    localised = [by_id[e.source_id] for e in result.estimates
+                 if e.localised and e.source_id in by_id]
+    whole = [t for t in localised if object_categories(t) == ("whole",)]
+    n_whole_pairs = len(list(combinations(whole, 2)))
+    stated, _, refused = scores.rows.cell("distance", "whole")
+    assert n_whole_pairs >= 1 and stated + refused == n_whole_pairs
+    stated, _, refused = scores.rows.cell("predicates", "whole")
+    assert stated + refused == 7 * 2 * n_whole_pairs  # 6 position predicates + closer
+    n_sized = sum(t.visible_pixel_count >= MIN_PIXELS for t in truth.objects)
+    assert scores.rows.sized_visible == n_sized == scores.objects_visible
+    widths = sum(sum(scores.rows.cell("width", c)[::2]) for c in ("whole",))
+    assert widths == len(whole)
