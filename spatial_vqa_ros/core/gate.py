@@ -11,7 +11,9 @@ dataset may teach, and the reasons for silence are the same everywhere:
   ``Margins.max_detection_age_s`` since its last detection (two-rate perception), so it
   may have drifted off the object;
 - ``no_floor``: the relation needs "up" and no floor was found;
-- ``partial``: the relation reads a size, and an object is only partly visible; or
+- ``partial``: the relation reads a size, and an object is only partly visible with
+  nothing saying where its hidden part lies (an object that carries hidden directions
+  is judged along them, size by size: a side hidden does not hide a height); or
   an object is cut by the image border and the positions its hidden part allows do
   not settle the statement (``cut_bounds``);
 - ``occluded``: an object may continue behind a nearer one (``occlusion``), and the
@@ -19,6 +21,8 @@ dataset may teach, and the reasons for silence are the same everywhere:
 - ``far_side``: an object's far side is hidden (``far_side``: its depth is bounded, and
   its centre is the middle of the centres that bound allows), and those centres do
   not settle the statement;
+- ``too_small``: a width or height spans too few pixels, or too much depth noise, at
+  the object's range for its expected error to be within 25% (``size_support``);
 - ``non_finite``: the estimate is NaN or infinite;
 - ``unclear``: the difference (a predicate) or the separation (a two-object measure,
   a direction) is within the position noise of the two estimates.
@@ -63,10 +67,11 @@ from .relations import (
     position_margin_m,
 )
 from .scene_graph import SceneGraph
+from .size_support import size_support
 
 #: Every reason a relation may not be stated, in the order they are checked.
 REASONS = ("same_object", "not_in_view", "stale", "no_floor", "partial", "occluded",
-           "far_side", "non_finite", "unclear")
+           "far_side", "too_small", "non_finite", "unclear")
 NON_FINITE = "the estimate is not finite"
 
 
@@ -129,7 +134,7 @@ def judge(relation: str, a: Boxed, b: Boxed | None = None, *, floor_found: bool,
     if rel.kind == "predicate":
         assert b is not None
         return _judge_predicate(relation, a, b, camera_scene, margins)
-    return _judge_measure(relation, a, b if rel.binary else None, margins)
+    return _judge_measure(relation, a, b if rel.binary else None, margins, camera_scene)
 
 
 def _refusal(rel: Relation, a: Boxed, b: Boxed | None, *, floor_found: bool,
@@ -155,7 +160,10 @@ def _refusal(rel: Relation, a: Boxed, b: Boxed | None, *, floor_found: bool,
         return Verdict(rel.name, "no_floor",
                        f"'{rel.name}' needs to know which way is up, but no floor was "
                        "found in view")
-    partial = [_name(o) for o in objects if o.partial]
+    # Where an object says which way its hidden part lies, each size is judged along
+    # those directions (``_judge_measure``, ``_settled_despite_cut``): a side hidden
+    # behind a crate leaves its height a fact.
+    partial = [_name(o) for o in objects if o.partial and not has_hidden_part(o)]
     if rel.uses_size and partial:
         return Verdict(rel.name, "partial",
                        f"cannot state the size of {' and '.join(partial)}: only partly "
@@ -260,7 +268,8 @@ def _cut_names(a: Boxed, b: Boxed | None, reason: str = "partial") -> str:
     return " and ".join(cut) + (" are " if len(cut) > 1 else " is ") + phrase
 
 
-def _judge_measure(relation: str, a: Boxed, b: Boxed | None, margins: Margins) -> Verdict:
+def _judge_measure(relation: str, a: Boxed, b: Boxed | None, margins: Margins,
+                   camera_scene: np.ndarray | None = None) -> Verdict:
     measure = "horizontal_distance" if relation == "direction" else relation
     value = evaluate_measure(measure, a, b)
     if not math.isfinite(value):
@@ -273,6 +282,10 @@ def _judge_measure(relation: str, a: Boxed, b: Boxed | None, margins: Margins) -
                 return Verdict(relation, reason, f"{_cut_names(a, None, reason)}: with what "
                                f"is hidden, the {relation} could be anywhere from {low:.2f} "
                                f"to {high:.2f} m", value=value)
+        support = size_support(a, relation, camera_scene)
+        if support is not None and not support.supported:
+            return Verdict(relation, "too_small", support.sentence(_name(a), relation),
+                           value=value)
         return Verdict(relation, value=value)
     # A separation within the position noise is not a fact ("the cans are 0.4 cm
     # apart vertically"; the bearing of a point on top of you): its error is unbounded.
