@@ -112,3 +112,12 @@ def test_the_refusal_sentence_gives_range_span_and_error():
 def test_an_unknown_size_name_is_a_caller_bug():
     with pytest.raises(KeyError, match="depth"):
         size_support(seen(0.1, 1.0), "depth", CAMERA)
+
+
+def test_a_thin_mask_whose_grid_box_misses_a_step_is_still_judged():
+    # a 2 cm pole 3 m away: its mask is 5-6 pixels wide, its box on the stride-2 grid
+    # only 4, so the box holds fewer pixels than the mask; it is judged, and refused
+    pole = replace(seen(0.02, 3.0, height_m=1.0), roi_xyxy=(100, 100, 104, 292),
+                   pixel_count=1100, point_count=275)
+    support = size_support(pole, "width", CAMERA)
+    assert support is not None and not support.supported
