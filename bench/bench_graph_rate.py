@@ -9,10 +9,13 @@ and 2 s. Reported: the share of the camera's frames that got a graph, the share 
 with objects, and the latency from the frame's camera time to its graph's publish
 (p50/p99; what a reward computed on that graph lags the camera by).
 
-In-process, through the same chain and core the node runs, without DDS (the node's DDS
-path with a 1 s detector is tested in tests/nodes/test_live_tracking_node.py). Run it
-alone: ``python bench/bench_graph_rate.py [--frames 60] [--size 640x480]`` or as the
-``graph_rate`` section of ``bench_live.py``.
+In-process, through the same chain and core the node runs, without DDS. ``--dds``
+plays the sequence over DDS into ``spatial-vqa node`` instead (``graph_rate_dds.py``:
+the node's own input path, executor and queue; a 1 s detector by default,
+``--dds-modes serial tracked``). Run it alone: ``python bench/bench_graph_rate.py
+[--frames 60] [--size 640x480] [--dds --size 320x240]`` or as the ``graph_rate``
+section of ``bench_live.py`` (in-process). Keep DDS on loopback:
+ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST and a ROS_DOMAIN_ID.
 """
 
 from __future__ import annotations
@@ -144,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--size", default="640x480", help="WxH of the rendered frames")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dds", action="store_true",
+                        help="play over DDS into the node (its own process) instead")
+    parser.add_argument("--dds-modes", nargs="+", default=["tracked"],
+                        choices=["serial", "tracked"])
+    parser.add_argument("--detector-s", type=float, default=1.0,
+                        help="the slow detector's seconds per frame (--dds)")
     args = parser.parse_args(argv)
     try:
         width, height = (int(v) for v in args.size.split("x"))
@@ -155,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_graph_rate: --frames must be >= 1 and --size at least 16x16",
               file=sys.stderr)
         return 2
+    if args.dds:
+        from graph_rate_dds import section_graph_rate_dds
+
+        section_graph_rate_dds(args.frames + 1, (width, height), seed=args.seed,
+                               rate_hz=RATE_HZ, detector_s=args.detector_s,
+                               modes=args.dds_modes)
+        return 0
     section_graph_rate(args)
     return 0
 

@@ -163,6 +163,12 @@ class SpatialNodeConfig:
     #: How much of the tracks' past is kept to reconcile late detections against [s];
     #: a detection slower than this is matched against the oldest kept state (logged).
     track_history_s: float = 6.0
+    #: Frames that may wait for the worker in tracked mode (the oldest is dropped, and
+    #: counted in /diagnostics, when a frame comes to a full queue): rides out the
+    #: worker's short stalls on a busy machine. The serial mode always keeps 1 (latest
+    #: frame wins). A worker that stays slower than the camera adds up to this many of
+    #: its frame times to the latency.
+    input_queue_frames: int = 8
 
     def __post_init__(self) -> None:
         self.perception_spec  # noqa: B018 -- validates the perception names and options
@@ -183,6 +189,8 @@ class SpatialNodeConfig:
                              f"and {self.depth_max_m}")
         if self.sync_slop_s <= 0 or self.sync_queue_size < 1:
             raise ValueError("sync_slop_s must be > 0 and sync_queue_size >= 1")
+        if self.input_queue_frames < 1:
+            raise ValueError(f"input_queue_frames must be >= 1, got {self.input_queue_frames}")
         try:
             self.reward_settings  # noqa: B018 -- validates kind and shaping
         except CoreError as error:
@@ -243,6 +251,12 @@ class SpatialNodeConfig:
             for name, key in KEYFRAME_FIELDS.items():
                 message = message.replace(f"KeyframePolicy.{key}", name)
             raise ValueError(message) from None
+
+    @property
+    def input_queue_capacity(self) -> int:
+        """Frames the node's input queue holds: ``input_queue_frames`` in tracked mode,
+        1 in serial mode (latest frame wins: a slow chain builds no backlog)."""
+        return self.input_queue_frames if self.live_mode == "tracked" else 1
 
     @property
     def uses_instances(self) -> bool:

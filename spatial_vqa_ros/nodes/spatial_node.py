@@ -1,9 +1,10 @@
 """The spatial node: camera topics in; scene graph, markers, rewards and answers out.
 
 Wiring only. Callbacks convert messages to numpy once and hand them to the core:
-- sensor callbacks (their own callback group) synchronise the inputs and put the
-  newest frame in a one-slot mailbox (latest-frame-wins; replaced frames are
-  counted as dropped, memory stays bounded);
+- sensor callbacks (their own callback group) synchronise the inputs and put each
+  frame in a bounded input queue (``input_queue``: one slot in serial mode, latest
+  frame wins; a few in tracked mode, so the worker's short stalls cost no frames);
+  a frame pushed out of a full queue is counted as dropped, memory stays bounded;
 - a worker thread runs perception + geometry and publishes a new immutable
   snapshot;
 - services (their own reentrant callback group) answer from the snapshot, so a slow
@@ -57,6 +58,7 @@ from .conversions import (
     stamp_to_ns,
     stamp_to_seconds,
 )
+from .input_queue import InputQueue
 from .live_params import LiveParameters
 from .model_swap import ModelSwapper
 from .msg_to_core import sensor_inputs_from_msgs
@@ -108,9 +110,7 @@ class SpatialNode(Node):
         self._snapshot = Snapshot(self._pipeline.tracker.snapshot)
         self._camera = None
         self._labels: dict[int, str] | None = None
-        self._mailbox: _Inputs | None = None
-        self._mailbox_lock = threading.Condition()
-        self._stop = threading.Event()
+        self._queue: InputQueue[_Inputs] = InputQueue(c.input_queue_capacity)
         self._stats = NodeStats()
         self._rewards = RewardSession()
 
@@ -298,6 +298,7 @@ class SpatialNode(Node):
             self._report_error(f"labels ignored: {error}")
 
     def _on_synced(self, *msgs) -> None:
+        received_s = self._stats.input_received()
         roles = dict(zip(self._topic_roles, msgs))
         too_big = [f"{role} {m.width}x{m.height}" for role, m in roles.items()
                    if m.width * m.height > self._config.max_pixels]
@@ -307,20 +308,14 @@ class SpatialNode(Node):
                                f"{self._config.max_pixels}", frame_failed=True)
             return
         inputs = _Inputs(roles["rgb"], roles.get("depth"), roles.get("instances"),
-                         self._stats.input_received())
-        with self._mailbox_lock:
-            if self._mailbox is not None:
-                self._stats.frame_dropped()  # latest frame wins
-            self._mailbox = inputs
-            self._mailbox_lock.notify()
+                         received_s)
+        if self._queue.put(inputs) is not None:  # full: its oldest frame made way
+            self._stats.frame_dropped(by_queue=True)
 
     # --- processing ----------------------------------------------------------
     def _work(self) -> None:
-        while not self._stop.is_set():
-            with self._mailbox_lock:
-                while self._mailbox is None and not self._stop.is_set():
-                    self._mailbox_lock.wait(timeout=0.2)
-                inputs, self._mailbox = self._mailbox, None
+        while not self._queue.closed:
+            inputs = self._queue.take(timeout_s=0.2)
             if inputs is None:
                 continue
             if not self.context.ok():
@@ -458,7 +453,8 @@ class SpatialNode(Node):
                                     floor_found=graph.floor_found,
                                     objects_tracked=len(graph.objects),
                                     camera_height_m=graph.scene.camera_height_m,
-                                    engines=engine_states(), extra={**swap.values(), **(
+                                    engines=engine_states(), queue=self._queue.counts(),
+                                    extra={**swap.values(), **(
                                         self._tracked.diagnostics() if self._tracked else {})})
         level, message = swap.applied_to(report.level, report.message)
         level = {"ok": DiagnosticStatus.OK, "error": DiagnosticStatus.ERROR}.get(
@@ -485,9 +481,7 @@ class SpatialNode(Node):
         if getattr(self, "_tracked", None) is not None:
             self._tracked.close()
         if hasattr(self, "_worker"):
-            self._stop.set()
-            with self._mailbox_lock:
-                self._mailbox_lock.notify_all()
+            self._queue.close()
             self._worker.join(timeout=2.0)
         super().destroy_node()
 

@@ -12,6 +12,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from .input_queue import QueueCounts
+
 
 @dataclass(frozen=True)
 class StatusReport:
@@ -32,10 +34,13 @@ class NodeStats:
         self._inputs: deque[float] = deque(maxlen=window)
         self._latencies: deque[float] = deque(maxlen=window)
         self._graphs: deque[float] = deque(maxlen=window)  # when each graph was made
+        #: when each frame was dropped, and whether the input queue dropped it (full)
+        self._drops: deque[tuple[float, bool]] = deque(maxlen=window)
         self._rate_window_s = rate_window_s
         self._window = window
         self._stages: dict[str, deque[float]] = {}
         self._provenance: dict[str, object] = {}
+        self.received = 0
         self.processed = 0
         self.dropped = 0
         self.errors = 0
@@ -48,12 +53,17 @@ class NodeStats:
         """Record an input set; returns its monotonic receive time."""
         now = time.monotonic() if now_s is None else now_s
         with self._lock:
+            self.received += 1
             self._inputs.append(now)
         return now
 
-    def frame_dropped(self) -> None:
+    def frame_dropped(self, *, by_queue: bool = False, now_s: float | None = None) -> None:
+        """Count a received frame that gets no graph: refused, or pushed out of the input
+        queue (``by_queue``) by a newer one."""
+        now = time.monotonic() if now_s is None else now_s
         with self._lock:
             self.dropped += 1
+            self._drops.append((now, by_queue))
 
     def frame_processed(self, received_s: float, now_s: float | None = None) -> None:
         now = time.monotonic() if now_s is None else now_s
@@ -105,6 +115,21 @@ class NodeStats:
             return 0.0
         return (len(recent) - 1) / (recent[-1] - recent[0])
 
+    def dropped_rate_hz(self, now_s: float | None = None, *, by_queue: bool = False
+                        ) -> float:
+        """Frames dropped per second over the rate window (``by_queue``: only those the
+        input queue pushed out)."""
+        now = time.monotonic() if now_s is None else now_s
+        with self._lock:
+            recent = [t for t, queue in self._drops
+                      if now - t < self._rate_window_s and (queue or not by_queue)]
+        return len(recent) / self._rate_window_s
+
+    def dropped_share(self) -> float:
+        """Dropped frames as a share of the frames received (0 before any)."""
+        with self._lock:
+            return self.dropped / self.received if self.received else 0.0
+
     def latency_median_s(self) -> float:
         with self._lock:
             latencies = list(self._latencies)
@@ -113,13 +138,17 @@ class NodeStats:
     def report(self, *, camera_known: bool, floor_found: bool, objects_tracked: int,
                camera_height_m: float, now_s: float | None = None,
                extra: dict[str, str] | None = None,
-               engines: dict[str, str] | None = None) -> StatusReport:
+               engines: dict[str, str] | None = None,
+               queue: QueueCounts | None = None) -> StatusReport:
         """The status now: a warning names the first thing the user should fix.
         ``engines``: TensorRT engine states by graph (runtime tensorrt); one building
         or failed is said after the camera and floor, since frames still flow (on the
         fallback runtime) meanwhile. ``detector_rate_hz`` is the graph rate (the serial
         chain detects on every graph's frame) unless ``extra`` says otherwise (the
-        two-rate chain: its own detector rate and tracker latency)."""
+        two-rate chain: its own detector rate and tracker latency). ``queue``: the input
+        queue's counts; a queue of several frames that dropped frames in the rate window
+        is a warning (the worker is slower than the camera), said last: a one-frame queue
+        drops by design (latest frame wins)."""
         engines = engines or {}
         building = [graph for graph, state in engines.items() if state == "building engine"]
         failed = [f"{graph} {state}" for graph, state in engines.items()
@@ -140,12 +169,24 @@ class NodeStats:
         elif failed:
             level, message = "warn", (f"TensorRT engine {failed[0]}; running on the "
                                       "fallback runtime")
+        elif queue is not None and queue.capacity > 1 and (
+                behind_hz := self.dropped_rate_hz(now_s, by_queue=True)):
+            level, message = "warn", (
+                f"the worker falls behind the camera: the input queue ({queue.capacity} "
+                f"frames) is full and drops its oldest frame, {behind_hz:.1f} a second")
         values = {
             "input_rate_hz": f"{self.input_rate_hz(now_s):.1f}",
             "graph_rate_hz": f"{self.graph_rate_hz(now_s):.1f}",
             "detector_rate_hz": f"{self.graph_rate_hz(now_s):.2f}",
             "latency_median_ms": f"{self.latency_median_s() * 1e3:.1f}",
             "frames_processed": str(self.processed), "frames_dropped": str(self.dropped),
+            "frames_dropped_pct": f"{self.dropped_share() * 100:.1f}",
+            "frames_dropped_rate_hz": f"{self.dropped_rate_hz(now_s):.1f}",
+            **({} if queue is None else {
+                "input_queue_frames": str(queue.capacity),
+                "input_queue_waiting": str(queue.waiting),
+                "input_queue_most_waiting": str(queue.most_waiting),
+                "input_queue_dropped": str(queue.dropped)}),
             "errors": str(self.errors), "last_error": self.last_error,
             "objects_tracked": str(objects_tracked), "floor_found": str(floor_found),
             "camera_height_m": f"{camera_height_m:.3f}",

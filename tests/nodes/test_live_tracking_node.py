@@ -1,5 +1,6 @@
 """The node in tracked mode over DDS: a moving recording played at 8 Hz into a node whose
-detector takes 1 s a frame gets a scene graph for most frames, with objects from the
+detector takes 1 s a frame gets a scene graph for nearly every frame (its input queue
+rides out the worker's stalls; a frame it drops is counted), with objects from the
 first detection on, while the detector completes about one frame a second. Each object
 says its mask was tracked and how old its detection is (growing between detections),
 and the query service refuses an object detected longer ago than max_detection_age_s."""
@@ -71,7 +72,9 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
                            "the last frame's graph", log)
             time.sleep(0.2)
             rclpy.spin_once(probe.node, timeout_sec=0.1)
-            values = probe.wait_for(lambda: probe.diagnostic_values().get("detector_rate_hz")
+            before = len(probe.diagnostics)  # a report made after the last frame's graph
+            values = probe.wait_for(lambda: len(probe.diagnostics) > before
+                                    and probe.diagnostic_values().get("detector_rate_hz")
                                     and probe.diagnostic_values(), 5.0,
                                     "tracked-mode diagnostics", log)
             seen = [o for o in probe.graphs[-1].objects if o.visible]
@@ -85,11 +88,14 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
     stamps = {stamp_to_ns(g.header.stamp): len(g.objects) for g in probe.graphs}
     got = [s for s in sorted(streamed) if any(abs(s - t) < 1000 for t in stamps)]
     # A serial chain would give about one graph a second (1/8 of the frames). Tracked,
-    # each frame's work takes ~20 ms, yet on this 2-core machine the inputs reach the
-    # node's single-threaded executor in bursts and the latest frame wins, so 55-95% of
-    # the frames got a graph over repeated runs: the floor is set below that spread.
-    assert len(got) >= 0.45 * len(streamed), f"{len(got)}/{len(streamed)} " + " ".join(
-        f"{k}={v}" for k, v in values.items() if "ms" in k or "frames" in k or "rate" in k)
+    # each frame's work takes ~20 ms of CPU, but on this shared 2-core machine the worker
+    # is at times held off the CPU for 0.1-1 s; the frames arriving meanwhile wait in
+    # the input queue (8 frames) instead of overwriting each other (one slot: 74-77% with
+    # two CPU hogs). Measured with the queue: 100% in 3 of 3 runs, and 87-100% in 3 runs
+    # beside two CPU hogs; the floor sits well below that.
+    assert len(got) >= 0.75 * len(streamed), f"{len(got)}/{len(streamed)} " + " ".join(
+        f"{k}={v}" for k, v in values.items()
+        if "ms" in k or "frames" in k or "rate" in k or "queue" in k)
     with_objects = [t for t, n in stamps.items() if n]
     assert with_objects, "no graph with objects"
     first = min(with_objects)
@@ -101,6 +107,9 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
     assert float(values["detector_rate_hz"]) <= 1.5 / DETECTOR_S
     assert float(values["graph_rate_hz"]) > 2 * float(values["detector_rate_hz"])
     assert float(values["input_rate_hz"]) > 0
+    assert values["input_queue_frames"] == "8"
+    # a frame without a graph was dropped (counted) or failed (an error), never lost silently
+    assert len(streamed) - len(got) <= int(values["frames_dropped"]) + int(values["errors"])
     _assert_ages_grow_between_detections(probe.graphs)
     assert not stale.success
     assert "was last detected" in stale.error_message, stale.error_message

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
+from spatial_vqa_ros.nodes.input_queue import QueueCounts
 from spatial_vqa_ros.nodes.stats import NodeStats
 
 
@@ -117,3 +120,45 @@ def test_a_model_swap_warning_does_not_hide_a_failing_frame():
     assert loading.applied_to("error", "the latest frame failed (x)") == (
         "error", "the latest frame failed (x)")
     assert loading.applied_to("ok", "ok") == ("warn", "loading detector 'b.onnx'")
+
+
+def test_dropped_frames_are_reported_as_a_count_a_share_and_a_rate():
+    stats = NodeStats(rate_window_s=5.0)
+    for k in range(20):
+        stats.input_received(now_s=100.0 + k * 0.1)
+    for k in range(5):
+        stats.frame_dropped(by_queue=k < 3, now_s=101.0 + k * 0.1)
+    assert stats.dropped_share() == 0.25
+    assert stats.dropped_rate_hz(now_s=102.0) == 1.0
+    assert stats.dropped_rate_hz(now_s=102.0, by_queue=True) == pytest.approx(0.6)
+    assert stats.dropped_rate_hz(now_s=200.0) == 0.0
+    r = report(stats, 102.0)
+    assert r.values["frames_dropped"] == "5" and r.values["frames_dropped_pct"] == "25.0"
+    assert r.values["frames_dropped_rate_hz"] == "1.0"
+    assert "input_queue_frames" not in r.values
+
+
+def test_a_full_input_queue_of_several_frames_is_a_warning_with_its_figures():
+    stats = NodeStats(rate_window_s=5.0)
+    stats.frame_processed(stats.input_received(10.0), 10.05)
+    stats.frame_dropped(by_queue=True, now_s=11.0)
+    stats.frame_dropped(by_queue=True, now_s=11.5)
+    queue = QueueCounts(capacity=8, put=30, dropped=2, waiting=8, most_waiting=8)
+    r = report(stats, 12.0, queue=queue)
+    assert r.level == "warn"
+    assert r.message == ("the worker falls behind the camera: the input queue (8 frames) "
+                         "is full and drops its oldest frame, 0.4 a second")
+    assert (r.values["input_queue_frames"], r.values["input_queue_waiting"],
+            r.values["input_queue_most_waiting"], r.values["input_queue_dropped"]) == (
+        "8", "8", "8", "2")
+    assert report(stats, 30.0, queue=queue).level == "ok"  # the drops left the window
+    assert report(stats, 12.0, queue=queue, floor_found=False).message == "no floor found"
+
+
+def test_a_one_frame_queue_that_drops_by_design_is_no_warning():
+    stats = NodeStats()
+    stats.frame_processed(stats.input_received(10.0), 10.05)
+    stats.frame_dropped(by_queue=True, now_s=11.0)
+    r = report(stats, 11.5, queue=QueueCounts(1, 10, 9, 1, 1))
+    assert (r.level, r.message) == ("ok", "ok")
+    assert r.values["input_queue_dropped"] == "9" and r.values["frames_dropped"] == "1"
