@@ -109,6 +109,8 @@ def hidden_directions(cut_sides: Mapping[str, bool], rotation_scene_from_cam: np
 def border_reach(directions: np.ndarray, extent_scene: np.ndarray) -> np.ndarray:
     """(k, 2) reach of parts cut off by the border: [0, MAX - seen] per direction."""
     directions = np.asarray(directions, float).reshape(-1, 3)
+    if not len(directions):
+        return np.zeros((0, 2))  # most objects are cut by nothing: no product to take
     seen = np.abs(directions) @ np.asarray(extent_scene, float)
     return np.stack([np.zeros(len(seen)), np.maximum(MAX_OBJECT_EXTENT_M - seen, 0.0)], 1)
 
@@ -227,5 +229,8 @@ def without_lower(o: object) -> dict[str, object]:
     ``dataclasses.replace``: for an object whose base rests on a support."""
     directions = _directions(o)
     keep = directions[:, 2] > -0.5
+    if keep.all():  # nothing below (most objects): the fields as they are
+        return {"hidden_directions": directions, "hidden_reach_m": hidden_reach(o),
+                "hidden_causes": hidden_causes(o)}
     return {"hidden_directions": directions[keep], "hidden_reach_m": hidden_reach(o)[keep],
             "hidden_causes": tuple(c for c, k in zip(hidden_causes(o), keep) if k)}

@@ -39,7 +39,7 @@ from .occlusion import (
     occluder_reach_px,
     occlusion_directions,
 )
-from .outline import GridAnalysis, analyse_grid, median_by_label
+from .outline import SIDES, GridAnalysis, analyse_grid, median_by_label
 from .scene_frame import SceneFrame
 
 _FOUR_NEIGHBOURS = ((0, 1), (0, -1), (1, 0), (-1, 0))
@@ -271,8 +271,12 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     if group_starts.size:
         lows[nonempty] = np.minimum.reduceat(lower, group_starts, axis=0)
         highs[nonempty] = np.maximum.reduceat(upper, group_starts, axis=0)
+    # occluded fractions of every label per outline side and for the left, right and
+    # top together ("outline"): one array each per frame, read per object below
+    fraction = {side: analysis.occluded_fractions((side,)) for side in SIDES} | {
+        "outline": analysis.occluded_fractions(("left", "right", "top"))}
     view = _HiddenView(crops, analysis, config, scene, s, seg.shape,
-                       (capture.camera.fx, capture.camera.fy))
+                       (capture.camera.fx, capture.camera.fy), fraction)
     far_z = np.zeros(n)
     far_z[nonempty] = np.maximum.reduceat(z, group_starts) if group_starts.size else 0.0
     behind_x = _behind_x(analysis, depth, grid_rays, scene, n)
@@ -291,15 +295,9 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
         cut_sides = {"top": rows.start == 0, "left": cols.start == 0,
                      "bottom": rows.stop == seg.shape[0], "right": cols.stop == seg.shape[1]}
         cut = any(cut_sides.values())
-        occluded = analysis.occluded_fraction(label, ("left", "right", "top"))
-        occluded_bottom = analysis.occluded_fraction(label, ("bottom",))
-        if cut_sides["bottom"]:
-            occluded_bottom = 1.0  # the base is below the image: as good as hidden
-        occluded_top = 1.0 if cut_sides["top"] else analysis.occluded_fraction(label, ("top",))
+        occluded, occluded_bottom, occluded_top, side = _occluded(fraction, label, cut_sides)
         # Width and height are only facts when the sides and the top are seen whole;
         # a hidden base is completed by the support it stands on (completion.py).
-        side = max(analysis.occluded_fraction(label, ("left",)),
-                   analysis.occluded_fraction(label, ("right",)))
         partial = (cut_sides["left"] or cut_sides["right"] or cut_sides["top"]
                    or occluded > config.max_occluded_outline
                    or side > config.max_occluded_side)
@@ -334,6 +332,17 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
             occluded_top=occluded_top, behind_x_m=float(behind_x[label]),
             mask_source=mask_source, detection_age_s=age_s))
     return estimates
+
+
+def _occluded(fraction: dict[str, np.ndarray], label: int, cut_sides: dict[str, bool]
+              ) -> tuple[float, float, float, float]:
+    """Occluded fractions of one object's outline: left, right and top together; the
+    bottom (1 when cut there: the base is below the image, as good as hidden); the top
+    (1 when cut there); the more occluded of left and right."""
+    bottom = 1.0 if cut_sides["bottom"] else float(fraction["bottom"][label])
+    top = 1.0 if cut_sides["top"] else float(fraction["top"][label])
+    side = max(float(fraction["left"][label]), float(fraction["right"][label]))
+    return float(fraction["outline"][label]), bottom, top, side
 
 
 def _behind_x(analysis: GridAnalysis, depth: np.ndarray, grid_rays: np.ndarray, scene: SceneFrame,
@@ -371,20 +380,24 @@ class _HiddenView:
     stride: int
     grid_shape: tuple[int, int]
     focal_px: tuple[float, float]
+    #: side -> (n + 1,) occluded fraction of that side of each label's outline.
+    fraction: dict[str, np.ndarray]
 
     def hidden(self, label: int, cut_sides: dict[str, bool], extent: np.ndarray, *,
                bottom_z_m: float, far_depth_m: float) -> Hidden:
         """The hidden directions of one object: beyond the cut borders, then behind the
         occluders of its sides (``occlusion``); "down" no deeper than the floor."""
+        bound = self.config.occluded_side_bound
+        open_sides = [side for side in ("left", "right", "top", "bottom")
+                      if not cut_sides[side] and self.fraction[side][label] > bound]
+        if not open_sides and not any(cut_sides.values()):
+            return NO_DIRECTIONS, NO_REACH, ()  # seen whole: most objects, at no cost
         rotation = self.scene.rotation_scene_from_cam
         directions = hidden_directions(cut_sides, rotation)
         hidden: Hidden = (directions, border_reach(directions, extent),
                           ("border",) * len(directions))
         occluded = {}
-        for side in ("left", "right", "top", "bottom"):
-            if cut_sides[side] or self.analysis.occluded_fraction(label, (side,)) \
-                    <= self.config.occluded_side_bound:
-                continue
+        for side in open_sides:
             occluder = int(self.analysis.occluder[side][label])
             occluded[side] = occluder_reach_px(
                 side, self.crops[label - 1], self.crops[occluder - 1] if occluder else None,
@@ -393,7 +406,10 @@ class _HiddenView:
             more, more_reach = occlusion_directions(
                 occluded, extent_scene=extent, rotation_scene_from_cam=rotation,
                 far_depth_m=far_depth_m, focal_px=self.focal_px, stride=self.stride)
-            hidden = merge_hidden(hidden, more, more_reach, cause="occluded")
+            # occlusion_directions gives each axis once: with no border direction to
+            # merge with, its rows are the result as they are
+            hidden = merge_hidden(hidden, more, more_reach, cause="occluded") \
+                if len(directions) else (more, more_reach, ("occluded",) * len(more))
         directions, reach, causes = hidden
         if self.scene.floor_found and len(directions):
             reach = floor_limited(directions, reach, bottom_z_m)

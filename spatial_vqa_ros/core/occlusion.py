@@ -51,24 +51,20 @@ def occlusion_directions(occluded_sides: dict[str, float], *, extent_scene: np.n
                          ) -> tuple[np.ndarray, np.ndarray]:
     """(k, 3) unit scene axes and (k, 2) reaches [0, max] of the parts that may lie
     behind occluders; ``occluded_sides``: side -> occluder reach in grid pixels (see
-    :func:`occluder_reach_px`)."""
-    rows: list[np.ndarray] = []
-    reach: list[float] = []
+    :func:`occluder_reach_px`). Two sides that move the part along one axis give it
+    once, with the wider reach."""
+    # per object in every frame: plain floats keyed by the axis, arrays built once
+    reach: dict[tuple[float, ...], float] = {}
     for side, pixels in occluded_sides.items():
         focal = focal_px[0] if side in ("left", "right") else focal_px[1]
         for axis, row, lean in side_directions(side, rotation_scene_from_cam):
             cap = max(MAX_OBJECT_EXTENT_M - float(extent_scene[axis]), 0.0)
             view = pixels * stride * far_depth_m / (focal * lean)
             bound = min(cap, view)
-            for i, existing in enumerate(rows):
-                if np.array_equal(existing, row):
-                    reach[i] = max(reach[i], bound)
-                    break
-            else:
-                rows.append(row)
-                reach.append(bound)
-    directions = np.array(rows, float).reshape(-1, 3)
-    return directions, np.stack([np.zeros(len(reach)), np.array(reach, float)], 1)
+            key = tuple(row.tolist())
+            reach[key] = max(reach[key], bound) if key in reach else bound
+    directions = np.array(list(reach), float).reshape(-1, 3)
+    return directions, np.array([(0.0, r) for r in reach.values()], float).reshape(-1, 2)
 
 
 Hidden = tuple[np.ndarray, np.ndarray, tuple[str, ...]]
@@ -80,18 +76,24 @@ def merge_hidden(hidden: Hidden, more_directions: np.ndarray, more_reach: np.nda
     direction already there keeps its cause and takes the wider reach (a side both cut
     and occluded moves once)."""
     directions, reach, causes = hidden
-    directions, reach = directions.copy(), reach.copy()
+    # a handful of rows per object in every frame: merged as Python floats, which
+    # compare and take min/max exactly as the arrays' elements do
+    rows = [tuple(row) for row in np.asarray(directions).tolist()]
+    spans = [tuple(r) for r in np.asarray(reach).tolist()]
     causes_out = list(causes)
-    for row, r in zip(more_directions, more_reach):
-        same = np.flatnonzero(np.all(directions == row, axis=1))
-        if same.size:
-            i = int(same[0])
-            reach[i] = (min(reach[i, 0], r[0]), max(reach[i, 1], r[1]))
+    for row, (low, high) in zip(np.asarray(more_directions).tolist(),
+                                np.asarray(more_reach).tolist()):
+        key = tuple(row)
+        if key in rows:
+            i = rows.index(key)
+            spans[i] = (min(spans[i][0], low), max(spans[i][1], high))
         else:
-            directions = np.vstack([directions, row[None]])
-            reach = np.vstack([reach, r[None]])
+            rows.append(key)
+            spans.append((low, high))
             causes_out.append(cause)
-    return directions, reach, tuple(causes_out)
+    return (np.array(rows, np.result_type(directions, more_directions)).reshape(-1, 3),
+            np.array(spans, np.result_type(reach, more_reach)).reshape(-1, 2),
+            tuple(causes_out))
 
 
 def floor_limited(directions: np.ndarray, reach: np.ndarray, bottom_z_m: float

@@ -53,6 +53,16 @@ class GridAnalysis:
         hidden = sum(int(self.occluded[side][label]) for side in sides)
         return hidden / total if total else 0.0
 
+    def occluded_fractions(self, sides: tuple[str, ...]) -> np.ndarray:
+        """(n + 1,) :meth:`occluded_fraction` of every label at once (the same
+        numbers: the counts are exact in float64): one array per frame instead of a
+        Python sum per object and side."""
+        total = sum(self.outline[side] for side in sides)
+        hidden = sum(self.occluded[side] for side in sides)
+        out = np.zeros(total.shape)
+        np.divide(hidden, total, out=out, where=total > 0)
+        return out
+
 
 def _inward(index: np.ndarray, step: int, k: int, flat_seg: np.ndarray, *, width: int,
             horizontal: bool) -> np.ndarray:
@@ -96,9 +106,7 @@ def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
         if offset == 1:
             pair[width - 1::width] = False  # a row's last pixel and the next row's first
         same = seg_a == seg_b
-        inside = np.flatnonzero(same & (seg_a > 0) & pair)
         edge = np.flatnonzero(~same & pair)
-        da, db = flat_depth[inside], flat_depth[inside + offset]
         sa, sb = seg_a[edge], seg_b[edge]
         # between two masks, depths a few pixels into each (a blurred step)
         both = (sa > 0) & (sb > 0)
@@ -111,8 +119,13 @@ def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
         a0, b0 = flat_depth[edge], flat_depth[edge + offset]
         a1, b1 = flat_depth[ia], flat_depth[ib]
         with np.errstate(invalid="ignore"):
-            threshold = continuity_abs_m + near_factor * np.minimum(da, db)
-            jumps = inside[np.abs(da - db) >= threshold]
+            # the jump test runs over every pair (views, no gather) and is then kept
+            # for pairs inside one object: cheaper than gathering those pairs first
+            da, db = flat_depth[:-offset], flat_depth[offset:]
+            jumps = np.abs(da - db) >= continuity_abs_m + near_factor * np.minimum(da, db)
+            jumps &= same
+            jumps &= seg_a > 0
+            jumps &= pair
             # a neighbour outside the mask that is nearer, or another object with no
             # depth (it may well be nearer), hides part of the object
             a_hidden = ((np.fmin(b0, b1) < np.fmax(a0, a1) - occlusion_margin_m)
@@ -122,8 +135,8 @@ def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
             if offset == width:  # what lies beyond b's top outline, when it is farther
                 beyond = (sb > 0) & (np.fmax(a0, a1) > np.fmin(b0, b1) + occlusion_margin_m)
                 beyond_index, beyond_label = ia[beyond], sb[beyond].astype(np.int64)
-        jump[jumps] = True
-        jump[jumps + offset] = True
+        jump[:-offset] |= jumps
+        jump[offset:] |= jumps
         edge_a, edge_b = sa > 0, sb > 0
         outline[side_of_a] = np.bincount(sa[edge_a], minlength=count)[:count]
         outline[side_of_b] = np.bincount(sb[edge_b], minlength=count)[:count]
@@ -136,11 +149,24 @@ def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
                         beyond_index, beyond_label)
 
 
+#: Up to this many labels the votes of _main_occluder are counted in a dense
+#: (count x count) table (one bincount); beyond, the pairs are sorted (np.unique).
+_DENSE_VOTES_MAX_LABELS = 512
+
+
 def _main_occluder(hidden: np.ndarray, hiding: np.ndarray, count: int) -> np.ndarray:
-    """For each label, the object label that hides most of its pixels (0 = none)."""
+    """For each label, the object label that hides most of its pixels (0 = none); a
+    tie goes to the higher label."""
     result = np.zeros(count, np.int64)
     pairs = (hidden.astype(np.int64) * count + hiding)[hiding > 0]
     if pairs.size == 0:
+        return result
+    if count <= _DENSE_VOTES_MAX_LABELS:
+        votes = np.bincount(pairs, minlength=count * count).reshape(count, count)
+        # argmax takes the first of equal maxima: read the columns backwards
+        best = count - 1 - np.argmax(votes[:, ::-1], axis=1)
+        voted = votes[np.arange(count), best] > 0
+        result[voted] = best[voted]
         return result
     codes, votes = np.unique(pairs, return_counts=True)
     order = np.argsort(votes, kind="stable")  # ascending: the biggest vote is written last

@@ -15,8 +15,10 @@ from builders import SCENE, est, graph_of
 from spatial_vqa_ros.core.cut_bounds import (
     MAX_OBJECT_EXTENT_M,
     bearing_range_deg,
+    border_reach,
     hidden_directions,
     measure_interval,
+    without_lower,
 )
 from spatial_vqa_ros.core.gate import judge, judge_in_graph
 from spatial_vqa_ros.core.scene_graph import SceneGraphTracker
@@ -137,3 +139,26 @@ def test_rendered_cut_objects_carry_their_hidden_directions():
                 assert directions & {UP, FAR}, (e.label, directions)
                 cut_seen += 1
     assert cut_seen >= 1
+
+
+def test_an_object_cut_by_nothing_has_an_empty_reach():
+    reach = border_reach(np.zeros((0, 3)), np.array([0.3, 0.4, 0.5]))
+    assert reach.shape == (0, 2) and reach.dtype == np.float64
+
+
+def test_resting_on_a_support_drops_only_the_downward_direction():
+    seen = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0]])
+    cut = replace(est("box", [2, 0, 0.5], (0.3, 0.4, 0.5)), hidden_directions=seen,
+                  hidden_reach_m=np.array([[0.0, 0.5], [0.0, 0.3]]),
+                  hidden_causes=("border", "occluded"))
+    rested = without_lower(cut)
+    assert rested["hidden_directions"].tolist() == [[0.0, 1.0, 0.0]]
+    assert rested["hidden_reach_m"].tolist() == [[0.0, 0.5]]
+    assert rested["hidden_causes"] == ("border",)
+    # nothing below: the object's own fields, unchanged
+    side_only = replace(cut, hidden_directions=seen[:1],
+                        hidden_reach_m=np.array([[0.0, 0.5]]), hidden_causes=("border",))
+    kept = without_lower(side_only)
+    assert kept["hidden_directions"].tolist() == [[0.0, 1.0, 0.0]]
+    assert kept["hidden_reach_m"].tolist() == [[0.0, 0.5]]
+    assert kept["hidden_causes"] == ("border",)

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from spatial_vqa_ros.core import outline
 from spatial_vqa_ros.core.camera import CameraIntrinsics
 from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.cut_bounds import MAX_OBJECT_EXTENT_M
 from spatial_vqa_ros.core.objects import ObjectConfig, lift_objects
-from spatial_vqa_ros.core.occlusion import occluder_reach_px
-from spatial_vqa_ros.core.outline import analyse_grid, median_by_label
+from spatial_vqa_ros.core.occlusion import merge_hidden, occluder_reach_px, occlusion_directions
+from spatial_vqa_ros.core.outline import _main_occluder, analyse_grid, median_by_label
 from spatial_vqa_ros.core.scene_frame import camera_aligned_frame
 
 F = 100.0
@@ -138,3 +139,58 @@ def test_median_by_label_ignores_missing_values():
     values = np.array([3.0, 1.0, 2.0, 4.0, 6.0, np.nan])
     assert median_by_label(labels, values, 5).tolist()[1:3] == [2.0, 5.0]
     assert np.isnan(median_by_label(labels, values, 5)[[0, 3, 4]]).all()
+
+
+def test_occluded_fractions_of_every_label_are_those_of_each_label_alone():
+    capture, obs = _box_behind_crate(blur_px=1.5)
+    analysis = _grid(capture, obs)
+    for sides in (("right",), ("left", "right", "top"), ("left", "right", "top", "bottom")):
+        every = analysis.occluded_fractions(sides)
+        assert every.shape == (3,) and every[0] == 0.0  # the background has no outline
+        assert every.tolist()[1:] == [analysis.occluded_fraction(k, sides) for k in (1, 2)]
+
+
+def test_the_main_occluder_is_the_label_with_most_votes_and_a_tie_goes_to_the_higher():
+    hidden = np.array([1, 1, 1, 2, 2, 3, 3, 3, 3], np.int32)
+    hiding = np.array([4, 4, 2, 1, 3, 0, 0, 0, 2], np.int32)
+    assert _main_occluder(hidden, hiding, 5).tolist() == [0, 4, 3, 2, 0]
+    assert _main_occluder(hidden[:0], hiding[:0], 5).tolist() == [0] * 5
+
+
+def test_the_dense_vote_count_agrees_with_the_sorted_one(monkeypatch):
+    rng = np.random.default_rng(3)
+    cases = [(int(c), rng.integers(0, c, 300).astype(np.int32),
+              rng.integers(0, c, 300).astype(np.int32)) for c in rng.integers(2, 40, 100)]
+    dense = [_main_occluder(hidden, hiding, count) for count, hidden, hiding in cases]
+    monkeypatch.setattr(outline, "_DENSE_VOTES_MAX_LABELS", 0)  # np.unique's path
+    for (count, hidden, hiding), got in zip(cases, dense):
+        assert got.tolist() == _main_occluder(hidden, hiding, count).tolist()
+
+
+def test_two_occluded_sides_along_one_axis_give_it_once_with_the_wider_reach():
+    # a camera rolled 45 degrees: beyond the image's left side lies scene left and
+    # down, beyond its top scene left and up; left is reached from both sides
+    c = s = np.sqrt(0.5)
+    right_cam, down_cam, forward_cam = (0.0, -c, s), (0.0, -s, -c), (1.0, 0.0, 0.0)
+    rotation = np.array([right_cam, down_cam, forward_cam]).T
+    directions, reach = occlusion_directions(
+        {"left": 5.0, "top": 3.0}, extent_scene=np.array([0.2, 0.3, 0.4]),
+        rotation_scene_from_cam=rotation, far_depth_m=2.0, focal_px=(100.0, 100.0), stride=1)
+    assert sorted(map(tuple, directions.tolist())) == [(0.0, 0.0, -1.0), (0.0, 0.0, 1.0),
+                                                       (0.0, 1.0, 0.0)]
+    assert (reach[:, 0] == 0.0).all()
+    left = directions.tolist().index([0.0, 1.0, 0.0])
+    # the left side's 5 px at 2 m, seen at a lean of sin 45: wider than the top's 3 px
+    assert reach[left, 1] == pytest.approx(5.0 * 2.0 / (100.0 * c))
+
+
+def test_merging_hidden_parts_keeps_the_first_cause_and_the_wider_reach():
+    border = (np.array([[0.0, 1.0, 0.0]]), np.array([[0.0, 0.4]]), ("border",))
+    merged = merge_hidden(border, np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]),
+                          np.array([[-0.1, 0.6], [-0.2, 0.2]]), cause="far_side")
+    assert merged[0].tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    assert merged[1].tolist() == [[-0.1, 0.6], [-0.2, 0.2]]
+    assert merged[2] == ("border", "far_side")
+    empty = merge_hidden((np.zeros((0, 3)), np.zeros((0, 2)), ()), np.zeros((0, 3)),
+                         np.zeros((0, 2)), cause="occluded")
+    assert empty[0].shape == (0, 3) and empty[1].shape == (0, 2) and empty[2] == ()

@@ -1,0 +1,77 @@
+"""Support completion: an object extends down to the floor or to the top of the object
+it stands on; the search for that top runs over every pair of objects in a frame, on
+plain floats (``completion._tops_below``), and must find what the straightforward
+search finds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from builders import SCENE, est
+
+from spatial_vqa_ros.core.completion import (
+    CompletionConfig,
+    _tops_below,
+    complete_objects,
+    snap_to_support,
+)
+
+
+def _reference_tops_below(estimates) -> list[float]:
+    """The search as it was first written: per object, every other localised object's
+    top at or below its base (1 cm slack) whose footprint overlaps, highest wins."""
+    out = []
+    for e in estimates:
+        z_lo = e.center_scene[2] - e.extent_scene[2] / 2
+        best = 0.0
+        for other in estimates:
+            if other is e or not other.localised:
+                continue
+            top = other.center_scene[2] + other.extent_scene[2] / 2
+            a_lo, a_hi = (e.center_scene[:2] - e.extent_scene[:2] / 2,
+                          e.center_scene[:2] + e.extent_scene[:2] / 2)
+            b_lo, b_hi = (other.center_scene[:2] - other.extent_scene[:2] / 2,
+                          other.center_scene[:2] + other.extent_scene[:2] / 2)
+            if best < top <= z_lo + 0.01 and np.all(a_lo < b_hi) and np.all(b_lo < a_hi):
+                best = float(top)
+        out.append(best)
+    return out
+
+
+def test_a_mug_on_a_table_snaps_to_the_table_top_and_a_box_beside_it_to_the_floor():
+    table = est("table", [2.0, 0.0, 0.375], (0.8, 1.2, 0.75))
+    mug = est("mug", [2.1, 0.2, 0.80], (0.08, 0.08, 0.08))  # base 4 cm above the top
+    box = est("box", [2.0, 1.5, 0.15], (0.3, 0.3, 0.2))  # base 5 cm up, beside the table
+    snapped = snap_to_support([table, mug, box], CompletionConfig())
+    assert snapped[1].center_scene[2] - snapped[1].extent_scene[2] / 2 == pytest.approx(0.75)
+    assert snapped[2].center_scene[2] - snapped[2].extent_scene[2] / 2 == pytest.approx(0.0)
+
+
+def test_the_highest_overlapping_top_below_wins_and_an_object_is_not_its_own_support():
+    floor_box = est("crate", [2.0, 0.0, 0.2], (0.6, 0.6, 0.4))
+    shelf = est("shelf", [2.0, 0.0, 0.55], (0.5, 0.5, 0.1))  # top 0.6
+    far_away = est("stool", [4.0, 2.0, 0.35], (0.3, 0.3, 0.7))  # top 0.7, no overlap
+    vase = est("vase", [2.0, 0.1, 0.75], (0.1, 0.1, 0.3))  # base 0.6
+    # an unlocalised object under the shelf, its top (0.45) above the crate's: no support
+    lost = replace(est("lamp", [2.0, 0.0, 0.445], (0.3, 0.3, 0.01)), localised=False)
+    tops = _tops_below([floor_box, shelf, far_away, vase, lost])
+    assert tops[:4] == pytest.approx([0.0, 0.4, 0.0, 0.6])
+
+
+def test_the_pairwise_search_finds_what_the_straightforward_search_finds():
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        objects = []
+        for i in range(int(rng.integers(0, 14))):
+            e = est(f"o{i}", rng.uniform([1.0, -1.0, 0.0], [3.0, 1.0, 1.2]),
+                    rng.uniform(0.05, 0.8, 3))
+            objects.append(replace(e, localised=bool(rng.random() > 0.1)))
+        assert _tops_below(objects) == _reference_tops_below(objects)
+
+
+def test_completion_leaves_unlocalised_objects_as_they_are():
+    lost = replace(est("cup", [2.0, 0.0, 0.5]), localised=False)
+    (out,) = complete_objects([lost], SCENE)
+    assert out is lost
