@@ -5,20 +5,19 @@ box's core, and it ends where depth jumps. The mask is the depth-continuous piec
 valid pixels that covers most of the box's central region, kept to a depth band around
 that core (an object is about as deep as it is wide, so a table surface running on
 behind a mug is cut where it leaves the band). The surface the object stands on is
-continuous in depth with its base, so it is found as the plane beside the base (around
-the box's bottom corners, inside and just outside it), facing up in the image, and
-taken out, unless the core lies on it. What it cannot do: split two objects that touch
-at the same depth, or find an object with no valid depth at its core.
+continuous in depth with its base (and through it the wall behind), so it is found
+beside the base and taken out (``support_plane``), with what reached the object only
+through it. What it cannot do: split two objects that touch at the same depth (a crate
+pushed against a wall), or find an object with no valid depth at its core.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..core.objects import depth_continuous_pieces
 from .errors import PerceptionError
+from .support_plane import support_pixels
 from .types import SensorInputs
 
 __all__ = ["DepthBoxSegmenter", "surface_pieces"]
@@ -60,8 +59,16 @@ class DepthBoxSegmenter:
             if x1 > x0 and y1 > y0:
                 window = (slice(y0, y1), slice(x0, x1))
                 masks[k][window] = self._mask_in_box(depth_m[window], fx)
-                masks[k] &= ~_support_plane(depth_m, rays, masks[k], (x0, y0, x1, y1),
-                                            self.core_fraction)
+                box_px = (x0, y0, x1, y1)
+                support = support_pixels(depth_m, rays, masks[k], box_px,
+                                         _core_of_box(masks[k].shape, box_px,
+                                                      self.core_fraction))
+                if support.any():
+                    depth = depth_m[window]
+                    threshold = self.continuity_abs_m + self.continuity_rel * np.nan_to_num(
+                        depth)
+                    masks[k][window] = _holding_core(masks[k][window] & ~support[window],
+                                                     depth, threshold, self.core_fraction)
         return masks
 
     def _mask_in_box(self, depth: np.ndarray, fx: float) -> np.ndarray:
@@ -105,6 +112,22 @@ def surface_pieces(depth: np.ndarray, core: np.ndarray, width_px: float, fx: flo
     return pieces, votes
 
 
+def _holding_core(mask: np.ndarray, depth: np.ndarray, threshold: np.ndarray,
+                  core_fraction: float) -> np.ndarray:
+    """``mask`` (a box's window) less the depth-continuous pieces the support's cut left
+    without any of the box's core: a wall or the floor beyond the support, which reached
+    the object only through the support (depth-continuous along the floor), and specks
+    of noise."""
+    pieces, count = depth_continuous_pieces(depth, mask, threshold)
+    if count <= 1:
+        return mask
+    votes = np.bincount(pieces[_core(mask.shape, core_fraction)], minlength=count + 1)
+    votes[0] = 0
+    if votes.max() == 0:
+        return mask
+    return (votes >= max(1, 0.1 * votes.max()))[pieces]
+
+
 def _default_rays(height: int, width: int) -> np.ndarray:
     """Pinhole rays for a frame without intrinsics (90 degree field of view)."""
     v, u = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -128,92 +151,3 @@ def _core_of_box(shape: tuple[int, int], box: tuple[int, int, int, int],
     core = np.zeros(shape, bool)
     core[y0:y1, x0:x1] = _core((y1 - y0, x1 - x0), fraction)
     return core
-
-
-def _beside_base(depth: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int],
-                 core: np.ndarray, *, strip: float, corner: float) -> np.ndarray:
-    """Valid pixels around the bottom corners of a box, inside and just outside it,
-    that are not the object's core."""
-    x0, y0, x1, y1 = box
-    height, width = depth.shape
-    h, w = y1 - y0, x1 - x0
-    margin = max(4, int(corner * w))
-    band = max(2, int(strip * h))
-    rows = slice(max(0, y1 - band), min(height, y1 + band))
-    beside = np.zeros_like(mask)
-    beside[rows, max(0, x0 - margin):min(width, x0 + margin)] = True
-    beside[rows, max(0, x1 - margin):min(width, x1 + margin)] = True
-    return beside & np.isfinite(depth) & ~(mask & core)
-
-
-def _ransac_plane(points: np.ndarray, tolerance_m: float, iterations: int
-                  ) -> tuple[np.ndarray | None, float, int]:
-    """(unit normal facing the image's y axis within 60 degrees, offset, inliers); every
-    hypothesis is scored in one matrix product."""
-    rng = np.random.default_rng(0)  # deterministic masks for the same frame
-    picks = np.stack([rng.choice(len(points), 3, replace=False) for _ in range(iterations)])
-    a, b, c = points[picks[:, 0]], points[picks[:, 1]], points[picks[:, 2]]
-    normals = np.cross(b - a, c - a)
-    norms = np.linalg.norm(normals, axis=1)
-    upright = (norms > 1e-9) & (np.abs(normals[:, 1]) >= 0.5 * norms)
-    if not upright.any():
-        return None, 0.0, 0
-    normals = normals[upright] / norms[upright, None]
-    offsets = -np.einsum("ij,ij->i", normals, a[upright])
-    counts = (np.abs(points @ normals.T + offsets) < tolerance_m).sum(axis=0)
-    best = int(np.argmax(counts))
-    return normals[best], float(offsets[best]), int(counts[best])
-
-
-@dataclass(frozen=True)
-class SupportConfig:
-    """Where the support is looked for and how it is cut. ``strip``/``corner``: the
-    bottom share of the box height and the share of its width at each corner (also
-    reached outside the box); the plane must explain ``min_support`` of those pixels
-    within ``tolerance_abs_m`` + ``tolerance_rel`` x depth."""
-
-    strip: float = 0.15
-    corner: float = 0.25
-    tolerance_abs_m: float = 0.01
-    tolerance_rel: float = 0.01
-    iterations: int = 200
-    min_support: float = 0.35
-
-
-def _support_plane(depth: np.ndarray, rays: np.ndarray, mask: np.ndarray,
-                   box: tuple[int, int, int, int], core_fraction: float, *,
-                   config: SupportConfig = SupportConfig()) -> np.ndarray:
-    """Pixels of ``mask`` on the surface the object stands on, or nothing.
-
-    That surface shows beside the object's base: around the bottom corners of its box,
-    inside and just outside it (a thin bottle's box has little room beside it). It is
-    the plane that most of those pixels lie on (``config.min_support`` of them: wheels
-    and neighbours share the corners), if it faces up or down in the image (normal
-    within 60 degrees of the optical y axis: a camera held roughly upright, as on a
-    robot) and the box's core is not on it (a box drawn tight around a cabinet front).
-    """
-    core = _core_of_box(mask.shape, box, core_fraction)
-    candidates = np.flatnonzero(_beside_base(depth, mask, box, core, strip=config.strip,
-                                             corner=config.corner).ravel())
-    if candidates.size < 20:
-        return np.zeros_like(mask)
-    candidates = candidates[::max(1, candidates.size // 2000)]  # enough for a plane
-    beside = rays.reshape(-1, 3)[candidates] * depth.reshape(-1)[candidates, None]
-    # depth noise grows with range: the search tolerance does too
-    tolerance_m = config.tolerance_abs_m + config.tolerance_rel * float(
-        np.median(beside[:, 2]))
-    normal, offset, count = _ransac_plane(beside, tolerance_m, config.iterations)
-    if normal is None or count < config.min_support * len(beside):
-        return np.zeros_like(mask)
-    # cut at the plane's own measured noise (3 robust sigmas), not the search tolerance:
-    # exact depth cuts a sliver, a noisy sensor a band as thick as its noise
-    residual = np.abs(beside @ normal + offset)
-    sigma = 1.4826 * float(np.median(residual[residual < tolerance_m]))
-    cut_m = max(config.tolerance_abs_m, 3.0 * sigma)
-    index = np.flatnonzero(mask.ravel())
-    points = rays.reshape(-1, 3)[index] * depth.reshape(-1)[index, None]
-    on_plane = np.zeros_like(mask)
-    on_plane.ravel()[index] = np.abs(points @ normal + offset) < cut_m
-    if (mask & core).any() and on_plane[mask & core].mean() > 0.3:
-        return np.zeros_like(mask)  # the object's own face, not its support
-    return on_plane
