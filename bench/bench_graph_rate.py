@@ -1,7 +1,8 @@
 """Graph rate against the detector's delay: serial chain vs the two-rate chain.
 
-A camera thread emits a rendered moving sequence at 15 Hz into a one-slot mailbox
-(latest frame wins, as in the node); a worker takes the newest frame and runs either
+A camera thread emits a rendered moving sequence at 15 Hz into the node's input queue
+(one slot in the serial mode: latest frame wins; ``input_queue_frames`` in tracked
+mode, the oldest dropped when full); a worker takes the next frame and runs either
 the serial chain (depth -> detect -> segment) or ``LiveChain.step`` (depth -> track,
 detection on keyframes on its own thread), then the core (``ScenePipeline.process``),
 and "publishes". The detector is the slow simulation double with a delay of 0.1, 0.5
@@ -12,7 +13,8 @@ with objects, and the latency from the frame's camera time to its graph's publis
 In-process, through the same chain and core the node runs, without DDS. ``--dds``
 plays the sequence over DDS into ``spatial-vqa node`` instead (``graph_rate_dds.py``:
 the node's own input path, executor and queue; a 1 s detector by default,
-``--dds-modes serial tracked``). Run it alone: ``python bench/bench_graph_rate.py
+``--dds-modes serial tracked``; ``--fastdds-profile config/fastdds_large_images.xml``
+for frames of VGA and up). Run it alone: ``python bench/bench_graph_rate.py
 [--frames 60] [--size 640x480] [--dds --size 320x240]`` or as the ``graph_rate``
 section of ``bench_live.py`` (in-process). Keep DDS on loopback:
 ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST and a ROS_DOMAIN_ID.
@@ -21,14 +23,18 @@ ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST and a ROS_DOMAIN_ID.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
 from spatial_vqa_ros.core.live import KeyframePolicy
 from spatial_vqa_ros.core.pipeline import ScenePipeline
+from spatial_vqa_ros.nodes.config import SpatialNodeConfig
+from spatial_vqa_ros.nodes.input_queue import InputQueue
 from spatial_vqa_ros.perception.chain import PerceptionChain
 from spatial_vqa_ros.perception.depth import SensorDepth
 from spatial_vqa_ros.perception.live_chain import LiveChain, LiveConfig
@@ -62,23 +68,22 @@ def rendered_frames(n: int, size_wh: tuple[int, int], seed: int
     return frames
 
 
-def play(frames, perceive) -> tuple[list[float], list[int]]:
-    """Emit ``frames`` at RATE_HZ; a worker runs ``perceive(k)`` + the core on the newest.
-    Latencies (s, camera time to publish) and object counts, one per graph."""
-    mailbox: list[tuple[int, float] | None] = [None]
-    lock = threading.Condition()
+def play(frames, perceive, capacity: int) -> tuple[list[float], list[int]]:
+    """Emit ``frames`` at RATE_HZ into an input queue of ``capacity`` frames; a worker
+    runs ``perceive(k)`` + the core on each frame it takes. Latencies (s, camera time to
+    publish) and object counts, one per graph."""
+    queue: InputQueue[tuple[int, float]] = InputQueue(capacity)
     done = threading.Event()
     latencies, objects = [], []
     pipeline = ScenePipeline()
 
     def worker() -> None:
         while True:
-            with lock:
-                while mailbox[0] is None and not done.is_set():
-                    lock.wait(0.05)
-                item, mailbox[0] = mailbox[0], None
+            item = queue.take(timeout_s=0.05)
             if item is None:
-                return
+                if done.is_set():
+                    return
+                continue
             k, emitted = item
             perceived = perceive(k)
             result = pipeline.process(perceived.capture, perceived.observations)
@@ -90,9 +95,9 @@ def play(frames, perceive) -> tuple[list[float], list[int]]:
     start = time.monotonic()
     for k in range(len(frames)):
         time.sleep(max(0.0, start + k / RATE_HZ - time.monotonic()))
-        with lock:
-            mailbox[0] = (k, time.monotonic())
-            lock.notify()
+        queue.put((k, time.monotonic()))
+    while queue.counts().waiting:  # the worker finishes what is queued
+        time.sleep(1 / RATE_HZ)
     time.sleep(1 / RATE_HZ)
     done.set()
     thread.join()
@@ -116,7 +121,8 @@ def run_mode(frames, mode: str, delay_s: float) -> str:
         def perceive(k):
             return live.step(frames[k][0], (), stamp(k), frames[k][1])
     try:
-        latencies, objects = play(frames, perceive)
+        capacity = SpatialNodeConfig(live_mode=mode).input_queue_capacity
+        latencies, objects = play(frames, perceive, capacity)
     finally:
         if live is not None:
             live.close()
@@ -153,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["serial", "tracked"])
     parser.add_argument("--detector-s", type=float, default=1.0,
                         help="the slow detector's seconds per frame (--dds)")
+    parser.add_argument("--fastdds-profile", default="",
+                        help="a Fast DDS XML profile for both processes (--dds), e.g. "
+                             "config/fastdds_large_images.xml")
     args = parser.parse_args(argv)
     try:
         width, height = (int(v) for v in args.size.split("x"))
@@ -166,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.dds:
         from graph_rate_dds import section_graph_rate_dds
+
+        if args.fastdds_profile:
+            profile = Path(args.fastdds_profile).resolve()
+            if not profile.is_file():
+                print(f"bench_graph_rate: no Fast DDS profile at {profile}", file=sys.stderr)
+                return 2
+            os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(profile)  # node inherits it
 
         section_graph_rate_dds(args.frames + 1, (width, height), seed=args.seed,
                                rate_hz=RATE_HZ, detector_s=args.detector_s,

@@ -201,7 +201,8 @@ def section_graph_rate_dds(frames_n: int, size_wh: tuple[int, int], *, seed: int
         print(f"\n## graph_rate over DDS: {len(frames) - 1} frames of a {size_wh[0]}x"
               f"{size_wh[1]} moving sequence streamed at {rate_hz:g} Hz (reliable) into "
               f"`spatial-vqa node`, slow simulation detector {detector_s:g} s, simulation "
-              f"masks, odometry; send -> graph received", flush=True)
+              f"masks, odometry; send -> graph received; Fast DDS profile: "
+              f"{os.environ.get('FASTRTPS_DEFAULT_PROFILES_FILE') or 'default'}", flush=True)
         rclpy.init()
         try:
             for mode in modes:
@@ -213,7 +214,8 @@ def section_graph_rate_dds(frames_n: int, size_wh: tuple[int, int], *, seed: int
                 print(f"  {mode:7s}  graphs {share:6.1%} of {len(run.sent_s)} frames   "
                       f"send -> graph p50 {p50:6.0f} ms  p99 {p99:6.0f} ms   node: "
                       f"frames_dropped {d.get('frames_dropped', '?')}, queue_dropped "
-                      f"{d.get('input_queue_dropped', '-')}, detector "
+                      f"{d.get('input_queue_dropped', '-')}, rgb_unsynced "
+                      f"{d.get('rgb_unsynced', '-')}, detector "
                       f"{d.get('detector_rate_hz', '?')} Hz", flush=True)
         finally:
             rclpy.shutdown()

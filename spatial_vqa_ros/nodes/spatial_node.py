@@ -454,7 +454,7 @@ class SpatialNode(Node):
                                     objects_tracked=len(graph.objects),
                                     camera_height_m=graph.scene.camera_height_m,
                                     engines=engine_states(), queue=self._queue.counts(),
-                                    extra={**swap.values(), **(
+                                    extra={**swap.values(), **self._sync_values(), **(
                                         self._tracked.diagnostics() if self._tracked else {})})
         level, message = swap.applied_to(report.level, report.message)
         level = {"ok": DiagnosticStatus.OK, "error": DiagnosticStatus.ERROR}.get(
@@ -465,6 +465,14 @@ class SpatialNode(Node):
                                           for k, v in report.values.items()])
         self._diag_pub.publish(DiagnosticArray(header=Header(stamp=self.get_clock().now()
                                                              .to_msg()), status=[status]))
+
+    def _sync_values(self) -> dict[str, str]:
+        """Images the built-in synchroniser dropped unmatched (their other topics lost or
+        too late): frames that never reached the queue. message_filters does not say."""
+        if self._use_message_filters:
+            return {}
+        return {f"{role}_unsynced": str(n)
+                for role, n in zip(self._topic_roles, self._sync.unmatched)}
 
     @property
     def stats(self) -> dict[str, int]:

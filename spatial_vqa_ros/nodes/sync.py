@@ -4,6 +4,8 @@ Same policy as ``message_filters.ApproximateTimeSynchronizer`` (Python): each in
 keeps a bounded queue keyed by stamp; a new message looks, in every other queue,
 for stamps within ``slop`` of its own, and the first combination whose spread is
 below ``slop`` is emitted and removed. Memory is bounded by ``queue_size`` per input.
+A message pushed out of its full queue unmatched is counted (``unmatched``): a frame
+whose other topics were lost or came too late is dropped here, and the node says so.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class ApproximateTimeSync:
         self._callback = callback
         self._lock = threading.Lock()
         self.emitted = 0
+        #: Per input, messages that left their full queue without being emitted.
+        self.unmatched = [0] * n_inputs
 
     def add(self, index: int, stamp_s: float, msg: Any) -> None:
         """Offer a message on input ``index``; may call the callback with one per input."""
@@ -34,6 +38,7 @@ class ApproximateTimeSync:
             queue[stamp_s] = msg
             while len(queue) > self._queue_size:
                 del queue[min(queue)]
+                self.unmatched[index] += 1
             if stamp_s not in queue:  # older than everything in a full queue: dropped
                 return
             candidates = []

@@ -108,8 +108,11 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
     assert float(values["graph_rate_hz"]) > 2 * float(values["detector_rate_hz"])
     assert float(values["input_rate_hz"]) > 0
     assert values["input_queue_frames"] == "8"
-    # a frame without a graph was dropped (counted) or failed (an error), never lost silently
-    assert len(streamed) - len(got) <= int(values["frames_dropped"]) + int(values["errors"])
+    # a frame without a graph was dropped by the queue or the synchroniser (counted) or
+    # failed (an error), never lost silently (message_filters, where installed, says
+    # nothing of what it drops)
+    accounted = [int(values[k]) for k in ("frames_dropped", "errors")]
+    assert len(streamed) - len(got) <= sum(accounted) + int(values.get("rgb_unsynced", 0))
     _assert_ages_grow_between_detections(probe.graphs)
     assert not stale.success
     assert "was last detected" in stale.error_message, stale.error_message

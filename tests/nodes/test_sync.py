@@ -98,3 +98,15 @@ def test_same_policy_as_message_filters_when_available():
 
     assert stamps(ours) == stamps(theirs)
     assert len(ours) >= 3
+
+
+def test_messages_pushed_out_of_a_full_queue_unmatched_are_counted_per_input():
+    sync, out = make(n=2, queue=3)
+    for k in range(5):
+        sync.add(0, float(k), f"rgb{k}")  # their depth never comes
+    assert sync.unmatched == [2, 0]
+    sync.add(1, 4.001, "depth4")
+    assert out == [("rgb4", "depth4")]
+    sync.add(0, 5.0, "rgb5")  # the queue is full again: rgb2, rgb3, rgb5
+    sync.add(0, 0.5, "late")  # older than a full queue: dropped at once, counted
+    assert sync.unmatched == [3, 0] and sync.emitted == 1
