@@ -55,8 +55,11 @@ from ..core.live import (
     TrackHistory,
     TrackState,
     bring_forward,
+    image_change,
     reconcile_keyframe,
+    thumbnail,
 )
+from ..core.live.view_change import THUMBNAIL_SHAPE
 from ..core.stamps import NS_PER_S
 from .chain import ChainResult, MeasuredDepth, PerceptionChain, observations_from, staged
 from .errors import PerceptionError
@@ -154,6 +157,14 @@ class _Pending:
     ids: set[int]
 
 
+def _thumbnail(rgb: np.ndarray) -> np.ndarray | None:
+    """The view's thumbnail for the image-change keyframe trigger (``core.live.
+    view_change``), or None for an image smaller than its grid (no measure)."""
+    height, width = rgb.shape[:2]
+    rows, cols = THUMBNAIL_SHAPE
+    return thumbnail(rgb) if height >= rows and width >= cols else None
+
+
 class LiveChain:
     """The two-rate chain (see the module docstring).
 
@@ -187,6 +198,7 @@ class LiveChain:
         self._generation = 0
         self._last_stamp_ns: int | None = None
         self._track_s: deque[float] = deque(maxlen=120)
+        self._keyframe_thumbnail: np.ndarray | None = None
 
     @property
     def tracker(self) -> Tracker:
@@ -204,6 +216,7 @@ class LiveChain:
         self._history.clear()
         self._tracks, self._misses, self._pending = {}, {}, None
         self._in_tracker = set()
+        self._keyframe_thumbnail = None
         self._generation += 1
 
     # --- one frame ------------------------------------------------------------
@@ -229,11 +242,17 @@ class LiveChain:
         reconciled = self._apply(arrived, now) if arrived else None
         self._history.add(self._state(now), frame)
         lost_ids = tuple(i for i, (_, _, lost) in now.masks.items() if lost)
+        # without a pose the images say how far the view moved (with one, its motion)
+        view = _thumbnail(inputs.rgb) if world_from_camera is None else None
+        change = (None if view is None or self._keyframe_thumbnail is None
+                  else image_change(self._keyframe_thumbnail, view))
         decision = self._selector.decide(
             frame.stamp_ns, now.index, lost_ids=lost_ids, track_count=len(now.masks),
-            world_from_camera=world_from_camera, labels_version=prompts,
+            world_from_camera=world_from_camera, image_change=change,
+            labels_version=prompts,
             detector_free=not self._slot.busy and self._pending is None)
         if decision.is_keyframe:
+            self._keyframe_thumbnail = view
             try:
                 self._slot.start(chain.detect_and_segment, frame, prompts, self._generation)
             except Exception:  # inline: the frame fails, as a serial chain's would

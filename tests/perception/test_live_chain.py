@@ -28,7 +28,8 @@ from tracking_support import PERIOD_NS, rendered, world_from_camera
 T0_NS = 1_700_000_000_000_000_000
 EVERY_8 = KeyframePolicy(every_n_frames=8, every_s=0.0)
 NEVER_AGAIN = KeyframePolicy(every_n_frames=0, every_s=0.0, lost_tracks_min=0,
-                             view_translation_m=0.0, view_rotation_deg=0.0)
+                             view_translation_m=0.0, view_rotation_deg=0.0,
+                             view_image_change=0.0)
 
 
 def chain_with(detector=None) -> PerceptionChain:
@@ -143,6 +144,19 @@ def test_changing_the_labels_forces_a_keyframe_and_retires_the_other_labels():
     assert changed.live.keyframe and changed.live.keyframe_reason == "labels"
     assert set(changed.observations.labels) == {wanted}
     assert not step(live, seq, 4, prompts=(wanted,)).live.keyframe
+
+
+def test_without_a_pose_a_new_view_in_the_images_forces_a_keyframe():
+    """No odometry or TF: the image-change measure (core.live.view_change) sees the
+    camera turn to another part of the room; a still view never triggers it."""
+    still, other = rendered("sequence", 1, 3), rendered("sequence", 1, 11)
+    policy = KeyframePolicy(every_n_frames=0, every_s=0.0, lost_tracks_min=0,
+                            view_image_change=0.5)
+    live = LiveChain(chain_with(), DepthFlowTracker(), LiveConfig(policy=policy))
+    frames = [frame_inputs(still, 0)] * 4 + [frame_inputs(other, 0)] * 2
+    results = [live.step(f, (), T0_NS + k * PERIOD_NS) for k, f in enumerate(frames)]
+    assert [r.live.keyframe for r in results] == [True, False, False, False, True, False]
+    assert results[4].live.keyframe_reason == "view_change"
 
 
 class _FailingOnce(DepthFlowTracker):

@@ -12,7 +12,8 @@ of one recording decide alike and every rule is tested without a model:
   were on that keyframe (:func:`reconcile_keyframe`);
 - :mod:`.forward`: a new object's mask carried to the current frame within a time
   budget (:func:`forward_plan`, :func:`bring_forward`);
-- :mod:`.masks`: masks stored packed, and their overlaps.
+- :mod:`.masks`: masks stored packed, and their overlaps;
+- :mod:`.view_change`: how much the view changed since the keyframe, from the images.
 """
 
 from .errors import LiveError
@@ -27,6 +28,7 @@ from .reconcile import (
     reconcile,
     reconcile_keyframe,
 )
+from .view_change import image_change, thumbnail
 
 __all__ = [
     "CompactMasks",
@@ -45,6 +47,8 @@ __all__ = [
     "TrackState",
     "bring_forward",
     "forward_plan",
+    "image_change",
     "reconcile",
     "reconcile_keyframe",
+    "thumbnail",
 ]

@@ -15,7 +15,8 @@ A keyframe is wanted when
   tracks): an object left the view or the tracker gave up on it;
 - the view changed a lot since the last keyframe: with a camera pose, its translation
   (m) or rotation (deg); with or without one, an image measure the caller computes
-  (e.g. the share of pixels whose tracked masks changed since the keyframe);
+  (``LiveChain`` gives :func:`.view_change.image_change`, the share of the view the
+  keyframe's view does not explain, when it has no pose);
 - the labels (text prompts) changed: the detector must look for the new ones.
 
 Never more often than ``min_interval_s`` (the first frame excepted): a trigger inside
