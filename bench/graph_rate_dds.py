@@ -215,7 +215,8 @@ def section_graph_rate_dds(frames_n: int, size_wh: tuple[int, int], *, seed: int
                       f"send -> graph p50 {p50:6.0f} ms  p99 {p99:6.0f} ms   node: "
                       f"frames_dropped {d.get('frames_dropped', '?')}, queue_dropped "
                       f"{d.get('input_queue_dropped', '-')}, rgb_unsynced "
-                      f"{d.get('rgb_unsynced', '-')}, detector "
+                      f"{d.get('rgb_unsynced', '-')}, tracker step "
+                      f"{d.get('tracker_latency_median_ms', '-')} ms, detector "
                       f"{d.get('detector_rate_hz', '?')} Hz", flush=True)
         finally:
             rclpy.shutdown()
