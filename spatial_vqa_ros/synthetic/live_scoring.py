@@ -20,6 +20,7 @@ run is deterministic and costs only the models' CPU time.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -142,8 +143,11 @@ def serial(chain: PerceptionChain) -> Perceive:
     return lambda p, prompts: chain.run(p.inputs, prompts, p.stamp_ns)
 
 
-def tracked(live: LiveChain) -> Perceive:
-    return lambda p, prompts: live.step(p.inputs, prompts, p.stamp_ns, p.world_from_camera)
+def tracked(live: LiveChain, *, with_pose: bool = True) -> Perceive:
+    """``live`` stepped on each frame, with the camera's pose (odometry) or without it
+    (the keyframe policy then sees the view change in the images)."""
+    return lambda p, prompts: live.step(p.inputs, prompts, p.stamp_ns,
+                                        p.world_from_camera if with_pose else None)
 
 
 @dataclass
@@ -187,6 +191,7 @@ class RunFigures:
     with_objects_after_first: int = 0
     unmatched_tracks: int = 0
     tracks: int = 0
+    keyframe_reasons: Counter = field(default_factory=Counter)
 
     @property
     def distance_success(self) -> float:
@@ -229,6 +234,8 @@ def run_sequence(played: Sequence[Played], perceive: Perceive, figures: RunFigur
     pipeline, match, started = ScenePipeline(), TrackMatch() if by_track else None, False
     for p in played:
         result = perceive(p, prompts)
+        if result.live is not None and result.live.keyframe:
+            figures.keyframe_reasons.update(result.live.keyframe_reason.split(","))
         if match is not None:
             match.update(result, p.instance_ids)
         frame = pipeline.process(result.capture, result.observations, p.world_from_camera)
