@@ -42,7 +42,8 @@ KEYFRAME_FIELDS = {"keyframe_every_n_frames": "every_n_frames",
                    "keyframe_min_interval_s": "min_interval_s",
                    "keyframe_lost_tracks": "lost_tracks_min",
                    "keyframe_view_translation_m": "view_translation_m",
-                   "keyframe_view_rotation_deg": "view_rotation_deg"}
+                   "keyframe_view_rotation_deg": "view_rotation_deg",
+                   "keyframe_view_image_change": "view_image_change"}
 #: Metadata key of the fields that may change while the node runs (see :func:`_live`).
 _LIVE = "live"
 #: The ambiguity margins' parameters -> the field of core.relations.Margins each sets.
@@ -150,13 +151,15 @@ class SpatialNodeConfig:
     #: Keyframes (stamp time, so live and offline runs of a recording agree): at least
     #: every N frames or S seconds (0 = off), never closer than the min interval; also
     #: when this many tracks are newly lost (0 = off), or the camera moved this far since
-    #: the last keyframe (with a pose source; 0 = off). Labels changing always forces one.
+    #: the last keyframe (with a pose source; 0 = off), or, without a pose, this share of
+    #: the view is new in the images (0 = off). Labels changing always forces one.
     keyframe_every_n_frames: int = 30
     keyframe_every_s: float = 2.0
     keyframe_min_interval_s: float = 0.0
     keyframe_lost_tracks: int = 1
     keyframe_view_translation_m: float = 0.5
     keyframe_view_rotation_deg: float = 20.0
+    keyframe_view_image_change: float = 0.5
     #: Time a frame may spend bringing a late detection's masks forward to it [s]; past
     #: it, they join from the next frame on.
     forward_budget_s: float = 0.05

@@ -181,6 +181,7 @@ def test_the_node_runs_serial_by_default_and_tracked_mode_builds_its_live_settin
     assert live.asynchronous and live.forward_budget_s == 0.02
     assert (live.policy.every_n_frames, live.policy.every_s, live.policy.min_interval_s,
             live.policy.lost_tracks_min) == (15, 1.0, 0.25, 0)
+    assert live.policy.view_image_change == 0.5  # the default, as config/spatial_vqa.yaml
     assert live.history.max_age_s == 3.0 and config.perception_spec.tracker == "depth_flow"
 
 
@@ -190,6 +191,7 @@ def test_the_node_runs_serial_by_default_and_tracked_mode_builds_its_live_settin
     ({"keyframe_every_n_frames": -1}, "keyframe_every_n_frames must be a whole number >= 0"),
     ({"keyframe_every_s": -1.0}, "keyframe_every_s must be a finite number >= 0"),
     ({"keyframe_view_rotation_deg": 200.0}, "keyframe_view_rotation_deg must be <= 180"),
+    ({"keyframe_view_image_change": 1.5}, "keyframe_view_image_change is a share of 0-1"),
     ({"keyframe_every_s": 0.5, "keyframe_min_interval_s": 1.0}, r"keyframe_every_s \(0.5 s\) "
      "is shorter than min_interval_s"),
     ({"forward_budget_s": -0.1}, "forward_budget_s must be a finite number of seconds >= 0"),
