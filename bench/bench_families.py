@@ -44,7 +44,7 @@ def _median_ms(call, runs: int) -> tuple[float, list[float]]:
 def depth_anything(device: str, directory: Path):
     import transformers
 
-    from spatial_vqa_ros.perception.families.depth_anything import DepthAnythingDepth
+    from spatial_vqa_ros.perception.families.depth_anything.adapter import DepthAnythingDepth
 
     backbone = transformers.Dinov2Config(
         hidden_size=384, num_hidden_layers=12, num_attention_heads=6, mlp_ratio=4,
@@ -63,7 +63,9 @@ def depth_anything(device: str, directory: Path):
 
 
 def _onnx_depth(directory: Path, device: str):
-    from spatial_vqa_ros.perception.families import depth_anything_onnx
+    from spatial_vqa_ros.perception.families.depth_anything import (
+        onnx_adapter as depth_anything_onnx,
+    )
 
     depth_anything_onnx.export(directory, directory / "onnx", size_hw=(480, 640))
     return depth_anything_onnx.DepthAnythingOnnxDepth.from_pretrained(
@@ -71,7 +73,7 @@ def _onnx_depth(directory: Path, device: str):
 
 
 def _onnx_owlv2(detector, directory: Path, device: str):
-    from spatial_vqa_ros.perception.families import owlv2_onnx
+    from spatial_vqa_ros.perception.families.owlv2 import onnx_adapter as owlv2_onnx
 
     detector.model.save_pretrained(directory)
     detector.processor.save_pretrained(directory)
@@ -82,7 +84,7 @@ def _onnx_owlv2(detector, directory: Path, device: str):
 
 
 def _onnx_depth_pro(directory: Path, device: str):
-    from spatial_vqa_ros.perception.families import depth_pro_onnx
+    from spatial_vqa_ros.perception.families.depth_pro import onnx_adapter as depth_pro_onnx
 
     depth_pro_onnx.export(directory, directory / "onnx")
     return depth_pro_onnx.DepthProOnnxDepth.from_pretrained(directory, directory / "onnx",
@@ -91,7 +93,9 @@ def _onnx_depth_pro(directory: Path, device: str):
 
 def _onnx_grounding_dino(detector, directory: Path, device: str):
     """The dynamo export (about 6 minutes and 4.4 GB at this size on 2 cores)."""
-    from spatial_vqa_ros.perception.families import grounding_dino_onnx
+    from spatial_vqa_ros.perception.families.grounding_dino import (
+        onnx_adapter as grounding_dino_onnx,
+    )
 
     detector.model.save_pretrained(directory)
     detector.processor.save_pretrained(directory)
@@ -132,7 +136,7 @@ def owlv2(device: str):
     import transformers
     from transformers.models.owlv2.image_processing_pil_owlv2 import Owlv2ImageProcessorPil
 
-    from spatial_vqa_ros.perception.families.owlv2 import Owlv2Detector
+    from spatial_vqa_ros.perception.families.owlv2.adapter import Owlv2Detector
 
     vocab = {"!": 0, "!</w>": 1}
     for c in LETTERS:
@@ -164,7 +168,7 @@ def grounding_dino(device: str):
         GroundingDinoImageProcessorPil,
     )
 
-    from spatial_vqa_ros.perception.families.grounding_dino import GroundingDinoDetector
+    from spatial_vqa_ros.perception.families.grounding_dino.adapter import GroundingDinoDetector
 
     fixed = {0: "[PAD]", 100: "[UNK]", 101: "[CLS]", 102: "[SEP]", 103: "[MASK]",
              1012: ".", 1029: "?"}
@@ -187,7 +191,7 @@ def sam(device: str):
     from transformers import SamConfig, SamModel, SamProcessor
     from transformers.models.sam.image_processing_pil_sam import SamImageProcessorPil
 
-    from spatial_vqa_ros.perception.families.sam import SamSegmenter
+    from spatial_vqa_ros.perception.families.sam.adapter import SamSegmenter
 
     config = SamConfig(vision_config={
         "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
@@ -204,7 +208,7 @@ def sam2(device: str, directory: Path):
 
     import transformers
 
-    from spatial_vqa_ros.perception.families.sam2 import Sam2Segmenter
+    from spatial_vqa_ros.perception.families.sam2.adapter import Sam2Segmenter
 
     transformers.Sam2Model(transformers.Sam2Config()).save_pretrained(directory)
     (directory / "preprocessor_config.json").write_text(json.dumps({
@@ -220,7 +224,7 @@ def depth_pro(device: str, directory: Path):
 
     import transformers
 
-    from spatial_vqa_ros.perception.families.depth_pro import DepthProDepth
+    from spatial_vqa_ros.perception.families.depth_pro.adapter import DepthProDepth
 
     def vit_large():
         return transformers.Dinov2Config(hidden_size=1024, num_hidden_layers=24,
@@ -317,7 +321,7 @@ def main() -> None:
             _time_sam(sam2(args.device, directory), inputs, boxes, args.runs,
                       "SAM2.1 hiera tiny (1024)")
             if args.onnx:
-                from spatial_vqa_ros.perception.families import sam2_onnx
+                from spatial_vqa_ros.perception.families.sam2 import onnx_adapter as sam2_onnx
 
                 sam2_onnx.export(directory, directory / "onnx")
                 onnx_sam2 = sam2_onnx.Sam2OnnxSegmenter.from_pretrained(
@@ -333,7 +337,7 @@ def _provider(adapter) -> str:
 
 
 def _onnx_sam(segmenter, directory: Path, device: str):
-    from spatial_vqa_ros.perception.families import sam_onnx
+    from spatial_vqa_ros.perception.families.sam import onnx_adapter as sam_onnx
 
     segmenter.model.save_pretrained(directory)
     segmenter.processor.save_pretrained(directory)

@@ -33,7 +33,7 @@ import bench_families
 
 def _models(root: Path) -> dict[str, str]:
     """Real-size random-weight snapshots with their ONNX exports, as `models export` does."""
-    from spatial_vqa_ros.perception.families import sam2_onnx
+    from spatial_vqa_ros.perception.families.sam2 import onnx_adapter as sam2_onnx
 
     start = time.perf_counter()
     bench_families.depth_anything("cpu", root / "depth_anything")

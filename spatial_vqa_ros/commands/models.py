@@ -41,20 +41,12 @@ def _pull(args: argparse.Namespace) -> int:
     return _each(args, one)
 
 
-#: family -> the module whose ``export(model_dir, out_dir, ...)`` writes its ONNX graphs.
-EXPORTERS = {"depth_anything": "depth_anything_onnx", "depth_pro": "depth_pro_onnx",
-             "grounding_dino": "grounding_dino_onnx", "owlv2": "owlv2_onnx",
-             "sam": "sam_onnx", "sam2": "sam2_onnx"}
-#: Families whose graph is fixed to the camera size (``--size``).
-SIZED = ("depth_anything", "grounding_dino")
-
-
 def _export(args: argparse.Namespace) -> int:
     """ONNX graphs of registered models, into ``<model>/onnx`` of their snapshots."""
-    import importlib
-
     from ..perception.errors import PerceptionError
     from ..perception.factories import ONNX_DIR
+    from ..perception.families import descriptors
+    from ..perception.families.catalog import exportable
     from ..perception.models.registry import load_registry
     from ..perception.models.snapshots import resolve_model_dir
 
@@ -62,17 +54,17 @@ def _export(args: argparse.Namespace) -> int:
 
     def one(name: str) -> None:
         entry = registry.get(name)
-        module = EXPORTERS.get(entry.family)
-        if module is None:
+        descriptor = descriptors().get(entry.family)
+        if descriptor is None or descriptor.export is None:
             raise PerceptionError(f"family {entry.family} has no ONNX export yet "
-                                  f"(exportable: {', '.join(sorted(EXPORTERS))})")
+                                  f"(exportable: {', '.join(sorted(exportable()))})")
         directory = resolve_model_dir(name, models_dir=models_dir, registry=registry)
-        exporter = importlib.import_module(f"spatial_vqa_ros.perception.families.{module}")
         options = {}
-        if entry.family in SIZED:
+        if descriptor.export.sized:
             width, height = (int(v) for v in args.size.lower().split("x"))
             options["size_hw"] = (height, width)
-        written = exporter.export(directory, directory / ONNX_DIR, **options)
+        export = descriptor.resolve(descriptor.export.exporter)
+        written = export(directory, directory / ONNX_DIR, **options)
         paths = written if isinstance(written, list) else [written]
         print(f"{name}: " + ", ".join(str(p) for p in paths))
     return _each(args, one)
@@ -164,13 +156,16 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
 
 
 def add_parser(sub) -> None:
+    from ..perception.families.catalog import exportable, sized_exports
+
     parser = sub.add_parser(
         "models", help="list the model registry and the weights present; pull weights",
         description="The models the perception families load, by name (config/models.yaml). "
         "'list' shows which are present in the models directory; 'pull' fetches snapshots "
         "from the Hugging Face hub (the only command that uses the network; nodes and "
         "tools never download); 'export' writes ONNX graphs into <model>/onnx for the "
-        "onnxruntime runtime; 'build' makes TensorRT engines of the exported graphs "
+        "onnxruntime runtime (families with an export: " + ", ".join(exportable()) + "); "
+        "'build' makes TensorRT engines of the exported graphs "
         "ahead of time (a GPU with TensorRT needed), kept in the engine cache; 'list' "
         "says 'corrupt' for a snapshot whose config or weights file is broken (pull it "
         "again). Exit status: 0 done, 1 some of the names failed (each said why, the "
@@ -178,8 +173,8 @@ def add_parser(sub) -> None:
     parser.add_argument("action", choices=["list", "pull", "export", "build"])
     parser.add_argument("names", nargs="*", metavar="NAME", help="models to pull or export")
     parser.add_argument("--size", default="640x480",
-                        help="camera size WxH for exports fixed to it (depth_anything, "
-                        "grounding_dino)")
+                        help="camera size WxH for exports fixed to it ("
+                        + ", ".join(sized_exports()) + ")")
     parser.add_argument("--models-dir", help="default $SPATIAL_VQA_MODELS or "
                         "~/.cache/spatial_vqa_ros/models")
     parser.add_argument("--registry", help="registry YAML (default config/models.yaml)")

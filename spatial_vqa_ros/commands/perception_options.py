@@ -21,28 +21,28 @@ OLD_FLAGS = {"--perception-runtime": "--runtime", "--perception-device": "--devi
 
 def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "simulation",
                            segmenter: str = "simulation") -> None:
+    from ..perception.families.catalog import model_help, role_help
+
     group = parser.add_argument_group(
         "perception", "each family is a registered name or package.module:Class")
     group.add_argument("--depth-estimator", default="sensor",
-                       help="depth family: sensor (the recorded depth), depth_anything, "
-                       "depth_pro")
+                       help=f"depth family: {role_help('depth')}")
     group.add_argument("--detector", default=detector,
-                       help="detector family: simulation, opencv_dnn, owlv2, grounding_dino "
-                       f"(default {detector})")
+                       help=f"detector family: {role_help('detector')} (default {detector})")
     group.add_argument("--segmenter", default=segmenter,
-                       help=f"segmenter family: simulation, depth_box, sam, sam2 (default "
+                       help=f"segmenter family: {role_help('segmenter')} (default "
                        f"{segmenter})")
     group.add_argument("--detector-model", default="",
-                       help="detector weights: a registry name or a local path (owlv2, "
-                       "grounding_dino: needed; opencv_dnn: a .pb or .onnx, without it "
-                       "the SSD MobileNet v2 COCO demo weights if installed)")
+                       help="detector weights: a registry name or a local path ("
+                       f"{model_help('detector')}: needed; opencv_dnn: a .pb or .onnx, "
+                       "without it the SSD MobileNet v2 COCO demo weights if installed)")
     group.add_argument("--detector-config", default="", help="the .pbtxt of a .pb graph")
     group.add_argument("--depth-model", default="",
-                       help="depth model weights, needed by depth_anything and depth_pro: "
-                       "a registry name (spatial-vqa models list) or a local path")
+                       help=f"depth model weights, needed by {model_help('depth')}: a "
+                       "registry name (spatial-vqa models list) or a local path")
     group.add_argument("--segmenter-model", default="",
-                       help="segmenter weights, needed by sam and sam2: a registry name "
-                       "or a local path")
+                       help=f"segmenter weights, needed by {model_help('segmenter')}: a "
+                       "registry name or a local path")
     group.add_argument("--models-dir", default="",
                        help="where registry names are looked up (spatial-vqa models list)")
     _add_renamed(group, "--perception-runtime", default="torch",

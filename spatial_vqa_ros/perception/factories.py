@@ -1,7 +1,8 @@
 """Which perception chain a configuration means: the factory tables (:data:`DEPTH`,
 :data:`DETECTORS`, :data:`SEGMENTERS`, :data:`TRACKERS`: a family's name -> the function
-that builds it), or plugins by path. (The checkpoints a family loads are named elsewhere: the model
-registry, ``config/models.yaml``, read by :mod:`.models.registry`.)
+that builds it, made from the family descriptors of :mod:`.families`), or plugins by
+path. (The checkpoints a family loads are in its descriptor too, and in the model
+registry generated from them, ``config/models.yaml``, read by :mod:`.models.registry`.)
 
 A :class:`PerceptionSpec` names a depth estimator, a detector, a segmenter and a
 tracker, each a name in its role's table or ``package.module:Class`` (a class whose no-argument
@@ -27,6 +28,8 @@ from typing import Any
 from ..core.camera import CameraIntrinsics
 from .chain import PerceptionChain
 from .errors import PerceptionError
+from .families import descriptors, family_names
+from .families.descriptor import FamilyDescriptor
 from .scale import align_depth
 from .types import DepthResult, SensorInputs
 
@@ -129,32 +132,15 @@ def current_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _opencv_dnn(spec: PerceptionSpec) -> Any:
-    """A closed-set detector with the COCO class table (the TF model zoo's SSD family)."""
-    from .opencv_dnn import COCO_90_CLASSES, OpenCVDetector
-
-    if not spec.detector_model:
-        raise PerceptionError("the opencv_dnn detector needs detector_model: the local path "
-                              "of its weights (.pb with detector_config .pbtxt, or .onnx)")
-    return OpenCVDetector.from_files(spec.detector_model, spec.detector_config or None,
-                                     class_names=COCO_90_CLASSES,
-                                     score_threshold=spec.detector_score_threshold or 0.5)
-
-
 Factory = Callable[[PerceptionSpec], Any]
 
 
-def _import(module: str, name: str) -> Any:
-    """``name`` of this package's ``module`` (relative, e.g. "simulation")."""
-    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
-
-
-def _plain(module: str, cls: str) -> Factory:
+def _plain(descriptor: FamilyDescriptor, role: str) -> Factory:
     """A family built with no options; its class is imported when first needed (a
     tracker's OpenCV, say, only when one is built or asked about)."""
     def factory(spec: PerceptionSpec) -> Any:
-        return _import(module, cls)()
-    factory.family_class = lambda: _import(module, cls)  # type: ignore[attr-defined]
+        return descriptor.adapter_class(role)()
+    factory.family_class = lambda: descriptor.adapter_class(role)  # type: ignore[attr-defined]
     return factory
 
 
@@ -176,52 +162,50 @@ def torch_device(device: str) -> str:
     return device
 
 
-def _family(module: str, cls: str, model_field: str, *, thresholded: bool = False,
-            onnx_cls: str = "", package: str = "families") -> Factory:
-    """A factory loading a transformers family from the spec's model (registry name or
-    path): ``families.<module>.<cls>.from_pretrained(directory)`` on torch, or
-    ``families.<module>_onnx.<onnx_cls>.from_pretrained(directory, directory / "onnx")``
-    on onnxruntime; with the spec's score threshold when one is set and the family takes
-    one. Every family loads through here, so a snapshot that is there but breaks its
-    loader in any way (a garbage weights file, a config that is not a JSON object) ends
-    in one error: the snapshot is corrupt, pull it again."""
+def _family(descriptor: FamilyDescriptor, role: str) -> Factory:
+    """A factory loading a family with weights from the spec's model (registry name or
+    path): the descriptor's torch adapter ``.from_pretrained(directory)`` on torch, or
+    its ONNX Runtime adapter ``.from_pretrained(directory, directory / "onnx")`` on
+    onnxruntime and tensorrt; with the spec's score threshold when one is set and the
+    family takes one. Every family loads through here, so a snapshot that is there but
+    breaks its loader in any way (a garbage weights file, a config that is not a JSON
+    object) ends in one error: the snapshot is corrupt, pull it again."""
+    name, model_field = descriptor.name, descriptor.model_field
+
     def factory(spec: PerceptionSpec) -> Any:
         from .models.snapshots import choose_hint, resolve_model_dir
 
         if not getattr(spec, model_field):
             setting = f"--{model_field.replace('_', '-')} (node parameter {model_field})"
-            raise PerceptionError(f"{module} needs a model: {choose_hint(module, setting)}")
+            raise PerceptionError(f"{name} needs a model: {choose_hint(name, setting)}")
         directory = resolve_model_dir(getattr(spec, model_field),
                                       models_dir=spec.models_dir or None)
         try:
-            return _load(spec, module, cls, onnx_cls, directory, thresholded=thresholded,
-                         package=package)
+            return _load(spec, descriptor, role, directory)
         except PerceptionError:
             raise
         except ImportError as error:
-            raise PerceptionError(f"the {module} family cannot run here: {error}") from None
+            raise PerceptionError(f"the {name} family cannot run here: {error}") from None
         except Exception as error:  # what a loader let through: the snapshot's fault
-            raise _load_error(module, directory, error) from None
+            raise _load_error(name, directory, error) from None
     # torch and ONNX Runtime adapters of a family need the same inputs: the torch one
     # answers for both (its module imports torch only when a model loads)
-    factory.family_class = lambda: _import(f"{package}.{module}", cls)  # type: ignore[attr-defined]
+    factory.family_class = lambda: descriptor.adapter_class(role)  # type: ignore[attr-defined]
     return factory
 
 
-def _load(spec: PerceptionSpec, module: str, cls: str, onnx_cls: str, directory: Any, *,
-          thresholded: bool, package: str = "families") -> Any:
+def _load(spec: PerceptionSpec, descriptor: FamilyDescriptor, role: str,
+          directory: Any) -> Any:
     """The family's adapter on ``directory``, for the spec's runtime and device."""
     options = ({"score_threshold": spec.detector_score_threshold}
-               if thresholded and spec.detector_score_threshold > 0 else {})
+               if descriptor.thresholded and spec.detector_score_threshold > 0 else {})
     if spec.perception_runtime == "torch":
-        adapter = getattr(importlib.import_module(f"{__package__}.{package}.{module}"), cls)
-        return adapter.from_pretrained(directory,
-                                       device=torch_device(spec.perception_device), **options)
-    if not onnx_cls:
-        raise PerceptionError(f"{module} has no {spec.perception_runtime} path yet: use "
-                              "perception_runtime torch")
-    adapter = getattr(importlib.import_module(f"{__package__}.families.{module}_onnx"),
-                      onnx_cls)
+        return descriptor.adapter_class(role).from_pretrained(
+            directory, device=torch_device(spec.perception_device), **options)
+    if descriptor.export is None:
+        raise PerceptionError(f"{descriptor.name} has no {spec.perception_runtime} path yet: "
+                              "use perception_runtime torch")
+    adapter = descriptor.resolve(descriptor.export.adapter)
     if spec.perception_runtime == "tensorrt":
         from .runtime.engine_session import NATIVE_TENSORRT
 
@@ -244,36 +228,28 @@ def _load_error(module: str, directory: Any, error: Exception) -> PerceptionErro
     return corrupt_snapshot(directory, error, family=module)
 
 
-_opencv_dnn.family_class = lambda: _import("opencv_dnn", "OpenCVDetector")  # type: ignore[attr-defined]
+def _factory(descriptor: FamilyDescriptor, role: str) -> Factory:
+    """How the family ``descriptor`` describes is built for ``role``."""
+    if descriptor.factory:
+        def factory(spec: PerceptionSpec) -> Any:
+            return descriptor.resolve(descriptor.factory)(spec)
+        factory.family_class = lambda: descriptor.adapter_class(role)  # type: ignore[attr-defined]
+        return factory
+    if descriptor.model_field:
+        return _family(descriptor, role)
+    return _plain(descriptor, role)
 
-DEPTH: dict[str, Factory] = {
-    "sensor": _plain("depth", "SensorDepth"),
-    "depth_anything": _family("depth_anything", "DepthAnythingDepth", "depth_model",
-                              onnx_cls="DepthAnythingOnnxDepth"),
-    "depth_pro": _family("depth_pro", "DepthProDepth", "depth_model",
-                         onnx_cls="DepthProOnnxDepth"),
-}
-DETECTORS: dict[str, Factory] = {
-    "simulation": _plain("simulation", "SimulationDetector"),
-    "opencv_dnn": _opencv_dnn,
-    "owlv2": _family("owlv2", "Owlv2Detector", "detector_model", thresholded=True,
-                     onnx_cls="Owlv2OnnxDetector"),
-    "grounding_dino": _family("grounding_dino", "GroundingDinoDetector", "detector_model",
-                              thresholded=True, onnx_cls="GroundingDinoOnnxDetector"),
-}
-SEGMENTERS: dict[str, Factory] = {
-    "simulation": _plain("simulation", "SimulationSegmenter"),
-    "depth_box": _plain("depth_box", "DepthBoxSegmenter"),
-    "sam": _family("sam", "SamSegmenter", "segmenter_model", onnx_cls="SamOnnxSegmenter"),
-    "sam2": _family("sam2", "Sam2Segmenter", "segmenter_model", onnx_cls="Sam2OnnxSegmenter"),
-}
-TRACKERS: dict[str, Factory] = {
-    "depth_flow": _plain("trackers.depth_flow", "DepthFlowTracker"),
-    "sam2_video": _family("sam2_video", "Sam2VideoTracker", "tracker_model",
-                          package="trackers"),
-    "sam3_tracker": _family("sam3_tracker", "Sam3Tracker", "tracker_model",
-                            package="trackers"),
-}
+
+def _table(role: str) -> dict[str, Factory]:
+    """``role``'s factory table, from the family descriptors (:mod:`.families`)."""
+    found = descriptors()
+    return {name: _factory(found[name], role) for name in family_names(role)}
+
+
+DEPTH: dict[str, Factory] = _table("depth")
+DETECTORS: dict[str, Factory] = _table("detector")
+SEGMENTERS: dict[str, Factory] = _table("segmenter")
+TRACKERS: dict[str, Factory] = _table("tracker")
 #: Each role's factory table.
 TABLES = {"depth": DEPTH, "detector": DETECTORS, "segmenter": SEGMENTERS, "tracker": TRACKERS}
 #: The methods each role's object must have.

@@ -29,7 +29,10 @@ from spatial_vqa_ros.offline.bag2dataset.vocabulary import NO_VOCABULARY, Vocabu
 from spatial_vqa_ros.offline.frames import SIMULATION
 from spatial_vqa_ros.perception.errors import PerceptionError
 from spatial_vqa_ros.perception.factories import PerceptionSpec
-from spatial_vqa_ros.perception.families.florence2 import Florence2Vocabulary, ImageVocabulary
+from spatial_vqa_ros.perception.families.florence2.adapter import (
+    Florence2Vocabulary,
+    ImageVocabulary,
+)
 
 #: Per image (the folder's sorted order): what the stand-in's caption grounds. The
 #: scenes hold {suitcase, mug, book, box}, {bottle, trash can, ball} and balls, boxes...

@@ -162,7 +162,7 @@ def test_perceive_with_depth_anything_and_no_model_exits_2_naming_flag_and_pull(
                                     RuntimeError("Error(s) in loading state_dict")])
 def test_whatever_a_family_loader_lets_through_is_a_corrupt_snapshot(tmp_path, monkeypatch,
                                                                      raised):
-    from spatial_vqa_ros.perception.families.owlv2 import Owlv2Detector
+    from spatial_vqa_ros.perception.families.owlv2.adapter import Owlv2Detector
 
     directory = tmp_path / "owlv2_base_ensemble"
     directory.mkdir()

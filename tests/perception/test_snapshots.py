@@ -28,7 +28,7 @@ FAMILIES = ("clip", "depth_anything", "depth_pro", "florence2", "grounding_dino"
 
 
 def checkpoints_of(family: str) -> tuple[str, ...]:
-    module = importlib.import_module(f"spatial_vqa_ros.perception.families.{family}")
+    module = importlib.import_module(f"spatial_vqa_ros.perception.families.{family}.adapter")
     if hasattr(module, "HUB_ID"):
         return (module.HUB_ID,)
     return tuple(module.MODEL_TYPES.values())  # depth_anything: a checkpoint per model type
@@ -103,8 +103,10 @@ def test_each_hint_names_a_registry_entry_whatever_the_directory(family, directo
 ])
 def test_a_family_without_its_snapshot_names_a_registered_pull(tmp_path, family, cls):
     pytest.importorskip("transformers")
+    module = family.replace("_onnx", ".onnx_adapter") if family.endswith("_onnx") \
+        else f"{family}.adapter"
     adapter = getattr(importlib.import_module(
-        f"spatial_vqa_ros.perception.families.{family}"), cls)
+        f"spatial_vqa_ros.perception.families.{module}"), cls)
     args = (tmp_path / "onnx",) if family.endswith("_onnx") else ()
     with pytest.raises(PerceptionError, match="models pull") as raised:
         adapter.from_pretrained(tmp_path / family.removesuffix("_onnx"), *args)

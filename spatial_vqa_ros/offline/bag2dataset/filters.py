@@ -104,7 +104,7 @@ class ImageFilter:
         self._tagger: Any = None
 
     def _tags(self, rgb: np.ndarray) -> str:
-        from ...perception.families.clip import ClipTagger
+        from ...perception.families.clip.adapter import ClipTagger
         from ...perception.models.snapshots import resolve_model_dir
 
         f = self.filters

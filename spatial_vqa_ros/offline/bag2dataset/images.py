@@ -122,9 +122,11 @@ class ImageFolderSource:
         self.keys = tuple(f"{self.name}/{key}" for key in named.keys)
         required = required_roles(perception)
         if "depth" in required and self.depth_dir is None:
+            from ...perception.families.catalog import model_help
+
             raise DataIOError("sensor depth needs --depth-dir (depth files beside the "
                               "images); or choose a depth model (--depth-estimator "
-                              "depth_anything or depth_pro)")
+                              f"{model_help('depth').replace(', ', ' or ')})")
         if "instances" in required and self.instances_dir is None:
             raise DataIOError("the simulation detector/segmenter needs --instances-dir "
                               "(instance images and labels); or choose model families")

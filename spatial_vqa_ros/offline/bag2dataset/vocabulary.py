@@ -77,7 +77,7 @@ class CaptionVocabulary:
         """Load the model now (once); DataIOError, like the chain's, when it cannot be."""
         if not self.model or self._loaded is not None:
             return
-        from ...perception.families.florence2 import Florence2Vocabulary
+        from ...perception.families.florence2.adapter import Florence2Vocabulary
         from ...perception.models.snapshots import resolve_model_dir
 
         try:

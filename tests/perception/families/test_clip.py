@@ -17,7 +17,7 @@ from tiny_models import tiny_clip  # noqa: E402
 from spatial_vqa_ros.offline.bag2dataset import Bag2DatasetConfig, images2dataset  # noqa: E402
 from spatial_vqa_ros.offline.bag2dataset.filters import FrameFilters  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families.clip import ClipTagger  # noqa: E402
+from spatial_vqa_ros.perception.families.clip.adapter import ClipTagger  # noqa: E402
 
 TAGS = ("a room", "a cat", "text")
 

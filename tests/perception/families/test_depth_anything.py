@@ -23,7 +23,7 @@ transformers = pytest.importorskip("transformers")
 from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
 from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families.depth_anything import (  # noqa: E402
+from spatial_vqa_ros.perception.families.depth_anything.adapter import (  # noqa: E402
     DepthAnythingDepth,
     fill_invalid_nearest,
 )
@@ -258,7 +258,7 @@ def test_another_model_type_is_refused(metric):
 
 
 def test_importing_the_family_does_not_import_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.depth_anything\n"
+    code = ("import sys, spatial_vqa_ros.perception.families.depth_anything.adapter\n"
             "assert 'torch' not in sys.modules and 'transformers' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -22,8 +22,8 @@ pytest.importorskip("onnxruntime")
 from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
 from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families.depth_anything import DepthAnythingDepth  # noqa: E402
-from spatial_vqa_ros.perception.families.depth_anything_onnx import (  # noqa: E402
+from spatial_vqa_ros.perception.families.depth_anything.adapter import DepthAnythingDepth  # noqa: E402
+from spatial_vqa_ros.perception.families.depth_anything.onnx_adapter import (  # noqa: E402
     DepthAnythingOnnxDepth,
     export,
 )
@@ -197,7 +197,7 @@ def test_the_onnx_adapter_feeds_a_chain_and_the_scene_pipeline(da_metric_dir, ex
 
 
 def test_importing_the_module_does_not_import_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.depth_anything_onnx\n"
+    code = ("import sys, spatial_vqa_ros.perception.families.depth_anything.onnx_adapter\n"
             "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
             "assert 'onnxruntime' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -23,7 +23,7 @@ from spatial_vqa_ros.core.camera import CameraIntrinsics  # noqa: E402
 from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
 from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families.depth_pro import (  # noqa: E402
+from spatial_vqa_ros.perception.families.depth_pro.adapter import (  # noqa: E402
     DepthProDepth,
     focal_from_fov,
     inverse_to_metres,
@@ -134,6 +134,6 @@ def test_missing_and_foreign_snapshots_say_what_to_do(tmp_path):
 
 
 def test_importing_the_module_does_not_load_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.depth_pro; "
+    code = ("import sys, spatial_vqa_ros.perception.families.depth_pro.adapter; "
             "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -17,8 +17,8 @@ pytest.importorskip("onnxruntime")
 
 from spatial_vqa_ros.core.camera import CameraIntrinsics  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families.depth_pro import DepthProDepth  # noqa: E402
-from spatial_vqa_ros.perception.families.depth_pro_onnx import (  # noqa: E402
+from spatial_vqa_ros.perception.families.depth_pro.adapter import DepthProDepth  # noqa: E402
+from spatial_vqa_ros.perception.families.depth_pro.onnx_adapter import (  # noqa: E402
     DepthProOnnxDepth,
     export,
 )

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families.florence2 import (  # noqa: E402
+from spatial_vqa_ros.perception.families.florence2.adapter import (  # noqa: E402
     Florence2Vocabulary,
     ImageVocabulary,
     normalise_phrases,

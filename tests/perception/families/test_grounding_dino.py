@@ -29,7 +29,7 @@ from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
 from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.depth_box import DepthBoxSegmenter  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families.grounding_dino import (  # noqa: E402
+from spatial_vqa_ros.perception.families.grounding_dino.adapter import (  # noqa: E402
     GroundingDinoDetector,
     assign_prompts,
     phrase_of,
@@ -327,14 +327,14 @@ def test_it_loads_with_the_hub_offline(model_dir, monkeypatch):
 
 
 def test_importing_the_family_does_not_import_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.grounding_dino; "
+    code = ("import sys, spatial_vqa_ros.perception.families.grounding_dino.adapter; "
             "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_build_chain_builds_a_chain_with_grounding_dino_from_a_local_snapshot(model_dir):
     from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
-    from spatial_vqa_ros.perception.families.grounding_dino import GroundingDinoDetector
+    from spatial_vqa_ros.perception.families.grounding_dino.adapter import GroundingDinoDetector
 
     chain = build_chain(PerceptionSpec(detector="grounding_dino",
                                        detector_model=str(model_dir), segmenter="depth_box"))

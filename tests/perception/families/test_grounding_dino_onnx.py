@@ -37,9 +37,9 @@ from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
 from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.depth_box import DepthBoxSegmenter  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families import grounding_dino_onnx  # noqa: E402
-from spatial_vqa_ros.perception.families.grounding_dino import GroundingDinoDetector  # noqa: E402
-from spatial_vqa_ros.perception.families.grounding_dino_onnx import (  # noqa: E402
+from spatial_vqa_ros.perception.families.grounding_dino import onnx_adapter as grounding_dino_onnx  # noqa: E402
+from spatial_vqa_ros.perception.families.grounding_dino.adapter import GroundingDinoDetector  # noqa: E402
+from spatial_vqa_ros.perception.families.grounding_dino.onnx_adapter import (  # noqa: E402
     INPUTS,
     GroundingDinoOnnxDetector,
     export,
@@ -290,6 +290,6 @@ def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(model_dir, onnx_
 
 
 def test_importing_the_family_does_not_import_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.grounding_dino_onnx; "
+    code = ("import sys, spatial_vqa_ros.perception.families.grounding_dino.onnx_adapter; "
             "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

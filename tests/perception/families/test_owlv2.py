@@ -28,7 +28,7 @@ from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.depth_box import DepthBoxSegmenter  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
 from spatial_vqa_ros.perception.families.common import class_nms  # noqa: E402
-from spatial_vqa_ros.perception.families.owlv2 import Owlv2Detector  # noqa: E402
+from spatial_vqa_ros.perception.families.owlv2.adapter import Owlv2Detector  # noqa: E402
 from spatial_vqa_ros.perception.protocols import Detector  # noqa: E402
 from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
 from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
@@ -236,7 +236,7 @@ def test_it_loads_with_the_hub_offline(owlv2_dir, monkeypatch):
 
 
 def test_importing_the_family_does_not_import_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.owlv2; "
+    code = ("import sys, spatial_vqa_ros.perception.families.owlv2.adapter; "
             "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 

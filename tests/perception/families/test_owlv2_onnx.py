@@ -27,8 +27,8 @@ from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
 from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.depth_box import DepthBoxSegmenter  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families.owlv2 import Owlv2Detector  # noqa: E402
-from spatial_vqa_ros.perception.families.owlv2_onnx import (  # noqa: E402
+from spatial_vqa_ros.perception.families.owlv2.adapter import Owlv2Detector  # noqa: E402
+from spatial_vqa_ros.perception.families.owlv2.onnx_adapter import (  # noqa: E402
     Owlv2OnnxDetector,
     export,
 )
@@ -212,6 +212,6 @@ def test_it_loads_with_the_hub_offline(owlv2_dir, onnx_dir, monkeypatch):
 
 
 def test_importing_the_module_does_not_import_torch_or_onnxruntime():
-    code = ("import sys, spatial_vqa_ros.perception.families.owlv2_onnx; "
+    code = ("import sys, spatial_vqa_ros.perception.families.owlv2.onnx_adapter; "
             "sys.exit(any(m in sys.modules for m in ('torch', 'transformers', 'onnxruntime')))")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -15,13 +15,14 @@ torch = pytest.importorskip("torch")
 from make_goldens import DEPTH_PRO_SIZE, GOLDEN, IMAGES, SAM2_SIZE  # noqa: E402
 
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families import depth_pro, sam2  # noqa: E402
+from spatial_vqa_ros.perception.families.depth_pro import adapter as depth_pro  # noqa: E402
 from spatial_vqa_ros.perception.families.processing import (  # noqa: E402
     ImageProcessing,
     normalize_then_resize,
     read_image_processing,
     resize_then_normalize,
 )
+from spatial_vqa_ros.perception.families.sam2 import adapter as sam2  # noqa: E402
 
 SAM2 = ImageProcessing((SAM2_SIZE, SAM2_SIZE), sam2.IMAGENET_MEAN, sam2.IMAGENET_STD)
 DEPTH_PRO = ImageProcessing((DEPTH_PRO_SIZE, DEPTH_PRO_SIZE), (0.5,) * 3, (0.5,) * 3)

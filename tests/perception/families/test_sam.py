@@ -18,7 +18,7 @@ from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
 from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
 from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families.sam import SamSegmenter  # noqa: E402
+from spatial_vqa_ros.perception.families.sam.adapter import SamSegmenter  # noqa: E402
 from spatial_vqa_ros.perception.protocols import Segmenter  # noqa: E402
 from spatial_vqa_ros.perception.simulation import SimulationDetector  # noqa: E402
 from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
@@ -161,7 +161,7 @@ def test_it_loads_with_the_hub_offline(sam_dir, monkeypatch):
 
 
 def test_importing_the_module_does_not_load_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.sam; "
+    code = ("import sys, spatial_vqa_ros.perception.families.sam.adapter; "
             "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 

@@ -22,7 +22,7 @@ from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
 from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
 from spatial_vqa_ros.perception.families.processing import resize_then_normalize  # noqa: E402
-from spatial_vqa_ros.perception.families.sam2 import (  # noqa: E402
+from spatial_vqa_ros.perception.families.sam2.adapter import (  # noqa: E402
     Sam2Segmenter,
     scale_boxes,
     upscale_masks,
@@ -160,7 +160,7 @@ def test_incomplete_or_foreign_snapshots_are_refused_clearly(sam2_dir, tmp_path)
 
 
 def test_importing_the_module_does_not_load_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.sam2; "
+    code = ("import sys, spatial_vqa_ros.perception.families.sam2.adapter; "
             "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 

@@ -24,8 +24,8 @@ from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
 from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
 from spatial_vqa_ros.perception.families.processing import resize_then_normalize  # noqa: E402
-from spatial_vqa_ros.perception.families.sam2 import Sam2Segmenter, scale_boxes  # noqa: E402
-from spatial_vqa_ros.perception.families.sam2_onnx import (  # noqa: E402
+from spatial_vqa_ros.perception.families.sam2.adapter import Sam2Segmenter, scale_boxes  # noqa: E402
+from spatial_vqa_ros.perception.families.sam2.onnx_adapter import (  # noqa: E402
     Sam2OnnxSegmenter,
     export,
 )

@@ -23,8 +23,8 @@ from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
 from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
 from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
-from spatial_vqa_ros.perception.families.sam import SamSegmenter  # noqa: E402
-from spatial_vqa_ros.perception.families.sam_onnx import SamOnnxSegmenter, export  # noqa: E402
+from spatial_vqa_ros.perception.families.sam.adapter import SamSegmenter  # noqa: E402
+from spatial_vqa_ros.perception.families.sam.onnx_adapter import SamOnnxSegmenter, export  # noqa: E402
 from spatial_vqa_ros.perception.protocols import Segmenter  # noqa: E402
 from spatial_vqa_ros.perception.runtime import PROVIDER_ORDER  # noqa: E402
 from spatial_vqa_ros.perception.simulation import SimulationDetector  # noqa: E402
@@ -203,7 +203,7 @@ def test_the_onnx_adapter_runs_through_the_chain_into_a_scene_graph(onnx_sam):
 
 
 def test_importing_the_module_does_not_load_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.sam_onnx; "
+    code = ("import sys, spatial_vqa_ros.perception.families.sam.onnx_adapter; "
             "sys.exit(any(m in sys.modules for m in ('torch', 'transformers', 'onnxruntime')))")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 

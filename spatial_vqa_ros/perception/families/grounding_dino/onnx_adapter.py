@@ -5,14 +5,14 @@ Why: on a robot the detector runs every frame, and ONNX Runtime (TensorRT -> CUD
 the provider reported in ``name``) runs the same graph without the Python model code.
 Only the network moves: text passes, the processor's pre- and post-processing, the
 token -> prompt assignment and class-wise NMS are the torch adapter's own code
-(:class:`~.grounding_dino.GroundingDinoDetector` is built around an ONNX stand-in for
+(:class:`~.adapter.GroundingDinoDetector` is built around an ONNX stand-in for
 its model), so the two paths cannot drift apart.
 
 ``model.onnx``: ``pixel_values`` (B, 3, H, W), ``pixel_mask`` (B, H, W), ``input_ids``,
 ``token_type_ids``, ``attention_mask`` (B, T) -> ``logits`` (B, queries, 256; the
 tokens past T are -inf, as in torch) and ``pred_boxes`` (B, queries, 4; centre x, centre
 y, width, height relative to the image). B and T (up to the text encoder's 256 tokens)
-are dynamic; H x W is fixed. ``export.json`` beside it (:mod:`.export_info`) records the
+are dynamic; H x W is fixed. ``export.json`` beside it (:mod:`..export_info`) records the
 camera size and the model input size it was exported for, the source snapshot and the
 versions; it is removed before and written after the model, so a half-finished export is
 never loaded.
@@ -78,19 +78,19 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..runtime.onnx import OrtSession, create_session, export_onnx
-from ..types import Detections, SensorInputs
-from .common import load_errors, load_failed, snapshot_config
-from .depth_anything_onnx import _check_size
-from .export_info import (
+from ...errors import PerceptionError
+from ...runtime.onnx import OrtSession, create_session, export_onnx
+from ...types import Detections, SensorInputs
+from ..common import load_errors, load_failed, snapshot_config
+from ..export_info import (
     EXPORT_HINT,
     EXPORT_INFO,
     export_record,
     read_export_info,
     write_export_info,
 )
-from .grounding_dino import HUB_ID, GroundingDinoDetector, check_tokenizer, model_class_of
+from ..onnx_plumbing import OrtModelShim, check_size, open_or_export
+from .adapter import HUB_ID, GroundingDinoDetector, check_tokenizer, model_class_of
 
 __all__ = ["DEFAULT_SIZE_HW", "GroundingDinoOnnxDetector", "export", "exportable",
            "pixel_size_hw", "query_errors", "relative_error", "text_masks"]
@@ -225,7 +225,7 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     and ``out_dir/export.json``. Returns both paths."""
     import torch
 
-    size_hw = _check_size(DEFAULT_SIZE_HW if size_hw is None else size_hw)
+    size_hw = check_size(DEFAULT_SIZE_HW if size_hw is None else size_hw)
     model_dir, out_dir = Path(model_dir).expanduser(), Path(out_dir).expanduser()
     adapter = GroundingDinoDetector.from_pretrained(model_dir)  # the torch adapter's checks
     model, processor = adapter.model, adapter.processor
@@ -273,7 +273,7 @@ class _InputSizeError(PerceptionError):
     """The processor made a model input of another size than the graph's."""
 
 
-class _OrtGroundingDinoModel:
+class _OrtGroundingDinoModel(OrtModelShim):
     """The graph in the place of the transformers model inside GroundingDinoDetector:
     called with the processor's tensors, returns the outputs post-processing reads."""
 
@@ -282,12 +282,6 @@ class _OrtGroundingDinoModel:
         self.pixel_size_hw = tuple(record["pixel_size_hw"])
         self.config = SimpleNamespace(max_text_len=int(record["max_text_tokens"]),
                                       model_type=record.get("model_type"))
-
-    def to(self, *args: Any, **kwargs: Any) -> _OrtGroundingDinoModel:
-        return self  # the processor's tensors stay on the CPU; the provider does the rest
-
-    def eval(self) -> _OrtGroundingDinoModel:
-        return self
 
     def __call__(self, **encoded: Any) -> Any:
         import torch
@@ -335,15 +329,12 @@ class GroundingDinoOnnxDetector:
         _, prefix = model_class_of(directory, config)
         processor = _load_processor(directory)
         onnx_dir = Path(onnx_dir).expanduser()
-        size_hw = None if size_hw is None else _check_size(size_hw)
+        size_hw = None if size_hw is None else check_size(size_hw)
         where = {"size_hw": size_hw, "providers": providers, "threads": threads}
-        try:
-            record, session = _open(directory, onnx_dir, processor, **where)
-        except PerceptionError:
-            if not export_missing:
-                raise
-            export(directory, onnx_dir, size_hw=size_hw)
-            record, session = _open(directory, onnx_dir, processor, **where)
+        record, session = open_or_export(
+            lambda: _open(directory, onnx_dir, processor, **where),
+            lambda: export(directory, onnx_dir, size_hw=size_hw),
+            export_missing=export_missing)
         options.setdefault("name", f"{prefix}:{directory.name}")
         return cls(session, processor, record, **options)
 
@@ -381,8 +372,8 @@ def _open(model_dir: Path, onnx_dir: Path, processor: Any, *,
     """The export record (checked) and a session on its graph."""
     record = read_export_info(onnx_dir, FAMILY, model_dir)
     try:
-        camera = _check_size(record["camera_size_hw"])
-        pixel = _check_size(record["pixel_size_hw"])
+        camera = check_size(record["camera_size_hw"])
+        pixel = check_size(record["pixel_size_hw"])
         int(record["max_text_tokens"])
     except (KeyError, TypeError, ValueError, PerceptionError):
         raise PerceptionError(f"{onnx_dir / EXPORT_INFO} is not a Grounding DINO export "

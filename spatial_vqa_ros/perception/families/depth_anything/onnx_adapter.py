@@ -4,7 +4,7 @@ Why: on a robot the torch eager path is the slow one; an exported graph runs on 
 Runtime (TensorRT -> CUDA -> CPU, the provider reported in ``name``) without torch's
 per-call overhead. The graph is the model alone: pre- and post-processing stay the
 checkpoint's own transformers processor, run by the SAME code as the torch adapter
-(:class:`~.depth_anything.DepthAnythingDepth` is built around an ONNX stand-in for its
+(:class:`~.adapter.DepthAnythingDepth` is built around an ONNX stand-in for its
 model), so prompts, hole filling, bicubic resize and NaN rules cannot drift apart.
 
 Export trap (see PERCEPTION.md): the head resizes to ``int(patch_h * patch_size)``, so a
@@ -16,7 +16,7 @@ do; ``from_pretrained(..., size_hw=...)`` refuses at start, or re-exports when
 (the sensor depth at the camera size): such an export needs sensor depth on every frame
 (the torch adapter's unprompted fallback is not metric and is refused here).
 
-The export record (``export.json``) is :mod:`.export_info`'s.
+The export record (``export.json``) is :mod:`..export_info`'s.
 
 torch and transformers are imported when a model is exported or loaded, not on import.
 """
@@ -29,17 +29,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..runtime.onnx import OrtSession, create_session, export_onnx
-from ..types import DepthResult, SensorInputs, check_rgb
-from .depth_anything import FAMILY, DepthAnythingDepth, _corrupt, _missing
-from .export_info import (
+from ...errors import PerceptionError
+from ...runtime.onnx import OrtSession, create_session, export_onnx
+from ...types import DepthResult, SensorInputs, check_rgb
+from ..export_info import (
     EXPORT_HINT,
     EXPORT_INFO,
     export_record,
     read_export_info,
     write_export_info,
 )
+from ..onnx_plumbing import OrtModelShim, check_size, open_or_export
+from .adapter import FAMILY, DepthAnythingDepth, _corrupt, _missing
 
 __all__ = ["DepthAnythingOnnxDepth", "export"]
 
@@ -79,16 +80,6 @@ def _depth_graph(model: Any) -> Any:
     return DepthGraph().eval()
 
 
-def _check_size(size_hw: Any) -> tuple[int, int]:
-    try:
-        height, width = (int(v) for v in size_hw)
-    except (TypeError, ValueError):
-        raise PerceptionError(f"size_hw must be (height, width), got {size_hw!r}") from None
-    if height < 1 or width < 1:
-        raise PerceptionError(f"size_hw must be positive, got {size_hw!r}")
-    return height, width
-
-
 def export(model_dir: str | Path, out_dir: str | Path, *,
            size_hw: tuple[int, int]) -> list[Path]:
     """Export the snapshot at ``model_dir`` for camera images of ``size_hw`` (H, W):
@@ -96,7 +87,7 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     ``out_dir/export.json`` recording it. Returns both paths."""
     import torch
 
-    size_hw = _check_size(size_hw)
+    size_hw = check_size(size_hw)
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     adapter = DepthAnythingDepth.from_pretrained(model_dir)  # the torch adapter's checks
     (out_dir / EXPORT_INFO).unlink(missing_ok=True)  # a half-done export never looks whole
@@ -114,11 +105,9 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     return [path, write_export_info(out_dir, record)]
 
 
-class _OrtDepthModel:
+class _OrtDepthModel(OrtModelShim):
     """The exported graph in the place of the torch model inside DepthAnythingDepth:
     called with the processor's tensors, returns what the model returns."""
-
-    device = "cpu"  # the processor's tensors stay on the CPU; the provider does the rest
 
     def __init__(self, session: OrtSession, config: Any, record: dict[str, Any]) -> None:
         self.session = session
@@ -201,16 +190,13 @@ class DepthAnythingOnnxDepth:
         model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
         config, processor = _load_config_and_processor(model_dir)
         if size_hw is not None:
-            size_hw = _check_size(size_hw)
+            size_hw = check_size(size_hw)
         elif export_missing:
             raise PerceptionError("export_missing needs the camera's size_hw to export at")
-        try:
-            record, session = _open(model_dir, onnx_dir, size_hw, providers, threads)
-        except PerceptionError:
-            if not export_missing:
-                raise
-            export(model_dir, onnx_dir, size_hw=size_hw)
-            record, session = _open(model_dir, onnx_dir, size_hw, providers, threads)
+        record, session = open_or_export(
+            lambda: _open(model_dir, onnx_dir, size_hw, providers, threads),
+            lambda: export(model_dir, onnx_dir, size_hw=size_hw),
+            export_missing=export_missing)
         return cls(session, processor, config, record, model_id=model_dir.name, **options)
 
     def estimate(self, inputs: SensorInputs) -> DepthResult:
@@ -230,8 +216,8 @@ def _open(model_dir: Path, onnx_dir: Path, size_hw: tuple[int, int] | None,
           providers: list[str] | None, threads: int) -> tuple[dict[str, Any], OrtSession]:
     record = read_export_info(onnx_dir, FAMILY, model_dir)
     try:
-        camera = _check_size(record["camera_size_hw"])
-        _check_size(record["input_size_hw"])
+        camera = check_size(record["camera_size_hw"])
+        check_size(record["input_size_hw"])
         inputs = list(record["inputs"])
     except (KeyError, TypeError, PerceptionError):
         inputs = []

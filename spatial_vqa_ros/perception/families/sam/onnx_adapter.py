@@ -11,12 +11,12 @@ batch > 1), one image per call, the boxes of a frame through the decoder's box b
   (pixels of the resized image) -> ``pred_masks`` (1, N, 1, 256, 256) low-res logits,
   ``iou_scores`` (1, N, 1)
 - ``export.json``: family, input size, opset, source snapshot, torch/transformers
-  versions (:mod:`.export_info`).
+  versions (:mod:`..export_info`).
 
 The graphs do not depend on the camera size (the processor resizes and pads every
 frame to S x S). Pre- and post-processing, the box rescale, the per-frame embedding
 cache and the mask threshold are the torch adapter's own code:
-:class:`~.sam.SamSegmenter` is built around an ONNX stand-in for its ``SamModel``.
+:class:`~.adapter.SamSegmenter` is built around an ONNX stand-in for its ``SamModel``.
 The boxes stay float64, as the torch adapter passes them: the prompt encoder
 normalises them in float64 and casts to float32 only then. Boxes fed as float32 differ
 by ~3e-4 relative in the real-size (ViT-B) logits, because SAM's Fourier box features
@@ -34,18 +34,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..models.snapshots import corrupt_snapshot
-from ..runtime.onnx import OrtSession, create_session, export_onnx
-from ..types import SensorInputs
-from .export_info import (
+from ...errors import PerceptionError
+from ...models.snapshots import corrupt_snapshot
+from ...runtime.onnx import OrtSession, export_onnx
+from ...types import SensorInputs
+from ..export_info import (
     EXPORT_HINT,
     EXPORT_INFO,
     export_record,
-    read_export_info,
     write_export_info,
 )
-from .sam import HUB_ID, SamSegmenter, _pull_hint
+from ..onnx_plumbing import OrtModelShim, open_fixed_input_export, open_or_export
+from .adapter import HUB_ID, SamSegmenter, _pull_hint
 
 __all__ = ["SamOnnxSegmenter", "export"]
 
@@ -125,26 +125,17 @@ def _pixel_size_hw(processor: Any) -> tuple[int, int]:
     return tuple(int(v) for v in encoded["pixel_values"].shape[-2:])
 
 
-class _OrtSamModel:
+class _OrtSamModel(OrtModelShim):
     """The two graphs in the place of ``SamModel`` inside SamSegmenter: the calls it
     makes (``get_image_embeddings``, the decoder call with embeddings and boxes)."""
 
     def __init__(self, encoder: OrtSession, decoder: OrtSession,
                  record: dict[str, Any]) -> None:
-        import torch
-
         self.encoder = encoder
         self.decoder = decoder
-        self.dtype = torch.float32
         self.pixel_size_hw = tuple(record["pixel_size_hw"])
         #: how many times the decoder graph ran (for tests and timing reports)
         self.decoder_calls = 0
-
-    def to(self, *args: Any, **kwargs: Any) -> _OrtSamModel:
-        return self  # the processor's tensors stay on the CPU; the provider does the rest
-
-    def eval(self) -> _OrtSamModel:
-        return self
 
     def get_image_embeddings(self, pixel_values: Any) -> np.ndarray:
         got_hw = tuple(pixel_values.shape[-2:])
@@ -177,7 +168,7 @@ class SamOnnxSegmenter:
 
     ``encoder``, ``decoder``: sessions of the exported graphs; ``processor``: the source
     snapshot's ``SamProcessor``; ``record``: its ``export.json``. ``mask_threshold`` and
-    ``cache_embedding`` as :class:`~.sam.SamSegmenter`. ``name`` is
+    ``cache_embedding`` as :class:`~.adapter.SamSegmenter`. ``name`` is
     ``"sam:<dir>@onnxruntime:<provider>"`` (the encoder's provider; ``providers`` has
     both). Build with :meth:`from_pretrained`.
     """
@@ -206,13 +197,12 @@ class SamOnnxSegmenter:
         model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
         processor = _load_processor(model_dir)
         pixel_hw = _pixel_size_hw(processor)
-        try:
-            record, sessions = _open(model_dir, onnx_dir, pixel_hw, providers, threads)
-        except PerceptionError:
-            if not export_missing:
-                raise
-            export(model_dir, onnx_dir)
-            record, sessions = _open(model_dir, onnx_dir, pixel_hw, providers, threads)
+        record, sessions = open_or_export(
+            lambda: open_fixed_input_export(model_dir, onnx_dir, family=FAMILY, label="SAM",
+                                            pixel_size_hw=pixel_hw,
+                                            graphs=(ENCODER_FILE, DECODER_FILE),
+                                            providers=providers, threads=threads),
+            lambda: export(model_dir, onnx_dir), export_missing=export_missing)
         return cls(*sessions, processor, record, name=f"sam:{model_dir.name}", **options)
 
     @property
@@ -240,18 +230,3 @@ def _load_processor(model_dir: Path) -> Any:
                                ) from None
 
 
-def _open(model_dir: Path, onnx_dir: Path, pixel_hw: tuple[int, int],
-          providers: list[str] | None,
-          threads: int) -> tuple[dict[str, Any], tuple[OrtSession, OrtSession]]:
-    record = read_export_info(onnx_dir, FAMILY, model_dir)
-    shape = record.get("pixel_size_hw")
-    if not (isinstance(shape, list) and len(shape) == 2
-            and all(isinstance(v, int) and v > 0 for v in shape)):
-        raise PerceptionError(f"{onnx_dir / EXPORT_INFO} is not a SAM export record: export "
-                              f"again with {EXPORT_HINT}")
-    if tuple(shape) != pixel_hw:
-        raise PerceptionError(f"the SAM export at {onnx_dir} takes {shape[1]}x{shape[0]} "
-                              f"images, the processor at {model_dir} makes {pixel_hw[1]}x"
-                              f"{pixel_hw[0]}: export again with {EXPORT_HINT}")
-    return record, tuple(create_session(onnx_dir / name, providers=providers, threads=threads)
-                         for name in (ENCODER_FILE, DECODER_FILE))

@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..models.snapshots import corrupt_snapshot, pull_hint
-from ..types import SensorInputs, check_masks, check_rgb
-from .common import LastFrameCache
+from ...errors import PerceptionError
+from ...models.snapshots import corrupt_snapshot, pull_hint
+from ...types import SensorInputs, check_masks, check_rgb
+from ..common import LastFrameCache
 
 __all__ = ["HUB_ID", "SamSegmenter"]
 

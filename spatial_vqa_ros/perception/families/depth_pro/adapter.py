@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from ...core.camera import CameraIntrinsics
-from ..errors import PerceptionError
-from ..types import DepthResult, SensorInputs, check_rgb
-from .common import load_errors, load_failed, snapshot_config
-from .processing import ImageProcessing, normalize_then_resize, read_image_processing
+from ....core.camera import CameraIntrinsics
+from ...errors import PerceptionError
+from ...types import DepthResult, SensorInputs, check_rgb
+from ..common import load_errors, load_failed, snapshot_config
+from ..processing import ImageProcessing, normalize_then_resize, read_image_processing
 
 __all__ = ["HUB_ID", "DepthProDepth", "inverse_to_metres", "load_processing"]
 

@@ -10,11 +10,11 @@ boxes of a frame through the decoder's box axis ``N`` (dynamic),
   ``image_embeddings`` (the coarsest level, with the no-memory embedding added);
 - ``mask_decoder.onnx``: those three + ``input_boxes`` (1, N, 4) float32 pixels of the
   S x S input -> ``pred_masks`` (1, N, 1, 4S/16, 4S/16) logits, ``iou_scores`` (1, N, 1);
-- ``export.json`` (:mod:`.export_info`).
+- ``export.json`` (:mod:`..export_info`).
 
 The graphs take any camera size (every frame is resized to S x S). Pre- and
 post-processing, the box scaling, the per-frame cache and the mask threshold are the
-torch adapter's own code: :class:`~.sam2.Sam2Segmenter` is built around an ONNX
+torch adapter's own code: :class:`~.adapter.Sam2Segmenter` is built around an ONNX
 stand-in for its ``Sam2Model``.
 
 torch and transformers are imported when a model is exported or loaded, not on import.
@@ -28,18 +28,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..models.snapshots import pull_hint
-from ..runtime.onnx import OrtSession, create_session, export_onnx
-from ..types import SensorInputs
-from .export_info import (
+from ...errors import PerceptionError
+from ...models.snapshots import pull_hint
+from ...runtime.onnx import OrtSession, export_onnx
+from ...types import SensorInputs
+from ..export_info import (
     EXPORT_HINT,
     EXPORT_INFO,
     export_record,
-    read_export_info,
     write_export_info,
 )
-from .sam2 import FAMILY, HUB_ID, Sam2Segmenter, load_processing
+from ..onnx_plumbing import OrtModelShim, open_fixed_input_export, open_or_export
+from .adapter import FAMILY, HUB_ID, Sam2Segmenter, load_processing
 
 __all__ = ["Sam2OnnxSegmenter", "export"]
 
@@ -112,26 +112,17 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     return [*paths, write_export_info(out_dir, record)]
 
 
-class _OrtSam2Model:
+class _OrtSam2Model(OrtModelShim):
     """The two graphs in the place of ``Sam2Model`` inside Sam2Segmenter: the calls it
     makes (``get_image_embeddings``, the decoder call with embeddings and boxes)."""
 
     def __init__(self, encoder: OrtSession, decoder: OrtSession,
                  record: dict[str, Any]) -> None:
-        import torch
-
         self.encoder = encoder
         self.decoder = decoder
-        self.dtype = torch.float32
         self.pixel_size_hw = tuple(record["pixel_size_hw"])
         #: how many times the decoder graph ran (for tests and timing reports)
         self.decoder_calls = 0
-
-    def to(self, *args: Any, **kwargs: Any) -> _OrtSam2Model:
-        return self  # inputs stay on the CPU; the provider does the rest
-
-    def eval(self) -> _OrtSam2Model:
-        return self
 
     def get_image_embeddings(self, pixel_values: Any) -> list[np.ndarray]:
         got_hw = tuple(pixel_values.shape[-2:])
@@ -187,13 +178,12 @@ class Sam2OnnxSegmenter:
             raise PerceptionError(f"SAM2 model not found at {model_dir}: "
                                   + pull_hint(model_dir, checkpoints=(HUB_ID,)))
         side_hw = load_processing(model_dir).size_hw
-        try:
-            record, sessions = _open(model_dir, onnx_dir, side_hw, providers, threads)
-        except PerceptionError:
-            if not export_missing:
-                raise
-            export(model_dir, onnx_dir)
-            record, sessions = _open(model_dir, onnx_dir, side_hw, providers, threads)
+        record, sessions = open_or_export(
+            lambda: open_fixed_input_export(model_dir, onnx_dir, family=FAMILY, label="SAM2",
+                                            pixel_size_hw=side_hw,
+                                            graphs=(ENCODER_FILE, DECODER_FILE),
+                                            providers=providers, threads=threads),
+            lambda: export(model_dir, onnx_dir), export_missing=export_missing)
         return cls(*sessions, model_dir, record, **options)
 
     @property
@@ -207,18 +197,3 @@ class Sam2OnnxSegmenter:
         return self._torch_adapter.segment(inputs, xyxy, depth_m)
 
 
-def _open(model_dir: Path, onnx_dir: Path, side_hw: tuple[int, int],
-          providers: list[str] | None,
-          threads: int) -> tuple[dict[str, Any], tuple[OrtSession, OrtSession]]:
-    record = read_export_info(onnx_dir, FAMILY, model_dir)
-    shape = record.get("pixel_size_hw")
-    if not (isinstance(shape, list) and len(shape) == 2
-            and all(isinstance(v, int) and v > 0 for v in shape)):
-        raise PerceptionError(f"{onnx_dir / EXPORT_INFO} is not a SAM2 export record: export "
-                              f"again with {EXPORT_HINT}")
-    if tuple(shape) != tuple(side_hw):
-        raise PerceptionError(f"the SAM2 export at {onnx_dir} takes {shape[1]}x{shape[0]} "
-                              f"images, the snapshot at {model_dir} makes {side_hw[1]}x"
-                              f"{side_hw[0]}: export again with {EXPORT_HINT}")
-    return record, tuple(create_session(onnx_dir / name, providers=providers, threads=threads)
-                         for name in (ENCODER_FILE, DECODER_FILE))

@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..types import SensorInputs, check_masks, check_rgb
-from .common import LastFrameCache, load_errors, load_failed, snapshot_config
-from .processing import ImageProcessing, read_image_processing, resize_then_normalize
+from ...errors import PerceptionError
+from ...types import SensorInputs, check_masks, check_rgb
+from ..common import LastFrameCache, load_errors, load_failed, snapshot_config
+from ..processing import ImageProcessing, read_image_processing, resize_then_normalize
 
 __all__ = ["HUB_ID", "Sam2Segmenter", "load_processing", "scale_boxes"]
 

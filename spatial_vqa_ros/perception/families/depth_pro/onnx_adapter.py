@@ -6,7 +6,7 @@ model's input is fixed (S = 1536 for the released weights) and every camera fram
 resized to it, so one export serves every camera size. TorchScript exporter at batch 1
 (it fails when the batch changes; one frame per call is what a robot does).
 Pre- and post-processing, the CameraInfo-or-estimate rule and the NaN rules are the
-torch adapter's own code: :class:`~.depth_pro.DepthProDepth` is built around an ONNX
+torch adapter's own code: :class:`~.adapter.DepthProDepth` is built around an ONNX
 stand-in for its model.
 
 torch and transformers are imported when a model is exported or loaded, not on import.
@@ -19,18 +19,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from ..errors import PerceptionError
-from ..models.snapshots import pull_hint
-from ..runtime.onnx import OrtSession, create_session, export_onnx
-from ..types import DepthResult, SensorInputs
-from .depth_pro import FAMILY, HUB_ID, DepthProDepth, load_processing
-from .export_info import (
-    EXPORT_HINT,
+from ...errors import PerceptionError
+from ...models.snapshots import pull_hint
+from ...runtime.onnx import OrtSession, export_onnx
+from ...types import DepthResult, SensorInputs
+from ..export_info import (
     EXPORT_INFO,
     export_record,
-    read_export_info,
     write_export_info,
 )
+from ..onnx_plumbing import OrtModelShim, open_fixed_input_export, open_or_export
+from .adapter import FAMILY, HUB_ID, DepthProDepth, load_processing
 
 __all__ = ["DepthProOnnxDepth", "export"]
 
@@ -79,22 +78,13 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     return [path, write_export_info(out_dir, record)]
 
 
-class _OrtDepthProModel:
+class _OrtDepthProModel(OrtModelShim):
     """The graph in the place of ``DepthProForDepthEstimation`` inside DepthProDepth."""
 
     def __init__(self, session: OrtSession, record: dict[str, Any]) -> None:
-        import torch
-
         self.session = session
-        self.dtype = torch.float32
         self.pixel_size_hw = tuple(record["pixel_size_hw"])
         self.config = SimpleNamespace(use_fov_model=bool(record.get("field_of_view")))
-
-    def to(self, *args: Any, **kwargs: Any) -> _OrtDepthProModel:
-        return self
-
-    def eval(self) -> _OrtDepthProModel:
-        return self
 
     def __call__(self, *, pixel_values: Any) -> Any:
         import torch
@@ -128,29 +118,15 @@ class DepthProOnnxDepth:
             raise PerceptionError(f"Depth Pro model not found at {model_dir}: "
                                   + pull_hint(model_dir, checkpoints=(HUB_ID,)))
         side_hw = load_processing(model_dir).size_hw
-        try:
-            record, session = _open(model_dir, onnx_dir, side_hw, providers, threads)
-        except PerceptionError:
-            if not export_missing:
-                raise
-            export(model_dir, onnx_dir)
-            record, session = _open(model_dir, onnx_dir, side_hw, providers, threads)
+        record, (session,) = open_or_export(
+            lambda: open_fixed_input_export(model_dir, onnx_dir, family=FAMILY,
+                                            label="Depth Pro", pixel_size_hw=side_hw,
+                                            graphs=(MODEL_FILE,), providers=providers,
+                                            threads=threads),
+            lambda: export(model_dir, onnx_dir), export_missing=export_missing)
         return cls(session, model_dir, record)
 
     def estimate(self, inputs: SensorInputs) -> DepthResult:
         return self._torch_adapter.estimate(inputs)
 
 
-def _open(model_dir: Path, onnx_dir: Path, side_hw: tuple[int, int],
-          providers: list[str] | None, threads: int) -> tuple[dict[str, Any], OrtSession]:
-    record = read_export_info(onnx_dir, FAMILY, model_dir)
-    shape = record.get("pixel_size_hw")
-    if not (isinstance(shape, list) and len(shape) == 2
-            and all(isinstance(v, int) and v > 0 for v in shape)):
-        raise PerceptionError(f"{onnx_dir / EXPORT_INFO} is not a Depth Pro export record: "
-                              f"export again with {EXPORT_HINT}")
-    if tuple(shape) != tuple(side_hw):
-        raise PerceptionError(f"the Depth Pro export at {onnx_dir} takes {shape[1]}x"
-                              f"{shape[0]} images, the snapshot at {model_dir} makes "
-                              f"{side_hw[1]}x{side_hw[0]}: export again with {EXPORT_HINT}")
-    return record, create_session(onnx_dir / MODEL_FILE, providers=providers, threads=threads)

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..types import check_rgb
-from .common import load_errors, load_failed, snapshot_config
+from ...errors import PerceptionError
+from ...types import check_rgb
+from ..common import load_errors, load_failed, snapshot_config
 
 __all__ = ["CAPTION_TASKS", "HUB_ID", "Florence2Vocabulary", "ImageVocabulary",
            "normalise_phrases"]
@@ -106,7 +106,7 @@ class Florence2Vocabulary:
                         max_phrases: int = 8, **options: Any) -> Florence2Vocabulary:
         """Load from a local snapshot (never downloads, no remote code). ``device``:
         "auto", "cpu", "cuda[:N]"; ``options``: the constructor's."""
-        from ..factories import torch_device
+        from ...factories import torch_device
 
         directory, config = snapshot_config(model_dir, "Florence-2", HUB_ID)
         if config.get("model_type") != "florence2":

@@ -48,10 +48,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..models.snapshots import corrupt_snapshot, pull_hint
-from ..types import DepthResult, SensorInputs, check_rgb
-from .common import load_errors
+from ...errors import PerceptionError
+from ...models.snapshots import corrupt_snapshot, pull_hint
+from ...types import DepthResult, SensorInputs, check_rgb
+from ..common import load_errors
 
 __all__ = ["DepthAnythingDepth"]
 

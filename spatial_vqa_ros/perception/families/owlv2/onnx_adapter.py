@@ -3,7 +3,7 @@
 Why: on a robot the detector runs every frame, and ONNX Runtime (CPU, or CUDA/TensorRT
 where the build has them) runs the same graph without the Python model code. Only the
 network moves: the ``Owlv2Processor`` of the snapshot still does pre- and
-post-processing, with the arguments the torch adapter (:mod:`.owlv2`) uses, so the boxes
+post-processing, with the arguments the torch adapter (:mod:`.adapter`) uses, so the boxes
 are scaled by the zero-padded square's side, clipped to the image, thresholded and
 suppressed per label the same way (``class_nms``).
 
@@ -26,18 +26,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..runtime.onnx import OrtSession, create_session, export_onnx
-from ..types import Detections, SensorInputs, check_rgb
-from .common import check_prompts, check_threshold, load_failed, snapshot_config
-from .export_info import (
+from ...errors import PerceptionError
+from ...runtime.onnx import OrtSession, create_session, export_onnx
+from ...types import Detections, SensorInputs, check_rgb
+from ..common import check_prompts, check_threshold, load_failed, snapshot_config
+from ..export_info import (
     EXPORT_HINT,
     EXPORT_INFO,
     export_record,
     read_export_info,
     write_export_info,
 )
-from .owlv2 import HUB_ID, Owlv2Detector, check_label_lengths, detections_from
+from .adapter import HUB_ID, Owlv2Detector, check_label_lengths, detections_from
 
 MODEL_FILE = "model.onnx"
 FAMILY = "owlv2"
@@ -95,7 +95,7 @@ class Owlv2OnnxDetector:
     """Text prompts -> boxes with an exported OWLv2 on ONNX Runtime. ``session``: the
     exported graph's :class:`~..runtime.onnx.OrtSession`; ``processor``: the snapshot's
     ``Owlv2Processor``; the thresholds are the torch adapter's
-    (:class:`~.owlv2.Owlv2Detector`)."""
+    (:class:`~.adapter.Owlv2Detector`)."""
 
     def __init__(self, session: OrtSession, processor: Any, *, name: str = "owlv2:onnx",
                  score_threshold: float = 0.1, nms_threshold: float | None = 0.3,

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..types import Detections, SensorInputs, check_rgb
-from .common import (
+from ...errors import PerceptionError
+from ...types import Detections, SensorInputs, check_rgb
+from ..common import (
     check_prompts,
     check_threshold,
     class_nms,

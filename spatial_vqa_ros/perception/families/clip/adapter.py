@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PerceptionError
-from ..types import check_rgb
-from .common import load_errors, load_failed, snapshot_config
+from ...errors import PerceptionError
+from ...types import check_rgb
+from ..common import load_errors, load_failed, snapshot_config
 
 __all__ = ["HUB_ID", "ClipTagger"]
 

@@ -1,0 +1,93 @@
+"""What every family's ONNX Runtime / TensorRT adapter shares: the camera-size check,
+export-if-missing, the ``export.json`` check of a fixed-input export, and the base of
+the stand-ins that take the torch model's place inside a torch adapter.
+
+Why one place: the six ``onnx_adapter.py`` modules repeated these blocks with one word
+changed; a fix to one (say, what counts as a stale export) has to reach all of them.
+The stand-ins (:class:`OrtModelShim`) hold sessions, never a model: the ONNX Runtime and
+TensorRT paths read the snapshot's config and processor only, and never construct the
+transformers model (tested with model construction patched to raise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import PerceptionError
+from ..runtime.onnx import OrtSession, create_session
+from .export_info import EXPORT_HINT, EXPORT_INFO, read_export_info
+
+__all__ = ["OrtModelShim", "check_size", "open_fixed_input_export", "open_or_export"]
+
+Opened = TypeVar("Opened")
+
+
+def check_size(size_hw: Any) -> tuple[int, int]:
+    """``size_hw`` as a positive (height, width) of ints; PerceptionError otherwise."""
+    try:
+        height, width = (int(v) for v in size_hw)
+    except (TypeError, ValueError):
+        raise PerceptionError(f"size_hw must be (height, width), got {size_hw!r}") from None
+    if height < 1 or width < 1:
+        raise PerceptionError(f"size_hw must be positive, got {size_hw!r}")
+    return height, width
+
+
+def open_or_export(open_export: Callable[[], Opened], export: Callable[[], Any], *,
+                   export_missing: bool) -> Opened:
+    """``open_export()``; when it refuses (missing, unreadable, stale or mismatched
+    export) and ``export_missing`` is set, ``export()`` (which needs the weights) and
+    open again. Without ``export_missing`` the refusal, which says to export, stands."""
+    try:
+        return open_export()
+    except PerceptionError:
+        if not export_missing:
+            raise
+        export()
+        return open_export()
+
+
+def open_fixed_input_export(model_dir: Path, onnx_dir: Path, *, family: str, label: str,
+                            pixel_size_hw: tuple[int, int], graphs: Sequence[str],
+                            providers: Sequence[str] | None, threads: int
+                            ) -> tuple[dict[str, Any], tuple[OrtSession, ...]]:
+    """The record and sessions of an export whose graphs take one fixed image size
+    (``pixel_size_hw`` in its record): PerceptionError saying to export again when the
+    record is missing, of another family or snapshot, has no size, or a size other than
+    the one the snapshot's pre-processing makes now."""
+    record = read_export_info(onnx_dir, family, model_dir)
+    shape = record.get("pixel_size_hw")
+    if not (isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(v, int) and v > 0 for v in shape)):
+        raise PerceptionError(f"{onnx_dir / EXPORT_INFO} is not a {label} export record: "
+                              f"export again with {EXPORT_HINT}")
+    if tuple(shape) != tuple(pixel_size_hw):
+        raise PerceptionError(f"the {label} export at {onnx_dir} takes {shape[1]}x{shape[0]} "
+                              f"images, the snapshot at {model_dir} makes "
+                              f"{pixel_size_hw[1]}x{pixel_size_hw[0]}: export again with "
+                              f"{EXPORT_HINT}")
+    return record, tuple(create_session(onnx_dir / name, providers=providers, threads=threads)
+                         for name in graphs)
+
+
+class OrtModelShim:
+    """Base of an exported graph standing in for the torch model inside the family's
+    torch adapter, so pre- and post-processing run the same code on both runtimes. What
+    the adapters ask of a model besides calling it: ``to`` and ``eval`` (no-ops: inputs
+    stay on the CPU, the provider places the work), ``device`` and ``dtype``."""
+
+    device = "cpu"
+
+    @property
+    def dtype(self) -> Any:
+        import torch
+
+        return torch.float32
+
+    def to(self, *args: Any, **kwargs: Any) -> OrtModelShim:
+        return self
+
+    def eval(self) -> OrtModelShim:
+        return self
