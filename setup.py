@@ -17,7 +17,7 @@ setup(
     install_requires=["numpy", "scipy", "pyyaml", "open3d", "rosbags", "tqdm", "pillow"],
     extras_require={
         "models": ["torch", "transformers", "safetensors", "onnx", "onnxruntime"],
-        "datasets": ["datasets", "pyarrow", "ray[data]"],
+        "datasets": ["datasets", "pyarrow", "ray[data]", "av"],
     },
     entry_points={"console_scripts": ["spatial-vqa = spatial_vqa_ros.cli:main"]},
 )
