@@ -96,6 +96,8 @@ class VideoEncoder:
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
+            self._stream.encode()  # end of stream, or SVT-AV1 complains on close
+        with contextlib.suppress(Exception):
             self._container.close()
         self.path.unlink(missing_ok=True)
 

@@ -131,6 +131,7 @@ class LeRobotWriter:
             remove_leftovers(self.root, 0, self.video_keys)
             (self.root / "meta").mkdir(exist_ok=True)
             self._write_manifest(pending=None)
+            self._write_summary_files()  # lerobot's create() writes info.json at once
             return
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
