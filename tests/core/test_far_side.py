@@ -12,7 +12,7 @@ from builders import SCENE, est
 from spatial_vqa_ros.core.camera import CameraIntrinsics
 from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.completion import complete_objects
-from spatial_vqa_ros.core.cut_bounds import coordinate_box
+from spatial_vqa_ros.core.cut_bounds import MAX_OBJECT_EXTENT_M, coordinate_box
 from spatial_vqa_ros.core.far_side import (
     FAR_SIDE_PRIOR_K,
     bound_far_side,
@@ -32,12 +32,26 @@ def _front_face(top_z: float, **fields):
     return replace(e, **fields)
 
 
+def _prior(largest_m: float) -> float:
+    """The prior's bound for an object of this largest visible extent."""
+    return min(FAR_SIDE_PRIOR_K * largest_m, MAX_OBJECT_EXTENT_M)
+
+
+def test_the_prior_is_k_times_the_largest_visible_extent_and_no_more_than_the_cap():
+    tall = _front_face(1.8, occluded_top=0.0)
+    assert depth_bound_m(tall, camera_height_m=1.0, resting=True, prior_k=1.0) == \
+        pytest.approx(1.8)
+    # the calibrated k (2.05) would allow 3.7 m: no indoor object is that long
+    assert depth_bound_m(tall, camera_height_m=1.0, resting=True, prior_k=2.05) == \
+        pytest.approx(MAX_OBJECT_EXTENT_M)
+
+
 def test_a_deep_object_seen_from_the_front_is_bounded_by_the_prior():
     tall = _front_face(1.8, occluded_top=0.0)  # top above the camera: no top face seen
     assert depth_bound_m(tall, camera_height_m=1.0, resting=True) == pytest.approx(
-        FAR_SIDE_PRIOR_K * 1.8)
+        _prior(1.8))
     (bounded,) = bound_far_side([tall], SCENE, [True])
-    visible, bound = 0.02, FAR_SIDE_PRIOR_K * 1.8
+    visible, bound = 0.02, _prior(1.8)
     # the front face stays; the box takes the middle depth, the centre the middle centre
     assert bounded.center_scene[0] - bounded.extent_scene[0] / 2 == pytest.approx(2.99)
     assert bounded.extent_scene[0] == pytest.approx((visible + bound) / 2)
@@ -58,7 +72,7 @@ def test_a_visible_top_face_gives_the_depth():
     # the same crate with its top outline hidden shows no face: the prior bounds it
     hidden_top = replace(low, occluded_top=0.8)
     assert depth_bound_m(hidden_top, camera_height_m=1.0, resting=True) == pytest.approx(
-        FAR_SIDE_PRIOR_K * 0.7)
+        _prior(0.7))
 
 
 def test_a_resting_object_ends_where_the_view_shows_free_space_behind_it():
@@ -67,7 +81,7 @@ def test_a_resting_object_ends_where_the_view_shows_free_space_behind_it():
         3.45 - 2.99 + 0.01)
     # floating (not on a support), the surface behind it bounds nothing
     assert depth_bound_m(against_wall, camera_height_m=1.0, resting=False) == pytest.approx(
-        FAR_SIDE_PRIOR_K * 1.8)
+        _prior(1.8))
 
 
 def test_the_pipeline_bounds_a_cabinet_before_a_wall_from_a_depth_image():
