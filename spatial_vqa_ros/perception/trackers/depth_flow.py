@@ -13,10 +13,15 @@ Per frame, for all objects at once:
    fills in where the prior does not hold); one whose flow does not moved by itself
    (a cube a gripper pushes) and is carried by flow. Without a pose, flow carries all.
 4. The carried mask is trimmed to the depth-continuous surface it covers
-   (:mod:`.refine`, ``depth_box``'s rule). Pixels the camera's motion brings into view
-   at the image border (nothing to carry them from) join a mask beside them where they
-   are on its surface, so an object coming into view stays cut by the border (partial)
-   instead of stopping where the previous frame ended and passing for whole.
+   (:mod:`.refine`, ``depth_box``'s rule). A mask cut by the image border goes on
+   into what the pan brings into view there (nothing to carry it from): the pixels
+   flow or the camera's motion place beyond the previous frame, beside the mask, on its
+   surface and within a depth step of its depths, so an object coming into view is
+   followed to the border and stays cut by it (partial) instead of stopping where the
+   previous frame ended and passing for whole. The floor is depth-continuous with the
+   object's base, so revealed pixels on the plane the object stands on never join
+   (``support_plane``, the rule ``depth_box`` cuts its masks by), nor what they reach
+   only through it.
 
 Confidence is the share of the carried mask that the new frame confirms: on the object's
 depth surface and of the colour it had (flow's photometric check). An object whose mask
@@ -27,6 +32,7 @@ is lost, and stays lost (empty mask) until an ``update`` gives it a mask again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -43,10 +49,13 @@ from .motion import (
     revealed,
     warp_masks,
 )
-from .refine import SurfaceRule, bounding_box, refine
+from .refine import Reveal, SurfaceRule, bounding_box, refine
 
 #: How far around flow's masks the camera's motion is computed (pixels, each side).
 _NEAR_PX = 8
+#: Beyond what the view revealed, how far a mask cut by the border may reach out to
+#: it (pixels): a mask that lost the border by a pixel or two finds it again.
+_BORDER_SLACK_PX = 3
 
 
 @dataclass(frozen=True)
@@ -188,12 +197,17 @@ class DepthFlowTracker:
         fx = camera.fx if camera is not None else float(frame.size_hw[1])
         refined = carried.copy()
         if depth is not None:
-            sideways, vertical, reach = revealed(fx_map, fy_map)
+            rays = camera.rays() if camera is not None else _pinhole_rays(*frame.size_hw, fx)
+            strip, width = _revealed_strip(fx_map, fy_map, ego)
+            covered = carried.sum(axis=0)
             for k, mask in enumerate(carried):
-                # only an object cut by the previous frame's border goes on beyond it
-                reveal = (_continued(mask, sideways, vertical, reach)
-                          & _within_depth_of(mask, depth)
-                          if reach and _touches_border(masks[k]) else None)
+                # only an object cut by the border goes on beyond what was carried
+                reveal = None
+                if _touches_border(masks[k]) or _touches_border(mask, _BORDER_SLACK_PX):
+                    others = covered > mask  # the other objects' carried pixels
+                    offered = (_beside_border(mask, width) & strip & ~others
+                               & _near_depth_of(mask, depth, c.surface))
+                    reveal = Reveal(offered, rays, others)
                 refined[k] = refine(mask, depth, fx, c.surface, reveal=reveal)
         sizes = np.maximum(carried.reshape(len(carried), -1).sum(axis=1), 1)
         # of the carried pixels only (revealed ones have no previous frame to agree with)
@@ -216,31 +230,71 @@ class DepthFlowTracker:
                        tolerance_rel=self.config.consistency_rel)
 
 
-def _continued(mask: np.ndarray, sideways: np.ndarray, vertical: np.ndarray, reach: int
-               ) -> np.ndarray:
-    """The newly seen pixels that continue ``mask`` straight out to the border: along
-    its rows into a left or right strip, along its columns into a top or bottom one
-    (never sideways along the border, so a mask cannot creep along the floor there)."""
+def _revealed_strip(fx_map: np.ndarray, fy_map: np.ndarray, ego: EgoMap | None
+                    ) -> tuple[np.ndarray, int]:
+    """What this frame shows that the previous one did not see, at the border: (H, W)
+    bool pixels that flow or the camera's motion place beyond the previous frame (flow
+    is weakest at the border, where it has no pixels beyond to match), grown by a
+    pixel so that it meets the carried mask; and how far into the image a mask may
+    reach for it (pixels, with :data:`_BORDER_SLACK_PX`)."""
+    sideways, vertical, reach = revealed(fx_map, fy_map)
+    strip = sideways | vertical
+    if ego is not None:
+        sideways, vertical, ego_reach = revealed(ego.map_x, ego.map_y)
+        strip |= sideways | vertical
+        reach = max(reach, ego_reach)
+    slack = 3
+    grown = cv2.dilate(strip.view(np.uint8), np.ones((slack, slack), np.uint8)).view(bool)
+    return grown, reach + _BORDER_SLACK_PX
+
+
+def _beside_border(mask: np.ndarray, width: int) -> np.ndarray:
+    """(H, W) bool: pixels within ``width`` of the image border, not in ``mask``, that
+    continue it out to the border: from a mask pixel at most ``width`` away, going
+    toward the border at least as far as along it (an hourglass), so a mask cut by the
+    border reaches it again however it left it, but creeps along the border only as
+    far as the view moved."""
+    reach = np.arange(-width, width + 1)
+    across_x = (np.abs(reach)[:, None] <= np.abs(reach)[None, :]).astype(np.uint8)
     mask8 = mask.view(np.uint8)
-    along_rows = cv2.dilate(mask8, np.ones((1, 2 * reach + 1), np.uint8)).view(bool)
-    along_cols = cv2.dilate(mask8, np.ones((2 * reach + 1, 1), np.uint8)).view(bool)
-    return sideways & along_rows | vertical & along_cols
+    toward_x = cv2.dilate(mask8, across_x).view(bool)  # to the left or right border
+    toward_y = cv2.dilate(mask8, np.ascontiguousarray(across_x.T)).view(bool)
+    zone_x, zone_y = np.zeros_like(mask), np.zeros_like(mask)
+    zone_x[:, :width] = zone_x[:, -width:] = True
+    zone_y[:width] = zone_y[-width:] = True
+    return (zone_x & toward_x | zone_y & toward_y) & ~mask
 
 
-def _within_depth_of(mask: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """(H, W) bool: pixels within the depth range of most of ``mask`` (its 5th to 95th
-    percentile): a few pixels of background the mask took on are not continued."""
+def _near_depth_of(mask: np.ndarray, depth: np.ndarray, rule: SurfaceRule) -> np.ndarray:
+    """(H, W) bool: pixels within one depth step (``rule``'s continuity at that depth)
+    of the depth range of most of ``mask`` (its 5th to 95th percentile). An object
+    coming into view goes on at about the depths it has, a step further each frame;
+    the floor behind a small object, reached through its base, lies beyond."""
     d = depth[mask]
     d = d[np.isfinite(d)]
     if d.size == 0:
         return np.zeros(depth.shape, bool)
     low, high = np.percentile(d, [5, 95])
+    low -= rule.continuity_abs_m + rule.continuity_rel * low
+    high += rule.continuity_abs_m + rule.continuity_rel * high
     with np.errstate(invalid="ignore"):
         return (depth >= low) & (depth <= high)
 
 
-def _touches_border(mask: np.ndarray) -> bool:
-    return bool(mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())
+def _touches_border(mask: np.ndarray, within: int = 1) -> bool:
+    return bool(mask[:within].any() or mask[-within:].any() or mask[:, :within].any()
+                or mask[:, -within:].any())
+
+
+@lru_cache(maxsize=4)
+def _pinhole_rays(height: int, width: int, f: float) -> np.ndarray:
+    """(H, W, 3) rays of a frame without intrinsics: the focal length the tracker
+    assumes (``f``), centred."""
+    v, u = np.mgrid[0:height, 0:width].astype(np.float32)
+    rays = np.stack([(u - (width - 1) / 2) / f, (v - (height - 1) / 2) / f,
+                     np.ones_like(u)], axis=-1)
+    rays.flags.writeable = False
+    return rays
 
 
 def _checked(frame: TrackingFrame, masks: np.ndarray, ids: np.ndarray

@@ -3,9 +3,12 @@ continuous surface its mask covers (the rule of the ``depth_box`` segmenter,
 :func:`~spatial_vqa_ros.perception.depth_box.surface_pieces`), so pixels that flow
 smeared onto the wall behind it, or onto a neighbour in front, are cut away.
 
-Refinement only trims: a mask grows (an object coming closer) through the backward
-maps that carry it, never here, so a mask cannot creep along the floor its object
-stands on from frame to frame.
+Refinement only trims, except at the image border: a mask grows (an object coming
+closer) through the backward maps that carry it, and beyond them only by the pixels
+the caller offers as ``reveal`` (what a pan brings into view beside a mask cut by the
+border). Those join on the object's surface but never on the surface it stands on
+(``support_plane``, ``depth_box``'s rule) nor on what they reach only through it, so a
+mask cannot creep along the floor from frame to frame.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ...core.objects import depth_continuous_pieces
 from ..depth_box import surface_pieces
+from ..support_plane import support_pixels
 
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
@@ -35,6 +40,19 @@ class SurfaceRule:
     erode_px: int = 2
 
 
+@dataclass(frozen=True)
+class Reveal:
+    """What a pan brought into view beside a mask cut by the image border, where no
+    mask could be carried from: ``pixels`` (H, W) bool, offered to the mask; ``rays``
+    (H, W, 3) the camera's rays, to find the plane the object stands on; ``others``
+    (H, W) bool the other tracked objects' pixels, left out of that search (a
+    neighbour's top beside the base would pass for the floor)."""
+
+    pixels: np.ndarray
+    rays: np.ndarray
+    others: np.ndarray
+
+
 def bounding_box(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
     """The mask's pixel box grown by ``pad`` (clipped to the image), or None if empty."""
     rows = np.flatnonzero(mask.any(axis=1))
@@ -47,15 +65,17 @@ def bounding_box(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
 
 
 def refine(mask: np.ndarray, depth_m: np.ndarray, fx: float, rule: SurfaceRule, *,
-           reveal: np.ndarray | None = None) -> np.ndarray:
+           reveal: Reveal | None = None) -> np.ndarray:
     """``mask`` (H, W) bool trimmed to the depth-continuous surfaces it covers, their
     one-pixel rim, and the pixels without depth inside it.
 
-    ``reveal`` (H, W) bool: pixels just brought into view at the image border beside
-    the mask, where no mask could be carried from. Those on the surfaces the mask
-    covers join it (they do not vote), so an object coming into view is followed to
-    the border and stays cut by it, rather than stopping where the last frame ended."""
-    grown = mask | reveal if reveal is not None else mask
+    ``reveal``: pixels just brought into view at the image border beside the mask.
+    Those on the surfaces the mask covers join it (they do not vote), so an object
+    coming into view is followed to the border and stays cut by it, rather than
+    stopping where the last frame ended; but not those on the plane the object stands
+    on (the floor is depth-continuous with the object's base), nor those that reached
+    the object only through that plane."""
+    grown = mask | reveal.pixels if reveal is not None else mask
     window = bounding_box(grown, 1)
     if window is None:
         return mask
@@ -79,7 +99,40 @@ def refine(mask: np.ndarray, depth_m: np.ndarray, fx: float, rule: SurfaceRule, 
     kept = surface | (pieces == 0) & (beside | interior & ~np.isfinite(depth))
     out = np.zeros_like(mask)
     out[window] = crop & kept
+    joined = out & ~mask
+    if reveal is None or not joined.any():
+        return out
+    core = np.zeros_like(mask)
+    core[window] = interior
+    return _off_support(out, joined, core, depth_m=depth_m, reveal=reveal, rule=rule)
+
+
+def _off_support(mask: np.ndarray, joined: np.ndarray, core: np.ndarray, *,
+                 depth_m: np.ndarray, reveal: Reveal, rule: SurfaceRule) -> np.ndarray:
+    """``mask`` less its ``joined`` (revealed) pixels on the surface the object stands
+    on, found beside the carried part's box as ``depth_box`` finds it (other objects'
+    pixels left out), and less the revealed pixels the cut leaves without depth-
+    continuous contact with the carried ones."""
+    window = bounding_box(mask & ~joined, 0)
+    if window is None:
+        return mask & ~joined
+    box = (window[1].start, window[0].start, window[1].stop, window[0].stop)
+    apart = np.where(reveal.others & ~mask, np.float32(np.nan), depth_m)
+    support = support_pixels(apart, reveal.rays, mask, box, core)
+    out = mask & ~(support & joined)
+    window = bounding_box(out, 1)
+    assert window is not None
+    depth = depth_m[window]
+    threshold = rule.continuity_abs_m + rule.continuity_rel * np.nan_to_num(depth)
+    pieces, count = depth_continuous_pieces(depth, out[window], threshold)
+    holds = np.zeros(count + 1, bool)
+    holds[pieces[(out & ~joined)[window]]] = True
+    holds[0] = False
+    held = holds[pieces]
+    # a revealed pixel at a depth step (label 0) stays on the rim of a held piece
+    rim = (pieces == 0) & cv2.dilate(held.view(np.uint8), _CROSS).view(bool)
+    out[window] &= ~joined[window] | held | rim
     return out
 
 
-__all__ = ["SurfaceRule", "bounding_box", "refine"]
+__all__ = ["Reveal", "SurfaceRule", "bounding_box", "refine"]

@@ -3,6 +3,8 @@ without its pose), objects leaving the view, and a gripper that moves by itself.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pytest
 from tracking_support import iou, rendered
@@ -93,3 +95,60 @@ def test_an_object_coming_into_view_at_the_border_is_followed_to_the_border():
     assert mask[10:50, 0].all()  # still cut by the border, so the core calls it partial
     assert iou(out.masks, box[None])[0] >= 0.9
     assert not mask[:10].any() and not mask[50:].any()  # not onto the wall
+
+
+@lru_cache(maxsize=2)
+def _panning(seed: int, start: int, stop: int):
+    """Frames ``start``..``stop`` of the moving-camera benchmark's recording of room
+    ``seed`` (glide and pan, Kinect-like depth noise, 320x240) as tracker input, with
+    each frame's rendered instance ids."""
+    from spatial_vqa_ros.perception.types import SensorInputs, TrackingFrame
+    from spatial_vqa_ros.synthetic.live_scoring import PERIOD_NS, glide_and_pan, pose_matrix
+    from spatial_vqa_ros.synthetic.render import DepthNoise, render
+    from spatial_vqa_ros.synthetic.scenes import random_camera
+
+    scenes = glide_and_pan(seed, 60, random_camera(np.random.default_rng(seed), 320, 240))
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(start, stop + 1):
+        r = render(scenes[k], DepthNoise(), rng)
+        out.append((TrackingFrame(SensorInputs(r.rgb, r.camera, r.depth_m), r.depth_m,
+                                  k * PERIOD_NS, pose_matrix(scenes[k])), r.instance_ids))
+    return tuple(out)
+
+
+def _follow(seed: int, start: int, stop: int, target: int):
+    """(mask, true mask, instance ids) of ``target`` on each frame after ``start``,
+    every object seen at ``start`` given to the tracker with its true mask."""
+    frames = _panning(seed, start, stop)
+    first, ids0 = frames[0]
+    seen, counts = np.unique(ids0, return_counts=True)
+    seen = seen[(seen != 0) & (counts >= 100)].astype(np.int64)
+    tracker = DepthFlowTracker()
+    tracker.init(first, ids0[None] == seen[:, None, None], seen)
+    k = int(np.flatnonzero(seen == target)[0])
+    return [(tracker.track(frame).masks[k], ids == target, ids) for frame, ids in frames[1:]]
+
+
+def test_an_object_entering_at_the_border_is_followed_without_taking_the_floor():
+    # room 0's crate comes into view at the left border while the camera pans: its
+    # visible part more than doubles; the floor, depth-continuous with its base, is
+    # revealed beside it on every frame
+    steps = _follow(0, 15, 26, target=1)
+    assert steps[5][1].sum() >= 2 * steps[0][1].sum()
+    for mask, true, _ in steps[:5]:  # frames 16-21, before a book on it comes into view
+        assert (mask & true).sum() / (mask | true).sum() >= 0.9
+        assert mask[:, 0].sum() >= 0.8 * true[:, 0].sum()  # cut by the border, as it is
+    for mask, _, ids in steps:
+        assert (mask & (ids == 0)).sum() <= 0.02 * mask.sum()  # no floor streak
+
+
+def test_an_object_cut_by_the_border_stays_cut():
+    # room 3's table runs out of the right border while the camera turns back: the mask
+    # must reach the border wherever the table does, so the gate bounds the table
+    steps = _follow(3, 38, 52, target=1)
+    for mask, true, ids in steps:
+        assert true[:, -1].sum() >= 100
+        assert mask[:, -1].sum() >= 0.6 * true[:, -1].sum()
+        assert (mask & true).sum() / (mask | true).sum() >= 0.75
+        assert (mask & (ids == 0)).sum() <= 0.02 * mask.sum()
