@@ -17,10 +17,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .cut_bounds import without_lower
+import numpy as np
+
+from .cut_bounds import hidden_causes, hidden_reach, without_lower
 from .far_side import FAR_SIDE_PRIOR_K, bound_far_side
 from .objects import ObjectEstimate
+from .occlusion import merge_hidden
 from .scene_frame import SceneFrame
+
+#: Straight down in the scene frame.
+_DOWN = np.array([[0.0, 0.0, -1.0]])
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,16 @@ def _tops_below(estimates: list[ObjectEstimate]) -> list[float]:
 
 
 def _support_below(e: ObjectEstimate, estimates: list[ObjectEstimate], top_below: float,
-                   z_lo: float) -> float:
-    """Height of the surface the object stands on: an object top, else the floor.
+                   z_lo: float) -> tuple[float, bool]:
+    """Height of the surface the object stands on: an object top, else the floor; and
+    whether the view shows it under the object.
 
     The object hiding the base is the first candidate (a mug behind a table's front
     edge stands on the table, even when the table's box, seen from the front, is too
     shallow to reach under the mug); then the highest object top under it whose
-    footprint overlaps (``top_below``, :func:`_tops_below`).
+    footprint overlaps (``top_below``, :func:`_tops_below`). When the object hiding the
+    base is taken and its box ends before the object's front (along the view), the view
+    cannot tell a mug on the table from a bin on the floor behind a box: not shown.
     """
     if 0 <= e.base_occluder < len(estimates):
         occluder = estimates[e.base_occluder]
@@ -90,8 +99,10 @@ def _support_below(e: ObjectEstimate, estimates: list[ObjectEstimate], top_below
             lateral_overlap = abs(occluder.center_scene[1] - e.center_scene[1]) < (
                 occluder.extent_scene[1] + e.extent_scene[1]) / 2
             if 0.0 < top <= z_lo + 0.01 and lateral_overlap:
-                return top
-    return float(top_below)
+                under = (occluder.center_scene[0] + occluder.extent_scene[0] / 2
+                         > e.center_scene[0] - e.extent_scene[0] / 2)
+                return top, bool(under)
+    return float(top_below), True
 
 
 def snap_to_support(estimates: list[ObjectEstimate], config: CompletionConfig
@@ -105,14 +116,26 @@ def snap_to_support(estimates: list[ObjectEstimate], config: CompletionConfig
             continue
         z_lo = e.center_scene[2] - e.extent_scene[2] / 2
         z_hi = e.center_scene[2] + e.extent_scene[2] / 2
-        support = _support_below(e, estimates, tops[i], z_lo)
+        support, shown = _support_below(e, estimates, tops[i], z_lo)
         gap = z_lo - support
         base_hidden = e.occluded_bottom > config.occluded_bottom and gap <= config.max_hidden_m
         if gap <= config.snap_m + config.snap_rel * (z_hi - z_lo) or base_hidden:
-            out.append(_with_z_range(e, min(support, z_lo), z_hi))
+            base = min(support, z_lo)
+            snapped = _with_z_range(e, base, z_hi)
+            # on a support the view does not show under it, the base may still reach
+            # down to the floor: a hidden part below, behind the object hiding it
+            out.append(snapped if shown or base <= 0.0 else _may_reach_down(snapped, base))
         else:
             out.append(e)
     return out
+
+
+def _may_reach_down(e: ObjectEstimate, base_m: float) -> ObjectEstimate:
+    directions, reach, causes = merge_hidden(
+        (np.asarray(e.hidden_directions, float).reshape(-1, 3), hidden_reach(e),
+         hidden_causes(e)), _DOWN, np.array([[0.0, base_m]]), cause="occluded")
+    return replace(e, hidden_directions=directions, hidden_reach_m=reach,
+                   hidden_causes=causes)
 
 
 def _resting(estimates: list[ObjectEstimate], config: CompletionConfig) -> list[bool]:
@@ -124,7 +147,7 @@ def _resting(estimates: list[ObjectEstimate], config: CompletionConfig) -> list[
             out.append(False)
             continue
         z_lo = float(e.center_scene[2] - e.extent_scene[2] / 2)
-        out.append(z_lo - _support_below(e, estimates, tops[i], z_lo) <= config.resting_m)
+        out.append(z_lo - _support_below(e, estimates, tops[i], z_lo)[0] <= config.resting_m)
     return out
 
 

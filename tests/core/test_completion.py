@@ -1,7 +1,8 @@
 """Support completion: an object extends down to the floor or to the top of the object
-it stands on; the search for that top runs over every pair of objects in a frame, on
-plain floats (``completion._tops_below``), and must find what the straightforward
-search finds."""
+it stands on (and keeps a hidden part below when the view cannot show that top under
+it); the search for that top runs over every pair of objects in a frame, on plain
+floats (``completion._tops_below``), and must find what the straightforward search
+finds."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from spatial_vqa_ros.core.completion import (
     complete_objects,
     snap_to_support,
 )
+from spatial_vqa_ros.core.gate import judge
 
 
 def _reference_tops_below(estimates) -> list[float]:
@@ -75,3 +77,30 @@ def test_completion_leaves_unlocalised_objects_as_they_are():
     lost = replace(est("cup", [2.0, 0.0, 0.5]), localised=False)
     (out,) = complete_objects([lost], SCENE)
     assert out is lost
+
+
+def test_a_bin_behind_a_box_may_reach_down_to_the_floor_behind_it():
+    """The box hides the bin's base, and its top is where the bin's visible part ends:
+    the bin may stand on the box (a mug behind a table's edge) or on the floor behind
+    it. The box ends before the bin's front, so the view cannot tell: the bin is snapped
+    to the box's top, but keeps a hidden part below it, down to the floor."""
+    box = est("box", [2.2, 0.0, 0.2], (0.3, 0.5, 0.4))  # x 2.05-2.35, top 0.4
+    bin_top = replace(est("trash can", [2.9, 0.0, 0.5], (0.2, 0.3, 0.2)),  # seen 0.4-0.6
+                      occluded_bottom=0.9, base_occluder=0)
+    _, snapped = snap_to_support([box, bin_top], CompletionConfig())
+    assert snapped.extent_scene[2] == pytest.approx(0.2)
+    assert snapped.hidden_directions.tolist() == [[0.0, 0.0, -1.0]]
+    assert snapped.hidden_causes == ("occluded",)
+    assert snapped.hidden_reach_m[0].tolist() == pytest.approx([0.0, 0.4])
+    verdict = judge("height", snapped, floor_found=True)
+    assert verdict.reason == "occluded"
+    assert "anywhere from 0.20 to 0.60 m" in verdict.message
+
+
+def test_a_mug_on_a_table_that_reaches_under_it_rests_on_it_with_nothing_below():
+    table = est("table", [2.3, 0.0, 0.375], (0.8, 1.2, 0.75))  # x 1.9-2.7, top 0.75
+    mug = replace(est("mug", [2.2, 0.1, 0.8], (0.08, 0.08, 0.08)),  # base 0.76, hidden
+                  occluded_bottom=0.9, base_occluder=0)
+    _, snapped = snap_to_support([table, mug], CompletionConfig())
+    assert snapped.center_scene[2] - snapped.extent_scene[2] / 2 == pytest.approx(0.75)
+    assert snapped.hidden_directions.shape == (0, 3)
