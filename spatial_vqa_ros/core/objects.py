@@ -38,6 +38,7 @@ from .occlusion import (
     merge_hidden,
     occluder_reach_px,
     occlusion_directions,
+    up_reach_behind,
 )
 from .outline import SIDES, GridAnalysis, analyse_grid, median_by_label
 from .scene_frame import SceneFrame
@@ -276,7 +277,8 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     fraction = {side: analysis.occluded_fractions((side,)) for side in SIDES} | {
         "outline": analysis.occluded_fractions(("left", "right", "top"))}
     view = _HiddenView(crops, analysis, config, scene, s, seg.shape,
-                       (capture.camera.fx, capture.camera.fy), fraction)
+                       (capture.camera.fx, capture.camera.fy), fraction,
+                       highs[:, 2].astype(np.float64))
     far_z = np.zeros(n)
     far_z[nonempty] = np.maximum.reduceat(z, group_starts) if group_starts.size else 0.0
     behind_x = _behind_x(analysis, depth, grid_rays, scene, n)
@@ -382,6 +384,8 @@ class _HiddenView:
     focal_px: tuple[float, float]
     #: side -> (n + 1,) occluded fraction of that side of each label's outline.
     fraction: dict[str, np.ndarray]
+    #: (n,) seen top (scene z) of each object's box (NaN without points).
+    top_z: np.ndarray
 
     def hidden(self, label: int, cut_sides: dict[str, bool], extent: np.ndarray, *,
                bottom_z_m: float, far_depth_m: float) -> Hidden:
@@ -396,16 +400,22 @@ class _HiddenView:
         directions = hidden_directions(cut_sides, rotation)
         hidden: Hidden = (directions, border_reach(directions, extent),
                           ("border",) * len(directions))
-        occluded = {}
+        occluded, up_reach = {}, {}
+        camera_z = float(self.scene.camera_position_scene[2]) if self.scene.floor_found \
+            else float("nan")
         for side in open_sides:
             occluder = int(self.analysis.occluder[side][label])
             occluded[side] = occluder_reach_px(
                 side, self.crops[label - 1], self.crops[occluder - 1] if occluder else None,
                 self.grid_shape)
+            if occluder:
+                up_reach[side] = up_reach_behind(float(self.top_z[label - 1]),
+                                                 float(self.top_z[occluder - 1]), camera_z)
         if occluded:
             more, more_reach = occlusion_directions(
                 occluded, extent_scene=extent, rotation_scene_from_cam=rotation,
-                far_depth_m=far_depth_m, focal_px=self.focal_px, stride=self.stride)
+                far_depth_m=far_depth_m, focal_px=self.focal_px, stride=self.stride,
+                up_reach_m=up_reach)
             # occlusion_directions gives each axis once: with no border direction to
             # merge with, its rows are the result as they are
             hidden = merge_hidden(hidden, more, more_reach, cause="occluded") \

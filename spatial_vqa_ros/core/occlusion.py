@@ -13,12 +13,20 @@ object may continue behind it. It cannot continue farther than two things allow:
   that is no known mask (unlabelled), or whose mask reaches the image border on that
   side, gives no view bound.
 
+Above an object's seen top, an occluder hides nothing higher than its own top when
+the camera is above that top: a ray grazing the occluder's top descends beyond it, so
+every point it hides lies lower (``up_reach_behind``). An object seen to stand taller
+than the occluder in front of it then has its height in view, and image-up behind the
+occluder is only "farther" (a camera looking down sees image-up as both).
+
 Below an object lies at most the floor: a "down" direction, whatever hides it, reaches
 no lower than the floor when one is found. Chains (an object hidden behind an occluder
 that is itself hidden) are bounded by the first occluder only.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -45,22 +53,49 @@ def occluder_reach_px(side: str, crop: tuple[slice, slice],
     return float(max(other.stop - own.stop, 1))
 
 
+#: Slack on an occluder's measured top [m] (its box is pushed out by the depth noise
+#: already; this covers a few dropped edge pixels).
+TOP_SLACK_M = 0.02
+
+
+def up_reach_behind(own_top_z_m: float, occluder_top_z_m: float, camera_z_m: float
+                    ) -> float:
+    """How far above its seen top (scene z) an object can continue behind an occluder
+    whose seen top is ``occluder_top_z_m``: every point the occluder hides lies below
+    its top when the camera is above it (see the module docstring); inf when the camera
+    is not above it or a height is unknown."""
+    top = occluder_top_z_m + TOP_SLACK_M
+    if not (math.isfinite(own_top_z_m) and math.isfinite(top) and math.isfinite(camera_z_m)):
+        return math.inf
+    if camera_z_m <= top:
+        return math.inf
+    return max(top - own_top_z_m, 0.0)
+
+
 def occlusion_directions(occluded_sides: dict[str, float], *, extent_scene: np.ndarray,
                          rotation_scene_from_cam: np.ndarray, far_depth_m: float,
-                         focal_px: tuple[float, float], stride: int
+                         focal_px: tuple[float, float], stride: int,
+                         up_reach_m: dict[str, float] | None = None
                          ) -> tuple[np.ndarray, np.ndarray]:
     """(k, 3) unit scene axes and (k, 2) reaches [0, max] of the parts that may lie
     behind occluders; ``occluded_sides``: side -> occluder reach in grid pixels (see
-    :func:`occluder_reach_px`). Two sides that move the part along one axis give it
-    once, with the wider reach."""
+    :func:`occluder_reach_px`); ``up_reach_m``: side -> the most its occluder lets the
+    object rise above its seen top (:func:`up_reach_behind`; absent: no such bound),
+    and an "up" that bound closes is no hidden direction. Two sides that move the part
+    along one axis give it once, with the wider reach."""
     # per object in every frame: plain floats keyed by the axis, arrays built once
     reach: dict[tuple[float, ...], float] = {}
+    up_reach_m = up_reach_m or {}
     for side, pixels in occluded_sides.items():
         focal = focal_px[0] if side in ("left", "right") else focal_px[1]
         for axis, row, lean in side_directions(side, rotation_scene_from_cam):
             cap = max(MAX_OBJECT_EXTENT_M - float(extent_scene[axis]), 0.0)
             view = pixels * stride * far_depth_m / (focal * lean)
             bound = min(cap, view)
+            if row[2] > 0.5:
+                bound = min(bound, up_reach_m.get(side, math.inf))
+                if bound <= 0.0:
+                    continue
             key = tuple(row.tolist())
             reach[key] = max(reach[key], bound) if key in reach else bound
     directions = np.array(list(reach), float).reshape(-1, 3)

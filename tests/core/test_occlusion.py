@@ -13,9 +13,15 @@ from spatial_vqa_ros.core.camera import CameraIntrinsics
 from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.cut_bounds import MAX_OBJECT_EXTENT_M
 from spatial_vqa_ros.core.objects import ObjectConfig, lift_objects
-from spatial_vqa_ros.core.occlusion import merge_hidden, occluder_reach_px, occlusion_directions
+from spatial_vqa_ros.core.occlusion import (
+    TOP_SLACK_M,
+    merge_hidden,
+    occluder_reach_px,
+    occlusion_directions,
+    up_reach_behind,
+)
 from spatial_vqa_ros.core.outline import _main_occluder, analyse_grid, median_by_label
-from spatial_vqa_ros.core.scene_frame import camera_aligned_frame
+from spatial_vqa_ros.core.scene_frame import camera_aligned_frame, scene_frame_from_floor
 
 F = 100.0
 LEFT, RIGHT = (0.0, 1.0, 0.0), (0.0, -1.0, 0.0)
@@ -194,3 +200,81 @@ def test_merging_hidden_parts_keeps_the_first_cause_and_the_wider_reach():
     empty = merge_hidden((np.zeros((0, 3)), np.zeros((0, 2)), ()), np.zeros((0, 3)),
                          np.zeros((0, 2)), cause="occluded")
     assert empty[0].shape == (0, 3) and empty[1].shape == (0, 2) and empty[2] == ()
+
+
+UP = (0.0, 0.0, 1.0)
+FARTHER = (1.0, 0.0, 0.0)
+
+
+def _peaked_box_under_a_board(board_m: float):
+    """A camera 1.5 m above the floor looking 30 degrees down at a wall (5 m); a
+    box at 3 m (label 1) whose top outline peaks at row 30 (column 60) and falls to
+    row 50 at its sides (columns 40-80), bottom row 70; a board (label 2, at
+    ``board_m``, rows 42-55, columns 30-48) hides the top of the box's left flank."""
+    h, w = 100, 140
+    depth = np.full((h, w), 5.0)
+    seg = np.zeros((h, w), np.int32)
+    rows = np.arange(h)[:, None]
+    cols = np.arange(w)[None, :]
+    box = (cols >= 40) & (cols <= 80) & (rows >= 30 + np.abs(cols - 60)) & (rows < 70)
+    depth[box], seg[box] = 3.0, 1
+    depth[42:55, 30:49], seg[42:55, 30:49] = board_m, 2
+    camera = CameraIntrinsics(w, h, F, F, w / 2, h / 2)
+    capture = Capture(np.zeros((h, w, 3), np.uint8), depth.astype(np.float32), camera)
+    obs = Observations(seg, ("box", "board"), np.ones(2, np.float32), np.array([1, 2]))
+    tilt = np.radians(30.0)
+    scene = scene_frame_from_floor(np.array([0.0, -np.cos(tilt), -np.sin(tilt)]), 1.5)
+    return capture, obs, scene
+
+
+def _directions_of(e) -> set[tuple[float, ...]]:
+    return {tuple(d) for d in e.hidden_directions}
+
+
+def test_an_occluder_lower_than_the_seen_top_hides_no_height_only_what_lies_farther():
+    """The board (top 0.34 m in the scene) hides the box's left flank from above; the
+    box is seen up to 0.52 m. Rays over the board descend behind it, so what it hides
+    lies below 0.34 m: the box may go on farther there, not higher."""
+    capture, obs, scene = _peaked_box_under_a_board(2.7)
+    box, board = lift_objects(capture, obs, scene, ObjectConfig(stride=1))
+    assert board.center_scene[2] + board.extent_scene[2] / 2 == pytest.approx(0.337, abs=0.01)
+    assert box.center_scene[2] + box.extent_scene[2] / 2 == pytest.approx(0.52, abs=0.01)
+    # the board also hides the flank's side: left stays open, up does not
+    assert _directions_of(box) == {FARTHER, LEFT}
+    assert set(box.hidden_causes) == {"occluded"}
+
+
+def test_an_occluder_above_the_seen_top_leaves_up_open_as_far_as_its_top():
+    """Nearer (2 m), the same board stands 0.60 m high in the scene, above the box's
+    seen top: the box may rise behind it (here as far as the board's silhouette reaches
+    above the box's outline, which is less than the board's top allows)."""
+    capture, obs, scene = _peaked_box_under_a_board(2.0)
+    box, board = lift_objects(capture, obs, scene, ObjectConfig(stride=1))
+    board_top = board.center_scene[2] + board.extent_scene[2] / 2
+    box_top = box.center_scene[2] + box.extent_scene[2] / 2
+    assert board_top > box_top + 0.05
+    cause, reach = _reach_along(box, UP)
+    assert cause == "occluded"
+    assert 0.0 < reach <= board_top + TOP_SLACK_M - box_top
+
+
+def test_up_reach_behind_an_occluder_is_bounded_only_with_the_camera_above_its_top():
+    assert up_reach_behind(0.5, 0.3, 1.5) == 0.0
+    assert up_reach_behind(0.5, 0.7, 1.5) == pytest.approx(0.2 + TOP_SLACK_M)
+    assert up_reach_behind(0.5, 0.3, 0.2) == np.inf  # camera below: rays rise behind it
+    assert up_reach_behind(0.5, 0.3, float("nan")) == np.inf  # no floor, no camera height
+    assert up_reach_behind(float("nan"), 0.3, 1.5) == np.inf
+
+
+def test_an_up_closed_by_its_occluder_is_no_hidden_direction():
+    tilt = np.radians(30.0)
+    rotation = scene_frame_from_floor(np.array([0.0, -np.cos(tilt), -np.sin(tilt)]),
+                                      1.5).rotation_scene_from_cam
+    kwargs = dict(extent_scene=np.array([0.3, 0.3, 0.3]), rotation_scene_from_cam=rotation,
+                  far_depth_m=3.0, focal_px=(F, F), stride=1)
+    open_dirs, _ = occlusion_directions({"top": 10.0}, **kwargs)
+    assert {tuple(d) for d in open_dirs} == {FARTHER, UP}
+    closed, reach = occlusion_directions({"top": 10.0}, up_reach_m={"top": 0.0}, **kwargs)
+    assert [tuple(d) for d in closed] == [FARTHER] and reach[0, 1] > 0
+    bounded, reach = occlusion_directions({"top": 10.0}, up_reach_m={"top": 0.05}, **kwargs)
+    assert reach[[tuple(d) for d in bounded].index(UP), 1] == pytest.approx(0.05)
