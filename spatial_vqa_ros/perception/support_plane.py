@@ -78,7 +78,7 @@ def support_pixels(depth: np.ndarray, rays: np.ndarray, mask: np.ndarray, box: B
         candidates = np.flatnonzero(where.ravel())
         if candidates.size < config.min_pixels:
             continue
-        candidates = candidates[::max(1, candidates.size // 2000)]  # enough for a plane
+        candidates = candidates[::max(1, candidates.size // 1000)]  # enough for a plane
         beside = _points(depth, rays, candidates)
         # depth noise grows with range: the search tolerance does too
         tolerance_m = config.tolerance_abs_m + config.tolerance_rel * float(
@@ -149,8 +149,8 @@ def _ranked_planes(points: np.ndarray, tolerance_m: float, config: SupportConfig
     hold ``config.min_support`` of ``points``, most inliers first; every hypothesis is
     scored in one matrix product."""
     rng = np.random.default_rng(0)  # deterministic masks for the same frame
-    picks = np.stack([rng.choice(len(points), 3, replace=False)
-                      for _ in range(config.iterations)])
+    # a triple that repeats a point has no normal and is dropped below with the others
+    picks = rng.integers(0, len(points), (config.iterations, 3))
     a, b, c = points[picks[:, 0]], points[picks[:, 1]], points[picks[:, 2]]
     normals = np.cross(b - a, c - a)
     norms = np.linalg.norm(normals, axis=1)
@@ -159,13 +159,19 @@ def _ranked_planes(points: np.ndarray, tolerance_m: float, config: SupportConfig
     offsets = -np.einsum("ij,ij->i", normals, a[upright])
     inliers = np.abs(points @ normals.T + offsets) < tolerance_m
     counts = inliers.sum(axis=0)
+    enough = counts >= config.min_support * len(points)
+    remaining = np.flatnonzero(enough)[np.argsort(-counts[enough], kind="stable")]
     planes: list[_Plane] = []
     taken = np.zeros(len(points), bool)
-    for k in np.argsort(-counts, kind="stable"):
-        if counts[k] < config.min_support * len(points) or len(planes) == config.hypotheses:
+    while remaining.size and len(planes) < config.hypotheses:
+        # the first, in order of support, not mostly on the planes already taken (the
+        # same surface again); what it skips would be skipped one by one too
+        fresh = (inliers[:, remaining] & ~taken[:, None]).sum(axis=0)
+        distinct = np.flatnonzero(fresh >= 0.5 * counts[remaining])
+        if distinct.size == 0:
             break
-        if (inliers[:, k] & ~taken).sum() < 0.5 * counts[k]:
-            continue  # mostly the same inliers as a better plane: the same surface
+        k = remaining[distinct[0]]
+        remaining = remaining[distinct[0] + 1:]
         taken |= inliers[:, k]
         sign = 1.0 if offsets[k] >= 0 else -1.0
         planes.append(_Plane(sign * normals[k], sign * float(offsets[k])))
