@@ -155,9 +155,10 @@ def score_frame(scores: GeometryScores, result: FrameResult, truth: SceneTruth) 
     stated = [(e, truth_by_id[e.source_id]) for e in result.estimates
               if e.localised and e.source_id in truth_by_id]
     floor_found = result.scene.floor_found
+    camera = _camera_as_service(result)
     for e, t in stated:
         for name in SIZE_MEASURES:  # per category, as the one gate states sizes
-            verdict = judge(name, e, floor_found=floor_found)
+            verdict = judge(name, e, floor_found=floor_found, camera_scene=camera)
             if verdict.statable:
                 scores.rows.stated(name, object_categories(t), verdict.value,
                                    evaluate_measure(name, truth_box(t)))
@@ -182,9 +183,18 @@ def _score_floor(scores: GeometryScores, result: FrameResult, truth: SceneTruth)
     scores.camera_height_error_m.append(abs(scene.camera_height_m - truth.camera_height_m))
 
 
+def _camera_as_service(result: FrameResult) -> np.ndarray:
+    """The camera position the service gives the gate (``gate.judge_in_graph``): the
+    scene frame's camera with a floor, the origin without one; the sizes' support reads
+    the rays' lean from it, as answers do."""
+    scene = result.scene
+    return scene.camera_position_scene if scene.floor_found else np.zeros(3)
+
+
 def _count_coverage(scores: GeometryScores, result: FrameResult, truth: SceneTruth) -> None:
     by_source = {e.source_id: e for e in result.estimates}
     floor_found = result.scene.floor_found
+    camera = _camera_as_service(result)
     for t in truth.objects:
         if t.visible_pixel_count < MIN_PIXELS:
             continue
@@ -195,7 +205,8 @@ def _count_coverage(scores: GeometryScores, result: FrameResult, truth: SceneTru
             scores.objects_localised += 1
             scores.objects_stated += int(not e.partial)
         scores.rows.size_coverage(
-            *(localised and judge(name, e, floor_found=floor_found).statable
+            *(localised and judge(name, e, floor_found=floor_found,
+                                  camera_scene=camera).statable
               for name in SIZE_MEASURES))
 
 

@@ -7,6 +7,7 @@ from itertools import combinations
 
 import pytest
 
+from spatial_vqa_ros.core.gate import judge
 from spatial_vqa_ros.synthetic import SyntheticError
 from spatial_vqa_ros.synthetic.categories import object_categories
 from spatial_vqa_ros.synthetic.category_rows import CategoryRows
@@ -79,3 +80,23 @@ def test_score_frame_puts_every_localised_pair_in_its_rows_once() -> None:
     assert scores.rows.sized_visible == n_sized == scores.objects_visible
     widths = sum(sum(scores.rows.cell("width", c)[::2]) for c in ("whole",))
     assert widths == len(whole)
+
+
+def test_score_frame_states_sizes_with_the_camera_the_service_gives_the_gate() -> None:
+    """The benchmark's sizes are the service's: the gate is given the scene frame's
+    camera (``judge_in_graph``), from which the size support reads the rays' lean."""
+    scores = GeometryScores()
+    _, rendered, truth = render_case(0, style=TIDY_HIDDEN)
+    result = run_pipeline(rendered)
+    score_frame(scores, result, truth)
+    camera = result.scene.camera_position_scene
+    assert result.scene.floor_found
+    by_source = {e.source_id: e for e in result.estimates}
+    expected = {"width": 0, "height": 0}
+    for t in truth.objects:
+        e = by_source.get(t.id)
+        if t.visible_pixel_count < MIN_PIXELS or e is None or not e.localised:
+            continue
+        for size in expected:
+            expected[size] += judge(size, e, floor_found=True, camera_scene=camera).statable
+    assert scores.rows.sized_stated == expected
