@@ -13,15 +13,15 @@ Per frame, for all objects at once:
    fills in where the prior does not hold); one whose flow does not moved by itself
    (a cube a gripper pushes) and is carried by flow. Without a pose, flow carries all.
 4. The carried mask is trimmed to the depth-continuous surface it covers
-   (:mod:`.refine`, ``depth_box``'s rule). A mask cut by the image border goes on
-   into what the pan brings into view there (nothing to carry it from): the pixels
-   flow or the camera's motion place beyond the previous frame, beside the mask, on its
-   surface and within a depth step of its depths, so an object coming into view is
-   followed to the border and stays cut by it (partial) instead of stopping where the
+   (:mod:`.refine`, ``depth_box``'s rule). A mask cut by the image border (or a few
+   pixels short of it) goes on to the border, into what the pan brings into view
+   there and nothing can be carried to: the pixels between it and the border, on
+   its surface and within a depth step of its depths, so an object coming into view
+   is followed and stays cut by the border (partial) instead of stopping where the
    previous frame ended and passing for whole. The floor is depth-continuous with the
-   object's base, so revealed pixels on the plane the object stands on never join
-   (``support_plane``, the rule ``depth_box`` cuts its masks by), nor what they reach
-   only through it.
+   object's base, so those pixels never join on the plane the object stands on
+   (``support_plane``, the rule ``depth_box`` cuts its masks by), nor where they reach
+   the object only through it.
 
 Confidence is the share of the carried mask that the new frame confirms: on the object's
 depth surface and of the colour it had (flow's photometric check). An object whose mask
@@ -54,8 +54,16 @@ from .refine import Reveal, SurfaceRule, bounding_box, refine
 #: How far around flow's masks the camera's motion is computed (pixels, each side).
 _NEAR_PX = 8
 #: Beyond what the view revealed, how far a mask cut by the border may reach out to
-#: it (pixels): a mask that lost the border by a pixel or two finds it again.
+#: it (pixels).
 _BORDER_SLACK_PX = 3
+#: At most this share of the image's shorter side is taken as revealed in one frame
+#: (flow at the border has outliers; a pan that fast blurs anyway).
+_MAX_REVEALED_SHARE = 0.125
+#: One step of a fan toward a side: left, right (and transposed: up, down). A fan
+#: ``w`` steps deep holds the offsets with |dy| <= |dx| <= w on its side.
+_FANS_X = (np.array([[0, 0, 1], [0, 1, 1], [0, 0, 1]], np.uint8),
+           np.array([[1, 0, 0], [1, 1, 0], [1, 0, 0]], np.uint8))
+_FANS_Y = tuple(np.ascontiguousarray(fan.T) for fan in _FANS_X)
 
 
 @dataclass(frozen=True)
@@ -198,14 +206,14 @@ class DepthFlowTracker:
         refined = carried.copy()
         if depth is not None:
             rays = camera.rays() if camera is not None else _pinhole_rays(*frame.size_hw, fx)
-            strip, width = _revealed_strip(fx_map, fy_map, ego)
+            width = _revealed_width(fx_map, fy_map, ego)
             covered = carried.sum(axis=0)
             for k, mask in enumerate(carried):
                 # only an object cut by the border goes on beyond what was carried
                 reveal = None
-                if _touches_border(masks[k]) or _touches_border(mask, _BORDER_SLACK_PX):
+                if _touches_border(masks[k]) or _touches_border(mask, width):
                     others = covered > mask  # the other objects' carried pixels
-                    offered = (_beside_border(mask, width) & strip & ~others
+                    offered = (_beside_border(mask, width) & ~others
                                & _near_depth_of(mask, depth, c.surface))
                     reveal = Reveal(offered, rays, others)
                 refined[k] = refine(mask, depth, fx, c.surface, reveal=reveal)
@@ -230,22 +238,16 @@ class DepthFlowTracker:
                        tolerance_rel=self.config.consistency_rel)
 
 
-def _revealed_strip(fx_map: np.ndarray, fy_map: np.ndarray, ego: EgoMap | None
-                    ) -> tuple[np.ndarray, int]:
-    """What this frame shows that the previous one did not see, at the border: (H, W)
-    bool pixels that flow or the camera's motion place beyond the previous frame (flow
-    is weakest at the border, where it has no pixels beyond to match), grown by a
-    pixel so that it meets the carried mask; and how far into the image a mask may
-    reach for it (pixels, with :data:`_BORDER_SLACK_PX`)."""
-    sideways, vertical, reach = revealed(fx_map, fy_map)
-    strip = sideways | vertical
+def _revealed_width(fx_map: np.ndarray, fy_map: np.ndarray, ego: EgoMap | None) -> int:
+    """How far into the image (pixels) a mask cut by the border may reach out to it:
+    as far as flow or the camera's motion say this frame shows what the previous one
+    did not see (flow is weakest at the border, where it has no pixels beyond to
+    match), plus :data:`_BORDER_SLACK_PX`, so a mask a pixel or two short of the
+    border finds it again."""
+    reach = revealed(fx_map, fy_map)[2]
     if ego is not None:
-        sideways, vertical, ego_reach = revealed(ego.map_x, ego.map_y)
-        strip |= sideways | vertical
-        reach = max(reach, ego_reach)
-    slack = 3
-    grown = cv2.dilate(strip.view(np.uint8), np.ones((slack, slack), np.uint8)).view(bool)
-    return grown, reach + _BORDER_SLACK_PX
+        reach = max(reach, revealed(ego.map_x, ego.map_y)[2])
+    return min(reach, int(_MAX_REVEALED_SHARE * min(fx_map.shape))) + _BORDER_SLACK_PX
 
 
 def _beside_border(mask: np.ndarray, width: int) -> np.ndarray:
@@ -253,16 +255,21 @@ def _beside_border(mask: np.ndarray, width: int) -> np.ndarray:
     continue it out to the border: from a mask pixel at most ``width`` away, going
     toward the border at least as far as along it (an hourglass), so a mask cut by the
     border reaches it again however it left it, but creeps along the border only as
-    far as the view moved."""
-    reach = np.arange(-width, width + 1)
-    across_x = (np.abs(reach)[:, None] <= np.abs(reach)[None, :]).astype(np.uint8)
-    mask8 = mask.view(np.uint8)
-    toward_x = cv2.dilate(mask8, across_x).view(bool)  # to the left or right border
-    toward_y = cv2.dilate(mask8, np.ascontiguousarray(across_x.T)).view(bool)
-    zone_x, zone_y = np.zeros_like(mask), np.zeros_like(mask)
-    zone_x[:, :width] = zone_x[:, -width:] = True
-    zone_y[:width] = zone_y[-width:] = True
-    return (zone_x & toward_x | zone_y & toward_y) & ~mask
+    far as the view moved. Each side is computed on its band alone (2 x ``width``
+    deep), which holds every mask pixel that can reach it."""
+    band = 2 * width + 1
+    out = np.zeros_like(mask)
+    for part, fans, zone in ((np.s_[:, :band], _FANS_X, np.s_[:, :width]),
+                             (np.s_[:, -band:], _FANS_X, np.s_[:, -width:]),
+                             (np.s_[:band], _FANS_Y, np.s_[:width]),
+                             (np.s_[-band:], _FANS_Y, np.s_[-width:])):
+        near = np.ascontiguousarray(mask[part]).view(np.uint8)
+        if near.any():  # the band, grown; its zone (the outer half) kept
+            grown = np.zeros(near.shape, bool)
+            for fan in fans:  # a fan ``width`` deep: that many one-pixel steps
+                grown |= cv2.dilate(near, fan, iterations=width).view(bool)
+            out[part][zone] |= grown[zone]
+    return out & ~mask
 
 
 def _near_depth_of(mask: np.ndarray, depth: np.ndarray, rule: SurfaceRule) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ...core.objects import depth_continuous_pieces
 from ..depth_box import surface_pieces
-from ..support_plane import support_pixels
+from ..support_plane import SupportConfig, support_pixels
 
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
@@ -110,15 +110,16 @@ def refine(mask: np.ndarray, depth_m: np.ndarray, fx: float, rule: SurfaceRule, 
 def _off_support(mask: np.ndarray, joined: np.ndarray, core: np.ndarray, *,
                  depth_m: np.ndarray, reveal: Reveal, rule: SurfaceRule) -> np.ndarray:
     """``mask`` less its ``joined`` (revealed) pixels on the surface the object stands
-    on, found beside the carried part's box as ``depth_box`` finds it (other objects'
-    pixels left out), and less the revealed pixels the cut leaves without depth-
-    continuous contact with the carried ones."""
-    window = bounding_box(mask & ~joined, 0)
-    if window is None:
-        return mask & ~joined
-    box = (window[1].start, window[0].start, window[1].stop, window[0].stop)
-    apart = np.where(reveal.others & ~mask, np.float32(np.nan), depth_m)
-    support = support_pixels(apart, reveal.rays, mask, box, core)
+    on, found beside the mask's box as ``depth_box`` finds it (other objects' pixels
+    left out), and less the revealed pixels the cut leaves without depth-continuous
+    contact with the carried ones. The box takes the joined pixels in: what a pan
+    reveals below a part cut by the bottom border is the object itself (its base is
+    beyond the border), and sampled as "beside the base" it would pass for a plane."""
+    if not _near_base(mask & ~joined, joined):
+        return mask
+    window = bounding_box(mask, 0)
+    assert window is not None
+    support = _support(mask, core, depth_m, reveal, window)
     out = mask & ~(support & joined)
     window = bounding_box(out, 1)
     assert window is not None
@@ -133,6 +134,38 @@ def _off_support(mask: np.ndarray, joined: np.ndarray, core: np.ndarray, *,
     rim = (pieces == 0) & cv2.dilate(held.view(np.uint8), _CROSS).view(bool)
     out[window] &= ~joined[window] | held | rim
     return out
+
+
+def _near_base(carried: np.ndarray, joined: np.ndarray) -> bool:
+    """Whether ``joined`` may hold the support: some of it at or below the carried
+    part's base (its bottom rows, ``support_plane``'s strip), as the floor beside or
+    below an object is. The search for the support is the tracker's dearest step, and
+    revealed pixels all above the base reach the floor only through it."""
+    window = bounding_box(carried, 0)
+    if window is None:
+        return True
+    rows = window[0]
+    base = rows.stop - max(2, int(SupportConfig().strip * (rows.stop - rows.start)))
+    return bool(joined[base:].any())
+
+
+def _support(mask: np.ndarray, core: np.ndarray, depth_m: np.ndarray, reveal: Reveal,
+             box_window: tuple[slice, slice]) -> np.ndarray:
+    """:func:`support_pixels` of ``mask`` with its pixel box ``box_window``, other
+    objects' pixels left out, computed on the part of the frame it looks at (the box
+    and its margins: the same pixels in the same order, so the same answer)."""
+    rows, cols = box_window
+    config = SupportConfig()
+    pad = 2 + max(4, int(config.corner * (cols.stop - cols.start)),
+                  int(config.strip * (rows.stop - rows.start)))
+    crop = (slice(max(rows.start - pad, 0), rows.stop + pad),
+            slice(max(cols.start - pad, 0), cols.stop + pad))
+    box = (cols.start - crop[1].start, rows.start - crop[0].start,
+           cols.stop - crop[1].start, rows.stop - crop[0].start)
+    apart = np.where(reveal.others[crop] & ~mask[crop], np.float32(np.nan), depth_m[crop])
+    support = np.zeros_like(mask)
+    support[crop] = support_pixels(apart, reveal.rays[crop], mask[crop], box, core[crop])
+    return support
 
 
 __all__ = ["Reveal", "SurfaceRule", "bounding_box", "refine"]
