@@ -152,3 +152,14 @@ def test_an_object_cut_by_the_border_stays_cut():
         assert mask[:, -1].sum() >= 0.6 * true[:, -1].sum()
         assert (mask & true).sum() / (mask | true).sum() >= 0.75
         assert (mask & (ids == 0)).sum() <= 0.02 * mask.sum()
+
+
+def test_an_object_cut_at_its_base_by_the_bottom_border_keeps_what_comes_into_view():
+    # room 3's mug stands on the floor beyond the bottom border while more of it comes
+    # into view there: what is revealed below it is the mug, not a support to cut away
+    steps = _follow(3, 15, 30, target=7)
+    for mask, true, ids in steps:
+        assert true[-1].sum() >= 30
+        assert mask[-1].sum() >= 0.8 * true[-1].sum()
+        assert (mask & true).sum() / (mask | true).sum() >= 0.9
+        assert (mask & (ids == 0)).sum() <= 0.03 * mask.sum()
