@@ -56,6 +56,11 @@ _NEAR_PX = 8
 #: Beyond what the view revealed, how far a mask cut by the border may reach out to
 #: it (pixels).
 _BORDER_SLACK_PX = 3
+#: A mask carried onto less than this share of its pixels is leaving the view.
+_MIN_KEPT_SHARE = 0.8
+#: A side of the image counts as revealing when this share of the shorter side's
+#: pixels came from beyond it.
+_MIN_REVEALED_SHARE = 0.125
 #: At most this share of the image's shorter side is taken as revealed in one frame
 #: (flow at the border has outliers; a pan that fast blurs anyway).
 _MAX_REVEALED_SHARE = 0.125
@@ -206,14 +211,16 @@ class DepthFlowTracker:
         refined = carried.copy()
         if depth is not None:
             rays = camera.rays() if camera is not None else _pinhole_rays(*frame.size_hw, fx)
-            width = _revealed_width(fx_map, fy_map, ego)
+            width, sides = _revealed(fx_map, fy_map, ego)
             covered = carried.sum(axis=0)
             for k, mask in enumerate(carried):
-                # only an object cut by the border goes on beyond what was carried
+                # only an object cut by the border goes on beyond what was carried, and
+                # not one leaving the view (its remnant would live on the floor there)
                 reveal = None
-                if _touches_border(masks[k]) or _touches_border(mask, width):
+                if (_touches_border(masks[k]) or _touches_border(mask, width)) and (
+                        mask.sum() >= _MIN_KEPT_SHARE * masks[k].sum()):
                     others = covered > mask  # the other objects' carried pixels
-                    offered = (_beside_border(mask, width) & ~others
+                    offered = (_beside_border(mask, width, sides) & ~others
                                & _near_depth_of(mask, depth, c.surface))
                     reveal = Reveal(offered, rays, others)
                 refined[k] = refine(mask, depth, fx, c.surface, reveal=reveal)
@@ -238,33 +245,48 @@ class DepthFlowTracker:
                        tolerance_rel=self.config.consistency_rel)
 
 
-def _revealed_width(fx_map: np.ndarray, fy_map: np.ndarray, ego: EgoMap | None) -> int:
-    """How far into the image (pixels) a mask cut by the border may reach out to it:
-    as far as flow or the camera's motion say this frame shows what the previous one
-    did not see (flow is weakest at the border, where it has no pixels beyond to
-    match), plus :data:`_BORDER_SLACK_PX`, so a mask a pixel or two short of the
-    border finds it again."""
-    reach = revealed(fx_map, fy_map)[2]
-    if ego is not None:
-        reach = max(reach, revealed(ego.map_x, ego.map_y)[2])
-    return min(reach, int(_MAX_REVEALED_SHARE * min(fx_map.shape))) + _BORDER_SLACK_PX
+def _revealed(fx_map: np.ndarray, fy_map: np.ndarray, ego: EgoMap | None
+              ) -> tuple[int, tuple[bool, bool, bool, bool]]:
+    """Where this frame shows what the previous one did not see, by flow or the
+    camera's motion (flow is weakest at the border, where it has no pixels beyond to
+    match): how far into the image a mask cut by the border may reach out to it
+    (pixels, with :data:`_BORDER_SLACK_PX`), and at which sides (left, right, top,
+    bottom; a side counts with :data:`_MIN_REVEALED_SHARE` of the shorter side's
+    pixels, not a few outliers of flow). An object leaving the view at a side where
+    nothing comes in is not continued there (onto the floor it stood on)."""
+    height, width = fx_map.shape
+    least = max(1, int(_MIN_REVEALED_SHARE * min(height, width)))
+    reach, sides = 0, np.zeros(4, bool)
+    for map_x, map_y in ((fx_map, fy_map),) + (((ego.map_x, ego.map_y),) if ego else ()):
+        reach = max(reach, revealed(map_x, map_y)[2])
+        with np.errstate(invalid="ignore"):
+            sides |= [np.count_nonzero(map_x < -0.5) >= least,
+                      np.count_nonzero(map_x > width - 0.5) >= least,
+                      np.count_nonzero(map_y < -0.5) >= least,
+                      np.count_nonzero(map_y > height - 0.5) >= least]
+    reach = min(reach, int(_MAX_REVEALED_SHARE * min(height, width)))
+    return reach + _BORDER_SLACK_PX, (bool(sides[0]), bool(sides[1]), bool(sides[2]),
+                                      bool(sides[3]))
 
 
-def _beside_border(mask: np.ndarray, width: int) -> np.ndarray:
-    """(H, W) bool: pixels within ``width`` of the image border, not in ``mask``, that
-    continue it out to the border: from a mask pixel at most ``width`` away, going
-    toward the border at least as far as along it (an hourglass), so a mask cut by the
-    border reaches it again however it left it, but creeps along the border only as
-    far as the view moved. Each side is computed on its band alone (2 x ``width``
-    deep), which holds every mask pixel that can reach it."""
+def _beside_border(mask: np.ndarray, width: int,
+                   sides: tuple[bool, bool, bool, bool] = (True, True, True, True)
+                   ) -> np.ndarray:
+    """(H, W) bool: pixels within ``width`` of the image border at ``sides`` (left,
+    right, top, bottom), not in ``mask``, that continue it out to the border: from a
+    mask pixel at most ``width`` away, going toward the border at least as far as along
+    it (an hourglass), so a mask cut by the border reaches it again however it left
+    it, but creeps along the border only as far as the view moved. Each side is
+    computed on its band alone (2 x ``width`` deep), which holds every mask pixel that
+    can reach it."""
     band = 2 * width + 1
     out = np.zeros_like(mask)
-    for part, fans, zone in ((np.s_[:, :band], _FANS_X, np.s_[:, :width]),
-                             (np.s_[:, -band:], _FANS_X, np.s_[:, -width:]),
-                             (np.s_[:band], _FANS_Y, np.s_[:width]),
-                             (np.s_[-band:], _FANS_Y, np.s_[-width:])):
+    for side, part, fans, zone in ((0, np.s_[:, :band], _FANS_X, np.s_[:, :width]),
+                                   (1, np.s_[:, -band:], _FANS_X, np.s_[:, -width:]),
+                                   (2, np.s_[:band], _FANS_Y, np.s_[:width]),
+                                   (3, np.s_[-band:], _FANS_Y, np.s_[-width:])):
         near = np.ascontiguousarray(mask[part]).view(np.uint8)
-        if near.any():  # the band, grown; its zone (the outer half) kept
+        if sides[side] and near.any():  # the band, grown; its zone (outer half) kept
             grown = np.zeros(near.shape, bool)
             for fan in fans:  # a fan ``width`` deep: that many one-pixel steps
                 grown |= cv2.dilate(near, fan, iterations=width).view(bool)

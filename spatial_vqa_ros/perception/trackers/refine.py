@@ -115,8 +115,8 @@ def _off_support(mask: np.ndarray, joined: np.ndarray, core: np.ndarray, *,
     contact with the carried ones. The box takes the joined pixels in: what a pan
     reveals below a part cut by the bottom border is the object itself (its base is
     beyond the border), and sampled as "beside the base" it would pass for a plane."""
-    if not _near_base(mask & ~joined, joined):
-        return mask
+    if joined.sum() < SupportConfig().min_pixels or not _near_base(mask & ~joined, joined):
+        return mask  # too few to find a plane by, or none where a support could be
     window = bounding_box(mask, 0)
     assert window is not None
     support = _support(mask, core, depth_m, reveal, window)
