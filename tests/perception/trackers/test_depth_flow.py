@@ -163,3 +163,32 @@ def test_an_object_cut_at_its_base_by_the_bottom_border_keeps_what_comes_into_vi
         assert mask[-1].sum() >= 0.8 * true[-1].sum()
         assert (mask & true).sum() / (mask | true).sum() >= 0.9
         assert (mask & (ids == 0)).sum() <= 0.03 * mask.sum()
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_an_object_leaving_the_view_is_not_kept_alive_on_the_floor(seed):
+    # the moving-camera benchmark's keyframe masks (simulation boxes, depth_box) carried
+    # through the first second: objects leave the view at the border, and what is left
+    # of each track stays on one object or is lost, never a strip of floor at the border
+    from spatial_vqa_ros.perception.types import TrackingFrame
+    from spatial_vqa_ros.synthetic.live_scoring import (
+        detection_chain,
+        glide_and_pan,
+        play_frames,
+    )
+    from spatial_vqa_ros.synthetic.scenes import random_camera
+
+    scenes = glide_and_pan(seed, 60, random_camera(np.random.default_rng(seed), 320, 240))
+    played = play_frames(scenes[:16], seed)
+
+    def frame(p):
+        return TrackingFrame(p.inputs, p.inputs.depth_m, p.stamp_ns, p.world_from_camera)
+
+    masks = detection_chain().run(played[0].inputs, (), played[0].stamp_ns).observations.masks
+    tracker = DepthFlowTracker()
+    tracker.init(frame(played[0]), masks, np.arange(len(masks)))
+    for p in played[1:]:
+        out = tracker.track(frame(p))
+        for mask in out.masks[~out.lost]:
+            counts = np.bincount(p.instance_ids[mask])
+            assert counts[1:].max(initial=0) >= 0.5 * mask.sum()  # on one object
