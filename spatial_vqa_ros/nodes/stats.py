@@ -48,6 +48,9 @@ class NodeStats:
         #: Whether the latest frame failed (cleared by the next frame that makes a graph):
         #: the node keeps its last graph meanwhile, and the status says ERROR until then.
         self.failing = False
+        #: Frames failed since the last report: a burst of failures that ends between two
+        #: reports (a queue emptied after a stall) still reports ERROR once.
+        self.failed_unreported = 0
 
     def input_received(self, now_s: float | None = None) -> float:
         """Record an input set; returns its monotonic receive time."""
@@ -97,6 +100,7 @@ class NodeStats:
             self.errors += 1
             self.last_error = message
             self.failing = self.failing or frame_failed
+            self.failed_unreported += int(frame_failed)
 
     def input_rate_hz(self, now_s: float | None = None) -> float:
         """Input sets received per second over the rate window."""
@@ -159,6 +163,10 @@ class NodeStats:
         elif self.failing:
             level, message = "error", (f"the latest frame failed ({self.last_error}); the "
                                        "last scene graph stands until a frame succeeds")
+        elif self.failed_unreported:
+            level, message = "error", (
+                f"{self.failed_unreported} frame(s) failed since the last report (the last "
+                f"error: {self.last_error}); frames succeed again")
         elif self.processed == 0 and not building:
             level, message = "warn", "no frame processed yet"
         elif not floor_found and self.processed:
@@ -194,6 +202,8 @@ class NodeStats:
             **{f"engine {graph}": state for graph, state in engines.items()},
             **(extra or {}),
         }
+        with self._lock:
+            self.failed_unreported = 0
         return StatusReport(level, message, values)
 
     def counts(self) -> dict[str, int]:

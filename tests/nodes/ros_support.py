@@ -120,8 +120,12 @@ class Probe:
         base = f"{ns}/spatial_vqa"
         self.graphs: list[Any] = []
         self.diagnostics: list[Any] = []
+        # deep enough for a burst: a node emptying its input queue after a stall
+        # publishes graphs faster than this process may take them, and a keep-last
+        # reader of 10 would lose some that were sent
         self.node.create_subscription(SceneGraph, f"{base}/scene_graph", self.graphs.append,
-                                      RELIABLE)
+                                      QoSProfile(depth=100,
+                                                 reliability=ReliabilityPolicy.RELIABLE))
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append,
                                       RELIABLE)
         self.query_client = self.node.create_client(QuerySpatial, f"{base}/query")

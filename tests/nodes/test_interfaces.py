@@ -23,7 +23,9 @@ def test_scene_object_fields():
         "roi": "sensor_msgs/RegionOfInterest", "point_count": "uint32",
         "first_seen": "builtin_interfaces/Time", "last_seen": "builtin_interfaces/Time",
         "observation_count": "uint32", "visible": "boolean", "mask_source": "string",
-        "detection_age_s": "double",
+        "detection_age_s": "double", "hidden_directions": "sequence<geometry_msgs/Vector3>",
+        "hidden_reach_min_m": "sequence<double>", "hidden_reach_max_m": "sequence<double>",
+        "hidden_causes": "sequence<string>",
     }
 
 

@@ -113,6 +113,22 @@ def test_a_failing_latest_frame_is_an_error_until_a_frame_succeeds():
     assert report(stats, 0.6, camera_known=False).message == "waiting for CameraInfo"
 
 
+def test_frames_that_failed_between_two_reports_make_the_next_one_an_error_once():
+    """A queue emptied after a stall runs failing and good frames within one diagnostics
+    period: the failures still show as ERROR, in that report only."""
+    stats = NodeStats()
+    stats.frame_processed(0.0, now_s=0.1)
+    assert report(stats, 0.2).level == "ok"
+    for k in range(3):
+        stats.error(f"tracker failed: RuntimeError: call {k}", frame_failed=True)
+    stats.frame_processed(0.3, now_s=0.4)  # the latest frame succeeded again
+    burst = report(stats, 0.5)
+    assert burst.level == "error"
+    assert burst.message == ("3 frame(s) failed since the last report (the last error: "
+                             "tracker failed: RuntimeError: call 2); frames succeed again")
+    assert report(stats, 0.6).level == "ok"
+
+
 def test_a_model_swap_warning_does_not_hide_a_failing_frame():
     from spatial_vqa_ros.nodes.model_swap import SwapStatus
 
