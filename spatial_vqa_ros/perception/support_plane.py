@@ -28,6 +28,9 @@ import numpy as np
 __all__ = ["SupportConfig", "support_pixels"]
 
 Box = tuple[int, int, int, int]
+#: A plane passing within this share of the points' range from the camera is seen
+#: nearly edge-on (within about 6 degrees) and is not taken for a surface.
+EDGE_ON = 0.1
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,11 @@ def _ranked_planes(points: np.ndarray, tolerance_m: float, config: SupportConfig
     upright = (norms > 1e-9) & (np.abs(normals[:, 1]) >= 0.5 * norms)
     normals = normals[upright] / norms[upright, None]
     offsets = -np.einsum("ij,ij->i", normals, a[upright])
+    # a plane through (or near) the camera is seen edge-on: every pixel along one image
+    # line lies on it whatever its depth (a band of pixels at the principal row fits
+    # y = 0 perfectly), so it is no surface
+    seen = np.abs(offsets) >= EDGE_ON * float(np.median(np.linalg.norm(points, axis=1)))
+    normals, offsets = normals[seen], offsets[seen]
     inliers = np.abs(points @ normals.T + offsets) < tolerance_m
     counts = inliers.sum(axis=0)
     enough = counts >= config.min_support * len(points)
