@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write, fsync_dir, temp_file
+from ..dir_lock import lock_directory, unlock_directory
 from ..errors import DataIOError
 from .card import dataset_card, package_version
 from .layout import (
@@ -155,21 +155,11 @@ class DatasetWriter:
             self._write_manifest()
 
     def _lock(self) -> None:
-        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise DataIOError(f"another process is writing {self.root} (it holds "
-                              f"{self.root / LOCK}); wait for it or use another directory"
-                              ) from None
-        self._lock_fd = fd
+        self._lock_fd = lock_directory(self.root, LOCK)
 
     def _unlock(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        unlock_directory(self._lock_fd)
+        self._lock_fd = None
 
     def _resume(self, manifest_path: Path) -> None:
         try:

@@ -9,9 +9,7 @@ recomputed from the episodes table when the directory is opened again.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ... import atomic
+from ...dir_lock import lock_directory, unlock_directory
 from ...errors import DataIOError
 from ..card import package_version
 from . import format as fmt
@@ -164,21 +163,11 @@ class LeRobotWriter:
         self._write_summary_files()
 
     def _lock(self) -> None:
-        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise DataIOError(f"another process is writing {self.root} (it holds "
-                              f"{self.root / LOCK}); wait for it or use another directory"
-                              ) from None
-        self._lock_fd = fd
+        self._lock_fd = lock_directory(self.root, LOCK)
 
     def _unlock(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        unlock_directory(self._lock_fd)
+        self._lock_fd = None
 
     # -- episodes ----------------------------------------------------------------------------
     def is_done(self, key: str) -> bool:
