@@ -70,6 +70,9 @@ from .sync import ApproximateTimeSync
 from .tracked import tracked_perception
 from .vision_msgs_out import detections_2d, detections_3d, vision_msgs_module
 
+#: Messages a reliable sensor subscription keeps until its callback takes them.
+RELIABLE_DEPTH = 30
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -116,7 +119,11 @@ class SpatialNode(Node):
 
         sensors = MutuallyExclusiveCallbackGroup()
         services = ReentrantCallbackGroup()
-        qos = qos_profile_sensor_data if c.qos == "sensor_data" else QoSProfile(depth=5)
+        # reliable: a reader history of 2 s at 15 Hz, so messages wait while the
+        # callbacks are held off (the worker's Python holds the GIL) instead of being
+        # replaced unseen; sensor_data keeps its best-effort depth of 5
+        qos = (qos_profile_sensor_data if c.qos == "sensor_data"
+               else QoSProfile(depth=RELIABLE_DEPTH))
         self._use_message_filters = False
         self._subscribe_sensors(qos, sensors)
         self.create_subscription(CameraInfo, c.camera_info_topic, self._on_camera_info, qos,
