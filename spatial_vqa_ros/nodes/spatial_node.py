@@ -14,7 +14,6 @@ Wiring only. Callbacks convert messages to numpy once and hand them to the core:
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -36,9 +35,8 @@ from spatial_vqa_ros.msg import DistanceReward
 from spatial_vqa_ros.msg import SceneGraph as SceneGraphMsg
 from spatial_vqa_ros.srv import ComputeReward, QuerySpatial, SetLabels
 
-from ..core.capture import Capture
 from ..core.errors import CoreError
-from ..core.pipeline import FrameResult, PipelineConfig, ScenePipeline
+from ..core.pipeline import PipelineConfig, ScenePipeline
 from ..core.query import Answer, answer_question, answer_structured
 from ..core.reward import RewardResult, RewardSession, request_side
 from ..core.scene_graph import SceneGraph, TrackerConfig
@@ -58,6 +56,7 @@ from .conversions import (
     stamp_to_ns,
     stamp_to_seconds,
 )
+from .frame_state import FrameInputs, Snapshot
 from .input_queue import InputQueue
 from .live_params import LiveParameters
 from .model_swap import ModelSwapper
@@ -72,23 +71,6 @@ from .vision_msgs_out import detections_2d, detections_3d, vision_msgs_module
 
 #: Messages a reliable sensor subscription keeps until its callback takes them.
 RELIABLE_DEPTH = 30
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What services read: the graph and the capture it came from (all immutable)."""
-
-    graph: SceneGraph
-    capture: Capture | None = None
-    result: FrameResult | None = None
-
-
-@dataclass
-class _Inputs:
-    rgb: Image
-    depth: Image | None
-    instances: Image | None
-    received_s: float
 
 
 class SpatialNode(Node):
@@ -113,7 +95,7 @@ class SpatialNode(Node):
         self._snapshot = Snapshot(self._pipeline.tracker.snapshot)
         self._camera = None
         self._labels: dict[int, str] | None = None
-        self._queue: InputQueue[_Inputs] = InputQueue(c.input_queue_capacity)
+        self._queue: InputQueue[FrameInputs] = InputQueue(c.input_queue_capacity)
         self._stats = NodeStats()
         self._rewards = RewardSession()
 
@@ -314,7 +296,7 @@ class SpatialNode(Node):
             self._report_error(f"frame refused: {', '.join(too_big)} is over max_pixels "
                                f"{self._config.max_pixels}", frame_failed=True)
             return
-        inputs = _Inputs(roles["rgb"], roles.get("depth"), roles.get("instances"),
+        inputs = FrameInputs(roles["rgb"], roles.get("depth"), roles.get("instances"),
                          received_s)
         if self._queue.put(inputs) is not None:  # full: its oldest frame made way
             self._stats.frame_dropped(by_queue=True)
@@ -338,7 +320,7 @@ class SpatialNode(Node):
                 self._report_error(f"unexpected error while processing a frame: "
                                    f"{type(error).__name__}: {error}", frame_failed=True)
 
-    def _process(self, inputs: _Inputs) -> None:
+    def _process(self, inputs: FrameInputs) -> None:
         c = self._config
         camera = self._camera
         if camera is None:
