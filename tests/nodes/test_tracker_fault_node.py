@@ -77,5 +77,9 @@ def test_a_failing_tracker_frame_keeps_the_last_graph_and_reports_error(tmp_path
     errors = [message for level, message in levels if level == DiagnosticStatus.ERROR]
     assert errors and all("the latest frame failed" in m or "failed since the last report"
                           in m for m in errors), levels
-    assert all("simulated tracker failure" in m for m in errors), errors
+    # the one other failure a run may see: the first frame, come before the node's
+    # CameraInfo (a start-up race on a loaded machine); every other ERROR is the tracker's
+    tracker_errors = [m for m in errors if "simulated tracker failure" in m]
+    assert tracker_errors, errors
+    assert all(m in tracker_errors or "no CameraInfo received" in m for m in errors), errors
     assert levels[-1][0] != DiagnosticStatus.ERROR, "the last frames succeeded"
