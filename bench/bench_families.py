@@ -260,12 +260,14 @@ def main() -> None:
     import torch
     import transformers
 
+    from spatial_vqa_ros.core.camera import CameraIntrinsics
     from spatial_vqa_ros.perception.types import SensorInputs
 
     transformers.utils.logging.disable_progress_bar()
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     inputs = SensorInputs(rng.integers(0, 256, (480, 640, 3), np.uint8))
+    with_camera = SensorInputs(inputs.rgb, CameraIntrinsics(640, 480, 525.0, 525.0, 319.5, 239.5))
     x0, y0 = rng.uniform(0, 560, 10), rng.uniform(0, 400, 10)
     boxes = np.stack([x0, y0, x0 + rng.uniform(20, 80, 10), y0 + rng.uniform(20, 80, 10)],
                      1).astype(np.float32)
@@ -278,9 +280,11 @@ def main() -> None:
             ("depth", "depth     Depth Anything V2 Small metric (518)",
              lambda: depth_anything(args.device, Path(tmp) / "da"),
              lambda adapter: adapter.estimate(inputs)),
-            ("depth_pro", "depth     Depth Pro (1536, 3x DINOv2-L), no CameraInfo",
+            # with CameraInfo: the random field-of-view head's angle may be no camera's
+            # (the adapter refuses it); the head runs either way, so the time is the same
+            ("depth_pro", "depth     Depth Pro (1536, 3x DINOv2-L, FoV head)",
              lambda: depth_pro(args.device, Path(tmp) / "depth_pro"),
-             lambda adapter: adapter.estimate(inputs)),
+             lambda adapter: adapter.estimate(with_camera)),
             ("owlv2", "detector  OWLv2 base/16 (960), 5 prompts",
              lambda: owlv2(args.device), lambda adapter: adapter.detect(inputs, PROMPTS)),
             ("grounding_dino", "detector  Grounding DINO tiny (800), 5 prompts",
