@@ -108,6 +108,23 @@ def _onnx_grounding_dino(detector, directory: Path, device: str):
 NATIVE = {"on": False}
 
 
+def _profile(call, rows: int = 14) -> None:
+    """Where one call's time goes, by Python function (own time): a GPU stage that takes
+    far longer than its kernels shows the CPU work or the waits that hold it."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    call()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(rows)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    print("\n".join("      " + line for line in lines[-rows - 2:]))
+
+
 def _providers(device: str) -> list[str] | None:
     if NATIVE["on"]:
         from spatial_vqa_ros.perception.runtime.engine_session import NATIVE_TENSORRT
@@ -159,7 +176,7 @@ def owlv2(device: str):
     model = transformers.Owlv2ForObjectDetection(config).eval().to(device)
     processor = transformers.Owlv2Processor(image_processor=Owlv2ImageProcessorPil(),
                                             tokenizer=tokenizer)
-    return Owlv2Detector(model, processor, score_threshold=0.1)
+    return Owlv2Detector(model, processor, device=device, score_threshold=0.1)
 
 
 def grounding_dino(device: str):
@@ -184,7 +201,7 @@ def grounding_dino(device: str):
     model = transformers.GroundingDinoForObjectDetection(config).eval().to(device)
     processor = transformers.GroundingDinoProcessor(
         image_processor=GroundingDinoImageProcessorPil(), tokenizer=tokenizer)
-    return GroundingDinoDetector(model, processor)
+    return GroundingDinoDetector(model, processor, device=device)
 
 
 def sam(device: str):
@@ -252,6 +269,8 @@ def main() -> None:
                         "grounding_dino, sam, sam2")
     parser.add_argument("--onnx", action="store_true",
                         help="also export each family and time it on ONNX Runtime")
+    parser.add_argument("--profile", action="store_true",
+                        help="after timing, profile one call of each family (cProfile)")
     parser.add_argument("--tensorrt", action="store_true",
                         help="with --onnx: run the exported graphs as native TensorRT "
                         "engines (built first, into $SPATIAL_VQA_ENGINES)")
@@ -304,6 +323,8 @@ def main() -> None:
             adapter = build()
             median, times = _median_ms(lambda a=adapter, c=call: c(a), args.runs)
             print(f"  {label:48s} {median:9.0f} ms   runs {[round(t) for t in times]}")
+            if args.profile:
+                _profile(lambda a=adapter, c=call: c(a))
             if args.onnx and key in onnx_builders:
                 onnx_adapter = onnx_builders[key](adapter)
                 _engines_built(lambda a=onnx_adapter, c=call: c(a))

@@ -146,7 +146,18 @@ def _learned_frames(frames: int, seed: int):
     return frame, rendered[0].instance_ids, "a rendered room"
 
 
-def time_sam2_video(frames: int, seed: int, device: str = "cpu") -> list[str]:
+def _print_profile(profiler) -> None:
+    """A cProfile of one ``track()`` call, by own time: where a frame's time goes."""
+    import io
+    import pstats
+
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(18)
+    print("\n".join("      " + line for line in out.getvalue().splitlines()[-22:]))
+
+
+def time_sam2_video(frames: int, seed: int, device: str = "cpu",
+                    profile: bool = False) -> list[str]:
     """sam2_video at real size, random weights, 10 objects on a rendered recording, on
     ``device`` (cpu, or cuda on a GPU machine: bench/gpu_check.sh)."""
     try:
@@ -164,12 +175,20 @@ def time_sam2_video(frames: int, seed: int, device: str = "cpu") -> list[str]:
     t0 = time.perf_counter()
     tracker.init(frame(0), first[None] == ids[:, None, None], ids)
     init_s = time.perf_counter() - t0
+    import cProfile
+
+    profiler = cProfile.Profile()
     wall = []
     for k in range(1, frames + 1):
+        last = profile and k == frames
+        profiler.enable() if last else None
         t0 = time.perf_counter()
         tracker.track(frame(k))
         wall.append(time.perf_counter() - t0)
+        profiler.disable() if last else None
     ms = 1000 * np.array(wall)
+    if profile:  # the last frame's profile (its time counts in the figures too)
+        _print_profile(profiler)
     where = (torch.cuda.get_device_name(0) if device.startswith("cuda")
              else f"{torch.get_num_threads()} threads")
     return [f"sam2_video torch on {device} (hiera-tiny, 1024 px, random weights, {where}): "
@@ -191,7 +210,8 @@ def section_trackers(args: argparse.Namespace) -> None:
         print("  " + line)
     if getattr(args, "learned", False):
         for line in time_sam2_video(getattr(args, "learned_frames", 5), args.seed,
-                                    getattr(args, "device", "cpu")):
+                                    getattr(args, "device", "cpu"),
+                                    getattr(args, "profile", False)):
             print("  " + line)
 
 
@@ -206,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="frames tracked by sam2_video")
     parser.add_argument("--device", default="cpu",
                         help="where sam2_video runs: cpu, or cuda on a GPU machine")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile one more sam2_video frame (cProfile, by own time)")
     args = parser.parse_args(argv)
     if args.paths < 1 or args.frames < 2 or args.learned_frames < 1:
         print("bench_trackers: --paths must be >= 1, --frames >= 2 and --learned-frames "
