@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .cut_bounds import hidden_causes, hidden_reach, without_lower
+from .cut_bounds import MAX_OBJECT_EXTENT_M, hidden_causes, hidden_reach, without_lower
 from .far_side import FAR_SIDE_PRIOR_K, bound_far_side
 from .objects import ObjectEstimate
 from .occlusion import merge_hidden
@@ -159,11 +159,14 @@ def _resting(estimates: list[ObjectEstimate], config: CompletionConfig) -> list[
 
 
 def complete_objects(estimates: list[ObjectEstimate], scene: SceneFrame,
-                     config: CompletionConfig = CompletionConfig()) -> list[ObjectEstimate]:
+                     config: CompletionConfig = CompletionConfig(), *,
+                     max_extent_m: float = MAX_OBJECT_EXTENT_M) -> list[ObjectEstimate]:
     """Apply the single-view corrections that the scene supports: support needs a
-    floor; the far side is bounded by the prior alone without one."""
+    floor; the far side is bounded by the prior alone without one. ``max_extent_m``:
+    the longest object (``ObjectConfig.max_object_extent_m``, the one place it is set)."""
     if not scene.floor_found:
-        return bound_far_side(estimates, scene, [False] * len(estimates), config.far_side_k)
+        return bound_far_side(estimates, scene, [False] * len(estimates), config.far_side_k,
+                              max_extent_m)
     estimates = snap_to_support(estimates, config)
     resting = _resting(estimates, config)
-    return bound_far_side(estimates, scene, resting, config.far_side_k)
+    return bound_far_side(estimates, scene, resting, config.far_side_k, max_extent_m)

@@ -106,13 +106,16 @@ def hidden_directions(cut_sides: Mapping[str, bool], rotation_scene_from_cam: np
     return np.array(rows, float).reshape(-1, 3)
 
 
-def border_reach(directions: np.ndarray, extent_scene: np.ndarray) -> np.ndarray:
-    """(k, 2) reach of parts cut off by the border: [0, MAX - seen] per direction."""
+def border_reach(directions: np.ndarray, extent_scene: np.ndarray,
+                 max_extent_m: float = MAX_OBJECT_EXTENT_M) -> np.ndarray:
+    """(k, 2) reach of parts cut off by the border: [0, max_extent_m - seen] per
+    direction (``max_extent_m``: the longest object of the scenes at hand, the
+    indoor prior by default; outdoor scenes need more)."""
     directions = np.asarray(directions, float).reshape(-1, 3)
     if not len(directions):
         return np.zeros((0, 2))  # most objects are cut by nothing: no product to take
     seen = np.abs(directions) @ np.asarray(extent_scene, float)
-    return np.stack([np.zeros(len(seen)), np.maximum(MAX_OBJECT_EXTENT_M - seen, 0.0)], 1)
+    return np.stack([np.zeros(len(seen)), np.maximum(max_extent_m - seen, 0.0)], 1)
 
 
 def _directions(o: object) -> np.ndarray:

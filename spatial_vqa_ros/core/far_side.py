@@ -56,11 +56,12 @@ FAR = np.array([1.0, 0.0, 0.0])
 
 
 def depth_bound_m(e: ObjectEstimate, *, camera_height_m: float | None, resting: bool,
-                  prior_k: float = FAR_SIDE_PRIOR_K) -> float:
+                  prior_k: float = FAR_SIDE_PRIOR_K,
+                  max_extent_m: float = MAX_OBJECT_EXTENT_M) -> float:
     """The largest depth (scene x extent) the view allows the object [m]."""
     visible = float(e.extent_scene[0])
     slack = 2.0 * float(e.position_sigma_m)
-    bounds = [MAX_OBJECT_EXTENT_M, prior_k * float(np.max(e.extent_scene))]
+    bounds = [max_extent_m, prior_k * float(np.max(e.extent_scene))]
     top = float(e.center_scene[2] + e.extent_scene[2] / 2)
     if (camera_height_m is not None and camera_height_m > top + TOP_FACE_MARGIN_M
             and e.occluded_top <= MAX_OCCLUDED_TOP):
@@ -72,8 +73,8 @@ def depth_bound_m(e: ObjectEstimate, *, camera_height_m: float | None, resting: 
 
 
 def bound_far_side(estimates: Sequence[ObjectEstimate], scene: SceneFrame,
-                   resting: Sequence[bool], prior_k: float = FAR_SIDE_PRIOR_K
-                   ) -> list[ObjectEstimate]:
+                   resting: Sequence[bool], prior_k: float = FAR_SIDE_PRIOR_K,
+                   max_extent_m: float = MAX_OBJECT_EXTENT_M) -> list[ObjectEstimate]:
     """Each localised object with the middle depth its view allows, and the reach of
     its back face (see the module docstring). ``resting[i]``: estimate i stands on a
     support (completion); the top-face rule needs a floor (the camera's height)."""
@@ -85,7 +86,7 @@ def bound_far_side(estimates: Sequence[ObjectEstimate], scene: SceneFrame,
             continue
         visible = float(e.extent_scene[0])
         bound = depth_bound_m(e, camera_height_m=camera_height, resting=rests,
-                              prior_k=prior_k)
+                              prior_k=prior_k, max_extent_m=max_extent_m)
         unseen = bound - visible
         if unseen <= max(MIN_HIDDEN_DEPTH_M, 2.0 * float(e.position_sigma_m)):
             out.append(e)

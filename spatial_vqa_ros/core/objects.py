@@ -31,7 +31,13 @@ from scipy import ndimage
 
 from .camera import CameraIntrinsics
 from .capture import Capture, Observations
-from .cut_bounds import NO_DIRECTIONS, NO_REACH, border_reach, hidden_directions
+from .cut_bounds import (
+    MAX_OBJECT_EXTENT_M,
+    NO_DIRECTIONS,
+    NO_REACH,
+    border_reach,
+    hidden_directions,
+)
 from .occlusion import (
     Hidden,
     floor_limited,
@@ -75,11 +81,21 @@ class ObjectConfig:
     #: noise, widths within 25% went from 97.4% to 98.9% of those stated, at 6% fewer
     #: objects with a stated size; bench_geometry).
     max_occluded_side: float = 0.5
+    #: The longest an object of these scenes is along any axis [m]: what a part hidden
+    #: beyond the border, behind an occluder or on the far side can add. The default is
+    #: the indoor prior (``cut_bounds.MAX_OBJECT_EXTENT_M``, a wardrobe, a sofa);
+    #: outdoor scenes (cars, buses, buildings) need more, e.g. 20.
+    max_object_extent_m: float = MAX_OBJECT_EXTENT_M
     #: With noisy depth, each point is pulled back along its ray by this many sigmas
     #: before box extremes are taken (exact depth: plain min/max).
     noise_sigmas: float = 2.0
     #: Depth noise coefficient c (sigma = c z^2) above which depth counts as noisy.
     noisy_threshold: float = 2e-4
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.max_object_extent_m) and self.max_object_extent_m > 0):
+            raise ValueError(f"max_object_extent_m must be a length > 0 [m], got "
+                             f"{self.max_object_extent_m}")
 
 
 @dataclass(frozen=True)
@@ -398,7 +414,8 @@ class _HiddenView:
             return NO_DIRECTIONS, NO_REACH, ()  # seen whole: most objects, at no cost
         rotation = self.scene.rotation_scene_from_cam
         directions = hidden_directions(cut_sides, rotation)
-        hidden: Hidden = (directions, border_reach(directions, extent),
+        hidden: Hidden = (directions, border_reach(directions, extent,
+                                                   self.config.max_object_extent_m),
                           ("border",) * len(directions))
         occluded, up_reach = {}, {}
         camera_z = float(self.scene.camera_position_scene[2]) if self.scene.floor_found \
@@ -415,7 +432,7 @@ class _HiddenView:
             more, more_reach = occlusion_directions(
                 occluded, extent_scene=extent, rotation_scene_from_cam=rotation,
                 far_depth_m=far_depth_m, focal_px=self.focal_px, stride=self.stride,
-                up_reach_m=up_reach)
+                up_reach_m=up_reach, max_extent_m=self.config.max_object_extent_m)
             # occlusion_directions gives each axis once: with no border direction to
             # merge with, its rows are the result as they are
             hidden = merge_hidden(hidden, more, more_reach, cause="occluded") \

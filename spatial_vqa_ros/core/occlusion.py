@@ -75,13 +75,15 @@ def up_reach_behind(own_top_z_m: float, occluder_top_z_m: float, camera_z_m: flo
 def occlusion_directions(occluded_sides: dict[str, float], *, extent_scene: np.ndarray,
                          rotation_scene_from_cam: np.ndarray, far_depth_m: float,
                          focal_px: tuple[float, float], stride: int,
-                         up_reach_m: dict[str, float] | None = None
+                         up_reach_m: dict[str, float] | None = None,
+                         max_extent_m: float = MAX_OBJECT_EXTENT_M
                          ) -> tuple[np.ndarray, np.ndarray]:
     """(k, 3) unit scene axes and (k, 2) reaches [0, max] of the parts that may lie
     behind occluders; ``occluded_sides``: side -> occluder reach in grid pixels (see
     :func:`occluder_reach_px`); ``up_reach_m``: side -> the most its occluder lets the
     object rise above its seen top (:func:`up_reach_behind`; absent: no such bound),
-    and an "up" that bound closes is no hidden direction. Two sides that move the part
+    and an "up" that bound closes is no hidden direction; ``max_extent_m``: the
+    longest object (``ObjectConfig.max_object_extent_m``). Two sides that move the part
     along one axis give it once, with the wider reach."""
     # per object in every frame: plain floats keyed by the axis, arrays built once
     reach: dict[tuple[float, ...], float] = {}
@@ -89,7 +91,7 @@ def occlusion_directions(occluded_sides: dict[str, float], *, extent_scene: np.n
     for side, pixels in occluded_sides.items():
         focal = focal_px[0] if side in ("left", "right") else focal_px[1]
         for axis, row, lean in side_directions(side, rotation_scene_from_cam):
-            cap = max(MAX_OBJECT_EXTENT_M - float(extent_scene[axis]), 0.0)
+            cap = max(max_extent_m - float(extent_scene[axis]), 0.0)
             view = pixels * stride * far_depth_m / (focal * lean)
             bound = min(cap, view)
             if row[2] > 0.5:

@@ -141,7 +141,8 @@ class ScenePipeline:
             warnings.append("no floor found: using a camera-aligned frame; relations that "
                             "need 'up' are not available")
         estimates = lift_objects(capture, obs, scene, self.config.objects)
-        estimates = complete_objects(estimates, scene, self.config.completion)
+        estimates = complete_objects(estimates, scene, self.config.completion,
+                                     max_extent_m=self.config.objects.max_object_extent_m)
         frame_id = self.config.scene_frame_id or scene_frame_id_for(capture.camera.frame_id)
         world_from_scene = None
         if world_from_camera is not None:

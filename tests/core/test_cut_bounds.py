@@ -162,3 +162,27 @@ def test_resting_on_a_support_drops_only_the_downward_direction():
     assert kept["hidden_directions"].tolist() == [[0.0, 1.0, 0.0]]
     assert kept["hidden_reach_m"].tolist() == [[0.0, 0.5]]
     assert kept["hidden_causes"] == ("border",)
+
+
+def test_the_longest_object_is_a_setting_that_every_hidden_part_obeys():
+    """Outdoor scenes (the public benchmarks' streets) hold objects longer than the indoor
+    prior: ``ObjectConfig.max_object_extent_m`` sets what a hidden part can add, beyond
+    the border, behind an occluder and on the far side alike."""
+    from spatial_vqa_ros.core.objects import ObjectConfig
+    from spatial_vqa_ros.core.pipeline import PipelineConfig
+    from spatial_vqa_ros.synthetic.scenes import CLUTTERED
+    from spatial_vqa_ros.synthetic.scoring import render_case, run_pipeline
+
+    _, rendered, _ = render_case(0, style=CLUTTERED)
+    reach_by_cap = {}
+    for cap in (MAX_OBJECT_EXTENT_M, 20.0):
+        result = run_pipeline(rendered, PipelineConfig(objects=ObjectConfig(
+            max_object_extent_m=cap)))
+        hidden = [e for e in result.estimates if e.localised and len(e.hidden_causes)]
+        assert hidden, "the cluttered room has objects with hidden parts"
+        highs = np.concatenate([e.hidden_reach_m[:, 1] for e in hidden])
+        assert np.all(highs <= cap + 1e-9), (cap, highs.max())
+        reach_by_cap[cap] = float(highs.max())
+    assert reach_by_cap[20.0] > MAX_OBJECT_EXTENT_M > reach_by_cap[MAX_OBJECT_EXTENT_M]
+    with pytest.raises(ValueError, match="max_object_extent_m must be a length > 0"):
+        ObjectConfig(max_object_extent_m=0.0)
