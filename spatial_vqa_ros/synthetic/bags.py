@@ -174,6 +174,19 @@ def _odometry(writer: BagFrameWriter, stamp_ns: int, camera: CameraIntrinsics,
             covariance=np.zeros(36)))
 
 
+def _write_tf(writer: BagFrameWriter, kind: str, scene: SyntheticScene, stamp_ns: int,
+              first: bool) -> None:
+    from .tf_frames import TF_MESSAGE, frame_transforms, tf_message
+
+    static, dynamic = frame_transforms(kind, scene)
+    if static and first:
+        writer.write_message("/tf_static", TF_MESSAGE, stamp_ns,
+                             tf_message(writer.typestore, stamp_ns, static))
+    if dynamic:
+        writer.write_message("/tf", TF_MESSAGE, stamp_ns,
+                             tf_message(writer.typestore, stamp_ns, dynamic))
+
+
 def write_synthetic_bag(  # noqa: PLR0913 -- a recording's options, all keyword-only
     out: str | Path,
     kind: str = "scene",
@@ -189,12 +202,15 @@ def write_synthetic_bag(  # noqa: PLR0913 -- a recording's options, all keyword-
     start_ns: int = DEFAULT_START_NS,
     topics: BagTopics = BagTopics(),
     odom_topic: str = ODOM_TOPIC,
+    tf: bool = False,
 ) -> SyntheticBag:
     """Render a recording of ``kind`` and write it as a new rosbag2 at ``out``.
 
     Frame i has header stamp and log time ``start_ns + round(i * 1e9 / rate_hz)``.
     ``noise``: True for the default ``DepthNoise``, or a ``DepthNoise``; redrawn per
     frame (seeded). ``out`` must not exist (rosbag2 writers never overwrite).
+    ``tf``: also write ``/tf`` and ``/tf_static`` (``synthetic.tf_frames``: the camera
+    under ``world``, and in an approach the gripper tip as ``tool0``).
     Raises SyntheticError for bad arguments, DataIOError if the bag cannot be written.
     """
     if not (math.isfinite(rate_hz) and rate_hz > 0):
@@ -214,6 +230,8 @@ def write_synthetic_bag(  # noqa: PLR0913 -- a recording's options, all keyword-
             if kind == "sequence":  # first: a node can then look the pose up on arrival
                 writer.write_message(odom_topic, ODOMETRY, stamps[i],
                                      _odometry(writer, stamps[i], scene.camera, scene))
+            if tf:
+                _write_tf(writer, kind, scene, stamps[i], first=i == 0)
             writer.write(stamps[i], rendered.rgb, scene.camera, depth_m=depth_m,
                          instance_ids=rendered.instance_ids, id_to_label=scene.id_to_label)
             records.append(truth_record(i, stamps[i], kind, scene, truth))

@@ -14,10 +14,12 @@ an rgb image waits until each other stream has moved past its stamp (or until
 
 Modules: ``topics`` (:class:`BagTopics`, the typestore), ``writer``
 (:class:`BagFrameWriter`), ``reader`` (:class:`BagFrameReader`, :class:`BagFrame`),
-``sync`` (the matching of messages to rgb images).
+``sync`` (the matching of messages to rgb images), ``tf_buffer`` (:class:`TfBuffer`,
+``/tf`` and ``/tf_static`` answered at a stamp as tf2 answers).
 """
 
 from .reader import BagFrame, BagFrameReader, ReadStats, bag_topics_summary, read_frames
+from .tf_buffer import TfBuffer, read_tf
 from .topics import BagTopics
 from .writer import BagFrameWriter, encode_depth
 
@@ -27,7 +29,9 @@ __all__ = [
     "BagFrameWriter",
     "BagTopics",
     "ReadStats",
+    "TfBuffer",
     "bag_topics_summary",
     "encode_depth",
     "read_frames",
+    "read_tf",
 ]
