@@ -13,7 +13,8 @@ import importlib
 import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("node", "play", "perceive", "scenes", "make_bag", "bag2dataset", "logger",
+COMMANDS = ("node", "play", "perceive", "scenes", "make_bag", "bag2dataset", "bag2lerobot",
+            "logger",
             "images2dataset", "hf2dataset", "to_trl", "models", "eval", "view")
 
 

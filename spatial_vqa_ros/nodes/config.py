@@ -23,6 +23,7 @@ from ..core.errors import CoreError
 from ..core.live import HistoryConfig, KeyframePolicy, LiveError
 from ..core.relations import Margins
 from ..core.reward import RewardSettings
+from ..core.reward_pairs import split_pair
 from ..perception.errors import PerceptionError
 from ..perception.factories import PerceptionSpec, needs_instances
 from ..perception.live_chain import LiveConfig
@@ -362,19 +363,6 @@ def tidy_labels(labels: Iterable[str]) -> tuple[str, ...]:
     (ROS declares an empty string array as ``[""]``)."""
     tidied = (" ".join(str(label).split()) for label in labels)
     return tuple(dict.fromkeys(label for label in tidied if label))
-
-
-def split_pair(pair: str) -> list[str]:
-    """'gripper:cube' -> [gripper, cube]; a 'tf:' prefix stays on its end:
-    'tf:tool0:cube' -> [tf:tool0, cube]."""
-    ends: list[str] = []
-    tokens = pair.split(":")
-    while tokens:
-        token = tokens.pop(0)
-        if token == "tf" and tokens:
-            token = f"tf:{tokens.pop(0)}"
-        ends.append(token)
-    return ends
 
 
 __all__ = ["KEYFRAME_FIELDS", "LIVE_MODES", "MARGIN_FIELDS", "QOS_CHOICES", "SWAP_POLICIES",
