@@ -15,7 +15,7 @@ import sys
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = ("node", "play", "perceive", "scenes", "make_bag", "bag2dataset", "bag2lerobot",
             "logger",
-            "images2dataset", "hf2dataset", "to_trl", "models", "eval", "view")
+            "images2dataset", "hf2dataset", "to_trl", "models", "eval", "bench", "view")
 
 
 def build_parser() -> argparse.ArgumentParser:
