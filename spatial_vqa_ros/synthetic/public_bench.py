@@ -25,6 +25,7 @@ from PIL import Image
 
 from ..core.relations import direction, evaluate_measure, evaluate_predicate, gap_distance
 from ..core.vqa.templates import relation_phrases
+from .render import DepthNoise
 from .scenes import TIDY
 from .scoring import EXACT, render_case, truth_box
 
@@ -177,10 +178,12 @@ def _camera_yaml(camera) -> str:
 
 
 def write_rendered_benchmarks(out: str | Path, seeds=(0, 1, 2), style=TIDY,
-                              pairs_per_room: int = 3) -> RenderedBench:
+                              pairs_per_room: int = 3, *, noise: DepthNoise | None = None,
+                              masks: bool = True) -> RenderedBench:
     """Rendered rooms (module docstring) under ``out``: ``spatialrgpt/`` (the annotation
     JSON and ``images/``), ``qspatial/data/`` (the parquet), ``depth/`` (metres, by the
-    images' paths) and ``camera_info.yaml``."""
+    images' paths; with ``noise``, a depth sensor's) and ``camera_info.yaml``. Without
+    ``masks`` the records carry boxes only (no ``rle``), as the format allows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -190,7 +193,7 @@ def write_rendered_benchmarks(out: str | Path, seeds=(0, 1, 2), style=TIDY,
     records, rows, truth = [], [], {}
     camera = None
     for seed in seeds:
-        _, rendered, scene_truth = render_case(seed, style=style)
+        _, rendered, scene_truth = render_case(seed, noise, style=style)
         camera = rendered.camera
         image = f"images/room_{seed}.png"
         (srgpt / image).parent.mkdir(parents=True, exist_ok=True)
@@ -206,6 +209,9 @@ def write_rendered_benchmarks(out: str | Path, seeds=(0, 1, 2), style=TIDY,
             records += _pair_records(seed, image, rendered, (ta, tb), camera_true=camera_true,
                                      truth=truth)
         rows += _qspatial_rows(seed, image, buffer.getvalue(), whole, scene_truth.objects)
+    if not masks:
+        for record in records:
+            del record["rle"]
     (srgpt / "SpatialRGPT-Bench_v1.json").write_text(json.dumps(records))
     parquet.parent.mkdir(parents=True, exist_ok=True)
     for k, row in enumerate(rows):  # the reader's ids: <file stem>:<row>

@@ -137,7 +137,7 @@ def _named_objects(chain: PerceptionChain, inputs, depth_m, question: BenchQuest
     picked: list[int] = []
     for name in names:
         ranked = sorted((k for k, label in enumerate(found.labels)
-                         if label == name and k not in picked),
+                         if label.lower() == name.lower() and k not in picked),
                         key=lambda k: -float(found.scores[k]))
         if not ranked:
             raise PerceptionError(f"the detector found no {name!r}")

@@ -3,19 +3,17 @@ objects found by a detector then measured by the core (issue 25)."""
 
 from __future__ import annotations
 
-import hashlib
-from typing import ClassVar
-
-import numpy as np
 import pytest
 from test_spatialrgpt_reader import SAMPLE
 
+from spatial_vqa_ros.io.image_files import load_camera_info_yaml
 from spatial_vqa_ros.offline.public_bench.qspatial import read_qspatial
 from spatial_vqa_ros.offline.public_bench.run import BenchRun, run_chain
 from spatial_vqa_ros.offline.public_bench.scoring import judge_answer
 from spatial_vqa_ros.offline.public_bench.spatialrgpt import read_spatialrgpt
 from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
-from spatial_vqa_ros.perception.types import Detections, InputSettings
+from spatial_vqa_ros.perception.types import InputSettings
+from spatial_vqa_ros.synthetic.doubles import RenderedFrameDetector
 from spatial_vqa_ros.synthetic.public_bench import write_rendered_benchmarks
 from spatial_vqa_ros.synthetic.scoring import render_case
 
@@ -56,36 +54,16 @@ def test_qspatial_answers_with_the_prompts_tags_are_read_as_the_notebook_reads_t
     assert not judge_answer(question, "60 cm").verifier.correct
 
 
-class TruthBoxDetector:
-    """A detector double: the rendered frame's true boxes of the prompted labels, found
-    by the image's hash (the frames are registered by the test)."""
-
-    name = "truth_boxes"
-    frames: ClassVar[dict[str, tuple[np.ndarray, dict[int, str]]]] = {}
-
-    def detect(self, inputs, prompts):
-        ids, labels = self.frames[hashlib.sha1(inputs.rgb.tobytes()).hexdigest()]
-        boxes, names = [], []
-        for i, label in labels.items():
-            ys, xs = np.nonzero(ids == i)
-            if label in prompts and len(xs):
-                boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
-                names.append(label)
-        return Detections(np.array(boxes, np.float32).reshape(-1, 4), tuple(names),
-                          np.ones(len(names), np.float32))
-
-
 def test_named_objects_are_found_then_measured_by_the_core(tmp_path):
+    """The detector double gives true boxes (a perfect open-vocabulary detector); the
+    masks are depth_box's, the truth the generator's exact one."""
     bench = write_rendered_benchmarks(tmp_path, seeds=(0, 1))
+    detector = RenderedFrameDetector()
     for seed in (0, 1):
         _, frame, _ = render_case(seed)
-        TruthBoxDetector.frames[hashlib.sha1(frame.rgb.tobytes()).hexdigest()] = (
-            frame.instance_ids, frame.id_to_label)
-    from spatial_vqa_ros.io.image_files import load_camera_info_yaml
-
+        detector.register(frame.rgb, frame.instance_ids, frame.id_to_label)
     chain = build_chain(PerceptionSpec(depth_estimator="sensor", detector="simulation",
-                                       segmenter="depth_box")).replaced(
-        detector=TruthBoxDetector())
+                                       segmenter="depth_box")).replaced(detector=detector)
     questions = read_qspatial(bench.qspatial).questions
     assert {q.relation for q in questions} == {"gap", "height"}
     results, failed = run_chain(questions, chain, BenchRun(
