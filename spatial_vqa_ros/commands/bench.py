@@ -77,7 +77,8 @@ def _answer(args: argparse.Namespace, questions):
     results, failed = run_chain(questions, chain, run, progress)
     found_by = "regions as given" if args.benchmark == "spatialrgpt" else \
         f"detector {spec.detector}"
-    source = (f"the chain (depth {spec.depth_estimator}"
+    depth = spec.depth_estimator + (f" {spec.depth_model}" if spec.depth_model else "")
+    source = (f"the chain (depth {depth}"
               f"{' from ' + args.depth_dir if args.depth_dir else ''}, {found_by}, "
               f"segmenter {spec.segmenter} where no mask is given; intrinsics "
               f"{'from ' + args.camera_info if args.camera_info else 'per image'}"

@@ -119,7 +119,13 @@ def summarise(results: Sequence[QuestionResult]) -> dict[str, Any]:
         if not result.answered:
             key = result.reason.split(":")[0][:60] or "no answer"
             reasons[key] = reasons.get(key, 0) + 1
-    return {"rows": rows, "refusals": dict(sorted(reasons.items(), key=lambda kv: -kv[1]))}
+    sources: dict[str, int] = {}
+    for result in results:  # where each answer's camera came from (the scale's source)
+        source = dict(result.provenance).get("intrinsics_source")
+        if source:
+            sources[source] = sources.get(source, 0) + 1
+    return {"rows": rows, "refusals": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+            "intrinsics_sources": sources}
 
 
 def _cell(value: float | None, digits: int = 1) -> str:
@@ -147,6 +153,9 @@ def format_table(summary: dict[str, Any], benchmark: str, source: str) -> str:
                      f"{_cell(row['answered']):>10s} {_cell(row['success_answered']):>10s} "
                      f"{_cell(row['abs_rel_error'], 2):>8s} "
                      f"{_cell(row['verifier_success']):>10s}")
+    if summary.get("intrinsics_sources"):
+        lines.append("intrinsics per question: " + ", ".join(
+            f"{k} {v}" for k, v in summary["intrinsics_sources"].items()))
     lines += _published(benchmark, [n for n in names if n != "overall"])
     return "\n".join(lines)
 

@@ -75,7 +75,9 @@ def test_the_figures_are_the_geometrys_on_the_rendered_rooms(rendered, chain_run
     assert all(row["answered"] or row["reason"] for row in rows)
     assert all(row["intrinsics_source"] == "camera_info" and row["depth_source"] == "sensor"
                for row in rows if row["answered"])
+    assert summary["intrinsics_sources"] == {"camera_info": len(rows)}
     table = (chain_run / "table.txt").read_text()
+    assert f"intrinsics per question: camera_info {len(rows)}" in table
     assert "in place of the official GPT-4 reader" in table
     assert "SpatialRGPT-7B (RGB + depth, masks): direct distance 41.2 / 0.33" in table
 
