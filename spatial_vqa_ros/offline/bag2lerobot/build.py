@@ -31,8 +31,14 @@ from ...io.errors import DataIOError
 from ...perception.chain import PerceptionChain
 from ...perception.factories import build_chain, needs_instances
 from ..bag2dataset.sources import source_name
-from .config import ACTION, SCENE_GRAPH, STATE, Bag2LeRobotConfig, pair_column, pair_ends
-from .frames import EpisodeCore, frame_error_reason, reward_columns
+from .config import ACTION, STATE, Bag2LeRobotConfig, pair_ends
+from .frames import (
+    EpisodeCore,
+    frame_annotation,
+    frame_error_reason,
+    invalid_pairs,
+    pair_features,
+)
 from .streams import BagScan, scan_bag
 from .summary import Bag2LeRobotSummary, BagReport
 
@@ -125,12 +131,7 @@ def features_of(config: Bag2LeRobotConfig, scans: Sequence[BagScan]) -> dict[str
         names = streams[0].names
         features[key] = {"dtype": "float32", "shape": (lengths.pop(),),
                          "names": list(names) if names else None}
-    for pair in config.reward_pairs:
-        column = pair_column(pair)
-        features[f"reward.{column}"] = {"dtype": "float32", "shape": (1,), "names": None}
-        features[f"distance.{column}"] = {"dtype": "float32", "shape": (1,), "names": None}
-        features[f"reached.{column}"] = {"dtype": "bool", "shape": (1,), "names": None}
-    features[SCENE_GRAPH] = {"dtype": "string", "shape": (1,), "names": None}
+    features.update(pair_features(config.reward_pairs))
     return features
 
 
@@ -213,22 +214,19 @@ def _write_bag(writer: LeRobotWriter, scan: BagScan, *, plans: list[EpisodePlan]
             except tuple(_frame_errors()) as error:
                 report.drop(frame_error_reason(error), str(error))
                 continue
-            invalid = [p for p, s in zip(config.reward_pairs, values.steps, strict=True)
-                       if not s.valid]
+            invalid = invalid_pairs(config, values)
             if invalid:
                 report.drop("reward_invalid", f"no valid reward for {', '.join(invalid)} "
                             f"at {frame.stamp_ns} ns (an end out of view or unplaced)")
                 continue
-            row = {config.camera_key: frame.rgb, SCENE_GRAPH: values.scene_json,
-                   **reward_columns(config, values)}
+            columns, events = frame_annotation(core, values, written,
+                                               f"{plan.key}/{frame.stamp_ns}",
+                                               config.camera_key)
+            row = {config.camera_key: frame.rgb, **columns}
             if scan.state is not None:
                 row[STATE] = scan.state.values[plan.state_index[k]].astype(np.float32)
             if scan.action is not None:
                 row[ACTION] = scan.action.values[plan.action_index[k]].astype(np.float32)
-            events = []
-            if config.vqa_every and written % config.vqa_every == 0:
-                events = core.vqa_rows(values, f"{plan.key}/{frame.stamp_ns}",
-                                       config.camera_key)
             writer.add_frame(row, events)
             written += 1
             report.events += len(events)

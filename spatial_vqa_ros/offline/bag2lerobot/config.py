@@ -47,6 +47,22 @@ def pair_column(pair: str) -> str:
     return "__".join(end.replace(":", "_").replace(" ", "_") for end in pair_ends(pair))
 
 
+def check_pairs(pairs: tuple[str, ...]) -> None:
+    """DataIOError for a pair that is not 'source:target' or two pairs of one column."""
+    columns = [pair_column(p) for p in pairs]
+    if len(set(columns)) != len(columns):
+        raise DataIOError(f"reward pairs repeat: {', '.join(pairs)}")
+
+
+def reward_settings_of(distance_kind: str, shaping: str, scale: float,
+                       success_threshold_m: float) -> RewardSettings:
+    """As the node's ``reward_settings`` (``scale`` per shaping, ``from_scale``)."""
+    try:
+        return RewardSettings.from_scale(distance_kind, shaping, scale, success_threshold_m)
+    except CoreError as error:
+        raise DataIOError(f"reward settings: {error}") from None
+
+
 def robot_frames(pairs: tuple[str, ...]) -> tuple[str, ...]:
     """The robot frames the pairs name explicitly (``tf:`` ends), without the prefix."""
     ends = [end for pair in pairs for end in pair_ends(pair)]
@@ -107,19 +123,14 @@ class Bag2LeRobotConfig:
             raise DataIOError(f"camera name {self.camera_name!r} must be non-empty, no '/'")
         object.__setattr__(self, "reward_pairs", tuple(self.reward_pairs))
         object.__setattr__(self, "prompts", tuple(self.prompts))
-        columns = [pair_column(p) for p in self.reward_pairs]  # checks each pair
-        if len(set(columns)) != len(columns):
-            raise DataIOError(f"reward pairs repeat: {', '.join(self.reward_pairs)}")
+        check_pairs(self.reward_pairs)
         self.reward_settings  # noqa: B018 -- validates kind, shaping and scale
 
     @property
     def reward_settings(self) -> RewardSettings:
         """As the node's ``reward_settings`` (``scale`` per shaping, ``from_scale``)."""
-        try:
-            return RewardSettings.from_scale(self.distance_kind, self.shaping, self.scale,
-                                             self.success_threshold_m)
-        except CoreError as error:
-            raise DataIOError(f"reward settings: {error}") from None
+        return reward_settings_of(self.distance_kind, self.shaping, self.scale,
+                                  self.success_threshold_m)
 
     @property
     def tolerance_ns(self) -> int:
@@ -149,5 +160,5 @@ class Bag2LeRobotConfig:
         }
 
 
-__all__ = ["ACTION", "SCENE_GRAPH", "STATE", "Bag2LeRobotConfig", "pair_column",
-           "pair_ends", "robot_frames"]
+__all__ = ["ACTION", "SCENE_GRAPH", "STATE", "Bag2LeRobotConfig", "check_pairs",
+           "pair_column", "pair_ends", "reward_settings_of", "robot_frames"]

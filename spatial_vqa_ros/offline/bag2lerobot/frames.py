@@ -9,13 +9,17 @@ every configured pair is stepped with ``RewardSession.stream_step`` (a fresh ses
 per episode, so ``progress`` restarts). An image used by several ticks (``--fps``
 above the camera's rate) is processed and stepped once, as the node publishes one
 reward per image; each tick then repeats that image's values.
+
+``annotate-lerobot`` runs the same class on frames decoded from a LeRobot dataset
+(:class:`CoreSettings` is what it needs of a configuration), and both commands turn a
+frame's values into columns with :func:`frame_annotation`: one rule, one place.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -31,7 +35,22 @@ from ...io.errors import DataIOError
 from ...perception.chain import PerceptionChain
 from ...perception.errors import PerceptionError
 from ..frames import perceive_frame
-from .config import Bag2LeRobotConfig, pair_ends
+from .config import SCENE_GRAPH, pair_column, pair_ends
+
+
+class CoreSettings(Protocol):
+    """What :class:`EpisodeCore` reads of a command's settings (Bag2LeRobotConfig and
+    AnnotateConfig both have it)."""
+
+    reward_pairs: tuple[str, ...]
+    vqa_every: int
+    synthesis: Any
+    pipeline: Any
+    prompts: tuple[str, ...]
+    inputs: Any
+
+    @property
+    def reward_settings(self) -> Any: ...
 
 
 @dataclass
@@ -66,7 +85,7 @@ def place_frames(source: TransformSource | None, frame_ids: tuple[str, ...], gra
 class EpisodeCore:
     """The core's state for one episode (see the module docstring)."""
 
-    def __init__(self, config: Bag2LeRobotConfig, chain: PerceptionChain,
+    def __init__(self, config: CoreSettings, chain: PerceptionChain,
                  transforms: TransformSource | None, frame_ids: tuple[str, ...]) -> None:
         self.config = config
         self.chain = chain
@@ -126,11 +145,9 @@ def frame_error_reason(error: BaseException) -> str:
     return next(r for cls, r in FRAME_ERRORS.items() if isinstance(error, cls))
 
 
-def reward_columns(config: Bag2LeRobotConfig, values: FrameValues) -> dict[str, Any]:
+def reward_columns(config: CoreSettings, values: FrameValues) -> dict[str, Any]:
     """reward.<pair>, distance.<pair> (float32, the core's float64 rounded once) and
     reached.<pair> of one frame; every step must be valid."""
-    from .config import pair_column
-
     out: dict[str, Any] = {}
     for pair, step in zip(config.reward_pairs, values.steps, strict=True):
         column = pair_column(pair)
@@ -140,5 +157,37 @@ def reward_columns(config: Bag2LeRobotConfig, values: FrameValues) -> dict[str, 
     return out
 
 
-__all__ = ["EpisodeCore", "FrameValues", "frame_error_reason", "place_frames",
+def invalid_pairs(config: CoreSettings, values: FrameValues) -> list[str]:
+    """The pairs without a valid reward on this frame (an end out of view or unplaced):
+    such a frame is dropped and counted (``reward_invalid``), as the node's stream
+    would publish it invalid."""
+    return [p for p, s in zip(config.reward_pairs, values.steps, strict=True) if not s.valid]
+
+
+def frame_annotation(core: EpisodeCore, values: FrameValues, written: int, key: str,
+                     camera_key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Our columns of one frame (``scene_graph`` and the reward columns) and its
+    ``vqa`` events: on every ``vqa_every``-th frame written to the episode (``written``
+    frames before it), keyed ``key`` for the QA sampler."""
+    columns = {SCENE_GRAPH: values.scene_json, **reward_columns(core.config, values)}
+    events: list[dict[str, Any]] = []
+    if core.config.vqa_every and written % core.config.vqa_every == 0:
+        events = core.vqa_rows(values, key, camera_key)
+    return columns, events
+
+
+def pair_features(pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The LeRobot features of the reward columns and the scene graph."""
+    features: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        column = pair_column(pair)
+        features[f"reward.{column}"] = {"dtype": "float32", "shape": (1,), "names": None}
+        features[f"distance.{column}"] = {"dtype": "float32", "shape": (1,), "names": None}
+        features[f"reached.{column}"] = {"dtype": "bool", "shape": (1,), "names": None}
+    features[SCENE_GRAPH] = {"dtype": "string", "shape": (1,), "names": None}
+    return features
+
+
+__all__ = ["CoreSettings", "EpisodeCore", "FrameValues", "frame_annotation",
+           "frame_error_reason", "invalid_pairs", "pair_features", "place_frames",
            "reward_columns"]

@@ -115,10 +115,28 @@ def decode_frames(path: str | Path) -> np.ndarray:
     return np.stack(frames)
 
 
+def decode_timed(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame of a video as (N, H, W, 3) uint8 RGB and its presentation time in
+    seconds (N,), in presentation order: lerobot packs several episodes into one file
+    and finds each by its from/to timestamps."""
+    av = _av()
+    try:
+        with av.open(str(path)) as container:
+            decoded = [(float(f.time if f.time is not None else 0.0),
+                        f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+    except (OSError, av.FFmpegError) as error:
+        raise DataIOError(f"cannot decode video {path}: {error}") from None
+    if not decoded:
+        return np.zeros((0, 0, 0, 3), dtype=np.uint8), np.zeros(0)
+    decoded.sort(key=lambda item: item[0])
+    return (np.stack([frame for _, frame in decoded]),
+            np.array([time for time, _ in decoded], np.float64))
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """Peak signal-to-noise ratio of two uint8 images or stacks, in dB (inf if equal)."""
     error = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float("inf") if error == 0 else float(10 * np.log10(255.0 ** 2 / error))
 
 
-__all__ = ["VideoEncoder", "codec_options", "decode_frames", "psnr"]
+__all__ = ["VideoEncoder", "codec_options", "decode_frames", "decode_timed", "psnr"]
