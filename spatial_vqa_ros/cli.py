@@ -14,7 +14,7 @@ import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = ("node", "play", "perceive", "scenes", "make_bag", "bag2dataset", "bag2lerobot",
-            "logger",
+            "annotate_lerobot", "logger",
             "images2dataset", "hf2dataset", "to_trl", "models", "eval", "bench", "view")
 
 
