@@ -208,6 +208,33 @@ def _ros(command: str, parameter: str):
     return make
 
 
+def _bag2lerobot(*args: str):
+    def make(inputs: Path, out: Path):
+        from spatial_vqa_ros.synthetic.bags import write_synthetic_bag
+
+        bag = write_synthetic_bag(inputs / "bag", "approach", frames=4, width=64, height=48,
+                                  tf=True)
+        return ["bag2lerobot", str(bag.path), str(out / "ds"), "--no-progress", *args], {}
+    return make
+
+
+def _annotate_lerobot(*args: str, dataset: bool = True):
+    def make(inputs: Path, out: Path):
+        source = inputs / "ds"
+        if dataset:
+            from spatial_vqa_ros.cli import main
+            from spatial_vqa_ros.synthetic.bags import write_synthetic_bag
+
+            bag = write_synthetic_bag(out / "bag", "approach", frames=4, width=64, height=48)
+            assert main(["bag2lerobot", str(bag.path), str(source), "--no-progress"]) == 0
+        else:
+            source.mkdir()
+            (source / "notes.txt").write_text("not a dataset")
+        return ["annotate-lerobot", str(source), str(out / "ann"), "--no-progress",
+                *args], {}
+    return make
+
+
 #: The first record's id (dataset_support.dataset_item(0)) and a right answer to its QA 0.
 GOOD = b'{"id": "bag/1700000000000000000", "qa": 0, "answer": "Yes."}\n'
 DEEP = b'{"id": "bag/1", "qa": 0, "answer": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
@@ -247,6 +274,17 @@ CASES = [
     Case("node: max_pixels:=abc", _ros("node", "max_pixels:=abc"), 2),
     Case("logger: qa_per_image:=abc", _ros("logger", "qa_per_image:=abc"), 2),
     Case("play: no such bag", lambda inputs, out: (["play", str(inputs / "nowhere")], {}), 2),
+    Case("bag2lerobot: no camera topic", _bag2lerobot("--rgb-topic", "/nope"), 2),
+    Case("bag2lerobot: unknown pair", _bag2lerobot("--reward-pairs", "gripper:banana"), 2),
+    Case("bag2lerobot: unknown frame", _bag2lerobot("--reward-pairs", "tf:tool9:cube"), 2),
+    Case("annotate-lerobot: not a LeRobot dataset",
+         _annotate_lerobot("--hfov", "60", dataset=False), 2),
+    Case("annotate-lerobot: no intrinsics", _annotate_lerobot(), 2),
+    Case("annotate-lerobot: unknown pair",
+         _annotate_lerobot("--hfov", "60", "--labels", "cube", "--reward-pairs", "cube:banana"),
+         2),
+    Case("annotate-lerobot: missing camera feature",
+         _annotate_lerobot("--hfov", "60", "--camera-key", "observation.images.wrist"), 2),
 ]
 
 
