@@ -72,6 +72,13 @@ def observations_from(masks: np.ndarray, detections: Detections, provenance: Pro
     return observations
 
 
+def masks_from_detector(detector: object) -> bool:
+    """Whether ``detector``'s class declares that it returns instance masks with its
+    boxes (``masks_from_text = True``, see :mod:`.protocols`): such a family fills the
+    segmenter's role too, and the chain never calls a segmenter on its detections."""
+    return bool(getattr(type(detector), "masks_from_text", False))
+
+
 def staged(stage: str, name: str, call: Callable[[], object]) -> object:
     """Run one stage; any failure becomes a PerceptionError that names it."""
     try:
@@ -117,7 +124,7 @@ class PerceptionChain:
         measured = self.measure_depth(inputs, timings)
         detections, masks = self.detect_and_segment(inputs, prompts, measured.depth.depth_m,
                                                     timings)
-        provenance = self.provenance(measured)
+        provenance = self.provenance(measured, detections)
         observations = observations_from(masks, detections, provenance, self.detector.name)
         capture = Capture(inputs.rgb, measured.depth.depth_m, measured.camera, stamp_ns)
         return ChainResult(capture, observations, detections, measured.depth, provenance,
@@ -145,13 +152,21 @@ class PerceptionChain:
                            depth_m: np.ndarray | None, timings: dict[str, float]
                            ) -> tuple[Detections, np.ndarray]:
         """The expensive stages: boxes for ``prompts`` (clipped to the image) and one
-        (N, H, W) bool mask per box; stage seconds are added to ``timings``."""
+        (N, H, W) bool mask per box; stage seconds are added to ``timings``. Detections
+        that carry their own masks (a detector that returns masks from text, SAM 3) keep
+        them: the segmenter is not called and ``timings`` gets no "segment" entry.
+        Both chains run this: the serial one per frame, the two-rate one per keyframe."""
         start = time.perf_counter()
         detections = staged("detect", self.detector.name,
                              lambda: self.detector.detect(inputs, prompts))
         height, width = inputs.size_hw
-        detections = detections.clipped(width, height)
+        detections = staged("detect", self.detector.name,
+                             lambda: detections.clipped(width, height))
         timings["detect"] = time.perf_counter() - start
+        if detections.masks is not None:
+            masks = staged("detect", self.detector.name, lambda: check_masks(
+                detections.masks, len(detections), inputs.size_hw))
+            return detections, masks
         start = time.perf_counter()
         masks = staged("segment", self.segmenter.name, lambda: check_masks(
             self.segmenter.segment(inputs, detections.xyxy, depth_m),
@@ -159,12 +174,19 @@ class PerceptionChain:
         timings["segment"] = time.perf_counter() - start
         return detections, masks
 
-    def provenance(self, measured: MeasuredDepth) -> Provenance:
-        """Where a frame's numbers come from: this chain's models and the depth used."""
+    def provenance(self, measured: MeasuredDepth, detections: Detections | None = None
+                   ) -> Provenance:
+        """Where a frame's numbers come from: this chain's models and the depth used. The
+        masks come from the detector when ``detections`` carry them or its class says
+        it returns masks from text (``masks_from_text``; the two-rate chain's tracked
+        masks began as its masks): it is named for both roles then."""
         depth = measured.depth
+        masked = masks_from_detector(self.detector) or (
+            detections is not None and detections.masks is not None)
         return Provenance(
             depth_source=depth.source, depth_model=depth.model_id,
-            detector=self.detector.name, segmenter=self.segmenter.name,
+            detector=self.detector.name,
+            segmenter=self.detector.name if masked else self.segmenter.name,
             intrinsics_source=measured.intrinsics_source, depth_scale=depth.scale,
             depth_shift_m=depth.shift_m)
 
@@ -187,4 +209,4 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 __all__ = ["STAGES", "ChainResult", "DepthAligner", "MeasuredDepth", "PerceptionChain",
-           "mask_iou", "observations_from"]
+           "mask_iou", "masks_from_detector", "observations_from"]

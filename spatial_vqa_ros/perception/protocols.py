@@ -10,6 +10,9 @@ the class before anything is built (:func:`~.factories.needs_instances`):
 ``needs_instances: bool = False``: True when it reads a simulator's instance image and
 labels (``SensorInputs.instance_ids`` / ``id_to_label``), so the node subscribes to
 them. It is optional: a class without it needs no instance image.
+``masks_from_text: bool = False`` (a detector): True when its ``detect`` returns
+instance masks with the boxes (``Detections.masks``, e.g. SAM 3): the family fills the
+segmenter's role too, the chain uses those masks and calls no segmenter on them.
 """
 
 from __future__ import annotations

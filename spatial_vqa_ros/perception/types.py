@@ -6,7 +6,8 @@ Shapes (H, W = image height and width, N = detections):
   where invalid; ``instance_ids``: (H, W) integer ids (simulators only)
 - ``DepthResult.depth_m``: (H, W) float32 metres aligned to the rgb image
 - ``Detections.xyxy``: (N, 4) float32 pixels (x0, y0, x1, y1), exclusive upper bounds;
-  ``labels``: N prompts; ``scores``: (N,) float32 in [0, 1]
+  ``labels``: N prompts; ``scores``: (N,) float32 in [0, 1]; ``masks``: (N, H, W) bool
+  or None (a detector that segments what it finds, e.g. SAM 3)
 - masks: (N, H, W) bool, one per detection
 - ``TrackingFrame.depth_m``: (H, W) float32 metres; ``world_from_camera``: (4, 4)
 - ``TrackedMasks.ids``: (N,) int64; ``masks``: (N, H, W) bool; ``confidence``: (N,)
@@ -18,8 +19,8 @@ Every container checks its shapes when built and says which shape was expected.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -128,7 +129,12 @@ class DepthResult:
 @dataclass(frozen=True)
 class Detections:
     """Boxes found for text prompts. ``unknown_prompts``: prompts the detector cannot
-    look for (a closed-set model without that class), reported rather than dropped."""
+    look for (a closed-set model without that class), reported rather than dropped.
+
+    ``masks``: (N, H, W) bool instance masks when the detector segments what it finds
+    (a family that returns masks from text, such as SAM 3, declares it on its class
+    with ``masks_from_text = True``); the chain then uses them and never calls its
+    segmenter. None (every box-only detector): the segmenter makes one per box."""
 
     xyxy: np.ndarray
     labels: tuple[str, ...]
@@ -137,6 +143,7 @@ class Detections:
     #: (N,) int64 ids that name the thing beyond this frame (a simulator's instance
     #: ids, a tracker's), or None.
     source_ids: np.ndarray | None = None
+    masks: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.labels)
@@ -148,6 +155,11 @@ class Detections:
                                   f"{self.source_ids.shape}")
         if n and not np.isfinite(self.xyxy).all():
             raise PerceptionError("detection boxes must be finite")
+        if self.masks is not None:
+            masks = np.asarray(self.masks)
+            if masks.ndim != 3 or len(masks) != n or masks.dtype != np.bool_:
+                raise PerceptionError(f"Detections.masks must be ({n}, H, W) bool, one per "
+                                      f"box, got {masks.shape} {masks.dtype}")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -157,14 +169,29 @@ class Detections:
         return cls(np.zeros((0, 4), np.float32), (), np.zeros(0, np.float32), unknown_prompts)
 
     def clipped(self, width: int, height: int) -> Detections:
-        """Boxes clipped to the image, empty ones dropped."""
+        """Boxes clipped to the image, empty ones dropped (with their masks and ids).
+        Masks of another size than the image are refused: they could not be clipped."""
+        if self.masks is not None and self.masks.shape[1:] != (height, width):
+            raise PerceptionError(f"detection masks are {self.masks.shape[2]}x"
+                                  f"{self.masks.shape[1]}, the image {width}x{height}")
         xyxy = self.xyxy.copy()
         xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, width)
         xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, height)
         keep = (xyxy[:, 2] - xyxy[:, 0] >= 1) & (xyxy[:, 3] - xyxy[:, 1] >= 1)
-        ids = None if self.source_ids is None else self.source_ids[keep]
-        return Detections(xyxy[keep], tuple(label for label, k in zip(self.labels, keep) if k),
-                          self.scores[keep], self.unknown_prompts, ids)
+        return replace(self.selected(np.flatnonzero(keep)), xyxy=xyxy[keep])
+
+    def selected(self, indices: np.ndarray | Sequence[int]) -> Detections:
+        """The detections at ``indices`` (in that order), each with its score, label,
+        source id and mask: the one way to take a subset, so none of them is lost."""
+        index = np.asarray(indices, np.int64).reshape(-1)
+        if index.size and not (-len(self) <= index.min() and index.max() < len(self)):
+            raise PerceptionError(f"detection indices must be within [0, {len(self)}), got "
+                                  f"{index.tolist()}")
+        return Detections(
+            self.xyxy[index], tuple(self.labels[k] for k in index), self.scores[index],
+            self.unknown_prompts,
+            None if self.source_ids is None else self.source_ids[index],
+            None if self.masks is None else self.masks[index])
 
 
 def check_masks(masks: np.ndarray, n: int, size_hw: tuple[int, int]) -> np.ndarray:
