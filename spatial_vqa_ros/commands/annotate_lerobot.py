@@ -7,24 +7,26 @@ import argparse
 import sys
 
 from .input_options import add_depth_range_options, input_settings_from, perception_from
+from .lerobot_options import (
+    add_reward_options,
+    add_vqa_options,
+    reward_fields,
+    synthesis_from,
+)
 from .perception_options import add_perception_options, prompts_from
 
 
 def config_from(args: argparse.Namespace):
     """The AnnotateConfig of the options (DataIOError / PerceptionError when bad)."""
-    from ..core.vqa import SynthesisConfig
     from ..offline.annotate_lerobot import AnnotateConfig
 
     return AnnotateConfig(
-        reward_pairs=tuple(args.reward_pairs), distance_kind=args.reward_distance_kind,
-        shaping=args.reward_shaping, scale=args.reward_scale, camera_key=args.camera_key,
+        **reward_fields(args), camera_key=args.camera_key,
         camera_info=args.camera_info, hfov_deg=args.hfov, depth_key=args.depth_key,
         fk=args.fk, fk_frame=args.fk_frame, camera_in_base=tuple(args.camera_in_base or ()),
         state_key=args.state_key, vqa_every=args.vqa_every,
-        synthesis=SynthesisConfig(qa_per_image=args.qa_per_image, units=args.units,
-                                  seed=args.seed),
-        perception=perception_from(args), prompts=tuple(prompts_from(args)),
-        inputs=input_settings_from(args))
+        synthesis=synthesis_from(args), perception=perception_from(args),
+        prompts=tuple(prompts_from(args)), inputs=input_settings_from(args))
 
 
 def run(args: argparse.Namespace, ros_args: list[str]) -> int:
@@ -60,14 +62,7 @@ def add_parser(sub) -> None:
     parser.add_argument("dataset", metavar="DATASET", help="LeRobot v3.0 dataset directory")
     parser.add_argument("out", metavar="OUT", help="new dataset directory (created or "
                         "resumed)")
-    parser.add_argument("--reward-pairs", nargs="*", default=[], metavar="PAIR",
-                        help="'source:target', e.g. tf:ee:cube (end effector to cube) or "
-                        "gripper:cube")
-    parser.add_argument("--reward-distance-kind", choices=("gap", "center"), default="gap")
-    parser.add_argument("--reward-shaping", default="negative_distance",
-                        choices=("negative_distance", "exponential", "progress"))
-    parser.add_argument("--reward-scale", type=float, default=1.0,
-                        help="as the node's reward_scale (1/m, or m for exponential)")
+    add_reward_options(parser, "tf:ee:cube (end effector to cube)")
     parser.add_argument("--camera-key", default="",
                         help="the video feature to perceive (default: the only one)")
     parser.add_argument("--camera-info", default="", help="the camera's camera_info YAML")
@@ -86,12 +81,7 @@ def add_parser(sub) -> None:
                         "in (default: --fk answers in the camera optical frame)")
     parser.add_argument("--state-key", default="observation.state",
                         help="the state feature --fk reads")
-    parser.add_argument("--vqa-every", type=int, default=10, metavar="N",
-                        help="VQA on every N-th frame of an episode (0: none; default 10)")
-    parser.add_argument("--qa-per-image", type=int, default=4)
-    parser.add_argument("--units", choices=("metric", "imperial", "mixed"), default="metric")
-    parser.add_argument("--seed", type=int, default=0, help="QA sampling seed")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_vqa_options(parser)
     add_depth_range_options(parser)
     add_perception_options(parser, detector="owlv2", segmenter="depth_box")
     parser.set_defaults(run=run)

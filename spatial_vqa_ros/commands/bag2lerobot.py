@@ -12,25 +12,27 @@ from .input_options import (
     perception_from,
     topics_from,
 )
+from .lerobot_options import (
+    add_reward_options,
+    add_vqa_options,
+    reward_fields,
+    synthesis_from,
+)
 from .perception_options import add_perception_options, prompts_from
 
 
 def config_from(args: argparse.Namespace):
     """The Bag2LeRobotConfig of the options (DataIOError / PerceptionError when bad)."""
-    from ..core.vqa import SynthesisConfig
     from ..offline.bag2lerobot import Bag2LeRobotConfig
     from .input_options import input_settings_from
 
     return Bag2LeRobotConfig(
-        fps=args.fps, tolerance_s=args.tolerance_s, reward_pairs=tuple(args.reward_pairs),
-        distance_kind=args.reward_distance_kind, shaping=args.reward_shaping,
-        scale=args.reward_scale, episode_gap_s=args.episode_gap,
+        fps=args.fps, tolerance_s=args.tolerance_s, **reward_fields(args),
+        episode_gap_s=args.episode_gap,
         episode_topic=args.episode_topic, state_topic=args.state_topic,
         action_topic=args.action_topic, camera_name=args.camera_name, task=args.task,
         robot_type=args.robot_type, vqa_every=args.vqa_every,
-        synthesis=SynthesisConfig(qa_per_image=args.qa_per_image, units=args.units,
-                                  seed=args.seed),
-        topics=topics_from(args), perception=perception_from(args),
+        synthesis=synthesis_from(args), topics=topics_from(args), perception=perception_from(args),
         prompts=tuple(prompts_from(args)), inputs=input_settings_from(args))
 
 
@@ -69,14 +71,7 @@ def add_parser(sub) -> None:
     parser.add_argument("--fps", type=int, default=10, help="frame rate (default 10)")
     parser.add_argument("--tolerance-s", type=float, default=0.0,
                         help="oldest message a tick may take [s] (default: 1/fps)")
-    parser.add_argument("--reward-pairs", nargs="*", default=[], metavar="PAIR",
-                        help="'source:target' as the node's reward_pairs, e.g. "
-                        "tf:tool0:cube or gripper:cube")
-    parser.add_argument("--reward-distance-kind", choices=("gap", "center"), default="gap")
-    parser.add_argument("--reward-shaping", default="negative_distance",
-                        choices=("negative_distance", "exponential", "progress"))
-    parser.add_argument("--reward-scale", type=float, default=1.0,
-                        help="as the node's reward_scale (1/m, or m for exponential)")
+    add_reward_options(parser, "tf:tool0:cube")
     parser.add_argument("--episode-gap", type=float, default=0.0, metavar="S",
                         help="start a new episode after a pause longer than S seconds")
     parser.add_argument("--episode-topic", default="",
@@ -91,12 +86,7 @@ def add_parser(sub) -> None:
                         help="video key observation.images.<name> (default camera)")
     parser.add_argument("--task", default="", help="every episode's task text")
     parser.add_argument("--robot-type", default="")
-    parser.add_argument("--vqa-every", type=int, default=10, metavar="N",
-                        help="VQA on every N-th frame of an episode (0: none; default 10)")
-    parser.add_argument("--qa-per-image", type=int, default=4)
-    parser.add_argument("--units", choices=("metric", "imperial", "mixed"), default="metric")
-    parser.add_argument("--seed", type=int, default=0, help="QA sampling seed")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_vqa_options(parser)
     add_topic_options(parser)
     add_depth_range_options(parser)
     add_perception_options(parser)
