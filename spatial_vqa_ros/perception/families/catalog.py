@@ -10,6 +10,7 @@ Importing this module imports no model library.
 
 from __future__ import annotations
 
+import re
 import sys
 
 from . import descriptors, family_names
@@ -37,6 +38,9 @@ MODELS_YAML_HEADER = """\
 # NAME`) and perception_device. Older files' runtime/precision keys are ignored.
 models:
 """
+#: The node parameter naming each chain role's family (config/spatial_vqa.yaml).
+ROLE_PARAMETERS = {"depth": "depth_estimator", "detector": "detector",
+                   "segmenter": "segmenter", "tracker": "tracker"}
 #: The README table's header (the table is found by it).
 README_TABLE_HEADER = "| role | families here | notes |\n|---|---|---|\n"
 
@@ -78,6 +82,17 @@ def role_help(role: str) -> str:
     return ", ".join(f"{name} ({descriptors()[name].summary})" for name in family_names(role))
 
 
+def parameter_yaml(text: str) -> str:
+    """``text``, the node's parameter YAML, with the comment of each role's parameter
+    listing that role's families (:func:`role_choices`); a word before a colon that
+    opens the comment ("tracked: ") is kept, the rest of the file is left as it is."""
+    for role, parameter in ROLE_PARAMETERS.items():
+        text = re.sub(rf"^(\s+{parameter}: \S+\s+# )((?:\w+: )?).*$",
+                      lambda match, role=role: match[1] + match[2] + role_choices(role),
+                      text, count=1, flags=re.M)
+    return text
+
+
 def model_help(role: str) -> str:
     """The families of ``role`` that need weights, for a ``--*-model`` option's help."""
     return ", ".join(name for name in family_names(role) if descriptors()[name].checkpoints)
@@ -94,8 +109,11 @@ def exportable() -> tuple[str, ...]:
 
 
 def main(argv: list[str]) -> int:
-    """Print a generated file: ``models.yaml`` or ``readme-table``."""
-    outputs = {"models.yaml": models_yaml, "readme-table": readme_family_table}
+    """Print a generated file: ``models.yaml``, ``readme-table``, or
+    ``spatial_vqa.yaml`` (the parameter YAML read from stdin, its family comments
+    regenerated)."""
+    outputs = {"models.yaml": models_yaml, "readme-table": readme_family_table,
+               "spatial_vqa.yaml": lambda: parameter_yaml(sys.stdin.read())}
     if len(argv) != 1 or argv[0] not in outputs:
         print(f"usage: python -m {__name__} {{{','.join(outputs)}}}", file=sys.stderr)
         return 2
@@ -107,5 +125,5 @@ if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
 
 
-__all__ = ["exportable", "model_help", "models_yaml", "readme_family_table",
+__all__ = ["exportable", "model_help", "models_yaml", "parameter_yaml", "readme_family_table",
            "role_choices", "role_help", "sized_exports"]

@@ -15,7 +15,9 @@ from tiny_models import (
     save_redrawn,
     tiny_depth_anything_config,
     tiny_depth_pro,
+    tiny_owlvit,
     tiny_sam2,
+    tiny_slimsam,
 )
 
 #: The tiny SAM's input size (its processor resizes and pads to this).
@@ -128,3 +130,19 @@ def owlv2_dir(tmp_path_factory):
     model.eval().save_pretrained(path)
     processor.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def owlvit_dir(tmp_path_factory):
+    """A tiny OWL-ViT snapshot (image 64, patch 16, one layer per tower)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    return tiny_owlvit(tmp_path_factory.mktemp("owlvit") / "owlvit-tiny")
+
+
+@pytest.fixture(scope="session")
+def slimsam_dir(tmp_path_factory):
+    """A tiny SamModel of SlimSAM-50's shape ratios, named as its registry entry."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    return tiny_slimsam(tmp_path_factory.mktemp("models") / "slimsam_50_uniform")

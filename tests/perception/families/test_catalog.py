@@ -13,6 +13,7 @@ from spatial_vqa_ros.perception.families.catalog import (
     main,
     model_help,
     models_yaml,
+    parameter_yaml,
     readme_family_table,
     role_choices,
     role_help,
@@ -56,6 +57,22 @@ def test_the_parameter_yaml_comments_list_each_roles_families():
         assert line, parameter
         named = set(re.findall(r"\w+", line.group(1))) & every
         assert named == set(family_names(role)), (parameter, line.group(1))
+
+
+def test_the_parameter_yaml_family_comments_are_the_generated_ones():
+    shipped = (ROOT / "config" / "spatial_vqa.yaml").read_text(encoding="utf-8")
+    assert shipped == parameter_yaml(shipped), (
+        f"regenerate them: {REGENERATE} spatial_vqa.yaml < config/spatial_vqa.yaml")
+
+
+def test_regenerating_the_parameter_yaml_rewrites_only_the_family_lists():
+    text = ("x:\n  detector: owlv2                # old list\n"
+            "  tracker: depth_flow              # tracked: old\n  labels: [a]  # kept\n")
+    assert parameter_yaml(text) == (
+        f"x:\n  detector: owlv2                # {role_choices('detector')}\n"
+        f"  tracker: depth_flow              # tracked: {role_choices('tracker')}\n"
+        "  labels: [a]  # kept\n")
+    assert "owlvit" in role_choices("detector")
 
 
 def test_the_cli_help_lists_each_roles_families(capsys):

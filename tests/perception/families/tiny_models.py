@@ -163,3 +163,72 @@ def tiny_clip(path):
     model.save_pretrained(path)
     processor.save_pretrained(path)
     return path
+
+
+#: The tiny OWL-ViT's square input (768 for the released weights).
+OWLVIT_IMAGE_SIZE = 64
+
+
+def tiny_owlvit(path, *, image_size: int = OWLVIT_IMAGE_SIZE, patch_size: int = 16):
+    """A tiny random OwlViTForObjectDetection (one layer per tower) with its PIL
+    processor (resize to the square, centre crop of the same size, as the hub's) and a
+    letter tokenizer, saved like a hub snapshot at ``path``."""
+    import torch
+    import transformers
+    from transformers.models.owlvit.image_processing_pil_owlvit import OwlViTImageProcessorPil
+
+    vocab = clip_vocab()
+    text = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+            "num_attention_heads": 4, "vocab_size": len(vocab),
+            "max_position_embeddings": OWLV2_TEXT_LEN, "pad_token_id": 0,
+            "bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"]}
+    vision = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+              "num_attention_heads": 4, "image_size": image_size, "patch_size": patch_size}
+    model = transformers.OwlViTForObjectDetection(transformers.OwlViTConfig(
+        text_config=text, vision_config=vision, projection_dim=32))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():  # varied, not saturated
+            torch.nn.init.normal_(parameter, std=0.1 if "box_head" in name else 0.2)
+    tokenizer = transformers.CLIPTokenizer(vocab=vocab, merges=[], pad_token="!",
+                                           model_max_length=OWLV2_TEXT_LEN)
+    square = {"height": image_size, "width": image_size}
+    processor = transformers.OwlViTProcessor(
+        image_processor=OwlViTImageProcessorPil(size=square, crop_size=square,
+                                                do_center_crop=True),
+        tokenizer=tokenizer)
+    model.eval().save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
+def tiny_slimsam(path, *, image_size: int = 128):
+    """A tiny random SamModel with SlimSAM-50's shape ratios (its config: ViT-B's 12
+    heads and depth, hidden 384 = 1.5 x the 256 neck channels, MLP 4 x hidden; here
+    hidden 48, neck 32, MLP 192, 12 heads, 4 layers) and its PIL SamProcessor, saved
+    like a hub snapshot at ``path``."""
+    import torch
+    import transformers
+    from transformers.models.sam.image_processing_pil_sam import SamImageProcessorPil
+
+    config = transformers.SamConfig(
+        vision_config={"hidden_size": 48, "mlp_dim": 192, "num_attention_heads": 12,
+                       "num_hidden_layers": 4, "global_attn_indexes": [1, 3],
+                       "window_size": 4, "num_pos_feats": 16, "image_size": image_size,
+                       "output_channels": 32},
+        prompt_encoder_config={"hidden_size": 32, "image_size": image_size,
+                               "image_embedding_size": image_size // 16},
+        mask_decoder_config={"hidden_size": 32, "num_hidden_layers": 2,
+                             "num_attention_heads": 2, "mlp_dim": 64,
+                             "iou_head_hidden_dim": 32})
+    model = transformers.SamModel(config).eval()
+    torch.manual_seed(3)  # a draw whose masks are neither empty nor full (many are)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            torch.nn.init.normal_(parameter, std=0.2)
+    processor = transformers.SamProcessor(image_processor=SamImageProcessorPil(
+        size={"longest_edge": image_size},
+        pad_size={"height": image_size, "width": image_size}))
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path

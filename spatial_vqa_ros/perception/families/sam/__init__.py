@@ -13,6 +13,9 @@ DESCRIPTOR = FamilyDescriptor(
     notes="SAM: the image embedding once per frame and every box in one decoder call",
     checkpoints=(
         Checkpoint("sam_vit_base", "facebook/sam-vit-base", "apache-2.0", "segmenter"),
+        Checkpoint("slimsam_50_uniform", "nielsr/slimsam-50-uniform", "apache-2.0",
+                   "segmenter", note="SlimSAM-50: SAM ViT-B pruned to half width (hidden "
+                   "384, MLP 1536), the same SamModel"),
     ),
     export=ExportSpec(
         graphs=("image_encoder.onnx", "mask_decoder.onnx"),
