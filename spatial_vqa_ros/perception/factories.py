@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.camera import CameraIntrinsics
-from .chain import PerceptionChain
+from .chain import PerceptionChain, masks_from_detector
 from .errors import PerceptionError
 from .families import descriptors, family_names
 from .families.descriptor import FamilyDescriptor
@@ -358,9 +358,12 @@ def build_chain(spec: PerceptionSpec, *, size_wh: tuple[int, int] | None = None
     fallback = None
     if spec.assumed_hfov_deg > 0 and size_wh is not None:
         fallback = (assumed_camera(*size_wh, spec.assumed_hfov_deg), "assumed_fov")
-    return PerceptionChain(_make("depth", spec.depth_estimator, DEPTH, spec),
-                           _make("detector", spec.detector, DETECTORS, spec),
-                           _make("segmenter", spec.segmenter, SEGMENTERS, spec),
+    depth = _make("depth", spec.depth_estimator, DEPTH, spec)
+    detector = _make("detector", spec.detector, DETECTORS, spec)
+    # a family that returns masks from text (SAM 3) named for both roles: one model
+    segmenter = (detector if spec.segmenter == spec.detector and masks_from_detector(detector)
+                 else _make("segmenter", spec.segmenter, SEGMENTERS, spec))
+    return PerceptionChain(depth, detector, segmenter,
                            align=_aligner(spec.camera_height_m), fallback_camera=fallback)
 
 

@@ -14,7 +14,7 @@ import re
 import sys
 
 from . import descriptors, family_names
-from .descriptor import CHAIN_ROLES, ROLES
+from .descriptor import CHAIN_ROLES, MODEL_FIELDS, ROLES
 
 #: The header of the generated ``config/models.yaml``.
 MODELS_YAML_HEADER = """\
@@ -94,8 +94,11 @@ def parameter_yaml(text: str) -> str:
 
 
 def model_help(role: str) -> str:
-    """The families of ``role`` that need weights, for a ``--*-model`` option's help."""
-    return ", ".join(name for name in family_names(role) if descriptors()[name].checkpoints)
+    """The families of ``role`` whose weights that role's ``--*-model`` option names,
+    for its help (SAM 3 fills the segmenter's role with the detector's weights)."""
+    field = MODEL_FIELDS.get(role)
+    return ", ".join(name for name in family_names(role) if descriptors()[name].checkpoints
+                     and field in (None, descriptors()[name].model_field))
 
 
 def sized_exports() -> tuple[str, ...]:
