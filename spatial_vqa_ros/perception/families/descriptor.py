@@ -42,13 +42,16 @@ class Checkpoint:
     """One registered model of a family: ``name`` is its name in the model registry
     (and its folder in the models directory), ``hub_id`` the Hugging Face repository
     of its weights, ``licence`` as their authors state it, ``role`` the role it is
-    registered for, ``note`` the comment beside it in ``config/models.yaml``."""
+    registered for, ``note`` the comment beside it in ``config/models.yaml``; ``gated``:
+    the hub serves the weights only to accounts that accepted their licence, so pulling
+    them needs a token (``HF_TOKEN``)."""
 
     name: str
     hub_id: str
     licence: str
     role: str
     note: str = ""
+    gated: bool = False
 
 
 @dataclass(frozen=True)

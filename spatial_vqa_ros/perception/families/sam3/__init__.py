@@ -22,6 +22,6 @@ DESCRIPTOR = FamilyDescriptor(
     checkpoints=(
         Checkpoint("sam3", "facebook/sam3", "sam-license", "detector",
                    note="gated on the hub: accept the licence there, then pull with "
-                   "HF_TOKEN set; Meta's SAM License: read it before shipping"),
+                   "HF_TOKEN set; Meta's SAM License: read it before shipping", gated=True),
     ),
 )

@@ -11,6 +11,6 @@ DESCRIPTOR = FamilyDescriptor(
     checkpoints=(
         Checkpoint("sam3_tracker", "facebook/sam3", "sam-license", "tracker",
                    note="gated on the hub: accept the licence there before pulling; Meta's "
-                   "SAM License: read it before shipping"),
+                   "SAM License: read it before shipping", gated=True),
     ),
 )
