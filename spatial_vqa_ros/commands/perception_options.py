@@ -19,37 +19,58 @@ OLD_FLAGS = {"--perception-runtime": "--runtime", "--perception-device": "--devi
              "--camera-height-m": "--camera-height"}
 
 
+#: The namespace attribute holding the perception options given on the command line
+#: (those win over a --preset's values).
+GIVEN = "perception_options_given"
+
+
+class _Given(argparse.Action):
+    """Store the value and remember that the option was given (a default is not)."""
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, GIVEN, getattr(namespace, GIVEN, frozenset()) | {self.dest})
+
+
 def add_perception_options(parser: argparse.ArgumentParser, *, detector: str = "simulation",
                            segmenter: str = "simulation") -> None:
     from ..perception.families.catalog import model_help, role_help
+    from ..perception.families.presets import PRESETS, preset_help
 
     group = parser.add_argument_group(
         "perception", "each family is a registered name or package.module:Class")
-    group.add_argument("--depth-estimator", default="sensor",
+    group.add_argument("--preset", "--perception-preset", dest="perception_preset",
+                       default="", choices=["", *PRESETS], metavar="NAME",
+                       help="a whole chain by one name: fills --depth-estimator, --detector, "
+                       "--segmenter, their --*-model, --perception-runtime and "
+                       "--perception-device; any of those given beside it wins. "
+                       f"{preset_help()}")
+    group.add_argument("--depth-estimator", default="sensor", action=_Given,
                        help=f"depth family: {role_help('depth')}")
-    group.add_argument("--detector", default=detector,
+    group.add_argument("--detector", default=detector, action=_Given,
                        help=f"detector family: {role_help('detector')} (default {detector})")
-    group.add_argument("--segmenter", default=segmenter,
+    group.add_argument("--segmenter", default=segmenter, action=_Given,
                        help=f"segmenter family: {role_help('segmenter')} (default "
                        f"{segmenter})")
-    group.add_argument("--detector-model", default="",
+    group.add_argument("--detector-model", default="", action=_Given,
                        help="detector weights: a registry name or a local path ("
                        f"{model_help('detector')}: needed; opencv_dnn: a .pb or .onnx, "
                        "without it the SSD MobileNet v2 COCO demo weights if installed)")
     group.add_argument("--detector-config", default="", help="the .pbtxt of a .pb graph")
-    group.add_argument("--depth-model", default="",
+    group.add_argument("--depth-model", default="", action=_Given,
                        help=f"depth model weights, needed by {model_help('depth')}: a "
                        "registry name (spatial-vqa models list) or a local path")
-    group.add_argument("--segmenter-model", default="",
+    group.add_argument("--segmenter-model", default="", action=_Given,
                        help=f"segmenter weights, needed by {model_help('segmenter')}: a "
                        "registry name or a local path")
     group.add_argument("--models-dir", default="",
                        help="where registry names are looked up (spatial-vqa models list)")
-    _add_renamed(group, "--perception-runtime", default="torch",
+    _add_renamed(group, "--perception-runtime", default="torch", action=_Given,
                  choices=["torch", "onnxruntime", "tensorrt"],
                  help="how model families run (onnxruntime, tensorrt: after 'models "
                  "export'; tensorrt builds engines in the background and caches them)")
-    _add_renamed(group, "--perception-device", default="auto",
+    _add_renamed(group, "--perception-device", default="auto", action=_Given,
                  help="auto (a CUDA GPU when there is one), cpu, cuda or cuda:N")
     _add_renamed(group, "--detector-score-threshold", type=float, default=0.0,
                  help="drop detections below this score (0 = the family's default)")
@@ -68,7 +89,7 @@ def _add_renamed(group: Any, flag: str, **options: Any) -> None:
     action = group.add_argument(flag, **options)
     group.add_argument(OLD_FLAGS[flag], dest=action.dest, type=action.type,
                        choices=action.choices, default=argparse.SUPPRESS,
-                       help=argparse.SUPPRESS)
+                       help=argparse.SUPPRESS, action=options.get("action", "store"))
 
 
 def add_vocabulary_options(parser: argparse.ArgumentParser) -> None:
@@ -95,26 +116,25 @@ def vocabulary_from(args: argparse.Namespace) -> dict:
 
 
 def spec_from(args: argparse.Namespace, *, assumed_hfov_deg: float = 0.0):
-    """The PerceptionSpec of the parsed options (ValueError names a bad one)."""
+    """The PerceptionSpec of the parsed options (ValueError names a bad one): a --preset's
+    values, with every perception option given beside it winning."""
     from ..perception.factories import PerceptionSpec
+    from ..perception.families.presets import PRESET_FIELDS, resolve
 
-    model, config = args.detector_model, args.detector_config
-    if args.detector == "opencv_dnn" and not model:
+    preset = getattr(args, "perception_preset", "")
+    values = resolve(preset, {name: getattr(args, name) for name in PRESET_FIELDS},
+                     getattr(args, GIVEN, frozenset()))
+    model, config = values.pop("detector_model"), args.detector_config
+    if values["detector"] == "opencv_dnn" and not model:
         from ..perception.opencv_dnn import find_ssd_mobilenet_v2_coco
 
         found = find_ssd_mobilenet_v2_coco()
         if found is not None:
             model, config = str(found[0]), str(found[1])
-    return PerceptionSpec(depth_estimator=args.depth_estimator, detector=args.detector,
-                          segmenter=args.segmenter, detector_model=model,
-                          detector_config=config,
+    return PerceptionSpec(**values, detector_model=model, detector_config=config,
                           detector_score_threshold=args.detector_score_threshold,
-                          depth_model=args.depth_model, segmenter_model=args.segmenter_model,
-                          models_dir=args.models_dir,
-                          perception_runtime=args.perception_runtime,
-                          perception_device=args.perception_device,
-                          camera_height_m=args.camera_height_m,
-                          assumed_hfov_deg=assumed_hfov_deg)
+                          models_dir=args.models_dir, camera_height_m=args.camera_height_m,
+                          assumed_hfov_deg=assumed_hfov_deg, perception_preset=preset)
 
 
 def prompts_from(args: argparse.Namespace) -> list[str]:

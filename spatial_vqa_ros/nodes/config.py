@@ -26,6 +26,7 @@ from ..core.reward import RewardSettings
 from ..core.reward_pairs import split_pair
 from ..perception.errors import PerceptionError
 from ..perception.factories import PerceptionSpec, needs_instances
+from ..perception.families.presets import PRESET_FIELDS, resolve
 from ..perception.live_chain import LiveConfig
 
 QOS_CHOICES = ("sensor_data", "reliable")
@@ -89,6 +90,10 @@ class SpatialNodeConfig:
     perception_runtime: str = "torch"
     #: auto (a CUDA GPU when there is one), cpu, cuda or cuda:N.
     perception_device: str = "auto"
+    #: A whole chain by one name (perception/families/presets.py: cpu_light, gpu_fast,
+    #: gpu_quality; "" = none): fills the three families, their *_model, the runtime and
+    #: the device; each of those parameters set to other than its default wins.
+    perception_preset: str = ""
     #: 0 = the detector family's own default.
     detector_score_threshold: float = _live(0.0)
     #: The text prompts to ground (set at run time here or with ~/set_labels).
@@ -176,7 +181,7 @@ class SpatialNodeConfig:
 
     def __post_init__(self) -> None:
         self.perception_spec  # noqa: B018 -- validates the perception names and options
-        if self.depth_estimator == "sensor" and not self.depth_topic:
+        if self.perception_spec.depth_estimator == "sensor" and not self.depth_topic:
             raise ValueError("depth_estimator 'sensor' needs depth_topic (an RGB-D camera); "
                              "without one, choose a depth model")
         if self.uses_instances and not (self.instances_topic and self.labels_topic):
@@ -231,9 +236,13 @@ class SpatialNodeConfig:
     def perception_spec(self) -> PerceptionSpec:
         """The chain the parameters name: each spec field is the parameter of the same
         name, except ``assumed_hfov_deg`` (for images without intrinsics: the node has
-        its CameraInfo)."""
-        return PerceptionSpec(**{f.name: getattr(self, f.name) for f in fields(PerceptionSpec)
-                                 if f.name != "assumed_hfov_deg"})
+        its CameraInfo); a ``perception_preset`` fills those a preset sets that are left
+        at their defaults."""
+        values = {f.name: getattr(self, f.name) for f in fields(PerceptionSpec)
+                  if f.name != "assumed_hfov_deg"}
+        defaults = {f.name: f.default for f in fields(self)}
+        given = {name for name in PRESET_FIELDS if values[name] != defaults[name]}
+        return PerceptionSpec(**resolve(self.perception_preset, values, given))
 
     @property
     def live_config(self) -> LiveConfig:

@@ -30,6 +30,7 @@ from .chain import PerceptionChain, masks_from_detector
 from .errors import PerceptionError
 from .families import descriptors, family_names
 from .families.descriptor import FamilyDescriptor
+from .families.presets import family_options, get_preset
 from .scale import align_depth
 from .types import DepthResult, SensorInputs
 
@@ -86,6 +87,10 @@ class PerceptionSpec:
     #: The weights of a learned tracker (``sam2_video``, ``sam3_tracker``): a registry
     #: name or a local path, as the other ``*_model`` fields.
     tracker_model: str = ""
+    #: The preset the families, checkpoints, runtime and device came from ("" = none;
+    #: :mod:`.families.presets`, which fills them: :func:`.families.presets.resolve`);
+    #: kept so its per-family options (Depth Anything's input size) apply when built.
+    perception_preset: str = ""
 
     def __post_init__(self) -> None:
         for role, field_name in ROLE_FIELDS.items():
@@ -106,6 +111,8 @@ class PerceptionSpec:
             raise ValueError("perception_runtime tensorrt runs on a GPU: use "
                              "perception_device auto or cuda, or perception_runtime "
                              "onnxruntime for the CPU")
+        if self.perception_preset:
+            get_preset(self.perception_preset)
         if not 0.0 <= self.assumed_hfov_deg < 180.0:
             raise ValueError(f"assumed_hfov_deg must be within [0, 180), got "
                              f"{self.assumed_hfov_deg}")
@@ -199,6 +206,7 @@ def _load(spec: PerceptionSpec, descriptor: FamilyDescriptor, role: str,
     """The family's adapter on ``directory``, for the spec's runtime and device."""
     options = ({"score_threshold": spec.detector_score_threshold}
                if descriptor.thresholded and spec.detector_score_threshold > 0 else {})
+    options.update(family_options(spec.perception_preset, descriptor.name, vars(spec)))
     if spec.perception_runtime == "torch":
         return descriptor.adapter_class(role).from_pretrained(
             directory, device=torch_device(spec.perception_device), **options)

@@ -210,3 +210,26 @@ def test_tracking_parameters_need_a_restart(name):
     with pytest.raises(ValueError, match=rf"^{name} cannot change while the node runs .*"
                                          "needs a restart$"):
         SpatialNodeConfig().with_changes({name: changes[name]})
+
+
+def test_a_perception_preset_fills_the_parameters_left_at_their_defaults():
+    spec = SpatialNodeConfig(perception_preset="cpu_light", depth_topic="").perception_spec
+    assert (spec.depth_estimator, spec.detector, spec.segmenter) == ("depth_anything",
+                                                                     "owlvit", "sam")
+    assert (spec.segmenter_model, spec.perception_runtime, spec.perception_device) == (
+        "slimsam_50_uniform", "onnxruntime", "cpu")
+    assert spec.perception_preset == "cpu_light"
+    # a parameter set to other than its default wins over the preset
+    spec = SpatialNodeConfig(perception_preset="gpu_fast", detector="owlv2",
+                             detector_model="owlv2_base_ensemble",
+                             perception_device="cuda:1").perception_spec
+    assert (spec.detector, spec.detector_model, spec.perception_device) == (
+        "owlv2", "owlv2_base_ensemble", "cuda:1")
+    assert spec.segmenter_model == "sam2_hiera_tiny"
+    # the preset's families read no instance image, so none is subscribed to
+    assert not SpatialNodeConfig(perception_preset="gpu_fast").uses_instances
+
+
+def test_an_unknown_perception_preset_is_refused_naming_the_presets():
+    with pytest.raises(ValueError, match=r"perception_preset must be one of \['cpu_light'"):
+        SpatialNodeConfig.declare(FakeNode({"perception_preset": "turbo"}))

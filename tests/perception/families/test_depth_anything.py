@@ -273,3 +273,16 @@ def test_build_chain_builds_a_monocular_chain_from_a_local_snapshot(da_metric_di
     rgb = photo()
     depth = chain.depth.estimate(SensorInputs(rgb))
     assert depth.source == "model" and depth.depth_m.shape == rgb.shape[:2]
+
+
+def test_a_reduced_input_size_makes_a_smaller_model_input_and_is_checked(da_metric_dir):
+    reduced = DepthAnythingDepth.from_pretrained(da_metric_dir, input_size=28)
+    calls = []
+    reduced.model.register_forward_hook(
+        lambda module, args, kwargs, out: calls.append(tuple(kwargs["pixel_values"].shape)),
+        with_kwargs=True)
+    depth = reduced.estimate(SensorInputs(photo(48, 64))).depth_m
+    assert depth.shape == (48, 64)
+    assert calls == [(1, 3, 28, 42)]  # short side 28, the long side kept to the aspect
+    with pytest.raises(PerceptionError, match="input_size must be an int >= 14 px"):
+        DepthAnythingDepth.from_pretrained(da_metric_dir, input_size=5)

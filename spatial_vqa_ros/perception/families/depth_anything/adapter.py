@@ -91,12 +91,14 @@ class DepthAnythingDepth:
     ``PromptDepthAnythingForDepthEstimation`` in eval mode, on the device it will run
     on (inputs follow the model); ``processor``: its image processor.
     ``min_prompt_span_m``: prompts whose valid depths span less than this are refused
-    as constant (see the module docstring). Build from a local directory with
-    :meth:`from_pretrained`.
+    as constant (see the module docstring). ``input_size``: the model input's short side
+    in pixels, rounded by the processor to its patch multiple (0: the checkpoint's own,
+    518); a smaller one trades detail for time (the ``cpu_light`` preset's 252 px is
+    about 4x fewer pixels). Build from a local directory with :meth:`from_pretrained`.
     """
 
     def __init__(self, model: Any, processor: Any, *, model_id: str = "",
-                 min_prompt_span_m: float = 1e-3) -> None:
+                 min_prompt_span_m: float = 1e-3, input_size: int = 0) -> None:
         config = model.config
         model_type = getattr(config, "model_type", "")
         if model_type not in MODEL_TYPES:
@@ -114,6 +116,11 @@ class DepthAnythingDepth:
                                   "do_pad to false in preprocessor_config.json")
         if not min_prompt_span_m > 0:
             raise PerceptionError(f"min_prompt_span_m must be > 0, got {min_prompt_span_m}")
+        if input_size:
+            if not (isinstance(input_size, int) and input_size >= 14):
+                raise PerceptionError(f"input_size must be an int >= 14 px (one patch), or 0 "
+                                      f"for the checkpoint's own, got {input_size!r}")
+            processor.size = {"height": input_size, "width": input_size}
         self.model = model
         self.processor = processor
         self.prompted = model_type == "prompt_depth_anything"

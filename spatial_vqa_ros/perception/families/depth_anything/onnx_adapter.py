@@ -81,15 +81,17 @@ def _depth_graph(model: Any) -> Any:
 
 
 def export(model_dir: str | Path, out_dir: str | Path, *,
-           size_hw: tuple[int, int]) -> list[Path]:
+           size_hw: tuple[int, int], input_size: int = 0) -> list[Path]:
     """Export the snapshot at ``model_dir`` for camera images of ``size_hw`` (H, W):
-    ``out_dir/model.onnx`` at the processor's input size for that camera, and
-    ``out_dir/export.json`` recording it. Returns both paths."""
+    ``out_dir/model.onnx`` at the processor's input size for that camera (its short
+    side ``input_size`` when given, as the adapter's option), and ``out_dir/export.json``
+    recording it. Returns both paths."""
     import torch
 
     size_hw = check_size(size_hw)
     model_dir, out_dir = Path(model_dir), Path(out_dir)
-    adapter = DepthAnythingDepth.from_pretrained(model_dir)  # the torch adapter's checks
+    adapter = DepthAnythingDepth.from_pretrained(  # the torch adapter's checks
+        model_dir, input_size=input_size)
     (out_dir / EXPORT_INFO).unlink(missing_ok=True)  # a half-done export never looks whole
     names = _input_names(adapter.prompted)
     example = _example_inputs(adapter.processor, size_hw, adapter.prompted)
@@ -165,10 +167,11 @@ class DepthAnythingOnnxDepth:
 
     def __init__(self, session: OrtSession, processor: Any, config: Any,
                  record: dict[str, Any], *, model_id: str = "",
-                 min_prompt_span_m: float = 1e-3) -> None:
+                 min_prompt_span_m: float = 1e-3, input_size: int = 0) -> None:
         self.model = _OrtDepthModel(session, config, record)
         self._torch_adapter = DepthAnythingDepth(self.model, processor, model_id=model_id,
-                                                 min_prompt_span_m=min_prompt_span_m)
+                                                 min_prompt_span_m=min_prompt_span_m,
+                                                 input_size=input_size)
         self.processor = processor
         self.record = record
         self.provider = session.provider
@@ -195,7 +198,8 @@ class DepthAnythingOnnxDepth:
             raise PerceptionError("export_missing needs the camera's size_hw to export at")
         record, session = open_or_export(
             lambda: _open(model_dir, onnx_dir, size_hw, providers, threads),
-            lambda: export(model_dir, onnx_dir, size_hw=size_hw),
+            lambda: export(model_dir, onnx_dir, size_hw=size_hw,
+                           input_size=options.get("input_size", 0)),
             export_missing=export_missing)
         return cls(session, processor, config, record, model_id=model_dir.name, **options)
 

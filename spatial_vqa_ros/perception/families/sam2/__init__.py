@@ -14,6 +14,8 @@ DESCRIPTOR = FamilyDescriptor(
     "every box in one decoder call",
     checkpoints=(
         Checkpoint("sam2_hiera_tiny", "facebook/sam2.1-hiera-tiny", "apache-2.0", "segmenter"),
+        Checkpoint("sam2_hiera_large", "facebook/sam2.1-hiera-large", "apache-2.0",
+                   "segmenter", note="the gpu_quality preset's segmenter"),
     ),
     export=ExportSpec(
         graphs=("image_encoder.onnx", "mask_decoder.onnx"),
