@@ -22,7 +22,12 @@ from make_goldens import (  # noqa: E402
     SAM3_SIZE,
 )
 from tiny_models import clip_vocab  # noqa: E402
-from tiny_sam3 import SAM3_QUERIES, sam3_preprocessor_config, save_tiny_sam3  # noqa: E402
+from tiny_sam3 import (  # noqa: E402
+    SAM3_QUERIES,
+    sam3_preprocessor_config,
+    save_tiny_sam3,
+    tiny_sam3_lite_text,
+)
 
 from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
@@ -226,6 +231,16 @@ def test_another_models_snapshot_is_refused_by_its_type(sam3_dir, tmp_path):
     (other / "config.json").write_text(json.dumps(dict(config, model_type="sam2")))
     with pytest.raises(PerceptionError, match="holds a 'sam2' model; the sam3 family runs"):
         Sam3Detector.from_pretrained(other)
+
+
+def test_a_lite_text_snapshot_loads_its_own_class_and_detects_through_the_same_code(
+        tmp_path):
+    directory = save_tiny_sam3(tmp_path / "sam3-lite", tiny_sam3_lite_text())
+    lite = Sam3Detector.from_pretrained(directory, score_threshold=0.0)
+    assert type(lite.model).__name__ == "Sam3LiteTextModel"
+    found = lite.detect(SensorInputs(_rgb()), ["cup", "mug"])
+    assert len(found) > 0 and found.masks.shape == (len(found), 60, 80)
+    assert set(found.labels) <= {"cup", "mug"} and lite.encoder_calls == 1
 
 
 def test_a_missing_snapshot_says_how_to_get_the_weights(tmp_path):

@@ -69,6 +69,22 @@ def tiny_sam3(std: float = 0.1):
     return model
 
 
+def tiny_sam3_lite_text():
+    """A Sam3LiteTextModel: the tiny SAM 3's vision and decoders, its small text encoder
+    (two layers, hidden 32, kernel 3) on the letter vocabulary; default init."""
+    import transformers
+
+    base = tiny_sam3_config().to_dict()
+    text = {"vocab_size": len(clip_vocab()), "hidden_size": 32, "intermediate_size": 64,
+            "projection_dim": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "max_position_embeddings": 32, "repmixer_kernel_size": 3}
+    config = transformers.Sam3LiteTextConfig(text_config=text, **{
+        key: base[key] for key in ("vision_config", "geometry_encoder_config",
+                                   "detr_encoder_config", "detr_decoder_config",
+                                   "mask_decoder_config")})
+    return transformers.Sam3LiteTextModel(config).eval()
+
+
 def sam3_preprocessor_config(size: int = SAM3_IMAGE_SIZE) -> dict:
     """What the facebook/sam3 snapshot's preprocessor_config.json holds
     (Sam3ImageProcessor's defaults), at the tiny size."""
