@@ -129,7 +129,8 @@ def _given_regions(chain: PerceptionChain, inputs, depth_m, regions: Sequence[Re
 def _named_objects(chain: PerceptionChain, inputs, depth_m, question: BenchQuestion
                    ) -> tuple[Detections, np.ndarray]:
     """The detector's best box for the subject and the object (the two best for one
-    name asked twice), labelled by role, then their masks."""
+    name asked twice), labelled by role, then their masks: the detector's own where it
+    gives them (SAM 3), else the segmenter's."""
     names = [question.subject] + ([question.object] if question.object else [])
     found = chain.detector.detect(inputs, list(dict.fromkeys(names)))
     height, width = inputs.size_hw
@@ -142,8 +143,11 @@ def _named_objects(chain: PerceptionChain, inputs, depth_m, question: BenchQuest
         if not ranked:
             raise PerceptionError(f"the detector found no {name!r}")
         picked.append(ranked[0])
-    detections = Detections(found.xyxy[picked], tuple(region_name(k) for k in range(
-        len(picked))), found.scores[picked])
+    chosen = found.selected(picked)
+    detections = Detections(chosen.xyxy, tuple(region_name(k) for k in range(len(picked))),
+                            chosen.scores)
+    if chosen.masks is not None:  # a family that gives masks from text (SAM 3)
+        return detections, check_masks(chosen.masks, len(picked), (height, width))
     masks = check_masks(chain.segmenter.segment(inputs, detections.xyxy, depth_m),
                         len(picked), (height, width))
     return detections, masks

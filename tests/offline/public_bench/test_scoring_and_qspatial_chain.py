@@ -76,3 +76,40 @@ def test_named_objects_are_found_then_measured_by_the_core(tmp_path):
         assert r.success == (max(r.judged.read / truth, truth / r.judged.read) < 2.0)
     # depth_box masks of visible surfaces: the gap of what is seen, the height of the box
     assert sum(r.success for r in results) >= 0.75 * len(results)
+
+
+def test_a_detector_with_masks_from_text_is_not_segmented_again(tmp_path):
+    """SAM 3 gives masks with its boxes: the named objects keep them, and the segmenter
+    (here one that fails if called) is not asked."""
+    from dataclasses import replace as with_fields
+
+    import numpy as np
+
+    bench = write_rendered_benchmarks(tmp_path, seeds=(0,))
+    _, frame, _ = render_case(0)
+    truth = RenderedFrameDetector()
+    truth.register(frame.rgb, frame.instance_ids, frame.id_to_label)
+
+    class MasksFromText:
+        name = "masks_from_text"
+
+        def detect(self, inputs, prompts):
+            found = truth.detect(inputs, prompts)
+            masks = np.stack([frame.instance_ids == i for i in found.source_ids]) \
+                if len(found) else np.zeros((0, *frame.instance_ids.shape), bool)
+            return with_fields(found, masks=masks)
+
+    class NeverSegment:
+        name = "never"
+
+        def segment(self, inputs, xyxy, depth_m):
+            raise AssertionError("the segmenter was called")
+
+    chain = build_chain(PerceptionSpec(depth_estimator="sensor", detector="simulation",
+                                       segmenter="depth_box")).replaced(
+        detector=MasksFromText(), segmenter=NeverSegment())
+    questions = read_qspatial(bench.qspatial).questions
+    results, failed = run_chain(questions, chain, BenchRun(
+        bench.qspatial, bench.depth_dir, load_camera_info_yaml(bench.camera_info),
+        InputSettings()))
+    assert failed == 0 and all(r.answered for r in results), [r.reason for r in results]
