@@ -101,3 +101,18 @@ def test_sam2_agrees(sam2_dir):
 
     cpu, gpu = _both(Sam2Segmenter, sam2_dir)
     _masks_agree(cpu.segment(INPUTS, BOXES, None), gpu.segment(INPUTS, BOXES, None))
+
+
+def test_sam3_masks_from_text_agree(tmp_path):
+    from tiny_sam3 import save_tiny_sam3
+
+    from spatial_vqa_ros.perception.families.sam3.adapter import Sam3Detector
+
+    cpu, gpu = _both(Sam3Detector, save_tiny_sam3(tmp_path / "sam3-tiny"),
+                     score_threshold=0.0)
+    prompts = ["cup", "chair"]
+    a, b = cpu.detect(INPUTS, prompts), gpu.detect(INPUTS, prompts)
+    assert len(a.labels) > 0 and b.labels == a.labels
+    np.testing.assert_allclose(b.scores, a.scores, rtol=1e-3, atol=1e-4)
+    assert a.masks is not None and b.masks is not None and a.masks.shape == b.masks.shape
+    assert np.count_nonzero(a.masks != b.masks) <= 0.01 * a.masks.size
