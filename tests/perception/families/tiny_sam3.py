@@ -14,13 +14,13 @@ SAM3_IMAGE_SIZE = 112
 SAM3_QUERIES = 12
 
 
-def tiny_sam3_config(model_type: str = "sam3"):
+def tiny_sam3_config(model_type: str = "sam3", size: int = SAM3_IMAGE_SIZE):
     """Sam3Config (or Sam3LiteTextConfig): ViT hidden 32, 2 layers (one global), FPN
     32, CLIP text hidden 32 on the letter vocabulary, one-layer geometry encoder, DETR
-    encoder and decoder of 12 queries, mask decoder 32."""
+    encoder and decoder of 12 queries, mask decoder 32; ``size``: the square input, a
+    multiple of 56 (14 px patches, windows of 4)."""
     import transformers
 
-    size = SAM3_IMAGE_SIZE
     grid = size // 14
     vit = transformers.Sam3ViTConfig(
         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
@@ -47,7 +47,7 @@ def tiny_sam3_config(model_type: str = "sam3"):
     raise ValueError(model_type)
 
 
-def tiny_sam3(std: float = 0.1):
+def tiny_sam3(std: float = 0.1, size: int = SAM3_IMAGE_SIZE):
     """The model, matrices re-drawn from N(0, std), biases from N(0, 0.05), norm scales
     from N(1, 0.1): the default init (and a plain N(0, s) of every parameter) gives
     near-constant scores and all-empty masks, which would make every threshold test
@@ -56,7 +56,7 @@ def tiny_sam3(std: float = 0.1):
     import torch
     import transformers
 
-    model = transformers.Sam3Model(tiny_sam3_config()).eval()
+    model = transformers.Sam3Model(tiny_sam3_config(size=size)).eval()
     torch.manual_seed(0)
     with torch.no_grad():
         for name, parameter in model.named_parameters():
@@ -95,13 +95,15 @@ def sam3_preprocessor_config(size: int = SAM3_IMAGE_SIZE) -> dict:
             "do_convert_rgb": True}
 
 
-def save_tiny_sam3(path, model=None):
-    """``model`` (default :func:`tiny_sam3`) with its tokenizer and pre-processing at
-    ``path``, like a hub snapshot."""
+def save_tiny_sam3(path, model=None, size: int = SAM3_IMAGE_SIZE):
+    """``model`` (default :func:`tiny_sam3` of input ``size``) with its tokenizer and
+    pre-processing at ``path``, like a hub snapshot."""
     import transformers
 
-    (model or tiny_sam3()).save_pretrained(path)
+    model = model or tiny_sam3(size=size)
+    size = model.config.vision_config.backbone_config.image_size
+    model.save_pretrained(path)
     transformers.CLIPTokenizer(vocab=clip_vocab(), merges=[], pad_token="!",
                                model_max_length=32).save_pretrained(path)
-    (path / "preprocessor_config.json").write_text(json.dumps(sam3_preprocessor_config()))
+    (path / "preprocessor_config.json").write_text(json.dumps(sam3_preprocessor_config(size)))
     return path

@@ -3,10 +3,11 @@
 It fills the detector's and the segmenter's roles: its detections carry their masks
 (``masks_from_text``), so the chain calls no segmenter on them; named for both, one
 model serves both (:func:`~...factories.build_chain`). adapter.py: the torch adapter;
-postprocess.py: instances from the model's outputs.
+postprocess.py: instances from the model's outputs; onnx_adapter.py: its ONNX export
+(image encoder, text encoder, prompt/mask decoder) and ONNX Runtime adapter.
 """
 
-from ..descriptor import Checkpoint, FamilyDescriptor
+from ..descriptor import Checkpoint, ExportSpec, FamilyDescriptor
 
 DESCRIPTOR = FamilyDescriptor(
     name="sam3", package=__name__,
@@ -24,4 +25,9 @@ DESCRIPTOR = FamilyDescriptor(
                    note="gated on the hub: accept the licence there, then pull with "
                    "HF_TOKEN set; Meta's SAM License: read it before shipping", gated=True),
     ),
+    export=ExportSpec(
+        graphs=("image_encoder.onnx", "text_encoder.onnx", "decoder.onnx"),
+        adapter=".onnx_adapter:Sam3OnnxDetector",
+        dynamic_inputs=("input_ids: prompts", "text_features: prompts"),
+        summary="as image encoder + text encoder + prompt/mask decoder (text prompts only)"),
 )

@@ -50,7 +50,8 @@ from ..common import (
 from ..processing import ImageProcessing, read_image_processing, resize_then_normalize
 from .postprocess import detections_from, instances
 
-__all__ = ["HUB_ID", "MODEL_CLASSES", "Sam3Detector", "load_processing", "tokenize"]
+__all__ = ["HUB_ID", "MODEL_CLASSES", "Sam3Detector", "load_processing", "load_snapshot_parts",
+           "tokenize"]
 
 #: The checkpoint ``spatial-vqa models pull sam3`` fetches (gated: SAM License).
 HUB_ID = "facebook/sam3"
@@ -68,6 +69,33 @@ def load_processing(model_dir: Path) -> ImageProcessing:
     """The snapshot's SAM 3 pre-processing (its ``preprocessor_config.json``)."""
     return read_image_processing(model_dir, FAMILY, default_size_hw=DEFAULT_SIZE_HW,
                                  default_mean=MEAN, default_std=STD)
+
+
+def load_snapshot_parts(model_dir: str | Path) -> tuple[Path, str, Any, ImageProcessing]:
+    """(directory, transformers class name, tokenizer, pre-processing) of a SAM 3
+    snapshot, without building the model: what the torch and the ONNX Runtime adapters
+    both read. PerceptionError for a missing snapshot, another model type, or a
+    tokenizer that is missing or does not fit the config's vocabulary."""
+    directory, config = snapshot_config(model_dir, "SAM 3", HUB_ID)
+    class_name = MODEL_CLASSES.get(config.get("model_type"))
+    if class_name is None:
+        raise PerceptionError(f"{directory} holds a {config.get('model_type')!r} model; "
+                              f"the sam3 family runs {' or '.join(map(repr, MODEL_CLASSES))}"
+                              f" snapshots ({', '.join(MODEL_CLASSES.values())})")
+    processing = load_processing(directory)
+    import transformers
+
+    try:  # the config object, not the model: a saved config omits default values
+        vocab_size = transformers.AutoConfig.from_pretrained(
+            directory, local_files_only=True).text_config.vocab_size
+        tokenizer = transformers.AutoTokenizer.from_pretrained(directory,
+                                                               local_files_only=True)
+    except load_errors() as error:
+        raise load_failed("SAM 3", directory, HUB_ID, error) from None
+    if not len(tokenizer) or len(tokenizer) > vocab_size:
+        raise load_failed("SAM 3", directory, HUB_ID, "its tokenizer does not fit the "
+                          "model's vocabulary: tokenizer files missing?")
+    return directory, class_name, tokenizer, processing
 
 
 def tokenize(tokenizer: Any, labels: Sequence[str], max_tokens: int = TEXT_TOKENS
@@ -119,25 +147,14 @@ class Sam3Detector:
                         **options: Any) -> Sam3Detector:
         """Load model, tokenizer and pre-processing from a local snapshot (never
         downloads, no remote code). ``options`` go to the constructor."""
-        directory, config = snapshot_config(model_dir, "SAM 3", HUB_ID)
-        class_name = MODEL_CLASSES.get(config.get("model_type"))
-        if class_name is None:
-            raise PerceptionError(f"{directory} holds a {config.get('model_type')!r} model; "
-                                  f"the sam3 family runs {' or '.join(map(repr, MODEL_CLASSES))}"
-                                  f" snapshots ({', '.join(MODEL_CLASSES.values())})")
-        processing = load_processing(directory)
+        directory, class_name, tokenizer, processing = load_snapshot_parts(model_dir)
         import transformers
 
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(directory,
-                                                                   local_files_only=True)
             model = getattr(transformers, class_name).from_pretrained(
                 directory, local_files_only=True)
         except load_errors() as error:
             raise load_failed("SAM 3", directory, HUB_ID, error) from None
-        if not len(tokenizer) or len(tokenizer) > model.config.text_config.vocab_size:
-            raise load_failed("SAM 3", directory, HUB_ID, "its tokenizer does not fit the "
-                              "model's vocabulary: tokenizer files missing?")
         options.setdefault("name", f"{FAMILY}:{directory.name}")
         return cls(model, tokenizer, processing, device=device, **options)
 
