@@ -39,6 +39,7 @@ from .cut_bounds import (
     hidden_directions,
 )
 from .occlusion import (
+    TOP_SLACK_M,
     Hidden,
     floor_limited,
     merge_hidden,
@@ -403,13 +404,32 @@ class _HiddenView:
     #: (n,) seen top (scene z) of each object's box (NaN without points).
     top_z: np.ndarray
 
+    def _below_the_object(self, label: int, side: str, bottom_z_m: float,
+                          camera_z: float) -> bool:
+        """Whether the occluder of a left or right side lies wholly below the object's
+        seen bottom, seen from above: then all it can hide is below the object too (the
+        surface a round object rests on shows beside its base nearer than the silhouette's
+        edge, which lies at the centre's depth). As :func:`up_reach_behind`: every point
+        an occluder hides lies below its top when the camera is above it."""
+        if side not in ("left", "right"):
+            return False
+        occluder = int(self.analysis.occluder[side][label])
+        if not occluder:
+            return False
+        top = float(self.top_z[occluder - 1]) + TOP_SLACK_M
+        return (math.isfinite(top) and math.isfinite(camera_z) and camera_z > top
+                and top <= bottom_z_m + TOP_SLACK_M)
+
     def hidden(self, label: int, cut_sides: dict[str, bool], extent: np.ndarray, *,
                bottom_z_m: float, far_depth_m: float) -> Hidden:
         """The hidden directions of one object: beyond the cut borders, then behind the
         occluders of its sides (``occlusion``); "down" no deeper than the floor."""
         bound = self.config.occluded_side_bound
+        camera_z = float(self.scene.camera_position_scene[2]) if self.scene.floor_found \
+            else float("nan")
         open_sides = [side for side in ("left", "right", "top", "bottom")
-                      if not cut_sides[side] and self.fraction[side][label] > bound]
+                      if not cut_sides[side] and self.fraction[side][label] > bound
+                      and not self._below_the_object(label, side, bottom_z_m, camera_z)]
         if not open_sides and not any(cut_sides.values()):
             return NO_DIRECTIONS, NO_REACH, ()  # seen whole: most objects, at no cost
         rotation = self.scene.rotation_scene_from_cam
@@ -418,8 +438,6 @@ class _HiddenView:
                                                    self.config.max_object_extent_m),
                           ("border",) * len(directions))
         occluded, up_reach = {}, {}
-        camera_z = float(self.scene.camera_position_scene[2]) if self.scene.floor_found \
-            else float("nan")
         for side in open_sides:
             occluder = int(self.analysis.occluder[side][label])
             occluded[side] = occluder_reach_px(

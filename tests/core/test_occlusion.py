@@ -278,3 +278,25 @@ def test_an_up_closed_by_its_occluder_is_no_hidden_direction():
     assert [tuple(d) for d in closed] == [FARTHER] and reach[0, 1] > 0
     bounded, reach = occlusion_directions({"top": 10.0}, up_reach_m={"top": 0.05}, **kwargs)
     assert reach[[tuple(d) for d in bounded].index(UP), 1] == pytest.approx(0.05)
+
+
+def test_the_surface_a_round_object_rests_on_hides_nothing_of_it():
+    """A ball on a table: the table top beside its base is nearer than the silhouette's
+    edge (at the ball's centre depth), so both sides read as occluded by the table; the
+    table's top lies below the ball's seen bottom and the camera looks down on it, so all
+    it can hide lies below the ball. The ball is seen whole and its width is stated."""
+    from spatial_vqa_ros.core.gate import judge
+    from spatial_vqa_ros.synthetic.scenes import TIDY_HIDDEN
+    from spatial_vqa_ros.synthetic.scoring import render_case, run_pipeline
+
+    _, frame, truth = render_case(14, style=TIDY_HIDDEN)
+    result = run_pipeline(frame)
+    ball = next(e for e in result.estimates if e.label == "ball")
+    true_ball = next(t for t in truth.objects if t.id == ball.source_id)
+    assert ball.localised and ball.hidden_causes == ()
+    assert judge("width", ball, floor_found=True,
+                 camera_scene=result.scene.camera_position_scene).statable
+    assert abs(ball.extent_scene[1] / true_ball.extent_scene[1] - 1) < 0.1
+    # an occluder standing beside the object still opens its side (the crate's left)
+    crate = next(e for e in result.estimates if e.label == "crate")
+    assert "occluded" in crate.hidden_causes
