@@ -2,6 +2,7 @@
 
 Usage: python bench/bench_families.py [--runs 2] [--device cpu] [--only depth,sam2,...]
                                      [--onnx]
+       python bench/bench_families.py --preset cpu_light  (a preset's chain: bench_presets)
 
 Speed does not depend on the weights, so each family is built from the real
 checkpoint's architecture (configs written out here: the hub is not reachable) with
@@ -274,7 +275,15 @@ def main() -> None:
     parser.add_argument("--tensorrt", action="store_true",
                         help="with --onnx: run the exported graphs as native TensorRT "
                         "engines (built first, into $SPATIAL_VQA_ENGINES)")
+    parser.add_argument("--preset", default="", metavar="NAME",
+                        help="time a preset's whole chain instead (bench_presets.py: "
+                        "torch vs ONNX Runtime, 640x480, 10 boxes per frame)")
     args = parser.parse_args()
+    if args.preset:
+        from bench_presets import main as bench_preset
+
+        bench_preset([args.preset, "--runs", str(args.runs), "--device", args.device])
+        return
     NATIVE["on"] = args.tensorrt
     import torch
     import transformers

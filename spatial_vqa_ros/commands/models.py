@@ -63,11 +63,25 @@ def _export(args: argparse.Namespace) -> int:
         if descriptor.export.sized:
             width, height = (int(v) for v in args.size.lower().split("x"))
             options["size_hw"] = (height, width)
+        options.update(_preset_options(args.preset, entry.role, entry.family, name))
         export = descriptor.resolve(descriptor.export.exporter)
         written = export(directory, directory / ONNX_DIR, **options)
         paths = written if isinstance(written, list) else [written]
         print(f"{name}: " + ", ".join(str(p) for p in paths))
     return _each(args, one)
+
+
+def _preset_options(preset: str, role: str, family: str, name: str) -> dict:
+    """A preset's options for the family of the model ``name`` (Depth Anything's input
+    size in cpu_light), when the preset runs that model: its export must match them."""
+    from ..perception.factories import ROLE_FIELDS
+    from ..perception.families.descriptor import MODEL_FIELDS
+    from ..perception.families.presets import family_options
+
+    if not preset or role not in MODEL_FIELDS:
+        return {}
+    return family_options(preset, family, {ROLE_FIELDS[role]: family,
+                                           MODEL_FIELDS[role]: name})
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -157,6 +171,7 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
 
 def add_parser(sub) -> None:
     from ..perception.families.catalog import exportable, sized_exports
+    from ..perception.families.presets import PRESETS
 
     parser = sub.add_parser(
         "models", help="list the model registry and the weights present; pull weights",
@@ -175,6 +190,9 @@ def add_parser(sub) -> None:
     parser.add_argument("--size", default="640x480",
                         help="camera size WxH for exports fixed to it ("
                         + ", ".join(sized_exports()) + ")")
+    parser.add_argument("--preset", default="", choices=["", *PRESETS], metavar="NAME",
+                        help="export as the preset NAME runs its models (cpu_light: Depth "
+                        "Anything at its reduced input size)")
     parser.add_argument("--models-dir", help="default $SPATIAL_VQA_MODELS or "
                         "~/.cache/spatial_vqa_ros/models")
     parser.add_argument("--registry", help="registry YAML (default config/models.yaml)")

@@ -167,16 +167,14 @@ def test_a_gpu_preset_loads_its_families_and_runs_the_chain_on_the_cpu_when_told
 def test_cpu_light_loads_the_onnx_runtime_adapters_with_depth_at_its_reduced_size(
         models_dir, tmp_path):
     pytest.importorskip("onnxruntime")
-    inputs, _ = rendered()
+    from spatial_vqa_ros.cli import main
+
     light = PRESETS["cpu_light"].fields
     directory = tmp_path / "models"
     shutil.copytree(models_dir, directory)
-    for field_name in ("depth_estimator", "detector", "segmenter"):
-        descriptor = descriptors()[light[field_name]]
-        model = directory / light[ROLE_OF[field_name][0]]
-        options = family_options("cpu_light", descriptor.name, light)
-        descriptor.resolve(descriptor.export.exporter)(model, model / "onnx",
-                                                       size_hw=inputs.size_hw, **options)
+    names = [light[model] for model, _ in ROLE_OF.values()]
+    assert main(["models", "export", *names, "--preset", "cpu_light", "--size", "640x480",
+                 "--models-dir", str(directory)]) == 0
     chain = run_preset(spec_from(parse("--preset", "cpu_light", "--models-dir",
                                        str(directory))))
     for role, field_name in (("depth", "depth_estimator"), ("detector", "detector"),
@@ -185,3 +183,22 @@ def test_cpu_light_loads_the_onnx_runtime_adapters_with_depth_at_its_reduced_siz
         assert type(getattr(chain, role)) is descriptor.resolve(descriptor.export.adapter)
     assert chain.depth.processor.size == {"height": 252, "width": 252}
     assert chain.depth.record["input_size_hw"][0] == 252  # the short side, as exported
+
+
+def test_a_depth_export_made_without_the_preset_is_refused_by_cpu_light(models_dir, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from spatial_vqa_ros.cli import main
+    from spatial_vqa_ros.perception.errors import PerceptionError
+    from spatial_vqa_ros.perception.factories import build_chain
+
+    name = PRESETS["cpu_light"].fields["depth_model"]
+    shutil.copytree(models_dir / name, tmp_path / name)
+    assert main(["models", "export", name, "--size", "640x480",
+                 "--models-dir", str(tmp_path)]) == 0  # at the checkpoint's own 518
+    depth = build_chain(PerceptionSpec(
+        depth_estimator="depth_anything", depth_model=name, models_dir=str(tmp_path),
+        perception_runtime="onnxruntime", perception_device="cpu",
+        perception_preset="cpu_light")).depth
+    with pytest.raises(PerceptionError, match="model input, the ONNX model .* takes .*export "
+                       "again"):
+        depth.estimate(rendered()[0])
