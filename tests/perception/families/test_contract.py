@@ -179,6 +179,7 @@ def run_chain(name: str, role: str, directory: Path | None, runtime: str = "torc
     result = chain.run(inputs, labels)
     n = len(result.detections)
     assert n > 0, "the tiny model found nothing to measure"
+    assert set(result.detections.labels) <= set(labels)
     assert result.observations.masks.shape == (n, *inputs.rgb.shape[:2])
     assert np.isfinite(result.capture.depth_m).any()
     adapter = {"depth": chain.depth, "detector": chain.detector,

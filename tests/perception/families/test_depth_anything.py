@@ -10,8 +10,6 @@ prompt in metres, holes filled, constant and empty prompts refused.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -202,9 +200,7 @@ def test_the_adapter_feeds_a_chain_and_the_scene_pipeline(request, family):
 
 # --- loading ------------------------------------------------------------------------
 
-def test_loading_needs_no_network(da_metric_dir, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+def test_it_loads_in_eval_mode_on_the_cpu_in_float32(da_metric_dir):
     adapter = DepthAnythingDepth.from_pretrained(str(da_metric_dir))
     assert not adapter.model.training
     assert adapter.model.device.type == "cpu"
@@ -255,12 +251,6 @@ def test_another_model_type_is_refused(metric):
 
     with pytest.raises(PerceptionError, match="runs"):
         DepthAnythingDepth(Other(), metric.processor)
-
-
-def test_importing_the_family_does_not_import_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.depth_anything.adapter\n"
-            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_build_chain_builds_a_monocular_chain_from_a_local_snapshot(da_metric_dir):

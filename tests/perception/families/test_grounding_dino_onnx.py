@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -32,10 +30,6 @@ pytest.importorskip("onnxscript")
 
 from test_grounding_dino import WORDS, save_tiny, tiny_config  # noqa: E402
 
-from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
-from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
-from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
-from spatial_vqa_ros.perception.depth_box import DepthBoxSegmenter  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
 from spatial_vqa_ros.perception.families.grounding_dino import onnx_adapter as grounding_dino_onnx  # noqa: E402
 from spatial_vqa_ros.perception.families.grounding_dino.adapter import GroundingDinoDetector  # noqa: E402
@@ -51,7 +45,6 @@ from spatial_vqa_ros.perception.families.grounding_dino.onnx_adapter import (  #
 from spatial_vqa_ros.perception.protocols import Detector  # noqa: E402
 from spatial_vqa_ros.perception.runtime import PROVIDER_ORDER, export_onnx  # noqa: E402
 from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
-from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
 
 PROMPTS = ("a cat", "remote control", "book")
 #: What the tiny processor (shortest side 64, longest 96) makes of a 4:3 camera image.
@@ -273,23 +266,3 @@ def test_a_failed_dynamo_export_leaves_nothing_and_says_so(tmp_path):
         export_onnx(Unexportable(), (torch.rand(2, 3),), tmp_path / "bad.onnx",
                     input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "b"}},
                     dynamo=True)
-
-
-def test_through_the_chain_a_rendered_scene_gives_a_scene_graph(model_dir, onnx_dir):
-    _, rendered, _ = render_case(0)
-    inputs = SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m)
-    labels = sorted(set(rendered.id_to_label.values()))
-    detector = GroundingDinoOnnxDetector.from_pretrained(model_dir, onnx_dir,
-                                                         size_hw=inputs.size_hw,
-                                                         score_threshold=0.0,
-                                                         text_threshold=0.0)
-    result = PerceptionChain(SensorDepth(), detector, DepthBoxSegmenter()).run(inputs, labels)
-    assert len(result.detections) > 0 and set(result.detections.labels) <= set(labels)
-    graph = ScenePipeline().process(result.capture, result.observations).graph
-    assert graph.provenance["detector"] == detector.name
-
-
-def test_importing_the_family_does_not_import_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.grounding_dino.onnx_adapter; "
-            "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

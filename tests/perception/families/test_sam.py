@@ -1,12 +1,9 @@
 """SAM adapter: a tiny random SamModel saved and loaded back through ``from_pretrained``;
 masks equal the processor + model + post_process_masks reference path, boxes are
-rescaled exactly as the processor does, a frame is encoded once, and the adapter runs
-through the perception chain into a scene graph."""
+rescaled exactly as the processor does, and a frame is encoded once (the chain run, lazy
+imports and the network block: test_contract.py)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,15 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
-from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
-from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
 from spatial_vqa_ros.perception.families.sam.adapter import SamSegmenter  # noqa: E402
 from spatial_vqa_ros.perception.protocols import Segmenter  # noqa: E402
-from spatial_vqa_ros.perception.simulation import SimulationDetector  # noqa: E402
 from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
-from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -126,18 +118,6 @@ def test_malformed_boxes_are_refused(segmenter, boxes):
         segmenter.segment(frame(), boxes, None)
 
 
-def test_the_adapter_runs_through_the_chain_into_a_scene_graph(segmenter):
-    _, rendered, _ = render_case(0)
-    inputs = SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m,
-                          rendered.instance_ids, rendered.id_to_label)
-    result = PerceptionChain(SensorDepth(), SimulationDetector(), segmenter).run(inputs, ())
-    n = len(result.detections)
-    assert n > 0 and result.observations.masks.shape == (n, *rendered.depth_m.shape)
-    assert result.provenance.segmenter == "sam:sam-tiny"
-    graph = ScenePipeline().process(result.capture, result.observations).graph
-    assert graph.provenance["segmenter"] == "sam:sam-tiny"
-
-
 def test_a_missing_directory_says_how_to_get_the_model(tmp_path):
     with pytest.raises(PerceptionError, match="not found .*spatial-vqa models pull sam_vit_base'"):
         SamSegmenter.from_pretrained(tmp_path / "nowhere")
@@ -158,21 +138,3 @@ def test_it_loads_with_the_hub_offline(sam_dir, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     masks = SamSegmenter.from_pretrained(sam_dir).segment(frame(), BOXES, None)
     assert masks.shape == (3, 45, 67)
-
-
-def test_importing_the_module_does_not_load_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.sam.adapter; "
-            "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
-
-
-def test_build_chain_builds_a_chain_with_sam_from_a_local_snapshot(sam_dir):
-    from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
-
-    chain = build_chain(PerceptionSpec(segmenter="sam", segmenter_model=str(sam_dir)))
-    assert isinstance(chain.segmenter, SamSegmenter)
-    _, rendered, _ = render_case(0)
-    result = chain.run(SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m,
-                                    rendered.instance_ids, rendered.id_to_label), ())
-    assert result.observations.masks.shape[0] == len(result.detections)
-    assert result.provenance.segmenter.startswith("sam")

@@ -1,15 +1,12 @@
 """SAM2 adapter: a tiny random Sam2Model saved and loaded back through the real loading
 code; masks equal the model's own one-call path (pixels + boxes -> logits ->
 post-processing), a frame is encoded once and its boxes decoded in one call, loading
-errors say how to get the weights, and the adapter runs through the chain into a scene
-graph. The pre-processing itself is checked against the reference processor's outputs
+errors say how to get the weights (the chain run: test_contract.py). The pre-processing itself is checked against the reference processor's outputs
 in test_processing.py."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,9 +14,6 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
-from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
-from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
 from spatial_vqa_ros.perception.families.processing import resize_then_normalize  # noqa: E402
 from spatial_vqa_ros.perception.families.sam2.adapter import (  # noqa: E402
@@ -28,9 +22,7 @@ from spatial_vqa_ros.perception.families.sam2.adapter import (  # noqa: E402
     upscale_masks,
 )
 from spatial_vqa_ros.perception.protocols import Segmenter  # noqa: E402
-from spatial_vqa_ros.perception.simulation import SimulationDetector  # noqa: E402
 from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
-from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
 
 BOXES = np.array([[2.5, 3, 30, 40], [10, 0, 67, 45], [40, 20, 60, 30]], np.float32)
 
@@ -113,17 +105,6 @@ def test_malformed_boxes_are_refused(segmenter, boxes):
         segmenter.segment(frame(), boxes, None)
 
 
-def test_the_adapter_runs_through_the_chain_into_a_scene_graph(segmenter):
-    _, rendered, _ = render_case(0)
-    inputs = SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m,
-                          rendered.instance_ids, rendered.id_to_label)
-    result = PerceptionChain(SensorDepth(), SimulationDetector(), segmenter).run(inputs, ())
-    n = len(result.detections)
-    assert n > 0 and result.observations.masks.shape == (n, *rendered.depth_m.shape)
-    graph = ScenePipeline().process(result.capture, result.observations).graph
-    assert graph.provenance["segmenter"] == "sam2:sam2-tiny"
-
-
 def test_build_chain_builds_a_chain_with_sam2_from_a_local_snapshot(sam2_dir):
     from spatial_vqa_ros.perception.factories import PerceptionSpec, build_chain
 
@@ -157,12 +138,6 @@ def test_incomplete_or_foreign_snapshots_are_refused_clearly(sam2_dir, tmp_path)
     (foreign / "model.safetensors").write_bytes(b"x")
     with pytest.raises(PerceptionError, match="holds a 'sam' model"):
         Sam2Segmenter.from_pretrained(foreign)
-
-
-def test_importing_the_module_does_not_load_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.sam2.adapter; "
-            "sys.exit('torch' in sys.modules or 'transformers' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_the_spec_device_reaches_the_family_and_an_absent_gpu_is_refused(sam2_dir):

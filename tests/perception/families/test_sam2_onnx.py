@@ -3,7 +3,7 @@ encoder + mask decoder and loaded back from the snapshot + export directory; the
 feature levels, the low-res mask logits and IoU scores equal torch's within 1e-4
 (relative to the largest value) for two frames and 1 and 5 boxes, the masks equal the
 torch adapter's, a frame is encoded once, a missing, corrupt or stale export says to
-export again, and the adapter runs through the chain into a scene graph."""
+export again (the chain run: test_contract.py)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,6 @@ pytest.importorskip("onnxruntime")
 
 from tiny_models import SAM2_IMAGE_SIZE  # noqa: E402
 
-from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
-from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
-from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
 from spatial_vqa_ros.perception.families.processing import resize_then_normalize  # noqa: E402
 from spatial_vqa_ros.perception.families.sam2.adapter import Sam2Segmenter, scale_boxes  # noqa: E402
@@ -31,9 +28,7 @@ from spatial_vqa_ros.perception.families.sam2.onnx_adapter import (  # noqa: E40
 )
 from spatial_vqa_ros.perception.protocols import Segmenter  # noqa: E402
 from spatial_vqa_ros.perception.runtime import PROVIDER_ORDER  # noqa: E402
-from spatial_vqa_ros.perception.simulation import SimulationDetector  # noqa: E402
 from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
-from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -164,14 +159,3 @@ def test_an_export_of_another_snapshot_or_size_is_refused(sam2_dir, exported, tm
 def test_a_missing_snapshot_says_how_to_get_the_model(exported, tmp_path):
     with pytest.raises(PerceptionError, match="spatial-vqa models pull sam2_hiera_tiny'"):
         Sam2OnnxSegmenter.from_pretrained(tmp_path / "nowhere", exported[0])
-
-
-def test_the_onnx_adapter_runs_through_the_chain_into_a_scene_graph(onnx_sam2):
-    _, rendered, _ = render_case(0)
-    inputs = SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m,
-                          rendered.instance_ids, rendered.id_to_label)
-    result = PerceptionChain(SensorDepth(), SimulationDetector(), onnx_sam2).run(inputs, ())
-    n = len(result.detections)
-    assert n > 0 and result.observations.masks.shape == (n, *rendered.depth_m.shape)
-    graph = ScenePipeline().process(result.capture, result.observations).graph
-    assert graph.provenance["segmenter"] == onnx_sam2.name

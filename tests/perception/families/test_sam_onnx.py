@@ -3,14 +3,12 @@ image encoder + mask decoder and loaded back from the snapshot + export director
 embeddings, low-res mask logits and IoU scores equal the torch model's within 1e-4
 (relative to the largest value) at two image sizes and for 1 and 5 boxes, the masks
 equal the torch adapter's, a frame is encoded once, a missing, corrupt or stale export
-says to export again, and the adapter runs through the chain into a scene graph."""
+says to export again (the chain run and lazy imports: test_contract.py)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,15 +17,11 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("onnxruntime")
 
-from spatial_vqa_ros.core.pipeline import ScenePipeline  # noqa: E402
-from spatial_vqa_ros.perception.chain import PerceptionChain  # noqa: E402
-from spatial_vqa_ros.perception.depth import SensorDepth  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
 from spatial_vqa_ros.perception.families.sam.adapter import SamSegmenter  # noqa: E402
 from spatial_vqa_ros.perception.families.sam.onnx_adapter import SamOnnxSegmenter, export  # noqa: E402
 from spatial_vqa_ros.perception.protocols import Segmenter  # noqa: E402
 from spatial_vqa_ros.perception.runtime import PROVIDER_ORDER  # noqa: E402
-from spatial_vqa_ros.perception.simulation import SimulationDetector  # noqa: E402
 from spatial_vqa_ros.perception.types import SensorInputs  # noqa: E402
 from spatial_vqa_ros.synthetic.scoring import render_case  # noqa: E402
 
@@ -189,24 +183,6 @@ def test_a_missing_snapshot_says_how_to_get_the_model(exported, tmp_path):
 
 
 # --- through the chain into the core ----------------------------------------------------
-
-def test_the_onnx_adapter_runs_through_the_chain_into_a_scene_graph(onnx_sam):
-    _, rendered, _ = render_case(0)
-    inputs = SensorInputs(rendered.rgb, rendered.camera, rendered.depth_m,
-                          rendered.instance_ids, rendered.id_to_label)
-    result = PerceptionChain(SensorDepth(), SimulationDetector(), onnx_sam).run(inputs, ())
-    n = len(result.detections)
-    assert n > 0 and result.observations.masks.shape == (n, *rendered.depth_m.shape)
-    assert result.provenance.segmenter == onnx_sam.name
-    graph = ScenePipeline().process(result.capture, result.observations).graph
-    assert graph.provenance["segmenter"] == onnx_sam.name
-
-
-def test_importing_the_module_does_not_load_torch():
-    code = ("import sys, spatial_vqa_ros.perception.families.sam.onnx_adapter; "
-            "sys.exit(any(m in sys.modules for m in ('torch', 'transformers', 'onnxruntime')))")
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
-
 
 def test_models_export_then_an_onnxruntime_chain_built_by_name(sam_dir, tmp_path):
     from spatial_vqa_ros.cli import main
