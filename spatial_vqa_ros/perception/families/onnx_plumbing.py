@@ -12,6 +12,7 @@ transformers model (tested with model construction patched to raise).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,7 +20,8 @@ from ..errors import PerceptionError
 from ..runtime.onnx import OrtSession, create_session
 from .export_info import EXPORT_HINT, EXPORT_INFO, read_export_info
 
-__all__ = ["OrtModelShim", "check_size", "open_fixed_input_export", "open_or_export"]
+__all__ = ["ExportStart", "OrtModelShim", "begin_square_export", "check_encoder_input",
+           "check_size", "open_fixed_input_export", "open_or_export"]
 
 Opened = TypeVar("Opened")
 
@@ -33,6 +35,46 @@ def check_size(size_hw: Any) -> tuple[int, int]:
     if height < 1 or width < 1:
         raise PerceptionError(f"size_hw must be positive, got {size_hw!r}")
     return height, width
+
+
+@dataclass(frozen=True)
+class ExportStart:
+    """What an image-encoder export starts from: the torch adapter (loaded, so its own
+    checks ran), the snapshot and output directories, the seeded generator the trace
+    inputs come from, and one random (1, 3, H, W) image of the snapshot's input size."""
+
+    torch_adapter: Any
+    model_dir: Path
+    out_dir: Path
+    generator: Any
+    pixel_values: Any
+
+
+def begin_square_export(load: Callable[[Path], Any], model_dir: str | Path,
+                        out_dir: str | Path) -> ExportStart:
+    """Load the torch adapter with ``load(model_dir)``, remove ``out_dir``'s
+    ``export.json`` (a half-done export never looks whole) and draw the trace image at
+    the adapter's ``processing.size_hw`` (the graphs take that one size)."""
+    import torch
+
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    torch_adapter = load(model_dir)
+    (out_dir / EXPORT_INFO).unlink(missing_ok=True)
+    generator = torch.Generator().manual_seed(0)
+    pixel_values = torch.randn(1, 3, *torch_adapter.processing.size_hw, generator=generator)
+    return ExportStart(torch_adapter, model_dir, out_dir, generator, pixel_values)
+
+
+def check_encoder_input(pixel_values: Any, pixel_size_hw: tuple[int, ...],
+                        encoder: OrtSession) -> None:
+    """PerceptionError saying to export again when the pre-processing made an image of
+    another size than the exported ``encoder`` takes."""
+    got_hw = tuple(pixel_values.shape[-2:])
+    if got_hw != tuple(pixel_size_hw):
+        raise PerceptionError(
+            f"the pre-processing made a {got_hw[1]}x{got_hw[0]} image, the ONNX encoder at "
+            f"{encoder.path} takes {pixel_size_hw[1]}x{pixel_size_hw[0]}: export again "
+            f"with {EXPORT_HINT}")
 
 
 def open_or_export(open_export: Callable[[], Opened], export: Callable[[], Any], *,

@@ -33,12 +33,16 @@ from ...models.snapshots import pull_hint
 from ...runtime.onnx import OrtSession, export_onnx
 from ...types import SensorInputs
 from ..export_info import (
-    EXPORT_HINT,
-    EXPORT_INFO,
     export_record,
     write_export_info,
 )
-from ..onnx_plumbing import OrtModelShim, open_fixed_input_export, open_or_export
+from ..onnx_plumbing import (
+    OrtModelShim,
+    begin_square_export,
+    check_encoder_input,
+    open_fixed_input_export,
+    open_or_export,
+)
 from .adapter import FAMILY, HUB_ID, Sam2Segmenter, load_processing
 
 __all__ = ["Sam2OnnxSegmenter", "export"]
@@ -83,13 +87,10 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     import torch
 
     del size_hw
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
-    torch_adapter = Sam2Segmenter.from_pretrained(model_dir)  # the torch adapter's checks
-    model = torch_adapter.model
-    (out_dir / EXPORT_INFO).unlink(missing_ok=True)  # a half-done export never looks whole
-    side_hw = torch_adapter.processing.size_hw
-    generator = torch.Generator().manual_seed(0)
-    pixel_values = torch.randn(1, 3, *side_hw, generator=generator)
+    start = begin_square_export(Sam2Segmenter.from_pretrained, model_dir, out_dir)
+    model_dir, out_dir, generator = start.model_dir, start.out_dir, start.generator
+    model, pixel_values = start.torch_adapter.model, start.pixel_values
+    side_hw = start.torch_adapter.processing.size_hw
     with torch.no_grad():
         embeddings = tuple(model.get_image_embeddings(pixel_values))
     corners = torch.rand(1, _TRACE_BOXES, 2, generator=generator) * min(side_hw) / 2
@@ -125,12 +126,7 @@ class _OrtSam2Model(OrtModelShim):
         self.decoder_calls = 0
 
     def get_image_embeddings(self, pixel_values: Any) -> list[np.ndarray]:
-        got_hw = tuple(pixel_values.shape[-2:])
-        if got_hw != self.pixel_size_hw:
-            raise PerceptionError(
-                f"the pre-processing made a {got_hw[1]}x{got_hw[0]} image, the ONNX encoder "
-                f"at {self.encoder.path} takes {self.pixel_size_hw[1]}x"
-                f"{self.pixel_size_hw[0]}: export again with {EXPORT_HINT}")
+        check_encoder_input(pixel_values, self.pixel_size_hw, self.encoder)
         out = self.encoder.run({"pixel_values": pixel_values.cpu().numpy()})
         return [out[name] for name in EMBEDDINGS]
 

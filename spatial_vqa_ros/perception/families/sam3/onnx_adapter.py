@@ -41,11 +41,16 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import PerceptionError
 from ...runtime.onnx import OrtSession, export_onnx
 from ...types import Detections, SensorInputs
-from ..export_info import EXPORT_HINT, EXPORT_INFO, export_record, write_export_info
-from ..onnx_plumbing import OrtModelShim, open_fixed_input_export, open_or_export
+from ..export_info import export_record, write_export_info
+from ..onnx_plumbing import (
+    OrtModelShim,
+    begin_square_export,
+    check_encoder_input,
+    open_fixed_input_export,
+    open_or_export,
+)
 from .adapter import FAMILY, TEXT_TOKENS, Sam3Detector, load_snapshot_parts
 
 __all__ = ["Sam3OnnxDetector", "export"]
@@ -131,14 +136,11 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     import torch
 
     del size_hw
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
-    torch_adapter = Sam3Detector.from_pretrained(model_dir)  # the torch adapter's checks
-    model = torch_adapter.model
-    (out_dir / EXPORT_INFO).unlink(missing_ok=True)  # a half-done export never looks whole
-    side_hw = torch_adapter.processing.size_hw
-    generator = torch.Generator().manual_seed(0)
-    pixel_values = torch.randn(1, 3, *side_hw, generator=generator)
-    input_ids = torch.randint(0, len(torch_adapter.tokenizer),
+    start = begin_square_export(Sam3Detector.from_pretrained, model_dir, out_dir)
+    model_dir, out_dir, generator = start.model_dir, start.out_dir, start.generator
+    model, pixel_values = start.torch_adapter.model, start.pixel_values
+    side_hw = start.torch_adapter.processing.size_hw
+    input_ids = torch.randint(0, len(start.torch_adapter.tokenizer),
                               (_TRACE_PROMPTS, TEXT_TOKENS), generator=generator)
     attention_mask = torch.ones(_TRACE_PROMPTS, TEXT_TOKENS, dtype=torch.long)
     attention_mask[:, TEXT_TOKENS // 3:] = 0
@@ -191,12 +193,7 @@ class _OrtSam3Model(OrtModelShim):
     def get_vision_features(self, pixel_values: Any) -> VisionFeatures:
         import torch
 
-        got_hw = tuple(pixel_values.shape[-2:])
-        if got_hw != self.pixel_size_hw:
-            raise PerceptionError(
-                f"the pre-processing made a {got_hw[1]}x{got_hw[0]} image, the ONNX encoder "
-                f"at {self.encoder.path} takes {self.pixel_size_hw[1]}x"
-                f"{self.pixel_size_hw[0]}: export again with {EXPORT_HINT}")
+        check_encoder_input(pixel_values, self.pixel_size_hw, self.encoder)
         out = self.encoder.run({"pixel_values": pixel_values.cpu().numpy()})
         return VisionFeatures(None, tuple(torch.from_numpy(out[k]) for k in FEATURES),
                               tuple(torch.from_numpy(out[k]) for k in POSITIONS))
