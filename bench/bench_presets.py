@@ -181,6 +181,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (torch runs)")
     parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--skip-onnx", action="store_true",
+                        help="torch only (no export; a GPU machine without ONNX "
+                        "Runtime's CUDA build)")
     args = parser.parse_args(argv)
     import torch
     import transformers
@@ -207,9 +210,10 @@ def main(argv: list[str] | None = None) -> None:
         runs = [] if args.skip_torch else [
             ("torch", replace(spec, perception_runtime="torch",
                               perception_device=args.device))]
-        _export(spec, root, (480, 640))
-        runs.append(("onnxruntime", replace(spec, perception_runtime="onnxruntime",
-                                            perception_device="cpu")))
+        if not args.skip_onnx:
+            _export(spec, root, (480, 640))
+            runs.append(("onnxruntime", replace(spec, perception_runtime="onnxruntime",
+                                                perception_device="cpu")))
         for runtime, run_spec in runs:
             got = time_chain(run_spec, args.runs)
             stages = ", ".join(f"{k} {v * 1e3:.0f}" for k, v in got["stages"].items())

@@ -46,6 +46,8 @@ timeout 150 python3 -m pytest -q -rs -p no:cacheprovider \
 step "torch on CUDA: every family at real size, 640x480"
 timeout 200 python3 bench/bench_families.py --device cuda --runs 10 \
   --only depth,owlv2,grounding_dino,sam,sam2,depth_pro
+step "preset gpu_fast on CUDA: the whole chain at real size, 10 boxes a frame"
+timeout 150 python3 bench/bench_presets.py gpu_fast --device cuda --runs 10 --skip-onnx
 step "learned tracker sam2_video on CUDA: hiera-tiny at real size, 10 objects"
 timeout 90 python3 bench/bench_trackers.py --paths 1 --frames 2 --learned \
   --learned-frames 10 --device cuda

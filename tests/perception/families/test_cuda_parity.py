@@ -116,3 +116,14 @@ def test_sam3_masks_from_text_agree(tmp_path):
     np.testing.assert_allclose(b.scores, a.scores, rtol=1e-3, atol=1e-4)
     assert a.masks is not None and b.masks is not None and a.masks.shape == b.masks.shape
     assert np.count_nonzero(a.masks != b.masks) <= 0.01 * a.masks.size
+
+
+def test_owlvit_agrees(owlvit_dir):
+    from spatial_vqa_ros.perception.families.owlvit.adapter import OwlViTDetector
+
+    cpu, gpu = _both(OwlViTDetector, owlvit_dir, score_threshold=0.0, nms_threshold=None)
+    prompts = ["mug", "chair"]
+    a, b = cpu.detect(INPUTS, prompts), gpu.detect(INPUTS, prompts)
+    assert len(a.labels) > 0 and b.labels == a.labels
+    np.testing.assert_allclose(b.scores, a.scores, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(b.xyxy, a.xyxy, atol=0.05)
