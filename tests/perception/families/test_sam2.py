@@ -1,8 +1,8 @@
 """SAM2 adapter: a tiny random Sam2Model saved and loaded back through the real loading
 code; masks equal the model's own one-call path (pixels + boxes -> logits ->
 post-processing), a frame is encoded once and its boxes decoded in one call, loading
-errors say how to get the weights (the chain run: test_contract.py). The pre-processing itself is checked against the reference processor's outputs
-in test_processing.py."""
+errors say how to get the weights (the chain run: test_contract.py). The pre-processing
+itself is checked against the reference processor's outputs in test_processing.py."""
 
 from __future__ import annotations
 
