@@ -20,10 +20,14 @@ from ..errors import PerceptionError
 from ..runtime.onnx import OrtSession, create_session
 from .export_info import EXPORT_HINT, EXPORT_INFO, read_export_info
 
-__all__ = ["ExportStart", "OrtModelShim", "begin_square_export", "check_encoder_input",
-           "check_size", "open_fixed_input_export", "open_or_export"]
+__all__ = ["DECODER_FILE", "ENCODER_FILE", "BoxSegmenterOnnx", "EncoderDecoderShim",
+           "ExportStart", "OrtModelShim", "begin_square_export", "check_encoder_input",
+           "check_size", "graph_module", "open_fixed_input_export", "open_or_export"]
 
 Opened = TypeVar("Opened")
+#: The two graphs of a promptable box segmenter (:class:`BoxSegmenterOnnx`).
+ENCODER_FILE = "image_encoder.onnx"
+DECODER_FILE = "mask_decoder.onnx"
 
 
 def check_size(size_hw: Any) -> tuple[int, int]:
@@ -49,6 +53,16 @@ class ExportStart:
     generator: Any
     pixel_values: Any
 
+    @property
+    def model(self) -> Any:
+        """The torch adapter's transformers model, the one the graphs are traced from."""
+        return self.torch_adapter.model
+
+    @property
+    def side_hw(self) -> tuple[int, int]:
+        """The square input size the snapshot's pre-processing makes of every frame."""
+        return self.torch_adapter.processing.size_hw
+
 
 def begin_square_export(load: Callable[[Path], Any], model_dir: str | Path,
                         out_dir: str | Path) -> ExportStart:
@@ -73,8 +87,27 @@ def check_encoder_input(pixel_values: Any, pixel_size_hw: tuple[int, ...],
     if got_hw != tuple(pixel_size_hw):
         raise PerceptionError(
             f"the pre-processing made a {got_hw[1]}x{got_hw[0]} image, the ONNX encoder at "
-            f"{encoder.path} takes {pixel_size_hw[1]}x{pixel_size_hw[0]}: export again "
-            f"with {EXPORT_HINT}")
+            f"{encoder.path} takes {pixel_size_hw[1]}x{pixel_size_hw[0]} (the pre-processing "
+            f"config changed since the export?): export again with {EXPORT_HINT}")
+
+
+def graph_module(model: Any, forward: Callable[..., Any]) -> Any:
+    """An eval-mode torch module whose ``forward(*tensors)`` is ``forward(model,
+    *tensors)``, holding ``model`` as its submodule ``model`` (so the exporter writes its
+    weights as the graph's initialisers). Why: a graph takes and returns plain tensors,
+    while the transformers call takes keyword arguments and returns an output object;
+    each family writes only that translation, not one more wrapper class."""
+    import torch
+
+    class Graph(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors: Any) -> Any:
+            return forward(self.model, *tensors)
+
+    return Graph().eval()
 
 
 def open_or_export(open_export: Callable[[], Opened], export: Callable[[], Any], *,
@@ -133,3 +166,62 @@ class OrtModelShim:
 
     def eval(self) -> OrtModelShim:
         return self
+
+
+class EncoderDecoderShim(OrtModelShim):
+    """Base of the stand-ins for a promptable segmenter (SAM, SAM2): an image encoder
+    run once per frame, a prompt/mask decoder once per box set, and the image size
+    both were exported at (``record["pixel_size_hw"]``)."""
+
+    def __init__(self, encoder: OrtSession, decoder: OrtSession,
+                 record: dict[str, Any]) -> None:
+        self.encoder = encoder
+        self.decoder = decoder
+        self.pixel_size_hw = tuple(record["pixel_size_hw"])
+        #: how many times the decoder graph ran (for tests and timing reports)
+        self.decoder_calls = 0
+
+
+class BoxSegmenterOnnx:
+    """Base of the box segmenters whose ``image_encoder.onnx`` and ``mask_decoder.onnx``
+    run inside their torch adapter (``_torch_adapter``, built by the subclass around an
+    :class:`EncoderDecoderShim`): one way to open (or export) the two graphs, and the
+    calls passed through. Why one place: SAM and SAM2 opened, exported and delegated
+    alike, line for line.
+
+    A subclass sets ``family`` and ``label`` (the name in messages) and defines
+    ``export(model_dir, onnx_dir)``, ``_preprocessing(model_dir)`` -> (what its
+    constructor takes, the encoder's input size) and ``_create(sessions, preprocessing,
+    model_dir, record, options)``."""
+
+    family = ""
+    label = ""
+    _torch_adapter: Any
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path, onnx_dir: str | Path, *,
+                        providers: list[str] | None = None, export_missing: bool = False,
+                        threads: int = 0, **options: Any) -> Any:
+        """The snapshot's pre-processing from ``model_dir`` (weights are not read), the
+        graphs from ``onnx_dir``. ``export_missing``: export (needs the weights) when the
+        export is missing, unreadable or stale, instead of refusing. ``options`` go to
+        the constructor (``mask_threshold``, ``cache_embedding``)."""
+        model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
+        preprocessing, pixel_hw = cls._preprocessing(model_dir)
+        record, sessions = open_or_export(
+            lambda: open_fixed_input_export(model_dir, onnx_dir, family=cls.family,
+                                            label=cls.label, pixel_size_hw=pixel_hw,
+                                            graphs=(ENCODER_FILE, DECODER_FILE),
+                                            providers=providers, threads=threads),
+            lambda: cls.export(model_dir, onnx_dir), export_missing=export_missing)
+        return cls._create(sessions, preprocessing, model_dir, record, options)
+
+    @property
+    def encoder_calls(self) -> int:
+        """How many times the image encoder ran (once per distinct frame when cached)."""
+        return self._torch_adapter.encoder_calls
+
+    def segment(self, inputs: Any, xyxy: Any, depth_m: Any) -> Any:
+        """(N, H, W) bool masks for the pixel xyxy boxes of the original image, by the
+        torch adapter's pre- and post-processing around the graphs."""
+        return self._torch_adapter.segment(inputs, xyxy, depth_m)

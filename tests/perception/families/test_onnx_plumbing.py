@@ -14,7 +14,10 @@ from spatial_vqa_ros.perception.errors import PerceptionError
 from spatial_vqa_ros.perception.families import descriptors
 from spatial_vqa_ros.perception.families.export_info import EXPORT_INFO
 from spatial_vqa_ros.perception.families.onnx_plumbing import (
+    EncoderDecoderShim,
+    check_encoder_input,
     check_size,
+    graph_module,
     open_fixed_input_export,
     open_or_export,
 )
@@ -64,6 +67,31 @@ def test_a_fixed_input_export_of_another_size_or_without_one_says_to_export_agai
         open_fixed_input_export(tmp_path, tmp_path / "onnx", **options)
     write_record(tmp_path / "onnx", tmp_path, pixel_size_hw=[128, 128])
     assert open_fixed_input_export(tmp_path, tmp_path / "onnx", **options)[1] == ()
+
+
+def test_graph_module_holds_the_model_in_eval_mode_and_calls_the_translation():
+    torch = pytest.importorskip("torch")
+    linear = torch.nn.Linear(3, 2).train()
+    graph = graph_module(linear, lambda model, x, y: (model(x) + y, x.sum()))
+    assert not graph.training and not linear.training  # traced as at inference
+    assert graph.model is linear  # its weights are the graph's initialisers
+    assert [name for name, _ in graph.named_parameters()] == ["model.weight", "model.bias"]
+    x, y = torch.ones(1, 3), torch.full((1, 2), 2.0)
+    out, total = graph(x, y)
+    assert torch.equal(out, linear(x) + y) and float(total) == 3.0
+
+
+class FakeSession:
+    path = "/models/sam/onnx/image_encoder.onnx"
+
+
+def test_an_encoder_shim_counts_nothing_yet_and_refuses_an_image_of_another_size():
+    shim = EncoderDecoderShim(FakeSession(), FakeSession(), {"pixel_size_hw": [64, 64]})
+    assert (shim.pixel_size_hw, shim.decoder_calls, shim.to("cuda")) == ((64, 64), 0, shim)
+    check_encoder_input(np.zeros((1, 3, 64, 64)), shim.pixel_size_hw, shim.encoder)
+    with pytest.raises(PerceptionError, match=r"made a 48x32 image, the ONNX encoder at "
+                       r"/models/sam/onnx/image_encoder.onnx takes 64x64 .*export again"):
+        check_encoder_input(np.zeros((1, 3, 32, 48)), shim.pixel_size_hw, shim.encoder)
 
 
 # --- the ONNX Runtime path builds no torch model -------------------------------------

@@ -37,48 +37,34 @@ import numpy as np
 from ...errors import PerceptionError
 from ...models.snapshots import corrupt_snapshot
 from ...runtime.onnx import OrtSession, export_onnx
-from ...types import SensorInputs
-from ..export_info import (
-    EXPORT_HINT,
-    EXPORT_INFO,
-    export_record,
-    write_export_info,
+from ..export_info import EXPORT_INFO, export_record, write_export_info
+from ..onnx_plumbing import (
+    DECODER_FILE,
+    ENCODER_FILE,
+    BoxSegmenterOnnx,
+    EncoderDecoderShim,
+    check_encoder_input,
+    graph_module,
 )
-from ..onnx_plumbing import OrtModelShim, open_fixed_input_export, open_or_export
 from .adapter import HUB_ID, SamSegmenter, _pull_hint
 
 __all__ = ["SamOnnxSegmenter", "export"]
 
 FAMILY = "sam"
-ENCODER_FILE = "image_encoder.onnx"
-DECODER_FILE = "mask_decoder.onnx"
 #: Boxes traced through the decoder: not 1, so the box axis is not specialised to 1.
 _TRACE_BOXES = 3
 
 
 def _graphs(model: Any) -> tuple[Any, Any]:
     """The encoder and the decoder of ``model`` as modules of plain tensors."""
-    import torch
 
-    class ImageEncoder(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
+    def decode(model: Any, image_embeddings: Any, input_boxes: Any) -> tuple[Any, Any]:
+        out = model(image_embeddings=image_embeddings, input_boxes=input_boxes,
+                    multimask_output=False)
+        return out.pred_masks, out.iou_scores
 
-        def forward(self, pixel_values):
-            return self.model.get_image_embeddings(pixel_values)
-
-    class MaskDecoder(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, image_embeddings, input_boxes):
-            out = self.model(image_embeddings=image_embeddings, input_boxes=input_boxes,
-                             multimask_output=False)
-            return out.pred_masks, out.iou_scores
-
-    return ImageEncoder().eval(), MaskDecoder().eval()
+    return (graph_module(model, lambda model, pixels: model.get_image_embeddings(pixels)),
+            graph_module(model, decode))
 
 
 def export(model_dir: str | Path, out_dir: str | Path, *,
@@ -125,26 +111,12 @@ def _pixel_size_hw(processor: Any) -> tuple[int, int]:
     return tuple(int(v) for v in encoded["pixel_values"].shape[-2:])
 
 
-class _OrtSamModel(OrtModelShim):
+class _OrtSamModel(EncoderDecoderShim):
     """The two graphs in the place of ``SamModel`` inside SamSegmenter: the calls it
     makes (``get_image_embeddings``, the decoder call with embeddings and boxes)."""
 
-    def __init__(self, encoder: OrtSession, decoder: OrtSession,
-                 record: dict[str, Any]) -> None:
-        self.encoder = encoder
-        self.decoder = decoder
-        self.pixel_size_hw = tuple(record["pixel_size_hw"])
-        #: how many times the decoder graph ran (for tests and timing reports)
-        self.decoder_calls = 0
-
     def get_image_embeddings(self, pixel_values: Any) -> np.ndarray:
-        got_hw = tuple(pixel_values.shape[-2:])
-        if got_hw != self.pixel_size_hw:
-            raise PerceptionError(
-                f"the processor made a {got_hw[1]}x{got_hw[0]} image, the ONNX encoder at "
-                f"{self.encoder.path} takes {self.pixel_size_hw[1]}x{self.pixel_size_hw[0]} "
-                f"(the processor config changed since the export?): export again with "
-                f"{EXPORT_HINT}")
+        check_encoder_input(pixel_values, self.pixel_size_hw, self.encoder)
         return self.encoder.run({"pixel_values": pixel_values.cpu().numpy()})[
             "image_embeddings"]
 
@@ -163,15 +135,19 @@ class _OrtSamModel(OrtModelShim):
                                           pred_masks=torch.from_numpy(out["pred_masks"]))
 
 
-class SamOnnxSegmenter:
+class SamOnnxSegmenter(BoxSegmenterOnnx):
     """One mask per box, SAM's encoder and decoder run by ONNX Runtime.
 
     ``encoder``, ``decoder``: sessions of the exported graphs; ``processor``: the source
     snapshot's ``SamProcessor``; ``record``: its ``export.json``. ``mask_threshold`` and
     ``cache_embedding`` as :class:`~.adapter.SamSegmenter`. ``name`` is
     ``"sam:<dir>@onnxruntime:<provider>"`` (the encoder's provider; ``providers`` has
-    both). Build with :meth:`from_pretrained`.
+    both). Build with :meth:`from_pretrained`; ``depth_m`` is not used.
     """
+
+    family = FAMILY
+    label = "SAM"
+    export = staticmethod(export)
 
     def __init__(self, encoder: OrtSession, decoder: OrtSession, processor: Any,
                  record: dict[str, Any], *, name: str = "sam",
@@ -186,35 +162,15 @@ class SamOnnxSegmenter:
         self.providers = (encoder.provider, decoder.provider)
         self.name = f"{name}@onnxruntime:{encoder.provider}"
 
-    @classmethod
-    def from_pretrained(cls, model_dir: str | Path, onnx_dir: str | Path, *,
-                        providers: list[str] | None = None, export_missing: bool = False,
-                        threads: int = 0, **options: Any) -> SamOnnxSegmenter:
-        """The snapshot's processor from ``model_dir`` (weights are not read), the
-        graphs from ``onnx_dir``. ``export_missing``: export (needs the weights) when
-        the export is missing, unreadable or stale, instead of refusing. ``options``
-        go to the constructor (``mask_threshold``, ``cache_embedding``)."""
-        model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
+    @staticmethod
+    def _preprocessing(model_dir: Path) -> tuple[Any, tuple[int, int]]:
         processor = _load_processor(model_dir)
-        pixel_hw = _pixel_size_hw(processor)
-        record, sessions = open_or_export(
-            lambda: open_fixed_input_export(model_dir, onnx_dir, family=FAMILY, label="SAM",
-                                            pixel_size_hw=pixel_hw,
-                                            graphs=(ENCODER_FILE, DECODER_FILE),
-                                            providers=providers, threads=threads),
-            lambda: export(model_dir, onnx_dir), export_missing=export_missing)
+        return processor, _pixel_size_hw(processor)
+
+    @classmethod
+    def _create(cls, sessions: tuple[OrtSession, ...], processor: Any, model_dir: Path,
+                record: dict[str, Any], options: dict[str, Any]) -> SamOnnxSegmenter:
         return cls(*sessions, processor, record, name=f"sam:{model_dir.name}", **options)
-
-    @property
-    def encoder_calls(self) -> int:
-        """How many times the image encoder ran (once per distinct frame when cached)."""
-        return self._torch_adapter.encoder_calls
-
-    def segment(self, inputs: SensorInputs, xyxy: np.ndarray,
-                depth_m: np.ndarray | None) -> np.ndarray:
-        """(N, H, W) bool masks for the pixel xyxy boxes of the original image; ``depth_m``
-        is not used."""
-        return self._torch_adapter.segment(inputs, xyxy, depth_m)
 
 
 def _load_processor(model_dir: Path) -> Any:

@@ -31,24 +31,23 @@ import numpy as np
 from ...errors import PerceptionError
 from ...models.snapshots import pull_hint
 from ...runtime.onnx import OrtSession, export_onnx
-from ...types import SensorInputs
 from ..export_info import (
     export_record,
     write_export_info,
 )
 from ..onnx_plumbing import (
-    OrtModelShim,
+    DECODER_FILE,
+    ENCODER_FILE,
+    BoxSegmenterOnnx,
+    EncoderDecoderShim,
     begin_square_export,
     check_encoder_input,
-    open_fixed_input_export,
-    open_or_export,
+    graph_module,
 )
 from .adapter import FAMILY, HUB_ID, Sam2Segmenter, load_processing
 
 __all__ = ["Sam2OnnxSegmenter", "export"]
 
-ENCODER_FILE = "image_encoder.onnx"
-DECODER_FILE = "mask_decoder.onnx"
 EMBEDDINGS = ("high_res_0", "high_res_1", "image_embeddings")
 #: Boxes traced through the decoder: not 1, so the box axis is not specialised to 1.
 _TRACE_BOXES = 3
@@ -56,27 +55,15 @@ _TRACE_BOXES = 3
 
 def _graphs(model: Any) -> tuple[Any, Any]:
     """The encoder and the decoder of ``model`` as modules of plain tensors."""
-    import torch
 
-    class ImageEncoder(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
+    def decode(model: Any, high_res_0: Any, high_res_1: Any, image_embeddings: Any,
+               input_boxes: Any) -> tuple[Any, Any]:
+        out = model(image_embeddings=[high_res_0, high_res_1, image_embeddings],
+                    input_boxes=input_boxes, multimask_output=False)
+        return out.pred_masks, out.iou_scores
 
-        def forward(self, pixel_values):
-            return tuple(self.model.get_image_embeddings(pixel_values))
-
-    class MaskDecoder(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, high_res_0, high_res_1, image_embeddings, input_boxes):
-            out = self.model(image_embeddings=[high_res_0, high_res_1, image_embeddings],
-                             input_boxes=input_boxes, multimask_output=False)
-            return out.pred_masks, out.iou_scores
-
-    return ImageEncoder().eval(), MaskDecoder().eval()
+    return (graph_module(model, lambda model, pixels: tuple(model.get_image_embeddings(pixels))),
+            graph_module(model, decode))
 
 
 def export(model_dir: str | Path, out_dir: str | Path, *,
@@ -88,42 +75,31 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
 
     del size_hw
     start = begin_square_export(Sam2Segmenter.from_pretrained, model_dir, out_dir)
-    model_dir, out_dir, generator = start.model_dir, start.out_dir, start.generator
-    model, pixel_values = start.torch_adapter.model, start.pixel_values
-    side_hw = start.torch_adapter.processing.size_hw
     with torch.no_grad():
-        embeddings = tuple(model.get_image_embeddings(pixel_values))
-    corners = torch.rand(1, _TRACE_BOXES, 2, generator=generator) * min(side_hw) / 2
-    boxes = torch.cat([corners, corners + min(side_hw) / 4], dim=-1)
-    encoder, decoder = _graphs(model)
+        embeddings = tuple(start.model.get_image_embeddings(start.pixel_values))
+    corners = torch.rand(1, _TRACE_BOXES, 2, generator=start.generator) * min(start.side_hw) / 2
+    boxes = torch.cat([corners, corners + min(start.side_hw) / 4], dim=-1)
+    encoder, decoder = _graphs(start.model)
     by_box = {1: "boxes"}
     with warnings.catch_warnings():  # shape arithmetic the tracer records: checked in tests
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         paths = [
-            export_onnx(encoder, (pixel_values,), out_dir / ENCODER_FILE,
+            export_onnx(encoder, (start.pixel_values,), start.out_dir / ENCODER_FILE,
                         input_names=["pixel_values"], output_names=list(EMBEDDINGS)),
-            export_onnx(decoder, (*embeddings, boxes), out_dir / DECODER_FILE,
+            export_onnx(decoder, (*embeddings, boxes), start.out_dir / DECODER_FILE,
                         input_names=[*EMBEDDINGS, "input_boxes"],
                         output_names=["pred_masks", "iou_scores"],
                         dynamic_axes={"input_boxes": by_box, "pred_masks": by_box,
                                       "iou_scores": by_box})]
-    record = export_record(FAMILY, model_dir, pixel_size_hw=list(side_hw),
+    record = export_record(FAMILY, start.model_dir, pixel_size_hw=list(start.side_hw),
                            embedding_shapes=[list(e.shape) for e in embeddings],
                            multimask_output=False)
-    return [*paths, write_export_info(out_dir, record)]
+    return [*paths, write_export_info(start.out_dir, record)]
 
 
-class _OrtSam2Model(OrtModelShim):
+class _OrtSam2Model(EncoderDecoderShim):
     """The two graphs in the place of ``Sam2Model`` inside Sam2Segmenter: the calls it
     makes (``get_image_embeddings``, the decoder call with embeddings and boxes)."""
-
-    def __init__(self, encoder: OrtSession, decoder: OrtSession,
-                 record: dict[str, Any]) -> None:
-        self.encoder = encoder
-        self.decoder = decoder
-        self.pixel_size_hw = tuple(record["pixel_size_hw"])
-        #: how many times the decoder graph ran (for tests and timing reports)
-        self.decoder_calls = 0
 
     def get_image_embeddings(self, pixel_values: Any) -> list[np.ndarray]:
         check_encoder_input(pixel_values, self.pixel_size_hw, self.encoder)
@@ -146,9 +122,13 @@ class _OrtSam2Model(OrtModelShim):
                                            pred_masks=torch.from_numpy(out["pred_masks"]))
 
 
-class Sam2OnnxSegmenter:
+class Sam2OnnxSegmenter(BoxSegmenterOnnx):
     """One mask per box, SAM2's encoder and decoder run by ONNX Runtime. ``name`` is
     ``"sam2:<dir>@onnxruntime:<provider>"``. Build with :meth:`from_pretrained`."""
+
+    family = FAMILY
+    label = "SAM2"
+    export = staticmethod(export)
 
     def __init__(self, encoder: OrtSession, decoder: OrtSession, model_dir: Path,
                  record: dict[str, Any], *, mask_threshold: float = 0.0,
@@ -162,34 +142,15 @@ class Sam2OnnxSegmenter:
         self.providers = (encoder.provider, decoder.provider)
         self.name = f"{FAMILY}:{model_dir.name}@onnxruntime:{encoder.provider}"
 
-    @classmethod
-    def from_pretrained(cls, model_dir: str | Path, onnx_dir: str | Path, *,
-                        providers: list[str] | None = None, export_missing: bool = False,
-                        threads: int = 0, **options: Any) -> Sam2OnnxSegmenter:
-        """The snapshot's pre-processing from ``model_dir`` (weights are not read), the
-        graphs from ``onnx_dir``. ``export_missing``: export (needs the weights) when the
-        export is missing, unreadable or stale, instead of refusing."""
-        model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
+    @staticmethod
+    def _preprocessing(model_dir: Path) -> tuple[None, tuple[int, int]]:
         if not model_dir.is_dir():
             raise PerceptionError(f"SAM2 model not found at {model_dir}: "
                                   + pull_hint(model_dir, checkpoints=(HUB_ID,)))
-        side_hw = load_processing(model_dir).size_hw
-        record, sessions = open_or_export(
-            lambda: open_fixed_input_export(model_dir, onnx_dir, family=FAMILY, label="SAM2",
-                                            pixel_size_hw=side_hw,
-                                            graphs=(ENCODER_FILE, DECODER_FILE),
-                                            providers=providers, threads=threads),
-            lambda: export(model_dir, onnx_dir), export_missing=export_missing)
+        return None, load_processing(model_dir).size_hw
+
+    @classmethod
+    def _create(cls, sessions: tuple[OrtSession, ...], preprocessing: None,
+                model_dir: Path, record: dict[str, Any], options: dict[str, Any]
+                ) -> Sam2OnnxSegmenter:
         return cls(*sessions, model_dir, record, **options)
-
-    @property
-    def encoder_calls(self) -> int:
-        """How many times the image encoder ran (once per distinct frame when cached)."""
-        return self._torch_adapter.encoder_calls
-
-    def segment(self, inputs: SensorInputs, xyxy: np.ndarray,
-                depth_m: np.ndarray | None) -> np.ndarray:
-        """(N, H, W) bool masks for the pixel xyxy boxes of the original image."""
-        return self._torch_adapter.segment(inputs, xyxy, depth_m)
-
-

@@ -48,6 +48,7 @@ from ..onnx_plumbing import (
     OrtModelShim,
     begin_square_export,
     check_encoder_input,
+    graph_module,
     open_fixed_input_export,
     open_or_export,
 )
@@ -80,52 +81,35 @@ class VisionFeatures:
 def _graphs(model: Any) -> tuple[Any, Any, Any]:
     """The image encoder, text encoder and decoder of ``model`` as modules of plain
     tensors."""
-    import torch
     from transformers.models.sam3.modeling_sam3 import Sam3VisionEncoderOutput
 
-    class ImageEncoder(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
+    def encode_image(model: Any, pixel_values: Any) -> tuple[Any, ...]:
+        vision = model.get_vision_features(pixel_values)
+        return (*vision.fpn_hidden_states[:LEVELS], *vision.fpn_position_encoding[:LEVELS])
 
-        def forward(self, pixel_values):
-            vision = self.model.get_vision_features(pixel_values)
-            return (*vision.fpn_hidden_states[:LEVELS],
-                    *vision.fpn_position_encoding[:LEVELS])
+    def encode_text(model: Any, input_ids: Any, attention_mask: Any) -> Any:
+        return model.get_text_features(input_ids=input_ids, attention_mask=attention_mask,
+                                       return_dict=True).pooler_output
 
-    class TextEncoder(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
+    def decode(model: Any, *inputs: Any) -> tuple[Any, ...]:
+        # FEATURES, POSITIONS (batch 1), then text_features and attention_mask
+        levels, positions = inputs[:LEVELS], inputs[LEVELS:2 * LEVELS]
+        text_features, attention_mask = inputs[2 * LEVELS:]
+        prompts = text_features.shape[0]
 
-        def forward(self, input_ids, attention_mask):
-            return self.model.get_text_features(input_ids=input_ids,
-                                                attention_mask=attention_mask,
-                                                return_dict=True).pooler_output
+        def shared(tensors):  # the fourth level is one the model drops ([:-1])
+            return tuple(x.expand(prompts, -1, -1, -1) for x in (*tensors, tensors[-1]))
 
-    class Decoder(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
+        vision = Sam3VisionEncoderOutput(last_hidden_state=None,
+                                         fpn_hidden_states=shared(levels),
+                                         fpn_position_encoding=shared(positions))
+        out = model(vision_embeds=vision,
+                    text_embeds=SimpleNamespace(pooler_output=text_features),
+                    attention_mask=attention_mask)
+        return tuple(getattr(out, name) for name in OUTPUTS)
 
-        def forward(self, *inputs):
-            # FEATURES, POSITIONS (batch 1), then text_features and attention_mask
-            levels, positions = inputs[:LEVELS], inputs[LEVELS:2 * LEVELS]
-            text_features, attention_mask = inputs[2 * LEVELS:]
-            prompts = text_features.shape[0]
-
-            def shared(tensors):  # the fourth level is one the model drops ([:-1])
-                return tuple(x.expand(prompts, -1, -1, -1) for x in (*tensors, tensors[-1]))
-
-            vision = Sam3VisionEncoderOutput(last_hidden_state=None,
-                                             fpn_hidden_states=shared(levels),
-                                             fpn_position_encoding=shared(positions))
-            out = self.model(vision_embeds=vision,
-                             text_embeds=SimpleNamespace(pooler_output=text_features),
-                             attention_mask=attention_mask)
-            return tuple(getattr(out, name) for name in OUTPUTS)
-
-    return ImageEncoder().eval(), TextEncoder().eval(), Decoder().eval()
+    return (graph_module(model, encode_image), graph_module(model, encode_text),
+            graph_module(model, decode))
 
 
 def export(model_dir: str | Path, out_dir: str | Path, *,
@@ -137,39 +121,36 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
 
     del size_hw
     start = begin_square_export(Sam3Detector.from_pretrained, model_dir, out_dir)
-    model_dir, out_dir, generator = start.model_dir, start.out_dir, start.generator
-    model, pixel_values = start.torch_adapter.model, start.pixel_values
-    side_hw = start.torch_adapter.processing.size_hw
     input_ids = torch.randint(0, len(start.torch_adapter.tokenizer),
-                              (_TRACE_PROMPTS, TEXT_TOKENS), generator=generator)
+                              (_TRACE_PROMPTS, TEXT_TOKENS), generator=start.generator)
     attention_mask = torch.ones(_TRACE_PROMPTS, TEXT_TOKENS, dtype=torch.long)
     attention_mask[:, TEXT_TOKENS // 3:] = 0
-    encoder, text_encoder, decoder = _graphs(model)
+    encoder, text_encoder, decoder = _graphs(start.model)
     with torch.no_grad():
-        vision = encoder(pixel_values)
+        vision = encoder(start.pixel_values)
         text_features = text_encoder(input_ids, attention_mask)
     by_prompt = {0: "prompts"}
     with warnings.catch_warnings():  # shape arithmetic the tracer records: checked in tests
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         paths = [
-            export_onnx(encoder, (pixel_values,), out_dir / ENCODER_FILE,
+            export_onnx(encoder, (start.pixel_values,), start.out_dir / ENCODER_FILE,
                         input_names=["pixel_values"], output_names=[*FEATURES, *POSITIONS]),
-            export_onnx(text_encoder, (input_ids, attention_mask), out_dir / TEXT_FILE,
+            export_onnx(text_encoder, (input_ids, attention_mask), start.out_dir / TEXT_FILE,
                         input_names=["input_ids", "attention_mask"],
                         output_names=["text_features"],
                         dynamic_axes={name: by_prompt for name in (
                             "input_ids", "attention_mask", "text_features")}),
             export_onnx(decoder, (*vision, text_features, attention_mask),
-                        out_dir / DECODER_FILE,
+                        start.out_dir / DECODER_FILE,
                         input_names=[*FEATURES, *POSITIONS, "text_features",
                                      "attention_mask"],
                         output_names=list(OUTPUTS),
                         dynamic_axes={name: by_prompt for name in (
                             "text_features", "attention_mask", *OUTPUTS)})]
-    record = export_record(FAMILY, model_dir, pixel_size_hw=list(side_hw),
+    record = export_record(FAMILY, start.model_dir, pixel_size_hw=list(start.side_hw),
                            text_tokens=TEXT_TOKENS,
                            feature_shapes=[list(v.shape) for v in vision[:LEVELS]])
-    return [*paths, write_export_info(out_dir, record)]
+    return [*paths, write_export_info(start.out_dir, record)]
 
 
 class _OrtSam3Model(OrtModelShim):
