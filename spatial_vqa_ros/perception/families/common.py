@@ -80,6 +80,19 @@ def class_nms(xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray,
     return np.array(keep, np.int64)
 
 
+def check_boxes(xyxy: np.ndarray) -> np.ndarray:
+    """Box prompts as (N, 4) float32 pixel xyxy (the dtype SAM's and SAM2's processors
+    scale them in); PerceptionError for another shape or a non-finite coordinate, which
+    the prompt encoder would turn into a garbage mask without a word."""
+    boxes = np.asarray(xyxy)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise PerceptionError(f"boxes must be (N, 4) pixel xyxy, got shape {boxes.shape}")
+    boxes = boxes.astype(np.float32)
+    if not np.isfinite(boxes).all():
+        raise PerceptionError("boxes must be finite pixel coordinates")
+    return boxes
+
+
 def check_threshold(name: str, value: float | None, *, optional: bool = False) -> None:
     if value is None and optional:
         return
@@ -131,6 +144,5 @@ def load_snapshot(processor_class, model_class, directory: Path, family: str,
     return processor, model
 
 
-__all__ = ["LastFrameCache", "check_prompts", "check_threshold", "class_nms", "load_errors",
-           "load_failed", "load_snapshot",
-           "snapshot_config"]
+__all__ = ["LastFrameCache", "check_boxes", "check_prompts", "check_threshold", "class_nms",
+           "load_errors", "load_failed", "load_snapshot", "snapshot_config"]

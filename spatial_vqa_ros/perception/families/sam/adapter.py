@@ -27,7 +27,7 @@ import numpy as np
 from ...errors import PerceptionError
 from ...models.snapshots import corrupt_snapshot, pull_hint
 from ...types import SensorInputs, check_masks, check_rgb
-from ..common import LastFrameCache
+from ..common import LastFrameCache, check_boxes
 
 __all__ = ["HUB_ID", "SamSegmenter"]
 
@@ -53,16 +53,6 @@ def _missing(model_dir: Path) -> str:
 
 def _pull_hint(model_dir: Path) -> str:
     return f"at {model_dir}: {pull_hint(model_dir, checkpoints=(HUB_ID,))}"
-
-
-def _boxes(xyxy: np.ndarray) -> np.ndarray:
-    boxes = np.asarray(xyxy)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise PerceptionError(f"boxes must be (N, 4) pixel xyxy, got shape {boxes.shape}")
-    boxes = boxes.astype(np.float32)
-    if not np.isfinite(boxes).all():
-        raise PerceptionError("boxes must be finite pixel coordinates")
-    return boxes
 
 
 class SamSegmenter:
@@ -111,7 +101,7 @@ class SamSegmenter:
         """(N, H, W) bool masks for the pixel xyxy boxes of the original image; ``depth_m``
         is not used."""
         check_rgb(inputs.rgb)
-        boxes = _boxes(xyxy)
+        boxes = check_boxes(xyxy)
         height, width = inputs.size_hw
         if not len(boxes):
             return np.zeros((0, height, width), bool)

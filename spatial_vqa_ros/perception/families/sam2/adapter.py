@@ -34,7 +34,7 @@ import numpy as np
 
 from ...errors import PerceptionError
 from ...types import SensorInputs, check_masks, check_rgb
-from ..common import LastFrameCache, load_errors, load_failed, snapshot_config
+from ..common import LastFrameCache, check_boxes, load_errors, load_failed, snapshot_config
 from ..processing import ImageProcessing, read_image_processing, resize_then_normalize
 
 __all__ = ["HUB_ID", "Sam2Segmenter", "load_processing", "scale_boxes"]
@@ -58,12 +58,7 @@ def scale_boxes(xyxy: np.ndarray, original_hw: tuple[int, int],
                 input_hw: tuple[int, int]) -> np.ndarray:
     """Pixel xyxy of the original image -> of the model's square input, (N, 4) float32:
     ``Sam2Processor``'s arithmetic (float32 boxes times a float scale per axis)."""
-    boxes = np.asarray(xyxy)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise PerceptionError(f"boxes must be (N, 4) pixel xyxy, got shape {boxes.shape}")
-    boxes = boxes.astype(np.float32)
-    if not np.isfinite(boxes).all():
-        raise PerceptionError("boxes must be finite pixel coordinates")
+    boxes = check_boxes(xyxy)
     scale_x = np.float32(input_hw[1] / original_hw[1])
     scale_y = np.float32(input_hw[0] / original_hw[0])
     return boxes * np.array([scale_x, scale_y, scale_x, scale_y], np.float32)
