@@ -205,6 +205,20 @@ def grounding_dino(device: str):
     return GroundingDinoDetector(model, processor, device=device)
 
 
+def torch_default_init(model):
+    """``model`` with its linear and convolution weights re-drawn by torch's default
+    initialisation. transformers' own (normal, std 0.02) shrinks SAM's activations to
+    about 1e-20 through the encoder: subnormal floats the CPU computes tens of times
+    slower, so the figure would time underflow, not the model (bench_presets.redraw)."""
+    import torch
+
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                module.reset_parameters()
+    return model
+
+
 def sam(device: str):
     from transformers import SamConfig, SamModel, SamProcessor
     from transformers.models.sam.image_processing_pil_sam import SamImageProcessorPil
@@ -215,7 +229,7 @@ def sam(device: str):
         "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
         "global_attn_indexes": [2, 5, 8, 11], "image_size": 1024, "window_size": 14,
         "mlp_dim": 3072, "output_channels": 256, "num_pos_feats": 128})
-    model = SamModel(config).eval().to(device)
+    model = torch_default_init(SamModel(config)).eval().to(device)
     return SamSegmenter(model, SamProcessor(image_processor=SamImageProcessorPil()),
                         device=device, cache_embedding=True)
 
@@ -228,7 +242,8 @@ def sam2(device: str, directory: Path):
 
     from spatial_vqa_ros.perception.families.sam2.adapter import Sam2Segmenter
 
-    transformers.Sam2Model(transformers.Sam2Config()).save_pretrained(directory)
+    torch_default_init(transformers.Sam2Model(transformers.Sam2Config())).save_pretrained(
+        directory)
     (directory / "preprocessor_config.json").write_text(json.dumps({
         "size": {"height": 1024, "width": 1024}, "resample": 2,
         "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}))
