@@ -5,7 +5,7 @@ numpy (torchvision is not a dependency: see ../shared/PERCEPTION.md)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,30 @@ def load_failed(family: str, directory: Path, hub_id: str,
     """The error for a snapshot transformers could not load (a missing processor or
     tokenizer file, a truncated weights file): the snapshot is corrupt, pull it again."""
     return corrupt_snapshot(directory, error, checkpoints=(hub_id,))
+
+
+def load_checked_model(model_dir: str | Path, *, family: str, label: str, hub_id: str,
+                       model_class: str, load_processing: Callable[[Path], Any],
+                       runs_note: str = "") -> tuple[Path, Any, Any]:
+    """(directory, pre-processing, model) of a family whose pre-processing is reproduced
+    here and whose weights load into one transformers class (``model_class``, by name:
+    transformers is imported only now). In this order, so the most basic fault is the
+    one named: the snapshot is there and its ``model_type`` is ``family``; the
+    pre-processing reads; the weights load (else :func:`load_failed`'s error). Why one
+    place: Depth Pro and SAM2 wrote these steps out alike."""
+    directory, config = snapshot_config(model_dir, label, hub_id)
+    if config.get("model_type") != family:
+        raise PerceptionError(f"{directory} holds a {config.get('model_type')!r} model; "
+                              f"the {family} family runs '{family}'{runs_note} snapshots")
+    processing = load_processing(directory)
+    import transformers
+
+    try:
+        model = getattr(transformers, model_class).from_pretrained(directory,
+                                                                   local_files_only=True)
+    except load_errors() as error:
+        raise load_failed(label, directory, hub_id, error) from None
+    return directory, processing, model
 
 
 def class_nms(xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray,
@@ -145,4 +169,5 @@ def load_snapshot(processor_class, model_class, directory: Path, family: str,
 
 
 __all__ = ["LastFrameCache", "check_boxes", "check_prompts", "check_threshold", "class_nms",
-           "load_errors", "load_failed", "load_snapshot", "snapshot_config"]
+           "load_checked_model", "load_errors", "load_failed", "load_snapshot",
+           "snapshot_config"]

@@ -25,7 +25,7 @@ torch is imported when a function runs, not on import.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,18 @@ import numpy as np
 from ..errors import PerceptionError
 from ..models.snapshots import corrupt_snapshot
 
-__all__ = ["ImageProcessing", "normalize_then_resize", "read_image_processing",
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "STANDARD_MEAN", "STANDARD_STD", "ImageProcessing",
+           "normalize_then_resize", "processing_loader", "read_image_processing",
            "resize_chw", "resize_then_normalize"]
 
 #: PIL's resample codes, as transformers stores them; only bilinear is reproduced here.
 BILINEAR = 2
+#: transformers' ``IMAGENET_DEFAULT_MEAN`` / ``_STD`` and ``IMAGENET_STANDARD_MEAN`` /
+#: ``_STD``: the defaults processor classes fall back to.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+STANDARD_MEAN = (0.5, 0.5, 0.5)
+STANDARD_STD = (0.5, 0.5, 0.5)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,22 @@ class ImageProcessing:
     rescale_factor: float = 1 / 255
     do_rescale: bool = True
     do_normalize: bool = True
+
+
+def processing_loader(family: str, *, default_size_hw: tuple[int, int],
+                      default_mean: Sequence[float], default_std: Sequence[float]
+                      ) -> Callable[[Path], ImageProcessing]:
+    """A family's ``load_processing(model_dir)``: :func:`read_image_processing` with its
+    processor class's defaults. Why: each family states its defaults once, as data, and
+    the reading rule is written here only."""
+
+    def load_processing(model_dir: Path) -> ImageProcessing:
+        """The snapshot's pre-processing (its ``preprocessor_config.json``), the processor
+        class's defaults for what it leaves out."""
+        return read_image_processing(model_dir, family, default_size_hw=default_size_hw,
+                                     default_mean=default_mean, default_std=default_std)
+
+    return load_processing
 
 
 def read_image_processing(model_dir: Path, family: str, *, default_size_hw: tuple[int, int],

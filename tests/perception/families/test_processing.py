@@ -17,8 +17,11 @@ from make_goldens import DEPTH_PRO_SIZE, GOLDEN, IMAGES, SAM2_SIZE  # noqa: E402
 from spatial_vqa_ros.perception.errors import PerceptionError  # noqa: E402
 from spatial_vqa_ros.perception.families.depth_pro import adapter as depth_pro  # noqa: E402
 from spatial_vqa_ros.perception.families.processing import (  # noqa: E402
+    STANDARD_MEAN,
+    STANDARD_STD,
     ImageProcessing,
     normalize_then_resize,
+    processing_loader,
     read_image_processing,
     resize_then_normalize,
 )
@@ -74,6 +77,16 @@ def test_processing_is_read_from_the_snapshot_with_the_class_defaults(tmp_path):
                                 default_mean=sam2.IMAGENET_MEAN,
                                 default_std=sam2.IMAGENET_STD)
     assert got == ImageProcessing((32, 32), sam2.IMAGENET_MEAN, sam2.IMAGENET_STD)
+
+
+def test_a_family_loader_reads_the_snapshot_with_its_own_defaults(tmp_path):
+    load = processing_loader("sam3", default_size_hw=(1008, 1008),
+                             default_mean=STANDARD_MEAN, default_std=STANDARD_STD)
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({"image_std": [1, 1, 1]}))
+    assert load(tmp_path) == ImageProcessing((1008, 1008), STANDARD_MEAN, (1.0, 1.0, 1.0))
+    (tmp_path / "preprocessor_config.json").unlink()
+    with pytest.raises(PerceptionError, match="no preprocessor_config.json"):
+        load(tmp_path)
 
 
 @pytest.mark.parametrize("config, match", [

@@ -33,25 +33,25 @@ import numpy as np
 from ....core.camera import CameraIntrinsics
 from ...errors import PerceptionError
 from ...types import DepthResult, SensorInputs, check_rgb
-from ..common import load_errors, load_failed, snapshot_config
-from ..processing import ImageProcessing, normalize_then_resize, read_image_processing
+from ..common import load_checked_model
+from ..processing import (
+    STANDARD_MEAN,
+    STANDARD_STD,
+    ImageProcessing,
+    normalize_then_resize,
+    processing_loader,
+)
 
 __all__ = ["HUB_ID", "DepthProDepth", "inverse_to_metres", "load_processing"]
 
 HUB_ID = "apple/DepthPro-hf"
 FAMILY = "depth_pro"
 DEFAULT_SIZE_HW = (1536, 1536)
-#: ``IMAGENET_STANDARD_MEAN`` / ``_STD``, the processor's defaults.
-STANDARD_MEAN = (0.5, 0.5, 0.5)
-STANDARD_STD = (0.5, 0.5, 0.5)
 #: Fields of view (degrees) accepted from the head; anything else is not a camera.
 FOV_RANGE_DEG = (1.0, 179.0)
-
-
-def load_processing(model_dir: Path) -> ImageProcessing:
-    """The snapshot's Depth Pro pre-processing (its ``preprocessor_config.json``)."""
-    return read_image_processing(model_dir, FAMILY, default_size_hw=DEFAULT_SIZE_HW,
-                                 default_mean=STANDARD_MEAN, default_std=STANDARD_STD)
+#: The snapshot's Depth Pro pre-processing (``DepthProImageProcessor``'s defaults).
+load_processing = processing_loader(FAMILY, default_size_hw=DEFAULT_SIZE_HW,
+                                    default_mean=STANDARD_MEAN, default_std=STANDARD_STD)
 
 
 def focal_from_fov(width: int, fov_deg: float) -> float:
@@ -108,17 +108,9 @@ class DepthProDepth:
     def from_pretrained(cls, model_dir: str | Path, *, device: str = "cpu",
                         **options: Any) -> DepthProDepth:
         """Load from a local snapshot (never downloads, no remote code)."""
-        directory, config = snapshot_config(model_dir, "Depth Pro", HUB_ID)
-        if config.get("model_type") != "depth_pro":
-            raise PerceptionError(f"{directory} holds a {config.get('model_type')!r} model; "
-                                  "the depth_pro family runs 'depth_pro' snapshots")
-        processing = load_processing(directory)
-        from transformers import DepthProForDepthEstimation
-
-        try:
-            model = DepthProForDepthEstimation.from_pretrained(directory, local_files_only=True)
-        except load_errors() as error:
-            raise load_failed("Depth Pro", directory, HUB_ID, error) from None
+        directory, processing, model = load_checked_model(
+            model_dir, family=FAMILY, label="Depth Pro", hub_id=HUB_ID,
+            model_class="DepthProForDepthEstimation", load_processing=load_processing)
         return cls(model, processing, model_id=directory.name, device=device, **options)
 
     def estimate(self, inputs: SensorInputs) -> DepthResult:

@@ -34,24 +34,24 @@ import numpy as np
 
 from ...errors import PerceptionError
 from ...types import SensorInputs, check_masks, check_rgb
-from ..common import LastFrameCache, check_boxes, load_errors, load_failed, snapshot_config
-from ..processing import ImageProcessing, read_image_processing, resize_then_normalize
+from ..common import LastFrameCache, check_boxes, load_checked_model
+from ..processing import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageProcessing,
+    processing_loader,
+    resize_then_normalize,
+)
 
 __all__ = ["HUB_ID", "Sam2Segmenter", "load_processing", "scale_boxes"]
 
 #: The checkpoint ``spatial-vqa models pull sam2_hiera_tiny`` fetches (Apache-2.0).
 HUB_ID = "facebook/sam2.1-hiera-tiny"
 FAMILY = "sam2"
-#: ``Sam2ImageProcessor``'s defaults (ImageNet statistics, 1024 x 1024).
-DEFAULT_SIZE_HW = (1024, 1024)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def load_processing(model_dir: Path) -> ImageProcessing:
-    """The snapshot's SAM2 pre-processing (its ``preprocessor_config.json``)."""
-    return read_image_processing(model_dir, FAMILY, default_size_hw=DEFAULT_SIZE_HW,
-                                 default_mean=IMAGENET_MEAN, default_std=IMAGENET_STD)
+#: The snapshot's SAM2 pre-processing (``Sam2ImageProcessor``'s defaults: ImageNet
+#: statistics, 1024 x 1024).
+load_processing = processing_loader(FAMILY, default_size_hw=(1024, 1024),
+                                    default_mean=IMAGENET_MEAN, default_std=IMAGENET_STD)
 
 
 def scale_boxes(xyxy: np.ndarray, original_hw: tuple[int, int],
@@ -103,17 +103,9 @@ class Sam2Segmenter:
                         **options: Any) -> Sam2Segmenter:
         """Load the model and its pre-processing from a local snapshot (never downloads,
         no remote code). ``options`` go to the constructor."""
-        directory, config = snapshot_config(model_dir, "SAM2", HUB_ID)
-        if config.get("model_type") != "sam2":
-            raise PerceptionError(f"{directory} holds a {config.get('model_type')!r} model; "
-                                  "the sam2 family runs 'sam2' (Sam2Model) snapshots")
-        processing = load_processing(directory)
-        from transformers import Sam2Model
-
-        try:
-            model = Sam2Model.from_pretrained(directory, local_files_only=True)
-        except load_errors() as error:
-            raise load_failed("SAM2", directory, HUB_ID, error) from None
+        directory, processing, model = load_checked_model(
+            model_dir, family=FAMILY, label="SAM2", hub_id=HUB_ID, model_class="Sam2Model",
+            load_processing=load_processing, runs_note=" (Sam2Model)")
         return cls(model, processing, name=f"{FAMILY}:{directory.name}", device=device,
                    **options)
 

@@ -47,7 +47,13 @@ from ..common import (
     load_failed,
     snapshot_config,
 )
-from ..processing import ImageProcessing, read_image_processing, resize_then_normalize
+from ..processing import (
+    STANDARD_MEAN,
+    STANDARD_STD,
+    ImageProcessing,
+    processing_loader,
+    resize_then_normalize,
+)
 from .postprocess import detections_from, instances
 
 __all__ = ["HUB_ID", "MODEL_CLASSES", "Sam3Detector", "load_processing", "load_snapshot_parts",
@@ -56,19 +62,16 @@ __all__ = ["HUB_ID", "MODEL_CLASSES", "Sam3Detector", "load_processing", "load_s
 #: The checkpoint ``spatial-vqa models pull sam3`` fetches (gated: SAM License).
 HUB_ID = "facebook/sam3"
 FAMILY = "sam3"
-#: ``Sam3ImageProcessor``'s defaults: 1008 x 1008, mean and std 0.5.
-DEFAULT_SIZE_HW = (1008, 1008)
-MEAN = STD = (0.5, 0.5, 0.5)
 #: ``Sam3Processor`` pads every prompt to this many tokens (start and end included).
 TEXT_TOKENS = 32
 #: config.json model_type -> the transformers class that runs it.
 MODEL_CLASSES = {"sam3": "Sam3Model", "sam3_lite_text": "Sam3LiteTextModel"}
 
 
-def load_processing(model_dir: Path) -> ImageProcessing:
-    """The snapshot's SAM 3 pre-processing (its ``preprocessor_config.json``)."""
-    return read_image_processing(model_dir, FAMILY, default_size_hw=DEFAULT_SIZE_HW,
-                                 default_mean=MEAN, default_std=STD)
+#: The snapshot's SAM 3 pre-processing (``Sam3ImageProcessor``'s defaults: 1008 x 1008,
+#: mean and std 0.5).
+load_processing = processing_loader(FAMILY, default_size_hw=(1008, 1008),
+                                    default_mean=STANDARD_MEAN, default_std=STANDARD_STD)
 
 
 def load_snapshot_parts(model_dir: str | Path) -> tuple[Path, str, Any, ImageProcessing]:
