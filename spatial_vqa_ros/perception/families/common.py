@@ -125,6 +125,30 @@ def check_threshold(name: str, value: float | None, *, optional: bool = False) -
                               + (" or None (off)" if optional else "") + f", got {value}")
 
 
+class PromptedDetector:
+    """Base of the transformers text-prompted detectors (Grounding DINO, OWLv2, OWL-ViT):
+    the threshold checks (``score_threshold``, then the family's own ``thresholds``,
+    then the optional ``nms_threshold``) and what each holds (the model in eval mode on
+    ``device``, its processor, the thresholds as floats). Why one place: the three
+    constructors wrote these lines out alike."""
+
+    def __init__(self, model: Any, processor: Any, *, name: str, device: str,
+                 score_threshold: float, nms_threshold: float | None,
+                 thresholds: dict[str, float] | None = None) -> None:
+        import torch
+
+        check_threshold("score_threshold", score_threshold)
+        for key, value in (thresholds or {}).items():
+            check_threshold(key, value)
+        check_threshold("nms_threshold", nms_threshold, optional=True)
+        self.name = name
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.processor = processor
+        self.score_threshold = float(score_threshold)
+        self.nms_threshold = None if nms_threshold is None else float(nms_threshold)
+
+
 class LastFrameCache:
     """The last frame's encoding, keyed on a copy of its pixels: a segmenter asked twice
     about one frame (another box set, a re-query) encodes it once, and a camera buffer
@@ -168,6 +192,6 @@ def load_snapshot(processor_class, model_class, directory: Path, family: str,
     return processor, model
 
 
-__all__ = ["LastFrameCache", "check_boxes", "check_prompts", "check_threshold", "class_nms",
-           "load_checked_model", "load_errors", "load_failed", "load_snapshot",
-           "snapshot_config"]
+__all__ = ["LastFrameCache", "PromptedDetector", "check_boxes", "check_prompts",
+           "check_threshold", "class_nms", "load_checked_model", "load_errors", "load_failed",
+           "load_snapshot", "snapshot_config"]

@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 
 from spatial_vqa_ros.perception.errors import PerceptionError
-from spatial_vqa_ros.perception.families.common import check_boxes, load_checked_model
+from spatial_vqa_ros.perception.families.common import (
+    PromptedDetector,
+    check_boxes,
+    load_checked_model,
+)
 from spatial_vqa_ros.perception.families.sam2.adapter import HUB_ID, load_processing
 
 
@@ -54,3 +58,45 @@ def test_unreadable_weights_say_the_snapshot_is_corrupt(sam2_dir, tmp_path):
     (broken / "model.safetensors").write_bytes(b"not weights")
     with pytest.raises(PerceptionError, match="corrupt"):
         load_sam2(broken)
+
+
+class FakeModel:
+    def __init__(self):
+        self.calls = []
+
+    def to(self, device):
+        self.calls.append(("to", str(device)))
+        return self
+
+    def eval(self):
+        self.calls.append(("eval",))
+        return self
+
+
+def test_a_prompted_detector_holds_its_model_in_eval_mode_and_float_thresholds():
+    pytest.importorskip("torch")
+    model = FakeModel()
+    detector = PromptedDetector(model, "processor", name="owl", device="cpu",
+                                score_threshold=1, nms_threshold=None)
+    assert model.calls == [("to", "cpu"), ("eval",)] and detector.model is model
+    assert (detector.name, detector.processor, str(detector.device)) == ("owl", "processor",
+                                                                         "cpu")
+    assert detector.score_threshold == 1.0 and isinstance(detector.score_threshold, float)
+    assert detector.nms_threshold is None
+
+
+@pytest.mark.parametrize(("thresholds", "message"), [
+    ({"score_threshold": 1.5, "text_threshold": 2.0, "nms_threshold": 3.0},
+     r"score_threshold must be within \[0, 1\], got 1.5"),
+    ({"score_threshold": 0.5, "text_threshold": 2.0, "nms_threshold": 3.0},
+     r"text_threshold must be within \[0, 1\], got 2.0"),
+    ({"score_threshold": 0.5, "text_threshold": 0.5, "nms_threshold": 3.0},
+     r"nms_threshold must be within \[0, 1\] or None \(off\), got 3.0")])
+def test_a_prompted_detector_names_the_first_bad_threshold_score_then_own_then_nms(
+        thresholds, message):
+    pytest.importorskip("torch")
+    with pytest.raises(PerceptionError, match=message):
+        PromptedDetector(FakeModel(), None, name="d", device="cpu",
+                         score_threshold=thresholds["score_threshold"],
+                         nms_threshold=thresholds["nms_threshold"],
+                         thresholds={"text_threshold": thresholds["text_threshold"]})

@@ -35,8 +35,8 @@ import numpy as np
 from ...errors import PerceptionError
 from ...types import Detections, SensorInputs, check_rgb
 from ..common import (
+    PromptedDetector,
     check_prompts,
-    check_threshold,
     class_nms,
     load_failed,
     load_snapshot,
@@ -115,7 +115,7 @@ def check_tokenizer(processor: Any, directory: Path) -> None:
                           "tokenizer files missing?")
 
 
-class GroundingDinoDetector:
+class GroundingDinoDetector(PromptedDetector):
     """Text prompts -> boxes with (MM) Grounding DINO. ``model``: a loaded
     ``GroundingDinoForObjectDetection`` or ``MMGroundingDinoForObjectDetection``;
     ``processor``: its ``GroundingDinoProcessor``. ``score_threshold``: the least box score
@@ -126,18 +126,10 @@ class GroundingDinoDetector:
     def __init__(self, model: Any, processor: Any, *, name: str = "grounding_dino",
                  device: str = "cpu", score_threshold: float = 0.35, text_threshold: float = 0.25,
                  nms_threshold: float | None = 0.8) -> None:
-        import torch
-
-        check_threshold("score_threshold", score_threshold)
-        check_threshold("text_threshold", text_threshold)
-        check_threshold("nms_threshold", nms_threshold, optional=True)
-        self.name = name
-        self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
-        self.processor = processor
-        self.score_threshold = float(score_threshold)
+        super().__init__(model, processor, name=name, device=device,
+                         score_threshold=score_threshold, nms_threshold=nms_threshold,
+                         thresholds={"text_threshold": text_threshold})
         self.text_threshold = float(text_threshold)
-        self.nms_threshold = None if nms_threshold is None else float(nms_threshold)
         #: Tokens the text encoder reads ([CLS] and [SEP] included): 256.
         self.max_text_tokens = int(model.config.max_text_len)
         self._plan: tuple[tuple[str, ...], list[TextPass]] | None = None

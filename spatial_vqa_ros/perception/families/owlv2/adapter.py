@@ -26,8 +26,8 @@ import numpy as np
 from ...errors import PerceptionError
 from ...types import Detections, SensorInputs, check_rgb
 from ..common import (
+    PromptedDetector,
     check_prompts,
-    check_threshold,
     class_nms,
     load_failed,
     load_snapshot,
@@ -37,7 +37,7 @@ from ..common import (
 HUB_ID = "google/owlv2-base-patch16-ensemble"
 
 
-class Owlv2Detector:
+class Owlv2Detector(PromptedDetector):
     """Text prompts -> boxes with OWLv2. ``model``: a loaded ``Owlv2ForObjectDetection``;
     ``processor``: its ``Owlv2Processor``. ``score_threshold``: the least sigmoid score kept
     (OWLv2's scores are low: 0.1 is the usual cut); ``nms_threshold``: the IoU above which
@@ -45,16 +45,8 @@ class Owlv2Detector:
 
     def __init__(self, model: Any, processor: Any, *, name: str = "owlv2", device: str = "cpu",
                  score_threshold: float = 0.1, nms_threshold: float | None = 0.3) -> None:
-        import torch
-
-        check_threshold("score_threshold", score_threshold)
-        check_threshold("nms_threshold", nms_threshold, optional=True)
-        self.name = name
-        self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
-        self.processor = processor
-        self.score_threshold = float(score_threshold)
-        self.nms_threshold = None if nms_threshold is None else float(nms_threshold)
+        super().__init__(model, processor, name=name, device=device,
+                         score_threshold=score_threshold, nms_threshold=nms_threshold)
         #: Tokens one query may have, start and end included (16 for OWLv2).
         self.max_text_tokens = int(model.config.text_config.max_position_embeddings)
 

@@ -31,8 +31,8 @@ import numpy as np
 from ...errors import PerceptionError
 from ...types import Detections, SensorInputs, check_rgb
 from ..common import (
+    PromptedDetector,
     check_prompts,
-    check_threshold,
     class_nms,
     load_errors,
     load_failed,
@@ -87,7 +87,7 @@ def load_processor(directory: Path, config: dict) -> Any:
     return processor
 
 
-class OwlViTDetector:
+class OwlViTDetector(PromptedDetector):
     """Text prompts -> boxes with OWL-ViT. ``model``: a loaded
     ``OwlViTForObjectDetection`` (or a stand-in that is called alike); ``processor``: its
     ``OwlViTProcessor``. ``score_threshold``: the least sigmoid score kept (0.1, the
@@ -98,18 +98,10 @@ class OwlViTDetector:
     def __init__(self, model: Any, processor: Any, *, name: str = "owlvit",
                  device: str = "cpu", score_threshold: float = 0.1,
                  nms_threshold: float | None = 0.3, max_text_tokens: int = 16) -> None:
-        import torch
-
-        check_threshold("score_threshold", score_threshold)
-        check_threshold("nms_threshold", nms_threshold, optional=True)
+        super().__init__(model, processor, name=name, device=device,
+                         score_threshold=score_threshold, nms_threshold=nms_threshold)
         if max_text_tokens < 3:
             raise PerceptionError(f"max_text_tokens must be >= 3, got {max_text_tokens}")
-        self.name = name
-        self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
-        self.processor = processor
-        self.score_threshold = float(score_threshold)
-        self.nms_threshold = None if nms_threshold is None else float(nms_threshold)
         self.max_text_tokens = int(max_text_tokens)
 
     @classmethod
