@@ -61,6 +61,10 @@ def test_a_failing_tracker_frame_keeps_the_last_graph_and_reports_error(tmp_path
                            "the last frame's graph", log)
             time.sleep(0.3)
             rclpy.spin_once(probe.node, timeout_sec=0.1)
+            before = len(probe.diagnostics)  # a report made after the last frame's graph
+            values = probe.wait_for(lambda: len(probe.diagnostics) > before
+                                    and probe.diagnostic_values(), 5.0,
+                                    "a report after the last frame", log)
             assert proc.poll() is None, "the node stopped"
         finally:
             probe.destroy()
@@ -68,11 +72,20 @@ def test_a_failing_tracker_frame_keeps_the_last_graph_and_reports_error(tmp_path
     # the first frame may come before the node's sync has every topic: judge the rest
     missing = [k for k, s in enumerate(bag.stamps_ns) if k > 0
                and not any(abs(s - t) < 1000 for t in published)]
-    # seven tracker calls in a row fail: seven consecutive frames publish no graph, and
-    # every other frame does
+    # seven tracker calls in a row fail: seven consecutive frames publish no graph. Any
+    # other frame without one was dropped or failed and said so in the counts (under
+    # CI's load an image may beat its CameraInfo, or its reader drop it), never lost
+    # silently; here at most two, apart from the run
     failing = len(FlakyDepthFlowTracker.FAILING_CALLS)
-    assert len(missing) == failing, missing
-    assert missing == list(range(missing[0], missing[0] + failing)), missing
+    runs, run = [], []
+    for k in missing:
+        run = run + [k] if run and k == run[-1] + 1 else [k]
+        runs.append(run)
+    assert max(map(len, runs), default=0) == failing, missing
+    assert len(missing) - failing <= 2, missing
+    accounted = sum(int(values.get(k, 0)) for k in ("frames_dropped", "errors",
+                                                    "rgb_unsynced"))
+    assert len(missing) <= accounted, (missing, values)
     levels = _levels(probe)
     errors = [message for level, message in levels if level == DiagnosticStatus.ERROR]
     assert errors and all("the latest frame failed" in m or "failed since the last report"
