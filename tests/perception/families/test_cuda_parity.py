@@ -69,10 +69,14 @@ def test_depth_pro_agrees(depth_pro_dir):
         assert b.intrinsics.fx == pytest.approx(a.intrinsics.fx, rel=1e-3)
 
 
-def test_owlv2_agrees(owlv2_dir):
-    from spatial_vqa_ros.perception.families.owlv2.adapter import Owlv2Detector
+@pytest.mark.parametrize(("family", "cls", "fixture"), [
+    ("owlv2", "Owlv2Detector", "owlv2_dir"), ("owlvit", "OwlViTDetector", "owlvit_dir")])
+def test_open_vocabulary_detectors_agree(family, cls, fixture, request):
+    import importlib
 
-    cpu, gpu = _both(Owlv2Detector, owlv2_dir, score_threshold=0.0, nms_threshold=None)
+    adapter = importlib.import_module(f"spatial_vqa_ros.perception.families.{family}.adapter")
+    cpu, gpu = _both(getattr(adapter, cls), request.getfixturevalue(fixture),
+                     score_threshold=0.0, nms_threshold=None)
     prompts = ["mug", "chair"]
     a, b = cpu.detect(INPUTS, prompts), gpu.detect(INPUTS, prompts)
     assert len(a.labels) > 0 and b.labels == a.labels
@@ -116,14 +120,3 @@ def test_sam3_masks_from_text_agree(tmp_path):
     np.testing.assert_allclose(b.scores, a.scores, rtol=1e-3, atol=1e-4)
     assert a.masks is not None and b.masks is not None and a.masks.shape == b.masks.shape
     assert np.count_nonzero(a.masks != b.masks) <= 0.01 * a.masks.size
-
-
-def test_owlvit_agrees(owlvit_dir):
-    from spatial_vqa_ros.perception.families.owlvit.adapter import OwlViTDetector
-
-    cpu, gpu = _both(OwlViTDetector, owlvit_dir, score_threshold=0.0, nms_threshold=None)
-    prompts = ["mug", "chair"]
-    a, b = cpu.detect(INPUTS, prompts), gpu.detect(INPUTS, prompts)
-    assert len(a.labels) > 0 and b.labels == a.labels
-    np.testing.assert_allclose(b.scores, a.scores, rtol=1e-3, atol=1e-4)
-    np.testing.assert_allclose(b.xyxy, a.xyxy, atol=0.05)
