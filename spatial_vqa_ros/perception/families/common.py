@@ -125,6 +125,16 @@ def check_threshold(name: str, value: float | None, *, optional: bool = False) -
                               + (" or None (off)" if optional else "") + f", got {value}")
 
 
+def owl_graph_forward(model: Any, pixel_values: Any, input_ids: Any,
+                      attention_mask: Any) -> tuple[Any, Any]:
+    """The OWL-ViT / OWLv2 call as an exported graph makes it: positional tensors in,
+    (logits, pred_boxes) out (``onnx_plumbing.graph_module`` wraps it). Why here: both
+    OWL families export the same translation."""
+    out = model(pixel_values=pixel_values, input_ids=input_ids,
+                attention_mask=attention_mask)
+    return out.logits, out.pred_boxes
+
+
 class PromptedDetector:
     """Base of the transformers text-prompted detectors (Grounding DINO, OWLv2, OWL-ViT):
     the threshold checks (``score_threshold``, then the family's own ``thresholds``,

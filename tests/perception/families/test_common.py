@@ -11,6 +11,7 @@ from spatial_vqa_ros.perception.families.common import (
     PromptedDetector,
     check_boxes,
     load_checked_model,
+    owl_graph_forward,
 )
 from spatial_vqa_ros.perception.families.sam2.adapter import HUB_ID, load_processing
 
@@ -100,3 +101,16 @@ def test_a_prompted_detector_names_the_first_bad_threshold_score_then_own_then_n
                          score_threshold=thresholds["score_threshold"],
                          nms_threshold=thresholds["nms_threshold"],
                          thresholds={"text_threshold": thresholds["text_threshold"]})
+
+
+def test_the_owl_graph_forward_passes_tensors_by_name_and_returns_logits_then_boxes():
+    from types import SimpleNamespace
+
+    seen = {}
+
+    def model(**kwargs):
+        seen.update(kwargs)
+        return SimpleNamespace(logits="L", pred_boxes="B", text_embeds="unused")
+
+    assert owl_graph_forward(model, "pixels", "ids", "mask") == ("L", "B")
+    assert seen == {"pixel_values": "pixels", "input_ids": "ids", "attention_mask": "mask"}

@@ -39,7 +39,7 @@ from ..export_info import (
     read_export_info,
     write_export_info,
 )
-from ..onnx_plumbing import OrtModelShim, check_size, open_or_export
+from ..onnx_plumbing import OrtModelShim, check_size, graph_module, open_or_export
 from .adapter import FAMILY, DepthAnythingDepth, _corrupt, _missing
 
 __all__ = ["DepthAnythingOnnxDepth", "export"]
@@ -66,18 +66,12 @@ def _example_inputs(processor: Any, size_hw: tuple[int, int], prompted: bool) ->
 
 def _depth_graph(model: Any) -> Any:
     """``model`` as a module of plain tensors: (pixel_values[, prompt_depth]) -> depth."""
-    import torch
 
-    class DepthGraph(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
+    def forward(model: Any, pixel_values: Any, prompt_depth: Any = None) -> Any:
+        extra = {} if prompt_depth is None else {"prompt_depth": prompt_depth}
+        return model(pixel_values=pixel_values, **extra).predicted_depth
 
-        def forward(self, pixel_values, prompt_depth=None):
-            extra = {} if prompt_depth is None else {"prompt_depth": prompt_depth}
-            return self.model(pixel_values=pixel_values, **extra).predicted_depth
-
-    return DepthGraph().eval()
+    return graph_module(model, forward)
 
 
 def export(model_dir: str | Path, out_dir: str | Path, *,

@@ -28,7 +28,12 @@ from ..export_info import (
     export_record,
     write_export_info,
 )
-from ..onnx_plumbing import OrtModelShim, open_fixed_input_export, open_or_export
+from ..onnx_plumbing import (
+    OrtModelShim,
+    graph_module,
+    open_fixed_input_export,
+    open_or_export,
+)
 from .adapter import FAMILY, HUB_ID, DepthProDepth, load_processing
 
 __all__ = ["DepthProOnnxDepth", "export"]
@@ -37,20 +42,16 @@ MODEL_FILE = "model.onnx"
 
 
 def _graph(model: Any, fov_head: bool) -> Any:
-    import torch
+    """``model`` as a module of plain tensors: pixel_values -> predicted_depth (and
+    field_of_view with the field-of-view head)."""
 
-    class DepthProGraph(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
+    def forward(model: Any, pixel_values: Any) -> Any:
+        out = model(pixel_values=pixel_values)
+        if fov_head:
+            return out.predicted_depth, out.field_of_view
+        return out.predicted_depth
 
-        def forward(self, pixel_values):
-            out = self.model(pixel_values=pixel_values)
-            if fov_head:
-                return out.predicted_depth, out.field_of_view
-            return out.predicted_depth
-
-    return DepthProGraph().eval()
+    return graph_module(model, forward)
 
 
 def export(model_dir: str | Path, out_dir: str | Path, *,

@@ -29,7 +29,13 @@ import numpy as np
 from ...errors import PerceptionError
 from ...runtime.onnx import OrtSession, create_session, export_onnx
 from ...types import Detections, SensorInputs, check_rgb
-from ..common import check_prompts, check_threshold, load_failed, snapshot_config
+from ..common import (
+    check_prompts,
+    check_threshold,
+    load_failed,
+    owl_graph_forward,
+    snapshot_config,
+)
 from ..export_info import (
     EXPORT_HINT,
     EXPORT_INFO,
@@ -37,6 +43,7 @@ from ..export_info import (
     read_export_info,
     write_export_info,
 )
+from ..onnx_plumbing import graph_module
 from .adapter import HUB_ID, Owlv2Detector, check_label_lengths, detections_from
 
 MODEL_FILE = "model.onnx"
@@ -62,7 +69,7 @@ def export(model_dir: str | Path, out_dir: str | Path) -> Path:
     text = detector.processor(text=[["a", "b"]], return_tensors="pt")
     args = (torch.zeros(1, 3, side, side), text["input_ids"], text["attention_mask"])
     queries = {0: "queries"}
-    path = export_onnx(_graph_module(detector.model).eval(), args, out_dir / MODEL_FILE,
+    path = export_onnx(_graph_module(detector.model), args, out_dir / MODEL_FILE,
                        input_names=INPUTS, output_names=OUTPUTS,
                        dynamic_axes={"input_ids": queries, "attention_mask": queries,
                                      "logits": {2: "queries"}})
@@ -76,19 +83,7 @@ def export(model_dir: str | Path, out_dir: str | Path) -> Path:
 def _graph_module(model: Any) -> Any:
     """``Owlv2ForObjectDetection`` as a module of positional tensors returning the
     (logits, pred_boxes) pair."""
-    import torch
-
-    class Owlv2Graph(torch.nn.Module):
-        def __init__(self, model: Any) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, pixel_values, input_ids, attention_mask):
-            out = self.model(input_ids=input_ids, pixel_values=pixel_values,
-                             attention_mask=attention_mask)
-            return out.logits, out.pred_boxes
-
-    return Owlv2Graph(model)
+    return graph_module(model, owl_graph_forward)
 
 
 class Owlv2OnnxDetector:

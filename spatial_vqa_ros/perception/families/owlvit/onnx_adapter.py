@@ -27,8 +27,14 @@ from typing import Any
 import numpy as np
 
 from ...runtime.onnx import OrtSession, export_onnx
+from ..common import owl_graph_forward
 from ..export_info import EXPORT_INFO, export_record, write_export_info
-from ..onnx_plumbing import OrtModelShim, open_fixed_input_export, open_or_export
+from ..onnx_plumbing import (
+    OrtModelShim,
+    graph_module,
+    open_fixed_input_export,
+    open_or_export,
+)
 from .adapter import OwlViTDetector, load_processor, read_snapshot
 
 __all__ = ["MODEL_FILE", "OwlViTOnnxDetector", "export"]
@@ -50,19 +56,7 @@ def _pixel_size_hw(processor: Any) -> tuple[int, int]:
 def _graph(model: Any) -> Any:
     """``OwlViTForObjectDetection`` as a module of positional tensors returning the
     (logits, pred_boxes) pair."""
-    import torch
-
-    class OwlViTGraph(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, pixel_values, input_ids, attention_mask):
-            out = self.model(pixel_values=pixel_values, input_ids=input_ids,
-                             attention_mask=attention_mask)
-            return out.logits, out.pred_boxes
-
-    return OwlViTGraph().eval()
+    return graph_module(model, owl_graph_forward)
 
 
 def export(model_dir: str | Path, out_dir: str | Path, *,
