@@ -135,6 +135,26 @@ def owl_graph_forward(model: Any, pixel_values: Any, input_ids: Any,
     return out.logits, out.pred_boxes
 
 
+def encode_owl_query(processor: Any, rgb: Any, prompts: Sequence[str],
+                     check_lengths: Callable[[tuple[str, ...]], None],
+                     return_tensors: str) -> tuple[tuple[str, ...], Any]:
+    """The labels (:func:`check_prompts`) and what the OWL processor makes of ``rgb``
+    with them, as ``return_tensors`` ("pt" for torch, "np" for ONNX Runtime), after the
+    checks in this order: prompts, image (``check_rgb``), label lengths
+    (``check_lengths``). Why here: the torch and ONNX Runtime OWL detectors started
+    ``detect`` alike, line for line."""
+    from PIL import Image
+
+    from ..types import check_rgb
+
+    labels = check_prompts(prompts)
+    check_rgb(rgb)
+    check_lengths(labels)
+    encoded = processor(text=[list(labels)], images=Image.fromarray(rgb),
+                        return_tensors=return_tensors)
+    return labels, encoded
+
+
 class PromptedDetector:
     """Base of the transformers text-prompted detectors (Grounding DINO, OWLv2, OWL-ViT):
     the threshold checks (``score_threshold``, then the family's own ``thresholds``,

@@ -10,6 +10,7 @@ from spatial_vqa_ros.perception.errors import PerceptionError
 from spatial_vqa_ros.perception.families.common import (
     PromptedDetector,
     check_boxes,
+    encode_owl_query,
     load_checked_model,
     owl_graph_forward,
 )
@@ -114,3 +115,41 @@ def test_the_owl_graph_forward_passes_tensors_by_name_and_returns_logits_then_bo
 
     assert owl_graph_forward(model, "pixels", "ids", "mask") == ("L", "B")
     assert seen == {"pixel_values": "pixels", "input_ids": "ids", "attention_mask": "mask"}
+
+
+def _recording_processor(calls):
+    def processor(**kwargs):
+        calls.append(kwargs)
+        return {"pixel_values": "encoded"}
+    return processor
+
+
+@pytest.mark.parametrize("tensors", ["pt", "np"])
+def test_an_owl_query_is_the_cleaned_labels_and_the_processor_output_in_that_tensor_type(
+        tensors):
+    calls, checked = [], []
+    rgb = np.zeros((6, 8, 3), np.uint8)
+    labels, encoded = encode_owl_query(_recording_processor(calls), rgb,
+                                       [" cup ", "", "cup", "box"], checked.append, tensors)
+    assert labels == ("cup", "box") and checked == [("cup", "box")]
+    assert encoded == {"pixel_values": "encoded"}
+    (call,) = calls
+    assert call["text"] == [["cup", "box"]] and call["return_tensors"] == tensors
+    assert call["images"].size == (8, 6)  # a PIL image of the frame, (W, H)
+
+
+def _refuse(labels):
+    raise PerceptionError(f"too long: {labels}")
+
+
+@pytest.mark.parametrize(("prompts", "rgb", "message"), [
+    (["  "], np.zeros((2, 2), np.uint8), "no labels to detect"),  # prompts checked first
+    (["cup"], np.zeros((2, 2), np.uint8), r"rgb must be \(H, W, 3\) uint8"),  # then image
+    (["cup"], np.zeros((2, 2, 3), np.uint8), "too long"),  # then the label lengths
+])
+def test_an_owl_query_checks_prompts_then_image_then_label_lengths_before_encoding(
+        prompts, rgb, message):
+    calls = []
+    with pytest.raises(PerceptionError, match=message):
+        encode_owl_query(_recording_processor(calls), rgb, prompts, _refuse, "pt")
+    assert calls == []

@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 
 from ...errors import PerceptionError
-from ...types import Detections, SensorInputs, check_rgb
+from ...types import Detections, SensorInputs
 from ..common import (
     PromptedDetector,
     check_prompts,
     class_nms,
+    encode_owl_query,
     load_failed,
     load_snapshot,
     snapshot_config,
@@ -78,14 +79,10 @@ class Owlv2Detector(PromptedDetector):
     def detect(self, inputs: SensorInputs, prompts: Sequence[str]) -> Detections:
         """Boxes (xyxy pixels of the image, clipped to it) labelled with the prompts."""
         import torch
-        from PIL import Image
 
-        labels = check_prompts(prompts)
-        check_rgb(inputs.rgb)
-        self._check_lengths(labels)
+        labels, encoded = encode_owl_query(self.processor, inputs.rgb, prompts,
+                                           self._check_lengths, "pt")
         height, width = inputs.rgb.shape[:2]
-        encoded = self.processor(text=[list(labels)], images=Image.fromarray(inputs.rgb),
-                                 return_tensors="pt")
         with torch.inference_mode():
             outputs = self.model(**{k: v.to(self.device) for k, v in encoded.items()})
         return detections_from(self.processor, outputs, labels, (height, width),

@@ -28,10 +28,10 @@ import numpy as np
 
 from ...errors import PerceptionError
 from ...runtime.onnx import OrtSession, create_session, export_onnx
-from ...types import Detections, SensorInputs, check_rgb
+from ...types import Detections, SensorInputs
 from ..common import (
-    check_prompts,
     check_threshold,
+    encode_owl_query,
     load_failed,
     owl_graph_forward,
     snapshot_config,
@@ -142,15 +142,11 @@ class Owlv2OnnxDetector:
         """Boxes (xyxy pixels of the image, clipped to it) labelled with the prompts; all
         prompts go through one run of the graph."""
         import torch
-        from PIL import Image
         from transformers.models.owlv2.modeling_owlv2 import Owlv2ObjectDetectionOutput
 
-        labels = check_prompts(prompts)
-        check_rgb(inputs.rgb)
-        self._check_lengths(labels)
+        labels, encoded = encode_owl_query(self.processor, inputs.rgb, prompts,
+                                           self._check_lengths, "np")
         height, width = inputs.rgb.shape[:2]
-        encoded = self.processor(text=[list(labels)], images=Image.fromarray(inputs.rgb),
-                                 return_tensors="np")
         raw = self.session.run({"pixel_values": encoded["pixel_values"].astype(np.float32),
                                 "input_ids": encoded["input_ids"].astype(np.int64),
                                 "attention_mask": encoded["attention_mask"].astype(np.int64)})

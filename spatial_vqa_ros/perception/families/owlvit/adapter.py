@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import PerceptionError
-from ...types import Detections, SensorInputs, check_rgb
+from ...types import Detections, SensorInputs
 from ..common import (
     PromptedDetector,
-    check_prompts,
     class_nms,
+    encode_owl_query,
     load_errors,
     load_failed,
     snapshot_config,
@@ -125,13 +125,9 @@ class OwlViTDetector(PromptedDetector):
         """Boxes (xyxy pixels of the image, clipped to it) labelled with the prompts,
         best first; every prompt goes through one forward pass."""
         import torch
-        from PIL import Image
 
-        labels = check_prompts(prompts)
-        check_rgb(inputs.rgb)
-        self._check_lengths(labels)
-        encoded = self.processor(text=[list(labels)], images=Image.fromarray(inputs.rgb),
-                                 return_tensors="pt")
+        labels, encoded = encode_owl_query(self.processor, inputs.rgb, prompts,
+                                           self._check_lengths, "pt")
         with torch.inference_mode():
             outputs = self.model(**{k: v.to(self.device) for k, v in encoded.items()})
             found = self.processor.post_process_grounded_object_detection(
