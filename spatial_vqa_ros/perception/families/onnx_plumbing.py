@@ -21,7 +21,8 @@ from ..runtime.onnx import OrtSession, create_session
 from .export_info import EXPORT_HINT, EXPORT_INFO, read_export_info
 
 __all__ = ["DECODER_FILE", "ENCODER_FILE", "BoxSegmenterOnnx", "EncoderDecoderShim",
-           "ExportStart", "OrtModelShim", "begin_square_export", "check_encoder_input",
+           "ExportStart", "OrtModelShim", "adopt_shim", "begin_square_export",
+           "check_encoder_input",
            "check_size", "graph_module", "open_fixed_input_export", "open_or_export"]
 
 Opened = TypeVar("Opened")
@@ -166,6 +167,19 @@ class OrtModelShim:
 
     def eval(self) -> OrtModelShim:
         return self
+
+
+def adopt_shim(adapter: Any, shim: OrtModelShim, torch_adapter: Any,
+               record: dict[str, Any], session: OrtSession) -> None:
+    """Give an ONNX Runtime adapter what every one of them holds: its stand-in model
+    (``model``), the torch adapter built around that stand-in (``_torch_adapter``, which
+    runs the pre- and post-processing), its export record (``record``) and the provider
+    of its first graph (``provider``). Why one place: the adapters' constructors set
+    these four alike, line for line."""
+    adapter.model = shim
+    adapter._torch_adapter = torch_adapter
+    adapter.record = record
+    adapter.provider = session.provider
 
 
 class EncoderDecoderShim(OrtModelShim):

@@ -15,6 +15,8 @@ from spatial_vqa_ros.perception.families import descriptors
 from spatial_vqa_ros.perception.families.export_info import EXPORT_INFO
 from spatial_vqa_ros.perception.families.onnx_plumbing import (
     EncoderDecoderShim,
+    OrtModelShim,
+    adopt_shim,
     check_encoder_input,
     check_size,
     graph_module,
@@ -147,3 +149,17 @@ def test_the_onnx_runtime_adapter_runs_from_a_saved_export_without_a_torch_model
     adapter = descriptor.resolve(descriptor.export.adapter).from_pretrained(
         model_dir, tmp_path / "onnx", **options)
     assert run_once(adapter, role) == expected
+
+
+def test_an_adopted_shim_gives_the_adapter_its_model_torch_adapter_record_and_provider():
+    class Session:
+        provider = "CUDAExecutionProvider"
+
+    class Adapter:
+        pass
+
+    adapter, shim, torch_adapter = Adapter(), OrtModelShim(), object()
+    record = {"family": "sam"}
+    adopt_shim(adapter, shim, torch_adapter, record, Session())
+    assert adapter.model is shim and adapter._torch_adapter is torch_adapter
+    assert adapter.record is record and adapter.provider == "CUDAExecutionProvider"

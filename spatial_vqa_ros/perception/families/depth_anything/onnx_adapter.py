@@ -39,7 +39,13 @@ from ..export_info import (
     read_export_info,
     write_export_info,
 )
-from ..onnx_plumbing import OrtModelShim, check_size, graph_module, open_or_export
+from ..onnx_plumbing import (
+    OrtModelShim,
+    adopt_shim,
+    check_size,
+    graph_module,
+    open_or_export,
+)
 from .adapter import FAMILY, DepthAnythingDepth, _corrupt, _missing
 
 __all__ = ["DepthAnythingOnnxDepth", "export"]
@@ -162,13 +168,11 @@ class DepthAnythingOnnxDepth:
     def __init__(self, session: OrtSession, processor: Any, config: Any,
                  record: dict[str, Any], *, model_id: str = "",
                  min_prompt_span_m: float = 1e-3, input_size: int = 0) -> None:
-        self.model = _OrtDepthModel(session, config, record)
-        self._torch_adapter = DepthAnythingDepth(self.model, processor, model_id=model_id,
-                                                 min_prompt_span_m=min_prompt_span_m,
-                                                 input_size=input_size)
+        model = _OrtDepthModel(session, config, record)
+        adopt_shim(self, model, DepthAnythingDepth(model, processor, model_id=model_id,
+                                                   min_prompt_span_m=min_prompt_span_m,
+                                                   input_size=input_size), record, session)
         self.processor = processor
-        self.record = record
-        self.provider = session.provider
         self.model_id = self._torch_adapter.model_id
         self.prompted = self._torch_adapter.prompted
         self.camera_size_hw: tuple[int, int] = self.model.camera_size_hw

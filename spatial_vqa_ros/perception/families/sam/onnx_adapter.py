@@ -43,6 +43,7 @@ from ..onnx_plumbing import (
     ENCODER_FILE,
     BoxSegmenterOnnx,
     EncoderDecoderShim,
+    adopt_shim,
     check_encoder_input,
     graph_module,
 )
@@ -152,13 +153,12 @@ class SamOnnxSegmenter(BoxSegmenterOnnx):
     def __init__(self, encoder: OrtSession, decoder: OrtSession, processor: Any,
                  record: dict[str, Any], *, name: str = "sam",
                  mask_threshold: float | None = None, cache_embedding: bool = True) -> None:
-        self.model = _OrtSamModel(encoder, decoder, record)
-        self._torch_adapter = SamSegmenter(self.model, processor, name=name,
-                                           mask_threshold=mask_threshold,
-                                           cache_embedding=cache_embedding)
+        model = _OrtSamModel(encoder, decoder, record)
+        adopt_shim(self, model, SamSegmenter(model, processor, name=name,
+                                             mask_threshold=mask_threshold,
+                                             cache_embedding=cache_embedding),
+                   record, encoder)
         self.processor = processor
-        self.record = record
-        self.provider = encoder.provider
         self.providers = (encoder.provider, decoder.provider)
         self.name = f"{name}@onnxruntime:{encoder.provider}"
 

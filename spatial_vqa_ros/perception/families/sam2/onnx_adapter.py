@@ -40,6 +40,7 @@ from ..onnx_plumbing import (
     ENCODER_FILE,
     BoxSegmenterOnnx,
     EncoderDecoderShim,
+    adopt_shim,
     begin_square_export,
     check_encoder_input,
     graph_module,
@@ -133,12 +134,11 @@ class Sam2OnnxSegmenter(BoxSegmenterOnnx):
     def __init__(self, encoder: OrtSession, decoder: OrtSession, model_dir: Path,
                  record: dict[str, Any], *, mask_threshold: float = 0.0,
                  cache_embedding: bool = True) -> None:
-        self.model = _OrtSam2Model(encoder, decoder, record)
-        self._torch_adapter = Sam2Segmenter(self.model, load_processing(model_dir),
-                                            mask_threshold=mask_threshold,
-                                            cache_embedding=cache_embedding)
-        self.record = record
-        self.provider = encoder.provider
+        model = _OrtSam2Model(encoder, decoder, record)
+        adopt_shim(self, model, Sam2Segmenter(model, load_processing(model_dir),
+                                              mask_threshold=mask_threshold,
+                                              cache_embedding=cache_embedding),
+                   record, encoder)
         self.providers = (encoder.provider, decoder.provider)
         self.name = f"{FAMILY}:{model_dir.name}@onnxruntime:{encoder.provider}"
 
