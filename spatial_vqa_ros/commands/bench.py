@@ -24,6 +24,8 @@ DETECTORS = {"spatialrgpt": "simulation", "qspatial": "owlv2"}
 
 def _annotations(args: argparse.Namespace) -> Path:
     path = Path(args.dir)
+    if not path.exists():
+        raise ValueError(f"{path} does not exist")
     if args.benchmark == "qspatial" or path.is_file():
         return path
     named = path / DEFAULTS["spatialrgpt"][0]

@@ -33,6 +33,7 @@ from ...core.query import answer_structured
 from ...core.relations import gap_distance
 from ...core.scene_graph import SceneGraph
 from ...core.units import colloquial_length
+from ...io.datasets.layout import relative_data_path
 from ...io.errors import DataIOError
 from ...io.image_files import decode_image, rgb_of_image
 from ...perception.chain import PerceptionChain, observations_from
@@ -71,18 +72,22 @@ class ImageScene:
 def load_image(question: BenchQuestion, root: Path, max_pixels: int | None = MAX_PIXELS
                ) -> np.ndarray:
     """The question's image as (H, W, 3) uint8: the file's embedded bytes, else
-    ``root / image``; DataIOError naming it when it is missing or not an image."""
+    ``root / image`` (a relative path without ``..``, see :func:`depth_file`);
+    DataIOError naming it when it is elsewhere, missing or not an image."""
     if question.image_bytes:
         return decode_image(io.BytesIO(question.image_bytes), f"{question.qid}'s image",
                             max_pixels, rgb_of_image)
-    path = root / question.image
+    path = root / relative_data_path(question.image)
     return decode_image(path, f"image {path}", max_pixels, rgb_of_image)
 
 
 def depth_file(depth_dir: Path, image: str) -> Path:
     """``<depth_dir>/<image path without its suffix>.npy`` (metres), else ``.png``
-    (16-bit millimetres): depth the user has for the benchmark's images."""
-    stem = depth_dir / Path(image).with_suffix("")
+    (16-bit millimetres): depth the user has for the benchmark's images.
+
+    A record's path is checked by its spelling only (relative, no ``..``), not resolved:
+    benchmark image folders are often symlinks to where the data lives."""
+    stem = depth_dir / Path(relative_data_path(image)).with_suffix("")
     npy = stem.with_suffix(".npy")
     return npy if npy.exists() else stem.with_suffix(".png")
 

@@ -162,3 +162,18 @@ def test_a_missing_image_fails_its_questions_alone(rendered, tmp_path):
     assert not any(row["reason"].startswith("image failed") for row in rows[1:])
     assert sum(row["success"] for row in rows[1:]) >= 0.9 * (len(rows) - 1)
     assert json.loads((out / "summary.json").read_text())["failed_images"] == 1
+
+
+def test_an_image_path_leaving_the_images_folder_is_not_read(rendered, tmp_path):
+    """A benchmark file may come from anyone: a record naming ../../etc/hostname fails
+    its questions with the reason, and nothing outside the images folder is opened."""
+    records = json.loads((rendered.spatialrgpt / "SpatialRGPT-Bench_v1.json").read_text())
+    records[0]["image_info"]["file_path"] = "../../etc/hostname"
+    bench = tmp_path / "SpatialRGPT-Bench_v1.json"
+    bench.write_text(json.dumps(records))
+    out = tmp_path / "out"
+    assert main(["bench", "spatialrgpt", str(bench), "--images", str(rendered.spatialrgpt),
+                 "--depth-dir", str(rendered.depth_dir), "--camera-info",
+                 str(rendered.camera_info), "--out", str(out), "--no-progress"]) == 1
+    row = _lines(out / "questions.jsonl")[0]
+    assert "outside the dataset directory" in row["reason"] and not row["answered"]
