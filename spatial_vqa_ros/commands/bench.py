@@ -128,9 +128,13 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
         return 2
     print(table)
     for qid, reason in skipped[:20]:
-        print(f"skipped {qid}: {reason}")
+        print(f"{name}: skipped {qid}: {reason}", file=sys.stderr)
     if len(skipped) > 20:
-        print(f"... and {len(skipped) - 20} more skipped (all in {args.out}/summary.json)")
+        print(f"{name}: ... and {len(skipped) - 20} more skipped (all in "
+              f"{args.out}/summary.json)", file=sys.stderr)
+    image_failures = [r for r in results if r.reason.startswith("image failed")]
+    for r in image_failures[:5]:
+        print(f"{name}: {r.question.qid}: {r.reason}", file=sys.stderr)
     if unknown:
         print(f"{len(unknown)} answer(s) for ids no question has, e.g. {unknown[0]!r}")
     print(f"{len(results)} questions, {len(skipped)} skipped, {failed} image(s) failed; "

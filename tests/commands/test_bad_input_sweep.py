@@ -235,6 +235,18 @@ def _annotate_lerobot(*args: str, dataset: bool = True):
     return make
 
 
+def _bench(benchmark: str, content: bytes, *args: str):
+    """``spatial-vqa bench`` on a benchmark file holding ``content`` (its name as
+    released), depth from a folder of the inputs."""
+    def make(inputs: Path, out: Path):
+        name = "SpatialRGPT-Bench_v1.json" if benchmark == "spatialrgpt" else "q.parquet"
+        (inputs / name).write_bytes(content)
+        (inputs / "depth").mkdir()
+        return ["bench", benchmark, str(inputs / name), "--depth-dir", str(inputs / "depth"),
+                "--out", str(out / "bench"), "--no-progress", *args], {}
+    return make
+
+
 #: The first record's id (dataset_support.dataset_item(0)) and a right answer to its QA 0.
 GOOD = b'{"id": "bag/1700000000000000000", "qa": 0, "answer": "Yes."}\n'
 DEEP = b'{"id": "bag/1", "qa": 0, "answer": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
@@ -285,6 +297,19 @@ CASES = [
          2),
     Case("annotate-lerobot: missing camera feature",
          _annotate_lerobot("--hfov", "60", "--camera-key", "observation.images.wrist"), 2),
+    Case("bench: not JSON", _bench("spatialrgpt", b"{not json"), 2),
+    Case("bench: a record without its boxes",
+         _bench("spatialrgpt", b'[{"id": "q", "image_info": {"file_path": "a.jpg"}, '
+                b'"text_q": "How tall is Region [0]?", "qa_info": {"type": "quantitative", '
+                b'"category": "height_data"}, "conversations": [{"value": "<mask>"}, '
+                b'{"value": "2 feet"}]}]'), 2),
+    Case("bench: a record whose image leaves the folder",
+         _bench("spatialrgpt", b'[{"id": "q", "image_info": {"file_path": '
+                b'"../../../../etc/hostname"}, "text_q": "How tall is Region [0]?", '
+                b'"qa_info": {"type": "quantitative", "category": "height_data"}, '
+                b'"conversations": [{"value": "<mask>"}, {"value": "2 feet"}], '
+                b'"bbox": [[0, 0, 4, 4]]}]'), 1),
+    Case("bench: not parquet", _bench("qspatial", b"PAR1 garbage"), 2),
 ]
 
 
