@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import PerceptionError
-from ..runtime.onnx import OrtSession, create_session
+from ..runtime.onnx import OrtSession, create_session, export_onnx
 from .export_info import EXPORT_HINT, EXPORT_INFO, read_export_info
 
 __all__ = ["DECODER_FILE", "ENCODER_FILE", "BoxSegmenterOnnx", "EncoderDecoderShim",
@@ -64,14 +64,22 @@ class ExportStart:
         """The square input size the snapshot's pre-processing makes of every frame."""
         return self.torch_adapter.processing.size_hw
 
+    def export_encoder(self, encoder: Any, output_names: Sequence[str]) -> Path:
+        """Export ``encoder(pixel_values)`` to ``out_dir/image_encoder.onnx``."""
+        return export_onnx(encoder, (self.pixel_values,), self.out_dir / ENCODER_FILE,
+                           input_names=["pixel_values"], output_names=list(output_names))
+
 
 def begin_square_export(load: Callable[[Path], Any], model_dir: str | Path,
-                        out_dir: str | Path) -> ExportStart:
+                        out_dir: str | Path, size_hw: Any = None) -> ExportStart:
     """Load the torch adapter with ``load(model_dir)``, remove ``out_dir``'s
     ``export.json`` (a half-done export never looks whole) and draw the trace image at
-    the adapter's ``processing.size_hw`` (the graphs take that one size)."""
+    the adapter's ``processing.size_hw`` (the graphs take that one size). ``size_hw``,
+    the camera size, is not used: the graphs take every camera size; every family's
+    ``export`` accepts it so that all export alike."""
     import torch
 
+    del size_hw
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     torch_adapter = load(model_dir)
     (out_dir / EXPORT_INFO).unlink(missing_ok=True)

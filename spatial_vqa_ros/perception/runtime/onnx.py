@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +57,11 @@ def export_onnx(module: Any, args: tuple, path: str | Path, *, input_names: Sequ
     TorchScript tracer gets wrong; its dynamic dimensions are ``dynamic_shapes``
     (torch.export's ``Dim`` by input name; ``dynamic_axes`` is the tracer's). Weights
     over :data:`MAX_INLINE_BYTES` (Depth Pro's 3.8 GB) go to ``<name>.data`` beside the
-    graph (the TorchScript path; the dynamo path keeps them inside, up to 2 GB)."""
+    graph (the TorchScript path; the dynamo path keeps them inside, up to 2 GB).
+
+    The tracer's warnings are silenced here, once for every family: they note shape
+    arithmetic it records as constants, which each family's parity tests at two sizes
+    check instead."""
     if (dynamic_shapes and not dynamo) or (dynamic_axes and dynamo):
         raise ValueError("dynamic_shapes go with dynamo=True, dynamic_axes with dynamo=False")
     exporter: dict[str, Any] = (
@@ -73,7 +78,8 @@ def export_onnx(module: Any, args: tuple, path: str | Path, *, input_names: Sequ
     scratch_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     scratch = scratch_dir / path.name
     try:
-        with torch.inference_mode(False), torch.no_grad():
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
             torch.onnx.export(module, args, str(scratch), input_names=list(input_names),
                               output_names=list(output_names), opset_version=OPSET,
                               **exporter)

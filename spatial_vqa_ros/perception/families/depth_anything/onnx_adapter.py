@@ -23,7 +23,6 @@ torch and transformers are imported when a model is exported or loaded, not on i
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +85,6 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     ``out_dir/model.onnx`` at the processor's input size for that camera (its short
     side ``input_size`` when given, as the adapter's option), and ``out_dir/export.json``
     recording it. Returns both paths."""
-    import torch
 
     size_hw = check_size(size_hw)
     model_dir, out_dir = Path(model_dir), Path(out_dir)
@@ -95,11 +93,9 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     (out_dir / EXPORT_INFO).unlink(missing_ok=True)  # a half-done export never looks whole
     names = _input_names(adapter.prompted)
     example = _example_inputs(adapter.processor, size_hw, adapter.prompted)
-    with warnings.catch_warnings():  # the tracer warns about the int() it fixes: known
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        path = export_onnx(_depth_graph(adapter.model), tuple(example[n] for n in names),
-                           out_dir / MODEL_FILE, input_names=names,
-                           output_names=["predicted_depth"])
+    path = export_onnx(_depth_graph(adapter.model), tuple(example[n] for n in names),
+                       out_dir / MODEL_FILE, input_names=names,
+                       output_names=["predicted_depth"])
     record = export_record(FAMILY, model_dir, model_type=adapter.model.config.model_type,
                            camera_size_hw=list(size_hw),
                            input_size_hw=list(example["pixel_values"].shape[-2:]),

@@ -14,7 +14,6 @@ torch and transformers are imported when a model is exported or loaded, not on i
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -69,11 +68,9 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     fov_head = torch_adapter.has_fov_head
     pixel_values = torch.randn(1, 3, *side_hw, generator=torch.Generator().manual_seed(0))
     outputs = ["predicted_depth", "field_of_view"] if fov_head else ["predicted_depth"]
-    with warnings.catch_warnings():  # the tracer's shape notes: parity is tested
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        path = export_onnx(_graph(torch_adapter.model, fov_head), (pixel_values,),
-                           out_dir / MODEL_FILE, input_names=["pixel_values"],
-                           output_names=outputs)
+    path = export_onnx(_graph(torch_adapter.model, fov_head), (pixel_values,),
+                       out_dir / MODEL_FILE, input_names=["pixel_values"],
+                       output_names=outputs)
     record = export_record(FAMILY, model_dir, pixel_size_hw=list(side_hw),
                            field_of_view=fov_head)
     return [path, write_export_info(out_dir, record)]

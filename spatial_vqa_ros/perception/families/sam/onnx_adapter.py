@@ -28,7 +28,6 @@ torch and transformers are imported when a model is exported or loaded, not on i
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -89,16 +88,14 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
     boxes = torch.cat([boxes, boxes + min(pixel_hw) / 4], dim=-1).double()
     encoder, decoder = _graphs(model)
     by_box = {1: "boxes"}
-    with warnings.catch_warnings():  # shape arithmetic the tracer records: checked below
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        paths = [
-            export_onnx(encoder, (pixel_values,), out_dir / ENCODER_FILE,
-                        input_names=["pixel_values"], output_names=["image_embeddings"]),
-            export_onnx(decoder, (embedding, boxes), out_dir / DECODER_FILE,
-                        input_names=["image_embeddings", "input_boxes"],
-                        output_names=["pred_masks", "iou_scores"],
-                        dynamic_axes={"input_boxes": by_box, "pred_masks": by_box,
-                                      "iou_scores": by_box})]
+    paths = [
+        export_onnx(encoder, (pixel_values,), out_dir / ENCODER_FILE,
+                    input_names=["pixel_values"], output_names=["image_embeddings"]),
+        export_onnx(decoder, (embedding, boxes), out_dir / DECODER_FILE,
+                    input_names=["image_embeddings", "input_boxes"],
+                    output_names=["pred_masks", "iou_scores"],
+                    dynamic_axes={"input_boxes": by_box, "pred_masks": by_box,
+                                  "iou_scores": by_box})]
     record = export_record(FAMILY, model_dir, pixel_size_hw=list(pixel_hw),
                            embedding_shape=list(embedding.shape), multimask_output=False)
     return [*paths, write_export_info(out_dir, record)]

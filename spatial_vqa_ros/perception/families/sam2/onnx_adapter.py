@@ -22,7 +22,6 @@ torch and transformers are imported when a model is exported or loaded, not on i
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,6 @@ from ..export_info import (
 )
 from ..onnx_plumbing import (
     DECODER_FILE,
-    ENCODER_FILE,
     BoxSegmenterOnnx,
     EncoderDecoderShim,
     adopt_shim,
@@ -70,28 +68,24 @@ def _graphs(model: Any) -> tuple[Any, Any]:
 def export(model_dir: str | Path, out_dir: str | Path, *,
            size_hw: tuple[int, int] | None = None) -> list[Path]:
     """Export the SAM2 snapshot at ``model_dir`` to ``out_dir``: encoder, decoder and
-    ``export.json``; returns the three paths. ``size_hw`` is not used (the graphs take
-    every camera size) and is accepted so that every family exports alike."""
+    ``export.json``; returns the three paths (``size_hw``: see
+    :func:`begin_square_export`)."""
     import torch
 
-    del size_hw
-    start = begin_square_export(Sam2Segmenter.from_pretrained, model_dir, out_dir)
+    start = begin_square_export(Sam2Segmenter.from_pretrained, model_dir, out_dir, size_hw)
     with torch.no_grad():
         embeddings = tuple(start.model.get_image_embeddings(start.pixel_values))
     corners = torch.rand(1, _TRACE_BOXES, 2, generator=start.generator) * min(start.side_hw) / 2
     boxes = torch.cat([corners, corners + min(start.side_hw) / 4], dim=-1)
     encoder, decoder = _graphs(start.model)
     by_box = {1: "boxes"}
-    with warnings.catch_warnings():  # shape arithmetic the tracer records: checked in tests
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        paths = [
-            export_onnx(encoder, (start.pixel_values,), start.out_dir / ENCODER_FILE,
-                        input_names=["pixel_values"], output_names=list(EMBEDDINGS)),
-            export_onnx(decoder, (*embeddings, boxes), start.out_dir / DECODER_FILE,
-                        input_names=[*EMBEDDINGS, "input_boxes"],
-                        output_names=["pred_masks", "iou_scores"],
-                        dynamic_axes={"input_boxes": by_box, "pred_masks": by_box,
-                                      "iou_scores": by_box})]
+    paths = [
+        start.export_encoder(encoder, EMBEDDINGS),
+        export_onnx(decoder, (*embeddings, boxes), start.out_dir / DECODER_FILE,
+                    input_names=[*EMBEDDINGS, "input_boxes"],
+                    output_names=["pred_masks", "iou_scores"],
+                    dynamic_axes={"input_boxes": by_box, "pred_masks": by_box,
+                                  "iou_scores": by_box})]
     record = export_record(FAMILY, start.model_dir, pixel_size_hw=list(start.side_hw),
                            embedding_shapes=[list(e.shape) for e in embeddings],
                            multimask_output=False)

@@ -33,7 +33,6 @@ transformers (the tokenizer) are imported when a model is exported or loaded.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -115,12 +114,11 @@ def _graphs(model: Any) -> tuple[Any, Any, Any]:
 def export(model_dir: str | Path, out_dir: str | Path, *,
            size_hw: tuple[int, int] | None = None) -> list[Path]:
     """Export the SAM 3 snapshot at ``model_dir`` to ``out_dir``: the three graphs and
-    ``export.json``; returns the four paths. ``size_hw`` is not used (the graphs take
-    every camera size) and is accepted so that every family exports alike."""
+    ``export.json``; returns the four paths (``size_hw``: see
+    :func:`begin_square_export`)."""
     import torch
 
-    del size_hw
-    start = begin_square_export(Sam3Detector.from_pretrained, model_dir, out_dir)
+    start = begin_square_export(Sam3Detector.from_pretrained, model_dir, out_dir, size_hw)
     input_ids = torch.randint(0, len(start.torch_adapter.tokenizer),
                               (_TRACE_PROMPTS, TEXT_TOKENS), generator=start.generator)
     attention_mask = torch.ones(_TRACE_PROMPTS, TEXT_TOKENS, dtype=torch.long)
@@ -130,23 +128,20 @@ def export(model_dir: str | Path, out_dir: str | Path, *,
         vision = encoder(start.pixel_values)
         text_features = text_encoder(input_ids, attention_mask)
     by_prompt = {0: "prompts"}
-    with warnings.catch_warnings():  # shape arithmetic the tracer records: checked in tests
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        paths = [
-            export_onnx(encoder, (start.pixel_values,), start.out_dir / ENCODER_FILE,
-                        input_names=["pixel_values"], output_names=[*FEATURES, *POSITIONS]),
-            export_onnx(text_encoder, (input_ids, attention_mask), start.out_dir / TEXT_FILE,
-                        input_names=["input_ids", "attention_mask"],
-                        output_names=["text_features"],
-                        dynamic_axes={name: by_prompt for name in (
-                            "input_ids", "attention_mask", "text_features")}),
-            export_onnx(decoder, (*vision, text_features, attention_mask),
-                        start.out_dir / DECODER_FILE,
-                        input_names=[*FEATURES, *POSITIONS, "text_features",
-                                     "attention_mask"],
-                        output_names=list(OUTPUTS),
-                        dynamic_axes={name: by_prompt for name in (
-                            "text_features", "attention_mask", *OUTPUTS)})]
+    paths = [
+        start.export_encoder(encoder, [*FEATURES, *POSITIONS]),
+        export_onnx(text_encoder, (input_ids, attention_mask), start.out_dir / TEXT_FILE,
+                    input_names=["input_ids", "attention_mask"],
+                    output_names=["text_features"],
+                    dynamic_axes={name: by_prompt for name in (
+                        "input_ids", "attention_mask", "text_features")}),
+        export_onnx(decoder, (*vision, text_features, attention_mask),
+                    start.out_dir / DECODER_FILE,
+                    input_names=[*FEATURES, *POSITIONS, "text_features",
+                                 "attention_mask"],
+                    output_names=list(OUTPUTS),
+                    dynamic_axes={name: by_prompt for name in (
+                        "text_features", "attention_mask", *OUTPUTS)})]
     record = export_record(FAMILY, start.model_dir, pixel_size_hw=list(start.side_hw),
                            text_tokens=TEXT_TOKENS,
                            feature_shapes=[list(v.shape) for v in vision[:LEVELS]])
