@@ -133,14 +133,14 @@ class FixedBoxes:
 def _export(spec, directory: Path, size_hw: tuple[int, int]) -> None:
     """Each family of the spec exported into its snapshot's onnx/, as `models export`."""
     from spatial_vqa_ros.perception.families import descriptors
-    from spatial_vqa_ros.perception.families.presets import family_options
+    from spatial_vqa_ros.perception.families.presets import export_options
 
     for family_field, model_field in (("depth_estimator", "depth_model"),
                                       ("detector", "detector_model"),
                                       ("segmenter", "segmenter_model")):
         descriptor = descriptors()[getattr(spec, family_field)]
         model = directory / getattr(spec, model_field)
-        options = family_options(spec.perception_preset, descriptor.name, vars(spec))
+        options = export_options(spec.perception_preset, descriptor.name, vars(spec)) or {}
         start = time.perf_counter()
         descriptor.resolve(descriptor.export.exporter)(model, model / "onnx",
                                                        size_hw=size_hw, **options)

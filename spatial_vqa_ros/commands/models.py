@@ -76,12 +76,12 @@ def _preset_options(preset: str, role: str, family: str, name: str) -> dict:
     size in cpu_light), when the preset runs that model: its export must match them."""
     from ..perception.factories import ROLE_FIELDS
     from ..perception.families.descriptor import MODEL_FIELDS
-    from ..perception.families.presets import family_options
+    from ..perception.families.presets import export_options
 
     if not preset or role not in MODEL_FIELDS:
         return {}
-    return family_options(preset, family, {ROLE_FIELDS[role]: family,
-                                           MODEL_FIELDS[role]: name})
+    return export_options(preset, family, {ROLE_FIELDS[role]: family,
+                                           MODEL_FIELDS[role]: name}) or {}
 
 
 def _build(args: argparse.Namespace) -> int:

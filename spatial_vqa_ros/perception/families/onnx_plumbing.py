@@ -11,12 +11,13 @@ transformers model (tested with model construction patched to raise).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import PerceptionError
+from ..runtime.int8 import check_precision, int8_graph
 from ..runtime.onnx import OrtSession, create_session, export_onnx
 from .export_info import EXPORT_HINT, EXPORT_INFO, read_export_info
 
@@ -135,12 +136,14 @@ def open_or_export(open_export: Callable[[], Opened], export: Callable[[], Any],
 
 def open_fixed_input_export(model_dir: Path, onnx_dir: Path, *, family: str, label: str,
                             pixel_size_hw: tuple[int, int], graphs: Sequence[str],
-                            providers: Sequence[str] | None, threads: int
+                            providers: Sequence[str] | None, threads: int,
+                            int8: Collection[str] = ()
                             ) -> tuple[dict[str, Any], tuple[OrtSession, ...]]:
     """The record and sessions of an export whose graphs take one fixed image size
     (``pixel_size_hw`` in its record): PerceptionError saying to export again when the
     record is missing, of another family or snapshot, has no size, or a size other than
-    the one the snapshot's pre-processing makes now."""
+    the one the snapshot's pre-processing makes now. The graphs named in ``int8`` run
+    as their int8 versions (:func:`~..runtime.int8.int8_graph`, made on first use)."""
     record = read_export_info(onnx_dir, family, model_dir)
     shape = record.get("pixel_size_hw")
     if not (isinstance(shape, list) and len(shape) == 2
@@ -152,8 +155,10 @@ def open_fixed_input_export(model_dir: Path, onnx_dir: Path, *, family: str, lab
                               f"images, the snapshot at {model_dir} makes "
                               f"{pixel_size_hw[1]}x{pixel_size_hw[0]}: export again with "
                               f"{EXPORT_HINT}")
-    return record, tuple(create_session(onnx_dir / name, providers=providers, threads=threads)
-                         for name in graphs)
+    paths = [int8_graph(onnx_dir / name) if name in int8 else onnx_dir / name
+             for name in graphs]
+    return record, tuple(create_session(path, providers=providers, threads=threads)
+                         for path in paths)
 
 
 class OrtModelShim:
@@ -212,31 +217,44 @@ class BoxSegmenterOnnx:
     alike, line for line.
 
     A subclass sets ``family`` and ``label`` (the name in messages) and defines
-    ``export(model_dir, onnx_dir)``, ``_preprocessing(model_dir)`` -> (what its
-    constructor takes, the encoder's input size) and ``_create(sessions, preprocessing,
-    model_dir, record, options)``."""
+    ``export(model_dir, onnx_dir, **input_options)``, ``_preprocessing(model_dir,
+    **input_options)`` -> (what its constructor takes, the encoder's input size) and
+    ``_create(sessions, preprocessing, model_dir, record, options)``; ``input_options``
+    names the options that shape the graphs' input (SAM's ``input_size``), which go to
+    the export and the pre-processing, not the constructor."""
 
     family = ""
     label = ""
+    input_options: tuple[str, ...] = ()
     _torch_adapter: Any
 
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, onnx_dir: str | Path, *,
                         providers: list[str] | None = None, export_missing: bool = False,
-                        threads: int = 0, **options: Any) -> Any:
+                        threads: int = 0, precision: str = "fp32", **options: Any) -> Any:
         """The snapshot's pre-processing from ``model_dir`` (weights are not read), the
         graphs from ``onnx_dir``. ``export_missing``: export (needs the weights) when the
-        export is missing, unreadable or stale, instead of refusing. ``options`` go to
-        the constructor (``mask_threshold``, ``cache_embedding``)."""
+        export is missing, unreadable, stale or for another input, instead of refusing.
+        ``precision``: "int8" runs the image encoder, nearly all the cost, as its int8
+        graph (:mod:`~..runtime.int8`; the decoder stays float). The options named in
+        ``input_options`` shape the export; the others go to the constructor
+        (``mask_threshold``, ``cache_embedding``)."""
         model_dir, onnx_dir = Path(model_dir), Path(onnx_dir)
-        preprocessing, pixel_hw = cls._preprocessing(model_dir)
+        int8 = (ENCODER_FILE,) if check_precision(precision) == "int8" else ()
+        shaping = {k: options.pop(k) for k in cls.input_options if k in options}
+        preprocessing, pixel_hw = cls._preprocessing(model_dir, **shaping)
         record, sessions = open_or_export(
             lambda: open_fixed_input_export(model_dir, onnx_dir, family=cls.family,
                                             label=cls.label, pixel_size_hw=pixel_hw,
                                             graphs=(ENCODER_FILE, DECODER_FILE),
-                                            providers=providers, threads=threads),
-            lambda: cls.export(model_dir, onnx_dir), export_missing=export_missing)
-        return cls._create(sessions, preprocessing, model_dir, record, options)
+                                            providers=providers, threads=threads,
+                                            int8=int8),
+            lambda: cls.export(model_dir, onnx_dir, **shaping),
+            export_missing=export_missing)
+        adapter = cls._create(sessions, preprocessing, model_dir, record, options)
+        if int8:  # the provenance says which graph ran
+            adapter.name = f"{adapter.name}:int8"
+        return adapter
 
     @property
     def encoder_calls(self) -> int:

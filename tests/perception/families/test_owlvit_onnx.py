@@ -131,3 +131,32 @@ def test_build_chain_runs_owlvit_on_onnx_runtime(owlvit_dir, onnx_dir, tmp_path)
     assert isinstance(chain.detector, OwlViTOnnxDetector)
     assert chain.detector.provider == "CPUExecutionProvider"
     assert chain.detector.score_threshold == pytest.approx(0.01)
+
+
+def test_precision_int8_runs_the_int8_graph_near_the_float_one(owlvit_dir, tmp_path):
+    out = tmp_path / "onnx"
+    shutil.copytree(onnx_dir_of(owlvit_dir, tmp_path), out)
+    inputs, prompts = image(48, 80, seed=2), PROMPTS[:2]
+    float_detector = OwlViTOnnxDetector.from_pretrained(owlvit_dir, out, score_threshold=0.0)
+    int8 = OwlViTOnnxDetector.from_pretrained(owlvit_dir, out, score_threshold=0.0,
+                                              precision="int8")
+    assert int8.name == f"owlvit:{owlvit_dir.name}:onnxruntime:{int8.provider}:int8"
+    assert int8.session.path == out / "model.int8.onnx"
+    assert (out / "model.int8.onnx.json").is_file()
+    encoded = float_detector.processor(text=[list(prompts)], images=inputs.rgb,
+                                       return_tensors="pt")
+    feeds = {k: v.numpy() for k, v in encoded.items()}
+    want, got = float_detector.session.run(feeds), int8.session.run(feeds)
+    assert not np.array_equal(got["logits"], want["logits"])  # really another graph
+    # int8 weights and activations: within a few percent of the float graph's range
+    assert relative_error(got["pred_boxes"], want["pred_boxes"]) <= 0.05
+    assert relative_error(got["logits"], want["logits"]) <= 0.1
+    with pytest.raises(PerceptionError, match="precision must be one of"):
+        OwlViTOnnxDetector.from_pretrained(owlvit_dir, out, precision="fp16")
+
+
+def onnx_dir_of(owlvit_dir, tmp_path):
+    """A fresh export of the tiny snapshot (the module's export stays untouched)."""
+    out = tmp_path / "fresh"
+    export(owlvit_dir, out)
+    return out

@@ -42,6 +42,7 @@ def test_each_preset_names_registered_checkpoints_of_its_families(name):
         if preset.fields["perception_runtime"] != "torch":
             assert descriptors()[family].export is not None, (name, family)
     assert set(preset.family_options) <= {preset.fields[f] for f in ROLE_OF}
+    assert set(preset.onnxruntime_options) <= {preset.fields[f] for f in ROLE_OF}
     PerceptionSpec(**preset.fields, perception_preset=name)  # a valid spec
 
 
@@ -76,8 +77,16 @@ def test_a_presets_family_options_apply_only_to_its_own_checkpoint():
     assert family_options("cpu_light", "depth_anything", light) == {"input_size": 252}
     other = {**light, "depth_model": "prompt_depth_anything_vits"}
     assert family_options("cpu_light", "depth_anything", other) == {}
-    assert family_options("cpu_light", "owlvit", light) == {}
     assert family_options("", "depth_anything", light) == {}
+    # int8 graphs only on ONNX Runtime; the input size is the model's, on every runtime
+    assert family_options("cpu_light", "owlvit", light) == {"precision": "int8"}
+    assert family_options("cpu_light", "sam", light) == {"input_size": 512,
+                                                          "precision": "int8"}
+    on_torch = {**light, "perception_runtime": "torch"}
+    assert family_options("cpu_light", "owlvit", on_torch) == {}
+    assert family_options("cpu_light", "sam", on_torch) == {"input_size": 512}
+    assert family_options("cpu_light", "sam", {**light, "segmenter_model": "sam_vit_base"}) \
+        == {}
 
 
 def parse(*argv):
@@ -183,6 +192,12 @@ def test_cpu_light_loads_the_onnx_runtime_adapters_with_depth_at_its_reduced_siz
         assert type(getattr(chain, role)) is descriptor.resolve(descriptor.export.adapter)
     assert chain.depth.processor.size == {"height": 252, "width": 252}
     assert chain.depth.record["input_size_hw"][0] == 252  # the short side, as exported
+    assert chain.segmenter.record["pixel_size_hw"] == [512, 512]  # SAM at 512 px
+    assert chain.segmenter.name.endswith("@512px@onnxruntime:CPUExecutionProvider:int8")
+    assert chain.segmenter.model.encoder.path.name == "image_encoder.int8.onnx"
+    assert chain.detector.name.endswith(":int8")
+    assert chain.detector.session.path.name == "model.int8.onnx"
+    assert not chain.depth.name.endswith(":int8")  # depth runs its float graph
 
 
 def test_a_depth_export_made_without_the_preset_is_refused_by_cpu_light(models_dir, tmp_path):

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ...runtime.int8 import check_precision
 from ...runtime.onnx import OrtSession, export_onnx
 from ..common import owl_graph_forward
 from ..export_info import EXPORT_INFO, export_record, write_export_info
@@ -122,12 +123,13 @@ class OwlViTOnnxDetector(OwlViTDetector):
     def from_pretrained(cls, model_dir: str | Path, onnx_dir: str | Path | None = None, *,
                         providers: Sequence[str] | None = None, threads: int = 0,
                         export_missing: bool = False, device: str = "cpu",
-                        **options: Any) -> OwlViTOnnxDetector:
+                        precision: str = "fp32", **options: Any) -> OwlViTOnnxDetector:
         """The processor from the snapshot ``model_dir`` (weights are not read), the
         graph from ``onnx_dir`` (default ``model_dir/onnx``, made by :func:`export`).
         ``providers``: ONNX Runtime's, tried in order (default TensorRT -> CUDA -> CPU);
         ``export_missing``: export (needs the weights) when the export is missing, stale
-        or for another input size, instead of refusing; ``options``: the constructor's
+        or for another input size, instead of refusing; ``precision``: "int8" runs the
+        graph's int8 version (:mod:`~...runtime.int8`); ``options``: the constructor's
         (name, score_threshold, nms_threshold). ``device`` is ignored: the provider
         places the work."""
         del device
@@ -138,8 +140,10 @@ class OwlViTOnnxDetector(OwlViTDetector):
             lambda: open_fixed_input_export(
                 directory, onnx_dir, family=FAMILY, label="OWL-ViT",
                 pixel_size_hw=_pixel_size_hw(processor), graphs=(MODEL_FILE,),
-                providers=providers, threads=threads),
+                providers=providers, threads=threads,
+                int8=(MODEL_FILE,) if check_precision(precision) == "int8" else ()),
             lambda: export(directory, onnx_dir), export_missing=export_missing)
-        options.setdefault("name", f"owlvit:{directory.name}:onnxruntime:{session.provider}")
+        options.setdefault("name", f"owlvit:{directory.name}:onnxruntime:{session.provider}"
+                           + (":int8" if precision == "int8" else ""))
         return cls(_OrtOwlViTModel(session), processor,
                    max_text_tokens=int(record.get("max_text_tokens", 16)), **options)

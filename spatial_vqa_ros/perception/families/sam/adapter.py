@@ -28,6 +28,7 @@ from ...errors import PerceptionError
 from ...models.snapshots import corrupt_snapshot, pull_hint
 from ...types import SensorInputs, check_masks, check_rgb
 from ..common import LastFrameCache, check_boxes
+from .input_size import at_input_size, resize_processor
 
 __all__ = ["HUB_ID", "SamSegmenter"]
 
@@ -79,9 +80,11 @@ class SamSegmenter:
 
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, *, device: str = "cpu",
-                        **options: Any) -> SamSegmenter:
+                        input_size: int = 0, **options: Any) -> SamSegmenter:
         """Load model + processor from a local snapshot (never downloads, no remote code).
-        ``options`` go to the constructor (``mask_threshold``, ``cache_embedding``)."""
+        ``input_size``: the square model input in pixels, 0 for the checkpoint's own
+        (:mod:`.input_size`: ``cpu_light`` runs 512). ``options`` go to the constructor
+        (``mask_threshold``, ``cache_embedding``)."""
         model_dir = Path(model_dir)
         problem = _missing(model_dir)
         if problem:
@@ -94,7 +97,13 @@ class SamSegmenter:
             model = SamModel.from_pretrained(model_dir, local_files_only=True)
         except Exception as error:  # a corrupt or foreign snapshot: many error types
             raise corrupt_snapshot(model_dir, error, checkpoints=(HUB_ID,)) from None
-        return cls(model, processor, name=f"sam:{model_dir.name}", device=device, **options)
+        name = f"sam:{model_dir.name}"
+        if input_size:
+            resized = at_input_size(model, input_size)
+            if resized is not model:  # the name says the input differs from the checkpoint's
+                model, processor = resized, resize_processor(processor, input_size)
+                name = f"{name}@{input_size}px"
+        return cls(model, processor, name=name, device=device, **options)
 
     def segment(self, inputs: SensorInputs, xyxy: np.ndarray,
                 depth_m: np.ndarray | None) -> np.ndarray:

@@ -28,6 +28,7 @@ torch and transformers are imported when a model is exported or loaded, not on i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from ..onnx_plumbing import (
     graph_module,
 )
 from .adapter import HUB_ID, SamSegmenter, _pull_hint
+from .input_size import resize_processor
 
 __all__ = ["SamOnnxSegmenter", "export"]
 
@@ -68,15 +70,16 @@ def _graphs(model: Any) -> tuple[Any, Any]:
 
 
 def export(model_dir: str | Path, out_dir: str | Path, *,
-           size_hw: tuple[int, int] | None = None) -> list[Path]:
+           size_hw: tuple[int, int] | None = None, input_size: int = 0) -> list[Path]:
     """Export the SAM snapshot at ``model_dir`` to ``out_dir``: the encoder, the decoder
     and ``export.json``; returns the three paths. ``size_hw`` is not used (the graphs
-    take every camera size) and is accepted so that every family exports alike."""
+    take every camera size) and is accepted so that every family exports alike;
+    ``input_size``: the model input, as the adapter's option (0: the checkpoint's)."""
     import torch
 
     del size_hw
     model_dir, out_dir = Path(model_dir), Path(out_dir)
-    torch_adapter = SamSegmenter.from_pretrained(model_dir)  # the torch adapter's checks
+    torch_adapter = SamSegmenter.from_pretrained(model_dir, input_size=input_size)
     model = torch_adapter.model
     (out_dir / EXPORT_INFO).unlink(missing_ok=True)  # a half-done export never looks whole
     pixel_hw = _pixel_size_hw(torch_adapter.processor)
@@ -145,6 +148,7 @@ class SamOnnxSegmenter(BoxSegmenterOnnx):
 
     family = FAMILY
     label = "SAM"
+    input_options = ("input_size",)
     export = staticmethod(export)
 
     def __init__(self, encoder: OrtSession, decoder: OrtSession, processor: Any,
@@ -160,14 +164,28 @@ class SamOnnxSegmenter(BoxSegmenterOnnx):
         self.name = f"{name}@onnxruntime:{encoder.provider}"
 
     @staticmethod
-    def _preprocessing(model_dir: Path) -> tuple[Any, tuple[int, int]]:
+    def _preprocessing(model_dir: Path, input_size: int = 0) -> tuple[Any, tuple[int, int]]:
         processor = _load_processor(model_dir)
+        if input_size:
+            processor = resize_processor(processor, input_size)
         return processor, _pixel_size_hw(processor)
 
     @classmethod
     def _create(cls, sessions: tuple[OrtSession, ...], processor: Any, model_dir: Path,
                 record: dict[str, Any], options: dict[str, Any]) -> SamOnnxSegmenter:
-        return cls(*sessions, processor, record, name=f"sam:{model_dir.name}", **options)
+        return cls(*sessions, processor, record, name=_name(model_dir, record), **options)
+
+
+def _name(model_dir: Path, record: dict[str, Any]) -> str:
+    """``sam:<dir>``, with ``@<S>px`` when the export's input is not the checkpoint's
+    (the torch adapter's name for the same run)."""
+    try:
+        vision = json.loads((model_dir / "config.json").read_text())["vision_config"]
+        native = int(vision.get("image_size", 1024))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        native = 0  # said by the processor's load already, or not a SAM snapshot
+    size = int(record["pixel_size_hw"][0])
+    return f"sam:{model_dir.name}" + (f"@{size}px" if native and size != native else "")
 
 
 def _load_processor(model_dir: Path) -> Any:
