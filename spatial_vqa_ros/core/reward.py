@@ -131,7 +131,10 @@ class RewardSide:
 
 
 def object_side(graph: SceneGraph, name: str) -> RewardSide:
-    """The side of a named object (label, description or ``#id``) in view now.
+    """The side of a named object (label, description or ``#id``) in view now: its seen
+    points and the volume behind them, as deep as the object (``SceneGraph.surface_points``:
+    a gripper touching a face the camera cannot see is at gap 0, not at the distance to
+    the nearest seen edge).
 
     Raises UnknownObjectError for a name the graph does not resolve and CoreError for
     an object not seen in the latest frame (its points are of an older view).
@@ -139,7 +142,8 @@ def object_side(graph: SceneGraph, name: str) -> RewardSide:
     obj = graph.find(name)
     if not obj.visible:
         raise CoreError(f"{obj.description} is not in view in the latest frame")
-    return RewardSide(f"#{obj.id}", obj.description, obj.points_scene, obj.center_scene)
+    return RewardSide(f"#{obj.id}", obj.description, graph.surface_points(obj),
+                      obj.center_scene)
 
 
 def frame_side(point: FramePoint) -> RewardSide:

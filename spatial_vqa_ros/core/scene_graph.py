@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .errors import UnknownObjectError, echo
+from .object_surface import surface_points
 from .objects import ObjectEstimate
 from .scene_frame import SceneFrame, camera_aligned_frame
 from .stamps import check_stamp_ns
@@ -111,6 +113,21 @@ class SceneGraph:
         labels = [o.label for o in self.objects]
         names += [label for label in dict.fromkeys(labels) if labels.count(label) == 1]
         return tuple(names)
+
+    def surface_points(self, obj: SceneObject) -> np.ndarray:
+        """(K, 3) float32: the points a gap to ``obj`` is measured to, its seen ones and
+        the volume behind them as deep as it is (:mod:`.object_surface`), computed once
+        per object of this snapshot."""
+        cache = self._surfaces
+        if obj.id not in cache or cache[obj.id][0] is not obj:
+            camera = self.scene.to_scene(np.zeros((1, 3)))[0]
+            cache[obj.id] = (obj, surface_points(obj.points_scene,
+                                                 float(obj.extent_scene[0]), camera))
+        return cache[obj.id][1]
+
+    @cached_property
+    def _surfaces(self) -> dict[int, tuple[SceneObject, np.ndarray]]:
+        return {}
 
     def find(self, name: str) -> SceneObject:
         """Resolve a label, a description, or ``#id``; raise UnknownObjectError otherwise."""

@@ -122,7 +122,8 @@ def test_sides_resolve_by_exactly_one_name_and_only_in_view():
 
 def test_a_stream_step_is_invalid_not_an_error_while_a_side_is_missing():
     session = RewardSession()
-    graph = graph_of(est("gripper", [2.0, 0.0, 0.5]), est("cube", [2.3, 0.0, 0.5]))
+    # side by side across the view: the depth behind each seen point is not between them
+    graph = graph_of(est("gripper", [2.0, 0.0, 0.5]), est("cube", [2.0, 0.3, 0.5]))
     ok = session.stream_step(graph, "gripper", "cube", RewardSettings())
     assert ok.valid and ok.distance_m == pytest.approx(0.3, abs=1e-6)
     missing = session.stream_step(graph, "gripper", "mug", RewardSettings())
