@@ -9,7 +9,9 @@ from what the view does show, the tightest of:
   the visible depth is the depth;
 - **the free space behind it**: an object resting on a support cannot extend beyond
   the surface that the view shows just past its top outline (the wall behind a
-  cabinet, the floor behind a box seen from above);
+  cabinet, the floor behind a box seen from above), when that surface lies beyond the
+  object's visible back (one nearer, such as a mug standing on a table seen from just
+  above its top, says nothing of the table's back);
 - **the prior**: at most ``k`` times the object's largest visible extent
   (:data:`FAR_SIDE_PRIOR_K`; :func:`required_prior_k` calibrates it on rendered rooms
   of known depth: the generator's calibration seeds, ``bench_geometry``);
@@ -67,7 +69,10 @@ def depth_bound_m(e: ObjectEstimate, *, camera_height_m: float | None, resting: 
             and e.occluded_top <= MAX_OCCLUDED_TOP):
         bounds.append(visible + slack)
     front = float(e.center_scene[0] - visible / 2)
-    if resting and np.isfinite(e.behind_x_m) and e.behind_x_m > front:
+    # a surface "beyond the top outline" nearer than the object's own visible back is
+    # not the space behind it (a mug on a table seen from just above the table's top,
+    # whose far half the grazing view does not show): no evidence, no bound
+    if resting and np.isfinite(e.behind_x_m) and e.behind_x_m > front + visible - slack:
         bounds.append(float(e.behind_x_m) - front + slack)
     return max(min(bounds), visible)
 

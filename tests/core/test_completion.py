@@ -122,3 +122,23 @@ def test_a_book_on_a_crate_whose_top_reads_a_little_above_its_base_stays_on_the_
                          occluded_bottom=0.9, base_occluder=0)
     _, fallen = snap_to_support([box, bin_behind], CompletionConfig())
     assert fallen.center_scene[2] - fallen.extent_scene[2] / 2 == pytest.approx(0.0)
+
+
+def test_a_book_whose_crate_reads_its_thickness_higher_rests_on_the_crate_it_lies_on():
+    """The crate's mask took a strip of the book lying on it, so the crate's top reads
+    2.8 cm above the book's base in bench_live's moving camera (room 0), 4.4 cm here: the
+    crate reaches under the book, so the book rests on it (it cannot stand on the floor
+    there), not on the floor 0.3 m below. Behind a box that ends before it, 4.4 cm is
+    too much: that bin stands on the floor behind the box."""
+    crate = est("crate", [1.63, 0.0, 0.16], (0.44, 0.42, 0.32))  # x 1.41-1.85, top 0.32
+    book = replace(est("book", [1.67, 0.0, 0.301], (0.32, 0.30, 0.05)),  # base 0.276
+                   occluded_bottom=0.8, base_occluder=0)
+    _, snapped = snap_to_support([crate, book], CompletionConfig())
+    assert snapped.center_scene[2] - snapped.extent_scene[2] / 2 == pytest.approx(0.276)
+    assert snapped.extent_scene[2] == pytest.approx(0.05)
+    box = est("box", [1.2, 0.0, 0.16], (0.3, 0.5, 0.32))  # x 1.05-1.35: not under it
+    bin_behind = replace(est("trash can", [1.9, 0.0, 0.326], (0.2, 0.3, 0.1)),  # base 0.276
+                         occluded_bottom=0.9, base_occluder=0)
+    _, fallen = snap_to_support([box, bin_behind], CompletionConfig())
+    assert fallen.center_scene[2] - fallen.extent_scene[2] / 2 == pytest.approx(0.0)
+
