@@ -279,10 +279,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--only", default="depth,owlv2,grounding_dino,sam,sam2",
+    parser.add_argument("--only", default="depth,owlv2,owlvit,grounding_dino,sam,slimsam,sam2",
                         help="comma list of depth, depth_pro (ViT-L x3 at 1536: minutes "
-                        "per frame on a CPU, so not in the default), owlv2, "
-                        "grounding_dino, sam, sam2")
+                        "per frame on a CPU, so not in the default), owlv2, owlvit (B/32, "
+                        "float and, with --onnx, int8), grounding_dino, sam, slimsam "
+                        "(SlimSAM-50 at 1024 and 512 px; with --onnx, 512 px float and "
+                        "int8), sam2")
     parser.add_argument("--onnx", action="store_true",
                         help="also export each family and time it on ONNX Runtime")
     parser.add_argument("--profile", action="store_true",
@@ -358,27 +360,90 @@ def main() -> None:
                       f"torch / ORT {median / onnx_ms:.2f}x")
                 del onnx_adapter
             del adapter
-        if "sam" in wanted:
-            segmenter = sam(args.device)
-            _time_sam(segmenter, inputs, boxes, args.runs, "SAM ViT-B (1024)")
-            if args.onnx:
-                _time_sam(_onnx_sam(segmenter, Path(tmp) / "sam", args.device), inputs,
-                          boxes, args.runs, "SAM ViT-B (1024)", runtime="onnxruntime")
-            del segmenter
-        if "sam2" in wanted:
-            directory = Path(tmp) / "sam2"
-            _time_sam(sam2(args.device, directory), inputs, boxes, args.runs,
-                      "SAM2.1 hiera tiny (1024)")
-            if args.onnx:
-                from spatial_vqa_ros.perception.families.sam2 import onnx_adapter as sam2_onnx
-
-                sam2_onnx.export(directory, directory / "onnx")
-                onnx_sam2 = sam2_onnx.Sam2OnnxSegmenter.from_pretrained(
-                    directory, directory / "onnx", providers=_providers(args.device))
-                _time_sam(onnx_sam2, inputs, boxes, args.runs, "SAM2.1 hiera tiny (1024)",
-                          runtime="onnxruntime")
+        _time_more_families(Path(tmp), wanted, inputs, boxes, args)
     if not args.onnx:
         print("  onnxruntime: not timed (add --onnx: exports each family first)")
+
+
+def _time_more_families(tmp: Path, wanted: set[str], inputs, boxes: np.ndarray,
+                        args: argparse.Namespace) -> None:
+    """The families asked for that are timed their own way: OWL-ViT (float and int8
+    graphs) and the segmenters (encoder and decoder apart)."""
+    if "sam" in wanted:
+        segmenter = sam(args.device)
+        _time_sam(segmenter, inputs, boxes, args.runs, "SAM ViT-B (1024)")
+        if args.onnx:
+            _time_sam(_onnx_sam(segmenter, tmp / "sam", args.device), inputs,
+                      boxes, args.runs, "SAM ViT-B (1024)", runtime="onnxruntime")
+        del segmenter
+    if "owlvit" in wanted:
+        _time_owlvit(tmp / "owlvit", inputs, args)
+    if "slimsam" in wanted:
+        _time_slimsam(tmp / "slimsam", inputs, boxes, args)
+    if "sam2" in wanted:
+        directory = tmp / "sam2"
+        _time_sam(sam2(args.device, directory), inputs, boxes, args.runs,
+                  "SAM2.1 hiera tiny (1024)")
+        if args.onnx:
+            from spatial_vqa_ros.perception.families.sam2 import onnx_adapter as sam2_onnx
+
+            sam2_onnx.export(directory, directory / "onnx")
+            onnx_sam2 = sam2_onnx.Sam2OnnxSegmenter.from_pretrained(
+                directory, directory / "onnx", providers=_providers(args.device))
+            _time_sam(onnx_sam2, inputs, boxes, args.runs, "SAM2.1 hiera tiny (1024)",
+                      runtime="onnxruntime")
+
+
+def _time_owlvit(directory: Path, inputs, args: argparse.Namespace) -> None:
+    """OWL-ViT B/32 (cpu_light's detector) on torch; with --onnx, its graph in float and
+    as the int8 graph cpu_light runs."""
+    from bench_presets import owlvit, redraw
+
+    from spatial_vqa_ros.perception.families.owlvit.adapter import OwlViTDetector
+    from spatial_vqa_ros.perception.families.owlvit.onnx_adapter import OwlViTOnnxDetector
+
+    owlvit(directory, 32)
+    redraw(directory)
+    label = "detector  OWL-ViT B/32 (768), 5 prompts"
+    adapter = OwlViTDetector.from_pretrained(directory, device=args.device)
+    median, times = _median_ms(lambda: adapter.detect(inputs, PROMPTS), args.runs)
+    print(f"  {label:48s} {median:9.0f} ms   runs {[round(t) for t in times]}")
+    if not args.onnx:
+        return
+    for precision in ("fp32", "int8"):
+        ort = OwlViTOnnxDetector.from_pretrained(directory, providers=_providers(args.device),
+                                                 export_missing=True, precision=precision)
+        onnx_ms, times = _median_ms(lambda a=ort: a.detect(inputs, PROMPTS), args.runs)
+        print(f"  {'  on onnxruntime (' + ort.provider + '), ' + precision:48s} "
+              f"{onnx_ms:9.0f} ms   runs {[round(t) for t in times]}   "
+              f"torch / ORT {median / onnx_ms:.2f}x")
+
+
+def _time_slimsam(directory: Path, inputs, boxes: np.ndarray,
+                  args: argparse.Namespace) -> None:
+    """SlimSAM-50 (cpu_light's segmenter) at its own 1024 px and at cpu_light's 512 px on
+    torch; with --onnx, at 512 px in float and with the int8 encoder."""
+    from bench_presets import redraw, slimsam
+
+    from spatial_vqa_ros.perception.families.presets import CPU_LIGHT_SAM_INPUT
+    from spatial_vqa_ros.perception.families.sam.adapter import SamSegmenter
+    from spatial_vqa_ros.perception.families.sam.onnx_adapter import SamOnnxSegmenter
+
+    slimsam(directory)
+    redraw(directory)
+    for size in (0, CPU_LIGHT_SAM_INPUT):
+        label = f"SlimSAM-50 ({size or 1024})"
+        _time_sam(SamSegmenter.from_pretrained(directory, device=args.device,
+                                               input_size=size),
+                  inputs, boxes, args.runs, label)
+    if not args.onnx:
+        return
+    for precision in ("fp32", "int8"):
+        ort = SamOnnxSegmenter.from_pretrained(
+            directory, directory / "onnx", providers=_providers(args.device),
+            export_missing=True, input_size=CPU_LIGHT_SAM_INPUT, precision=precision)
+        _time_sam(ort, inputs, boxes, args.runs, f"SlimSAM-50 ({CPU_LIGHT_SAM_INPUT})",
+                  runtime=f"onnxruntime, {precision}")
 
 
 def _provider(adapter) -> str:
