@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .errors import UnknownObjectError, echo
-from .object_surface import surface_points
+from .object_surface import least_depth_m, surface_points
 from .objects import ObjectEstimate
 from .scene_frame import SceneFrame, camera_aligned_frame
 from .stamps import check_stamp_ns
@@ -121,8 +121,10 @@ class SceneGraph:
         cache = self._surfaces
         if obj.id not in cache or cache[obj.id][0] is not obj:
             camera = self.scene.to_scene(np.zeros((1, 3)))[0]
-            cache[obj.id] = (obj, surface_points(obj.points_scene,
-                                                 float(obj.extent_scene[0]), camera))
+            depth = least_depth_m(float(obj.extent_scene[0]), obj.hidden_directions,
+                                  obj.hidden_reach_m)
+            cache[obj.id] = (obj, surface_points(obj.points_scene, depth, camera,
+                                                 (obj.center_scene, obj.extent_scene)))
         return cache[obj.id][1]
 
     @cached_property

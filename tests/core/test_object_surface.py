@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 from builders import SCENE, est
 
-from spatial_vqa_ros.core.object_surface import MAX_SWEPT_POINTS, STEP_M, surface_points
+from spatial_vqa_ros.core.object_surface import (
+    MAX_SWEPT_POINTS,
+    STEP_M,
+    least_depth_m,
+    surface_points,
+)
 from spatial_vqa_ros.core.relations import gap_distance
 from spatial_vqa_ros.core.reward import RewardSession, RewardSettings, frame_side, object_side
 from spatial_vqa_ros.core.robot_frames import FramePoint
@@ -101,3 +106,33 @@ def test_the_reward_measures_a_gripper_touching_a_hidden_face_at_zero():
     step = RewardSession().step(frame_side(tool), cube, RewardSettings())
     assert step.distance_m <= 0.01 and step.reached  # the visible patch alone: 0.1 m
     assert gap(center + 0.05 * ray, estimate.points_scene) == pytest.approx(0.1, abs=1e-3)
+
+
+def test_the_sweep_stops_where_the_ray_leaves_the_objects_box():
+    """A table 1.6 m deep seen from 2 m above: each point of its top is swept down the ray
+    only to the floor or the table's back, not 1.6 m on to a ball behind it (the rendered
+    Q-Spatial room whose table-ball gap read 4.4 cm instead of 1.16 m)."""
+    camera = np.array([0.0, 0.0, 1.96])
+    u = np.linspace(-0.8, 0.8, 33)
+    x, y = np.meshgrid(2.3 + u, u)
+    top = np.stack([x.ravel(), y.ravel(), np.full(x.size, 0.76)], 1).astype(np.float32)
+    center, extent = np.array([2.3, 0.0, 0.38]), np.array([1.6, 1.6, 0.76])
+    unclipped = surface_points(top, 1.6, camera)
+    clipped = surface_points(top, 1.6, camera, (center, extent))
+    swept = clipped[len(top):]
+    assert len(swept) and len(swept) < len(unclipped) - len(top)
+    lo, hi = center - extent / 2 - STEP_M, center + extent / 2 + STEP_M
+    assert ((swept >= lo) & (swept <= hi)).all()
+    ball = (3.6, 0.0, 0.12)  # 0.5 m behind the table's back
+    assert gap(ball, unclipped) < 0.25  # the unclipped sweep passes right by it
+    # no nearer than the table's box, whose back face is 0.5 m from the ball
+    assert gap(ball, clipped) == pytest.approx(0.5, abs=0.01)
+
+
+def test_the_least_depth_is_the_visible_depth_under_a_far_side_bound():
+    far = np.array([[1.0, 0.0, 0.0]])
+    assert least_depth_m(0.6, far, np.array([[-0.2, 0.2]])) == pytest.approx(0.4)
+    assert least_depth_m(0.6, far, np.array([[0.0, 0.9]])) == pytest.approx(0.6)  # border
+    assert least_depth_m(0.6, np.array([[0.0, 1.0, 0.0]]), np.array([[-0.2, 0.2]])) == \
+        pytest.approx(0.6)  # hidden to the side: the depth is the box's
+    assert least_depth_m(0.6, np.zeros((0, 3)), np.zeros((0, 2))) == pytest.approx(0.6)
