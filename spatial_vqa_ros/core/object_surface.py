@@ -1,5 +1,6 @@
 """The points a gap to an object is measured to: what the camera saw of it, and the
-volume behind that, along the camera's rays, as deep as the object is.
+volume behind that along the camera's rays, as deep as the view shows the object to be
+and within its box.
 
 Why: a gap (closest points, 0 when touching) measured to the visible points alone is
 too long whenever the nearest part of the object faces away from the camera. A gripper

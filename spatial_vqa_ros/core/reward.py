@@ -132,7 +132,7 @@ class RewardSide:
 
 def object_side(graph: SceneGraph, name: str) -> RewardSide:
     """The side of a named object (label, description or ``#id``) in view now: its seen
-    points and the volume behind them, as deep as the object (``SceneGraph.surface_points``:
+    points and the volume behind them within its box (``SceneGraph.surface_points``:
     a gripper touching a face the camera cannot see is at gap 0, not at the distance to
     the nearest seen edge).
 

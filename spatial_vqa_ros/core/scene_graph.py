@@ -116,8 +116,8 @@ class SceneGraph:
 
     def surface_points(self, obj: SceneObject) -> np.ndarray:
         """(K, 3) float32: the points a gap to ``obj`` is measured to, its seen ones and
-        the volume behind them as deep as it is (:mod:`.object_surface`), computed once
-        per object of this snapshot."""
+        the volume behind them within its box (:mod:`.object_surface`), computed once per
+        object of this snapshot."""
         cache = self._surfaces
         if obj.id not in cache or cache[obj.id][0] is not obj:
             camera = self.scene.to_scene(np.zeros((1, 3)))[0]
