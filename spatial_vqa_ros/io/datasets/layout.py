@@ -17,7 +17,11 @@ FORMAT = "spatial_vqa_ros/vqa-dataset"
 #: 3 (issue 22): values about objects with a hidden far side use the middle of the
 #: depths the view allows as the centre (2: the visible front's box), and statements
 #: that do not hold over what the camera cannot see are no longer written.
-FORMAT_VERSION = 3
+#: 4: an object seen from just above its top, with something standing on it, is no
+#: longer given the depth of what the grazing view shows (its centre moves back to the
+#: middle of the prior's bound), and an object on an occluder whose top reads up to
+#: 6 cm above its base rests on it instead of reaching down to the floor.
+FORMAT_VERSION = 4
 MANIFEST = "progress.json"
 CARD = "README.md"
 SCENE_GRAPHS = "scene_graphs.jsonl"
