@@ -188,21 +188,44 @@ def grounding_dino(device: str):
 
     from spatial_vqa_ros.perception.families.grounding_dino.adapter import GroundingDinoDetector
 
+    config = transformers.GroundingDinoConfig(backbone_config=SWIN_TINY,
+                                              text_config={"model_type": "bert"})
+    model = transformers.GroundingDinoForObjectDetection(config).eval().to(device)
+    processor = transformers.GroundingDinoProcessor(
+        image_processor=GroundingDinoImageProcessorPil(), tokenizer=bert_tokenizer())
+    return GroundingDinoDetector(model, processor, device=device)
+
+
+#: Grounding DINO tiny's (and MM Grounding DINO tiny's) Swin-T backbone.
+SWIN_TINY = {"model_type": "swin", "embed_dim": 96, "depths": [2, 2, 6, 2],
+             "num_heads": [3, 6, 12, 24], "window_size": 7, "out_indices": [2, 3, 4]}
+
+
+def bert_tokenizer():
+    """A BERT-sized WordPiece vocabulary (30,522) that spells the prompts' words."""
+    import transformers
+
     fixed = {0: "[PAD]", 100: "[UNK]", 101: "[CLS]", 102: "[SEP]", 103: "[MASK]",
              1012: ".", 1029: "?"}
     pieces = iter([*WORDS, *LETTERS, *(f"##{c}" for c in LETTERS)])
     tokens = [fixed.get(i) or (next(pieces, None) if i > 103 else None) or f"[unused{i}]"
               for i in range(30522)]
-    tokenizer = transformers.BertTokenizer(vocab={t: i for i, t in enumerate(tokens)})
-    config = transformers.GroundingDinoConfig(
-        backbone_config={"model_type": "swin", "embed_dim": 96, "depths": [2, 2, 6, 2],
-                         "num_heads": [3, 6, 12, 24], "window_size": 7,
-                         "out_indices": [2, 3, 4]},
-        text_config={"model_type": "bert"})
-    model = transformers.GroundingDinoForObjectDetection(config).eval().to(device)
-    processor = transformers.GroundingDinoProcessor(
-        image_processor=GroundingDinoImageProcessorPil(), tokenizer=tokenizer)
-    return GroundingDinoDetector(model, processor, device=device)
+    return transformers.BertTokenizer(vocab={t: i for i, t in enumerate(tokens)})
+
+
+def mm_grounding_dino(directory: Path) -> None:
+    """MM Grounding DINO tiny (transformers' default MMGroundingDinoConfig is that
+    checkpoint's architecture; Swin-T backbone, BERT text encoder) saved at ``directory``."""
+    import transformers
+    from transformers.models.grounding_dino.image_processing_pil_grounding_dino import (
+        GroundingDinoImageProcessorPil,
+    )
+
+    config = transformers.MMGroundingDinoConfig(backbone_config=SWIN_TINY,
+                                                text_config={"model_type": "bert"})
+    transformers.MMGroundingDinoForObjectDetection(config).save_pretrained(directory)
+    transformers.GroundingDinoProcessor(image_processor=GroundingDinoImageProcessorPil(),
+                                        tokenizer=bert_tokenizer()).save_pretrained(directory)
 
 
 def torch_default_init(model):
@@ -234,16 +257,27 @@ def sam(device: str):
                         device=device, cache_embedding=True)
 
 
-def sam2(device: str, directory: Path):
-    """SAM2.1 hiera tiny: transformers' default Sam2Config is that architecture."""
+#: SAM2.1 hiera large's image encoder (transformers' convert_sam2_to_hf.py, "hiera_large").
+HIERA_LARGE = {"hidden_size": 144, "embed_dim_per_stage": [144, 288, 576, 1152],
+               "num_attention_heads_per_stage": [2, 4, 8, 16],
+               "blocks_per_stage": [2, 6, 36, 4], "global_attention_blocks": [23, 33, 43],
+               "window_positional_embedding_background_size": [7, 7],
+               "window_size_per_stage": [8, 4, 16, 8]}
+
+
+def sam2(device: str, directory: Path, *, large: bool = False):
+    """SAM2.1 hiera tiny (transformers' default Sam2Config is that architecture), or
+    hiera large (``large``)."""
     import json
 
     import transformers
 
     from spatial_vqa_ros.perception.families.sam2.adapter import Sam2Segmenter
 
-    torch_default_init(transformers.Sam2Model(transformers.Sam2Config())).save_pretrained(
-        directory)
+    config = transformers.Sam2Config(vision_config=transformers.Sam2VisionConfig(
+        backbone_config=transformers.Sam2HieraDetConfig(**HIERA_LARGE),
+        backbone_channel_list=[1152, 576, 288, 144])) if large else transformers.Sam2Config()
+    torch_default_init(transformers.Sam2Model(config)).save_pretrained(directory)
     (directory / "preprocessor_config.json").write_text(json.dumps({
         "size": {"height": 1024, "width": 1024}, "resample": 2,
         "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}))

@@ -27,7 +27,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_families import LETTERS, PROMPTS, WORDS, depth_anything, sam2
+from bench_families import (
+    LETTERS,
+    PROMPTS,
+    WORDS,
+    depth_anything,
+    depth_pro,
+    mm_grounding_dino,
+    sam2,
+)
 
 BOXES = 10
 
@@ -82,12 +90,18 @@ BUILDERS = {
     "owlvit_base_patch16": lambda d: owlvit(d, 16),
     "slimsam_50_uniform": slimsam,
     "sam2_hiera_tiny": lambda d: sam2("cpu", d),
+    # gpu_quality's: Depth Pro (3x DINOv2-L at 1536: minutes a frame on a CPU)
+    "depth_pro": lambda d: depth_pro("cpu", d),
+    "mm_grounding_dino_tiny": mm_grounding_dino,
+    "sam2_hiera_large": lambda d: sam2("cpu", d, large=True),
 }
 
 
 #: model_type -> the class its snapshot loads with (for :func:`redraw`)
 CLASSES = {"depth_anything": "DepthAnythingForDepthEstimation",
-           "owlvit": "OwlViTForObjectDetection", "sam": "SamModel", "sam2": "Sam2Model"}
+           "owlvit": "OwlViTForObjectDetection", "sam": "SamModel", "sam2": "Sam2Model",
+           "depth_pro": "DepthProForDepthEstimation",
+           "mm-grounding-dino": "MMGroundingDinoForObjectDetection"}
 
 
 def redraw(directory: Path) -> None:
