@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_families import (
+from real_size_models import (
     LETTERS,
     PROMPTS,
     WORDS,
