@@ -147,15 +147,22 @@ def test_a_malformed_file_exits_2_naming_the_line_and_writes_nothing(rendered, t
     assert not out.exists()
 
 
-def test_a_missing_image_fails_its_questions_alone(rendered, tmp_path):
+def _bench_with_first_image(rendered, tmp_path, file_path: str):
+    """The rendered benchmark with its first record's image path replaced, run (exit 1
+    expected: that record fails); the output directory."""
     records = json.loads((rendered.spatialrgpt / "SpatialRGPT-Bench_v1.json").read_text())
-    records[0]["image_info"]["file_path"] = "images/missing.png"
+    records[0]["image_info"]["file_path"] = file_path
     bench = tmp_path / "SpatialRGPT-Bench_v1.json"
     bench.write_text(json.dumps(records))
     out = tmp_path / "out"
     assert main(["bench", "spatialrgpt", str(bench), "--images", str(rendered.spatialrgpt),
                  "--depth-dir", str(rendered.depth_dir), "--camera-info",
                  str(rendered.camera_info), "--out", str(out), "--no-progress"]) == 1
+    return out
+
+
+def test_a_missing_image_fails_its_questions_alone(rendered, tmp_path):
+    out = _bench_with_first_image(rendered, tmp_path, "images/missing.png")
     rows = _lines(out / "questions.jsonl")
     assert rows[0]["reason"].startswith("image failed: image ") and "does not exist" in \
         rows[0]["reason"] and not rows[0]["success"]
@@ -167,13 +174,6 @@ def test_a_missing_image_fails_its_questions_alone(rendered, tmp_path):
 def test_an_image_path_leaving_the_images_folder_is_not_read(rendered, tmp_path):
     """A benchmark file may come from anyone: a record naming ../../etc/hostname fails
     its questions with the reason, and nothing outside the images folder is opened."""
-    records = json.loads((rendered.spatialrgpt / "SpatialRGPT-Bench_v1.json").read_text())
-    records[0]["image_info"]["file_path"] = "../../etc/hostname"
-    bench = tmp_path / "SpatialRGPT-Bench_v1.json"
-    bench.write_text(json.dumps(records))
-    out = tmp_path / "out"
-    assert main(["bench", "spatialrgpt", str(bench), "--images", str(rendered.spatialrgpt),
-                 "--depth-dir", str(rendered.depth_dir), "--camera-info",
-                 str(rendered.camera_info), "--out", str(out), "--no-progress"]) == 1
+    out = _bench_with_first_image(rendered, tmp_path, "../../etc/hostname")
     row = _lines(out / "questions.jsonl")[0]
     assert "outside the dataset directory" in row["reason"] and not row["answered"]
