@@ -119,7 +119,9 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
     assert len(got) >= 3 * detections, (len(got), detections)
     assert values["live_mode"] == "tracked" and float(values["tracker_latency_median_ms"]) > 0
     assert float(values["detector_rate_hz"]) <= 1.5 / DETECTOR_S
-    assert float(values["graph_rate_hz"]) > 2 * float(values["detector_rate_hz"])
+    # the graph rate while the stream ran: the last report may come long after it ended
+    # (when its tail had to be sent again), when the recent rate has decayed
+    assert max(reported(probe, "graph_rate_hz")) > 2 * float(values["detector_rate_hz"])
     assert float(values["input_rate_hz"]) > 0
     assert values["input_queue_frames"] == "8"
     # a frame without a graph was dropped by the queue or the synchroniser (counted) or
@@ -157,3 +159,10 @@ def _assert_ages_grow_between_detections(graphs) -> None:
     assert sources <= {(True, "tracked"), (False, "")}, sources
     assert (True, "tracked") in sources
     assert rising >= 20 and falling >= 1, (rising, falling)
+
+
+def reported(probe, key: str) -> list[float]:
+    """Every value of ``key`` in the node's scene-graph diagnostics reports so far."""
+    return [float(kv.value) for array in probe.diagnostics for status in array.status
+            if "scene graph" in status.name for kv in status.values if kv.key == key]
+
