@@ -35,20 +35,11 @@ from .cut_bounds import (
     MAX_OBJECT_EXTENT_M,
     NO_DIRECTIONS,
     NO_REACH,
-    border_reach,
-    hidden_directions,
 )
-from .occlusion import (
-    TOP_SLACK_M,
-    Hidden,
-    floor_limited,
-    merge_hidden,
-    occluder_reach_px,
-    occlusion_directions,
-    up_reach_behind,
-)
+from .hidden_parts import HiddenView
 from .outline import SIDES, GridAnalysis, analyse_grid, median_by_label
 from .scene_frame import SceneFrame
+from .seen_edges import edge_extremes
 
 _FOUR_NEIGHBOURS = ((0, 1), (0, -1), (1, 0), (-1, 0))
 
@@ -82,6 +73,13 @@ class ObjectConfig:
     #: noise, widths within 25% went from 97.4% to 98.9% of those stated, at 6% fewer
     #: objects with a stated size; bench_geometry).
     max_occluded_side: float = 0.5
+    #: An occluded left or right side whose seen outline, more than ``band`` grid steps
+    #: from its occluded stretch, reaches the object's extreme (within ``tolerance``
+    #: grid steps at its range) hides no horizontal extent: the prism prior (seen_edges).
+    seen_edge_band: int = 3
+    seen_edge_tolerance_steps: float = 1.5
+    #: False: every occluded side stays open, edge seen or not (the prior off).
+    prism_prior: bool = True
     #: The longest an object of these scenes is along any axis [m]: what a part hidden
     #: beyond the border, behind an occluder or on the far side can add. The default is
     #: the indoor prior (``cut_bounds.MAX_OBJECT_EXTENT_M``, a wardrobe, a sofa);
@@ -260,7 +258,8 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     analysis = analyse_grid(seg, depth, n, s, continuity_abs_m=config.continuity_abs_m,
                             continuity_rel=config.continuity_rel,
                             occlusion_margin_m=config.occlusion_margin_m,
-                            reach_px=config.occlusion_reach_px)
+                            reach_px=config.occlusion_reach_px,
+                            seen_band=config.seen_edge_band)
     noise_c = estimate_depth_noise(seg, depth, analysis.jump)
 
     keep = (seg > 0) & np.isfinite(depth) & ~analysis.jump
@@ -293,9 +292,13 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     # top together ("outline"): one array each per frame, read per object below
     fraction = {side: analysis.occluded_fractions((side,)) for side in SIDES} | {
         "outline": analysis.occluded_fractions(("left", "right", "top"))}
-    view = _HiddenView(crops, analysis, config, scene, s, seg.shape,
+    point_of_grid = np.full(seg.size, -1, np.int64)
+    point_of_grid[index] = np.arange(index.size)
+    extremes = edge_extremes(analysis, point_of_grid, lower, upper,
+                             rotation_scene_from_cam=scene.rotation_scene_from_cam, count=n + 1)
+    view = HiddenView(crops, analysis, config, scene, s, seg.shape,
                        (capture.camera.fx, capture.camera.fy), fraction,
-                       highs[:, 2].astype(np.float64))
+                       highs[:, 2].astype(np.float64), extremes)
     far_z = np.zeros(n)
     far_z[nonempty] = np.maximum.reduceat(z, group_starts) if group_starts.size else 0.0
     behind_x = _behind_x(analysis, depth, grid_rays, scene, n)
@@ -337,8 +340,10 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
         notes = (f"dropped {dropped[label]} points as outliers",) if dropped[label] else ()
         mask_source, age_s = obs.origin(k)
         extent = hi - lo
-        directions, reach, causes = view.hidden(label, cut_sides, extent, bottom_z_m=lo[2],
+        directions, reach, causes = view.hidden(label, cut_sides, lo, hi,
                                                 far_depth_m=float(far_z[k]))
+        # an occluded outline with every hidden direction closed hides nothing of the box
+        partial = partial and (cut or len(directions) > 0)
         estimates.append(ObjectEstimate(
             index=k, label=obs.labels[k], score=float(obs.scores[k]),
             source_id=int(obs.source_ids[k]), center_scene=(lo + hi) / 2, extent_scene=extent,
@@ -386,79 +391,6 @@ def _noise_pulled(points_scene: np.ndarray, rays: np.ndarray, z: np.ndarray, *,
         rays @ scene.rotation_scene_from_cam.T.astype(np.float32))
     pull = (config.noise_sigmas * sigma_axes).astype(np.float32)
     return points_scene - pull, points_scene + pull
-
-
-@dataclass(frozen=True)
-class _HiddenView:
-    """What one frame's grid tells about the parts of its objects it cannot see."""
-
-    crops: list
-    analysis: GridAnalysis
-    config: ObjectConfig
-    scene: SceneFrame
-    stride: int
-    grid_shape: tuple[int, int]
-    focal_px: tuple[float, float]
-    #: side -> (n + 1,) occluded fraction of that side of each label's outline.
-    fraction: dict[str, np.ndarray]
-    #: (n,) seen top (scene z) of each object's box (NaN without points).
-    top_z: np.ndarray
-
-    def _below_the_object(self, label: int, side: str, bottom_z_m: float,
-                          camera_z: float) -> bool:
-        """Whether the occluder of a left or right side lies wholly below the object's
-        seen bottom, seen from above: then all it can hide is below the object too (the
-        surface a round object rests on shows beside its base nearer than the silhouette's
-        edge, which lies at the centre's depth). As :func:`up_reach_behind`: every point
-        an occluder hides lies below its top when the camera is above it."""
-        if side not in ("left", "right"):
-            return False
-        occluder = int(self.analysis.occluder[side][label])
-        if not occluder:
-            return False
-        top = float(self.top_z[occluder - 1]) + TOP_SLACK_M
-        return (math.isfinite(top) and math.isfinite(camera_z) and camera_z > top
-                and top <= bottom_z_m + TOP_SLACK_M)
-
-    def hidden(self, label: int, cut_sides: dict[str, bool], extent: np.ndarray, *,
-               bottom_z_m: float, far_depth_m: float) -> Hidden:
-        """The hidden directions of one object: beyond the cut borders, then behind the
-        occluders of its sides (``occlusion``); "down" no deeper than the floor."""
-        bound = self.config.occluded_side_bound
-        camera_z = float(self.scene.camera_position_scene[2]) if self.scene.floor_found \
-            else float("nan")
-        open_sides = [side for side in ("left", "right", "top", "bottom")
-                      if not cut_sides[side] and self.fraction[side][label] > bound
-                      and not self._below_the_object(label, side, bottom_z_m, camera_z)]
-        if not open_sides and not any(cut_sides.values()):
-            return NO_DIRECTIONS, NO_REACH, ()  # seen whole: most objects, at no cost
-        rotation = self.scene.rotation_scene_from_cam
-        directions = hidden_directions(cut_sides, rotation)
-        hidden: Hidden = (directions, border_reach(directions, extent,
-                                                   self.config.max_object_extent_m),
-                          ("border",) * len(directions))
-        occluded, up_reach = {}, {}
-        for side in open_sides:
-            occluder = int(self.analysis.occluder[side][label])
-            occluded[side] = occluder_reach_px(
-                side, self.crops[label - 1], self.crops[occluder - 1] if occluder else None,
-                self.grid_shape)
-            if occluder:
-                up_reach[side] = up_reach_behind(float(self.top_z[label - 1]),
-                                                 float(self.top_z[occluder - 1]), camera_z)
-        if occluded:
-            more, more_reach = occlusion_directions(
-                occluded, extent_scene=extent, rotation_scene_from_cam=rotation,
-                far_depth_m=far_depth_m, focal_px=self.focal_px, stride=self.stride,
-                up_reach_m=up_reach, max_extent_m=self.config.max_object_extent_m)
-            # occlusion_directions gives each axis once: with no border direction to
-            # merge with, its rows are the result as they are
-            hidden = merge_hidden(hidden, more, more_reach, cause="occluded") \
-                if len(directions) else (more, more_reach, ("occluded",) * len(more))
-        directions, reach, causes = hidden
-        if self.scene.floor_found and len(directions):
-            reach = floor_limited(directions, reach, bottom_z_m)
-        return directions, reach, causes
 
 
 def _unlocalised(obs: Observations, k: int, *, reason: str,

@@ -19,6 +19,10 @@ every point it hides lies lower (``up_reach_behind``). An object seen to stand t
 than the occluder in front of it then has its height in view, and image-up behind the
 occluder is only "farther" (a camera looking down sees image-up as both).
 
+Beside the occluder, the rest of a left or right side may show the object's edge: for
+an upright prism that edge is the edge behind the occluder too, and that axis is no
+hidden direction of the side (``seen_edges``).
+
 Below an object lies at most the floor: a "down" direction, whatever hides it, reaches
 no lower than the floor when one is found. Chains (an object hidden behind an occluder
 that is itself hidden) are bounded by the first occluder only.
@@ -76,21 +80,26 @@ def occlusion_directions(occluded_sides: dict[str, float], *, extent_scene: np.n
                          rotation_scene_from_cam: np.ndarray, far_depth_m: float,
                          focal_px: tuple[float, float], stride: int,
                          up_reach_m: dict[str, float] | None = None,
-                         max_extent_m: float = MAX_OBJECT_EXTENT_M
+                         max_extent_m: float = MAX_OBJECT_EXTENT_M,
+                         seen_axes: dict[str, set[int]] | None = None
                          ) -> tuple[np.ndarray, np.ndarray]:
     """(k, 3) unit scene axes and (k, 2) reaches [0, max] of the parts that may lie
     behind occluders; ``occluded_sides``: side -> occluder reach in grid pixels (see
     :func:`occluder_reach_px`); ``up_reach_m``: side -> the most its occluder lets the
     object rise above its seen top (:func:`up_reach_behind`; absent: no such bound),
     and an "up" that bound closes is no hidden direction; ``max_extent_m``: the
-    longest object (``ObjectConfig.max_object_extent_m``). Two sides that move the part
-    along one axis give it once, with the wider reach."""
+    longest object (``ObjectConfig.max_object_extent_m``); ``seen_axes``: side -> the
+    axes along which that side's edge is seen beside its occluder (``seen_edges``), no
+    hidden direction of that side. Two sides that move the part along one axis give it
+    once, with the wider reach."""
     # per object in every frame: plain floats keyed by the axis, arrays built once
     reach: dict[tuple[float, ...], float] = {}
     up_reach_m = up_reach_m or {}
     for side, pixels in occluded_sides.items():
         focal = focal_px[0] if side in ("left", "right") else focal_px[1]
         for axis, row, lean in side_directions(side, rotation_scene_from_cam):
+            if seen_axes and axis in seen_axes.get(side, ()):
+                continue
             cap = max(max_extent_m - float(extent_scene[axis]), 0.0)
             view = pixels * stride * far_depth_m / (focal * lean)
             bound = min(cap, view)

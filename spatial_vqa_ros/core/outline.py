@@ -8,7 +8,9 @@ finds, for every object at once:
   (occluded: the object may continue behind it), and which object hides most of
   them (its silhouette bounds how far, ``occlusion``);
 - the pixels just beyond each object's top outline that show a farther surface: what
-  the view shows behind the object (``far_side``).
+  the view shows behind the object (``far_side``);
+- the left and right outline pixels with no nearer surface beside them, away from the
+  occluded stretch of that side: where the object's edge is seen (``seen_edges``).
 
 Learned depth smooths depth steps over a few pixels, so an edge between two masks is
 judged by depths a few pixels into each mask (``reach_px``), the farther reading of the
@@ -20,7 +22,7 @@ would read nearer).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,6 +45,9 @@ class GridAnalysis:
     #: surface, and the label whose outline each lies beyond.
     beyond_top_index: np.ndarray
     beyond_top_label: np.ndarray
+    #: side ("left", "right") -> (flat grid indices, labels) of the outline pixels of
+    #: that side with no nearer surface beside them: where the object's edge is seen.
+    seen_edge: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def base_occluder(self) -> np.ndarray:
@@ -81,8 +86,10 @@ def _inward(index: np.ndarray, step: int, k: int, flat_seg: np.ndarray, *, width
 
 def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
                  continuity_abs_m: float, continuity_rel: float, occlusion_margin_m: float,
-                 reach_px: int) -> GridAnalysis:
-    """See the module docstring. ``seg``/``depth``: the (h, w) grid (contiguous)."""
+                 reach_px: int, seen_band: int = 3) -> GridAnalysis:
+    """See the module docstring. ``seg``/``depth``: the (h, w) grid (contiguous);
+    ``seen_band``: seen outline pixels within this many grid steps of an occluded one
+    of the same side are not counted as seen edge (``seen_edges``)."""
     # Neighbour pairs are taken on the flattened (contiguous) grid: pixel i and i + 1
     # (right; not across a row's end) or i + width (below). Depth jumps are only looked
     # for between pixels of one object and occlusion only on outlines, each test on
@@ -96,6 +103,8 @@ def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
     jump = np.zeros(seg.size, bool)
     outline, occluded, occluder = {}, {}, {}
     beyond_index = beyond_label = np.zeros(0, np.int64)
+    seen_edge: dict[str, np.ndarray] = {}
+    hidden_label = np.zeros(seg.size, seg.dtype)  # each occluded outline pixel's label
     count = n + 1
     # Each neighbour pair is compared once: (a, b) = (left, right) then (top, bottom);
     # a's outline on the b side and b's outline on the a side come out together.
@@ -127,11 +136,13 @@ def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
             jumps &= seg_a > 0
             jumps &= pair
             # a neighbour outside the mask that is nearer, or another object with no
-            # depth (it may well be nearer), hides part of the object
+            # depth at its edge nor a few pixels in (it may well be nearer), hides part
+            # of the object; sensors drop depth along edges, so a missing edge reading
+            # with a depth further in is judged by that depth
             a_hidden = ((np.fmin(b0, b1) < np.fmax(a0, a1) - occlusion_margin_m)
-                        | ((sb > 0) & np.isnan(b0)))
+                        | ((sb > 0) & np.isnan(b0) & np.isnan(b1)))
             b_hidden = ((np.fmin(a0, a1) < np.fmax(b0, b1) - occlusion_margin_m)
-                        | ((sa > 0) & np.isnan(a0)))
+                        | ((sa > 0) & np.isnan(a0) & np.isnan(a1)))
             if offset == width:  # what lies beyond b's top outline, when it is farther
                 beyond = (sb > 0) & (np.fmax(a0, a1) > np.fmin(b0, b1) + occlusion_margin_m)
                 beyond_index, beyond_label = ia[beyond], sb[beyond].astype(np.int64)
@@ -145,8 +156,39 @@ def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
         occluded[side_of_b] = np.bincount(sb[hidden_b], minlength=count)[:count]
         occluder[side_of_a] = _main_occluder(sa[hidden_a], sb[hidden_a], count)
         occluder[side_of_b] = _main_occluder(sb[hidden_b], sa[hidden_b], count)
+        hidden_label[edge[hidden_a]] = sa[hidden_a]
+        hidden_label[edge[hidden_b] + offset] = sb[hidden_b]
+        if offset == 1:  # left and right: where each object's side is seen
+            seen_edge[side_of_a] = edge[edge_a & ~a_hidden]
+            seen_edge[side_of_b] = edge[edge_b & ~b_hidden] + offset
+    seen = {side: _away_from_hidden(index, hidden_label, flat_seg, seg.shape, seen_band)
+            for side, index in seen_edge.items()}
     return GridAnalysis(jump.reshape(height, width), outline, occluded, occluder,
-                        beyond_index, beyond_label)
+                        beyond_index, beyond_label, seen)
+
+
+def _away_from_hidden(index: np.ndarray, hidden_label: np.ndarray, flat_seg: np.ndarray,
+                      shape: tuple[int, int], band: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels of ``index`` (flat) with no occluded outline pixel of their own object
+    within ``band`` grid steps (any side: where an outline runs into an occluder), and
+    their labels."""
+    labels = flat_seg[index]
+    height, width = shape
+    # only objects with an occluded outline pixel are looked at (most have none)
+    occluded = np.zeros(int(flat_seg.max()) + 1, bool)
+    occluded[hidden_label] = True
+    occluded[0] = False
+    check = np.flatnonzero(occluded[labels])
+    rows, cols = np.divmod(index[check], width)
+    near = np.zeros(check.size, bool)
+    for dy in range(-band, band + 1):
+        for dx in range(-band, band + 1):
+            r, c = rows + dy, cols + dx
+            inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
+            near[inside] |= hidden_label[(r * width + c)[inside]] == labels[check][inside]
+    keep = np.ones(index.size, bool)
+    keep[check[near]] = False
+    return index[keep], labels[keep].astype(np.int64)
 
 
 #: Up to this many labels the votes of _main_occluder are counted in a dense

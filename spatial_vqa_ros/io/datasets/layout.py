@@ -21,7 +21,11 @@ FORMAT = "spatial_vqa_ros/vqa-dataset"
 #: longer given the depth of what the grazing view shows (its centre moves back to the
 #: middle of the prior's bound), and an object on an occluder whose top reads up to
 #: 6 cm above its base rests on it instead of reaching down to the floor.
-FORMAT_VERSION = 4
+#: 5: an occluded side whose edge is seen beside the occluder (the prism prior,
+#: ``core.seen_edges``), or whose neighbour only lacks depth at its edge, hides no part
+#: any more, and an object with no hidden part left is not partial: more sizes and
+#: statements are written, and ``partial`` flags change.
+FORMAT_VERSION = 5
 MANIFEST = "progress.json"
 CARD = "README.md"
 SCENE_GRAPHS = "scene_graphs.jsonl"

@@ -1,0 +1,117 @@
+"""The parts of a frame's objects that its camera cannot see (issue 22).
+
+``objects.lift_objects`` boxes what is seen; this module says, per object, along which
+scene axes the box may go on, and how far: beyond a border the object is cut at
+(``cut_bounds``), behind the occluders along its outline (``occlusion``), unless the
+edge is seen beside the occluder (``seen_edges``), and never below the floor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .cut_bounds import NO_DIRECTIONS, NO_REACH, border_reach, hidden_directions
+from .occlusion import (
+    TOP_SLACK_M,
+    Hidden,
+    floor_limited,
+    merge_hidden,
+    occluder_reach_px,
+    occlusion_directions,
+    up_reach_behind,
+)
+from .outline import GridAnalysis
+from .scene_frame import SceneFrame
+from .seen_edges import EdgeExtremes, seen_axes
+
+if TYPE_CHECKING:  # objects builds the view; the view reads its config
+    from .objects import ObjectConfig
+
+
+@dataclass(frozen=True)
+class HiddenView:
+    """What one frame's grid tells about the parts of its objects it cannot see."""
+
+    crops: list
+    analysis: GridAnalysis
+    config: ObjectConfig
+    scene: SceneFrame
+    stride: int
+    grid_shape: tuple[int, int]
+    focal_px: tuple[float, float]
+    #: side -> (n + 1,) occluded fraction of that side of each label's outline.
+    fraction: dict[str, np.ndarray]
+    #: (n,) seen top (scene z) of each object's box (NaN without points).
+    top_z: np.ndarray
+    #: (side, axis) -> how far each object's seen side edge reaches (``seen_edges``).
+    edge_extremes: EdgeExtremes
+
+    def _below_the_object(self, label: int, side: str, bottom_z_m: float,
+                          camera_z: float) -> bool:
+        """Whether the occluder of a left or right side lies wholly below the object's
+        seen bottom, seen from above: then all it can hide is below the object too (the
+        surface a round object rests on shows beside its base nearer than the silhouette's
+        edge, which lies at the centre's depth). As :func:`up_reach_behind`: every point
+        an occluder hides lies below its top when the camera is above it."""
+        if side not in ("left", "right"):
+            return False
+        occluder = int(self.analysis.occluder[side][label])
+        if not occluder:
+            return False
+        top = float(self.top_z[occluder - 1]) + TOP_SLACK_M
+        return (math.isfinite(top) and math.isfinite(camera_z) and camera_z > top
+                and top <= bottom_z_m + TOP_SLACK_M)
+
+    def hidden(self, label: int, cut_sides: dict[str, bool], lo: np.ndarray, hi: np.ndarray,
+               *, far_depth_m: float) -> Hidden:
+        """The hidden directions of one object (seen box ``lo``-``hi``): beyond the cut
+        borders, then behind the occluders of its sides (``occlusion``) where the
+        side's edge is not seen beside them (``seen_edges``); "down" no deeper than the
+        floor."""
+        bound = self.config.occluded_side_bound
+        extent, bottom_z_m = hi - lo, float(lo[2])
+        camera_z = float(self.scene.camera_position_scene[2]) if self.scene.floor_found \
+            else float("nan")
+        open_sides = [side for side in ("left", "right", "top", "bottom")
+                      if not cut_sides[side] and self.fraction[side][label] > bound
+                      and not self._below_the_object(label, side, bottom_z_m, camera_z)]
+        if not open_sides and not any(cut_sides.values()):
+            return NO_DIRECTIONS, NO_REACH, ()  # seen whole: most objects, at no cost
+        rotation = self.scene.rotation_scene_from_cam
+        directions = hidden_directions(cut_sides, rotation)
+        hidden: Hidden = (directions, border_reach(directions, extent,
+                                                   self.config.max_object_extent_m),
+                          ("border",) * len(directions))
+        occluded, up_reach, seen = {}, {}, {}
+        step_m = self.stride * far_depth_m / min(self.focal_px)
+        for side in open_sides:
+            if side in ("left", "right") and self.config.prism_prior:
+                seen[side] = seen_axes(
+                    self.edge_extremes, label, side, lo=lo, hi=hi,
+                    rotation_scene_from_cam=rotation,
+                    tolerance_m=self.config.seen_edge_tolerance_steps * step_m)
+            occluder = int(self.analysis.occluder[side][label])
+            occluded[side] = occluder_reach_px(
+                side, self.crops[label - 1], self.crops[occluder - 1] if occluder else None,
+                self.grid_shape)
+            if occluder:
+                up_reach[side] = up_reach_behind(float(self.top_z[label - 1]),
+                                                 float(self.top_z[occluder - 1]), camera_z)
+        if occluded:
+            more, more_reach = occlusion_directions(
+                occluded, extent_scene=extent, rotation_scene_from_cam=rotation,
+                far_depth_m=far_depth_m, focal_px=self.focal_px, stride=self.stride,
+                up_reach_m=up_reach, max_extent_m=self.config.max_object_extent_m,
+                seen_axes=seen)
+            # occlusion_directions gives each axis once: with no border direction to
+            # merge with, its rows are the result as they are
+            hidden = merge_hidden(hidden, more, more_reach, cause="occluded") \
+                if len(directions) else (more, more_reach, ("occluded",) * len(more))
+        directions, reach, causes = hidden
+        if self.scene.floor_found and len(directions):
+            reach = floor_limited(directions, reach, bottom_z_m)
+        return directions, reach, causes

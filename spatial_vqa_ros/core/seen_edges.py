@@ -1,0 +1,82 @@
+"""Where an occluded side's edge is still seen: the prism prior (issue 22).
+
+A side of an object's outline that runs along a nearer surface for part of its length
+may hide a part of the object behind that surface (``occlusion``). Where the rest of
+that side is seen against something farther, the object's edge is in view there. Most
+indoor objects are upright prisms (boxes, cabinets, cans, bottles, buckets, shelves):
+their horizontal cross-section is the same at every height, so the edge seen above
+(or below) the occluder is the edge behind it too, and the side hides nothing of the
+object's horizontal extent. The rule: along a horizontal scene axis that the side
+moves a hidden part along (``cut_bounds.side_directions``), the side is *seen at its
+extreme* when the points of its seen outline reach the object's extreme along that
+axis, within ``tolerance`` (a grid step and a half at the object's range). Then that
+axis is no hidden direction of that side.
+
+Seen outline pixels next to the occluded stretch (within ``ObjectConfig.seen_edge_band``
+grid steps, ``outline``) do not count: where an outline runs outward into the
+occluder (a ball whose widest part lies behind it, the slanted edge of a box's top
+face whose corner is hidden), its outermost seen point lies right beside the
+occluder, and the object goes on behind it. A vertical edge seen above the occluder
+reaches its extreme far from it too.
+
+Calibrated on the calibrate seeds of the rendered rooms (``bench_geometry``, seeds
+0-39, noise model): with a band of 3 grid steps, stated widths stayed >= 99.0% within
++-25% in every room while the share of objects with a stated width rose from 49% to
+74% in cluttered rooms (with the edge-dropout fix of ``outline``). What the prior
+cannot see: a prism's far corner hidden behind the object itself (a yawed box seen
+edge-on), and objects wider where hidden than where seen (a lamp's base behind a
+crate) -- those widths are stated from what is seen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cut_bounds import side_directions
+from .outline import GridAnalysis
+
+#: Horizontal scene axes (x depth, y width); the prior says nothing of height.
+_HORIZONTAL = (0, 1)
+
+#: (side, axis) -> (n + 1,) the farthest each object's seen side edge reaches.
+EdgeExtremes = dict[tuple[str, int], np.ndarray]
+
+
+def edge_extremes(analysis: GridAnalysis, point_of_grid: np.ndarray, lower: np.ndarray,
+                  upper: np.ndarray, *, rotation_scene_from_cam: np.ndarray, count: int
+                  ) -> EdgeExtremes:
+    """(side, axis) -> (count,) how far the seen outline pixels of that side reach along
+    the side's direction on that horizontal axis (signed: larger is farther out; -inf
+    where none). ``point_of_grid``: flat grid index -> row of ``lower``/``upper`` (the
+    points the box extremes are taken from, pulled for noise), -1 where the pixel has
+    no point. One pass per side for every object of the frame."""
+    out: EdgeExtremes = {}
+    for side, (index, edge_labels) in analysis.seen_edge.items():
+        rows = point_of_grid[index]
+        have = rows >= 0
+        rows, labels = rows[have], edge_labels[have]
+        for axis, direction, _ in side_directions(side, rotation_scene_from_cam):
+            if axis not in _HORIZONTAL:
+                continue
+            sign = float(direction[axis])
+            values = sign * (upper if sign > 0 else lower)[rows, axis].astype(np.float64)
+            reach = np.full(count, -np.inf)
+            np.maximum.at(reach, labels, values)
+            out[side, axis] = reach
+    return out
+
+
+def seen_axes(extremes: EdgeExtremes, label: int, side: str, *, lo: np.ndarray,
+              hi: np.ndarray, rotation_scene_from_cam: np.ndarray, tolerance_m: float
+              ) -> set[int]:
+    """The horizontal axes along which ``side`` of object ``label`` (box ``lo``-``hi``,
+    from the same points) is seen at its extreme."""
+    seen = set()
+    for axis, direction, _ in side_directions(side, rotation_scene_from_cam):
+        reach = extremes.get((side, axis))
+        if reach is None:
+            continue
+        extreme = hi[axis] if direction[axis] > 0 else -lo[axis]
+        if reach[label] >= extreme - tolerance_m:
+            seen.add(axis)
+    return seen
