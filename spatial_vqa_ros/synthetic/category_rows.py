@@ -57,6 +57,8 @@ class CategoryRows:
         self.sized_visible += 1
         self.sized_stated["width"] += int(width_stated)
         self.sized_stated["height"] += int(height_stated)
+        self.sized_stated["either"] += int(width_stated or height_stated)
+        self.sized_stated["both"] += int(width_stated and height_stated)
 
     def cell(self, quantity: str, category: str) -> tuple[int, float, int]:
         """(stated, share within +-25% or correct, refused) of one row."""
@@ -71,7 +73,8 @@ class CategoryRows:
         return n, share, self.refused.get((quantity, category), 0)
 
     def coverage(self, size: str) -> float:
-        """Share of objects with enough visible pixels whose ``size`` is stated."""
+        """Share of objects with enough visible pixels whose ``size`` is stated
+        ("width", "height", or "either" / "both" of them)."""
         return self.sized_stated.get(size, 0) / self.sized_visible if self.sized_visible \
             else math.nan
 
@@ -87,7 +90,8 @@ class CategoryRows:
                     out.append(f"  {quantity:20s} {category:13s} {n:7d} {shown} {refused:8d}")
         out.append(f"  stated size coverage (objects >= MIN_PIXELS visible, n="
                    f"{self.sized_visible}): width {self.coverage('width'):.1%}, height "
-                   f"{self.coverage('height'):.1%}")
+                   f"{self.coverage('height'):.1%}, either {self.coverage('either'):.1%}, "
+                   f"both {self.coverage('both'):.1%}")
         return out
 
 

@@ -59,7 +59,10 @@ def test_category_rows_print_rows_with_data_and_the_size_coverage() -> None:
     text = "\n".join(rows.lines())
     assert "width                border_cut          0        -        1" in text
     assert "whole" not in text
-    assert "(objects >= MIN_PIXELS visible, n=2): width 100.0%, height 50.0%" in text
+    rows.size_coverage(width_stated=False, height_stated=False)
+    text = "\n".join(rows.lines())
+    assert ("(objects >= MIN_PIXELS visible, n=3): width 66.7%, height 33.3%, either "
+            "66.7%, both 33.3%") in text
 
 
 def test_score_frame_puts_every_localised_pair_in_its_rows_once() -> None:
@@ -92,11 +95,14 @@ def test_score_frame_states_sizes_with_the_camera_the_service_gives_the_gate() -
     camera = result.scene.camera_position_scene
     assert result.scene.floor_found
     by_source = {e.source_id: e for e in result.estimates}
-    expected = {"width": 0, "height": 0}
+    expected = {"width": 0, "height": 0, "either": 0, "both": 0}
     for t in truth.objects:
         e = by_source.get(t.id)
         if t.visible_pixel_count < MIN_PIXELS or e is None or not e.localised:
             continue
-        for size in expected:
-            expected[size] += judge(size, e, floor_found=True, camera_scene=camera).statable
+        stated = [judge(size, e, floor_found=True, camera_scene=camera).statable
+                  for size in ("width", "height")]
+        for size, flag in zip(("width", "height", "either", "both"),
+                              (*stated, any(stated), all(stated))):
+            expected[size] += flag
     assert scores.rows.sized_stated == expected
