@@ -9,7 +9,8 @@ their positions honest too. What is known:
   is farther and higher (scene +x, +z for a camera looking down), beyond a side is to
   that side (+y left, -y right), beyond the bottom is lower (the base), and a support
   under the object fixes its base (``completion`` snaps it, and that direction is
-  dropped then);
+  dropped then); where the bottom border cuts across the object's top (a table seen
+  from above), the top may also go on toward the camera (``hidden_parts``);
 - no indoor object is longer than :data:`MAX_OBJECT_EXTENT_M` along any axis, so the
   centre moves at most half of that, less the part already seen, along each of those
   directions.
@@ -68,7 +69,8 @@ _AXIS_LEAN = 0.17
 #: Unit directions, in camera coordinates (x right, y down), beyond each image border,
 #: and the scene axes a part hidden there can extend along. Below the bottom border
 #: an object goes on down (its base, until a support fixes it), not toward the camera:
-#: the near side is what the camera sees.
+#: the near side is what the camera sees, unless the border cuts across its top
+#: (``hidden_parts`` adds "nearer" then).
 _BORDER_CAM = {"top": ((0.0, -1.0, 0.0), (0, 1, 2)), "bottom": ((0.0, 1.0, 0.0), (2,)),
                "left": ((-1.0, 0.0, 0.0), (0, 1, 2)), "right": ((1.0, 0.0, 0.0), (0, 1, 2))}
 NO_DIRECTIONS = np.zeros((0, 3))

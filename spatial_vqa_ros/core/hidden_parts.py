@@ -28,6 +28,18 @@ from .outline import GridAnalysis
 from .scene_frame import SceneFrame
 from .seen_edges import EdgeExtremes, seen_axes
 
+#: Toward the camera, in the scene frame.
+_NEARER = np.array([[-1.0, 0.0, 0.0]])
+
+
+def _cut_across_its_top(border_z_m: float, top_z_m: float, height_m: float) -> bool:
+    """Whether the bottom border cuts an object across its top: the seen surface at the
+    border lies at its top height (within 3 cm or a tenth of its height), a top that may
+    go on toward the camera below the image (a table seen from above). A border across a
+    near face hides only what lies lower (``cut_bounds``)."""
+    return math.isfinite(border_z_m) and border_z_m >= top_z_m - max(0.03, 0.1 * height_m)
+
+
 if TYPE_CHECKING:  # objects builds the view; the view reads its config
     from .objects import ObjectConfig
 
@@ -50,6 +62,15 @@ class HiddenView:
     #: (side, axis) -> how far each object's seen side edge reaches (``seen_edges``).
     edge_extremes: EdgeExtremes
 
+    def _nearer_reach(self, lo: np.ndarray, extent: np.ndarray) -> float:
+        """How far toward the camera a top cut by the bottom border may go on: to the
+        camera at most (its foot with a floor, the origin without), and the longest
+        object less what is seen."""
+        camera_x = float(self.scene.camera_position_scene[0]) if self.scene.floor_found \
+            else 0.0
+        return max(min(self.config.max_object_extent_m - float(extent[0]),
+                       float(lo[0]) - camera_x), 0.0)
+
     def _below_the_object(self, label: int, side: str, bottom_z_m: float,
                           camera_z: float) -> bool:
         """Whether the occluder of a left or right side lies wholly below the object's
@@ -67,7 +88,7 @@ class HiddenView:
                 and top <= bottom_z_m + TOP_SLACK_M)
 
     def hidden(self, label: int, cut_sides: dict[str, bool], lo: np.ndarray, hi: np.ndarray,
-               *, far_depth_m: float) -> Hidden:
+               *, far_depth_m: float, bottom_cut_z_m: float = math.nan) -> Hidden:
         """The hidden directions of one object (seen box ``lo``-``hi``): beyond the cut
         borders, then behind the occluders of its sides (``occlusion``) where the
         side's edge is not seen beside them (``seen_edges``); "down" no deeper than the
@@ -86,6 +107,9 @@ class HiddenView:
         hidden: Hidden = (directions, border_reach(directions, extent,
                                                    self.config.max_object_extent_m),
                           ("border",) * len(directions))
+        if cut_sides["bottom"] and _cut_across_its_top(bottom_cut_z_m, hi[2], extent[2]):
+            nearer = np.array([[0.0, self._nearer_reach(lo, extent)]])
+            hidden = merge_hidden(hidden, _NEARER, nearer, cause="border")
         occluded, up_reach, seen = {}, {}, {}
         step_m = self.stride * far_depth_m / min(self.focal_px)
         for side in open_sides:

@@ -292,9 +292,7 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     # top together ("outline"): one array each per frame, read per object below
     fraction = {side: analysis.occluded_fractions((side,)) for side in SIDES} | {
         "outline": analysis.occluded_fractions(("left", "right", "top"))}
-    point_of_grid = np.full(seg.size, -1, np.int64)
-    point_of_grid[index] = np.arange(index.size)
-    extremes = edge_extremes(analysis, point_of_grid, lower, upper,
+    extremes = edge_extremes(analysis, index, seg.size, lower, upper,
                              rotation_scene_from_cam=scene.rotation_scene_from_cam, count=n + 1)
     view = HiddenView(crops, analysis, config, scene, s, seg.shape,
                        (capture.camera.fx, capture.camera.fy), fraction,
@@ -340,8 +338,11 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
         notes = (f"dropped {dropped[label]} points as outliers",) if dropped[label] else ()
         mask_source, age_s = obs.origin(k)
         extent = hi - lo
+        border_z = _border_height(pts, index[starts[k]:starts[k + 1]], seg.shape) \
+            if cut_sides["bottom"] else math.nan
         directions, reach, causes = view.hidden(label, cut_sides, lo, hi,
-                                                far_depth_m=float(far_z[k]))
+                                                far_depth_m=float(far_z[k]),
+                                                bottom_cut_z_m=border_z)
         # an occluded outline with every hidden direction closed hides nothing of the box
         partial = partial and (cut or len(directions) > 0)
         estimates.append(ObjectEstimate(
@@ -367,6 +368,15 @@ def _occluded(fraction: dict[str, np.ndarray], label: int, cut_sides: dict[str, 
     top = 1.0 if cut_sides["top"] else float(fraction["top"][label])
     side = max(float(fraction["left"][label]), float(fraction["right"][label]))
     return float(fraction["outline"][label]), bottom, top, side
+
+
+def _border_height(points: np.ndarray, grid_index: np.ndarray, grid_shape: tuple[int, int]
+                   ) -> float:
+    """Scene height of the surface the bottom border cuts: the 90th percentile of the
+    object's points on the grid's last two rows (a tenth of the row on its top is a top
+    cut, as where the border crosses a turned table's corner), NaN with none there."""
+    last_rows = grid_index // grid_shape[1] >= grid_shape[0] - 2
+    return float(np.percentile(points[last_rows, 2], 90)) if last_rows.any() else math.nan
 
 
 def _behind_x(analysis: GridAnalysis, depth: np.ndarray, grid_rays: np.ndarray, scene: SceneFrame,

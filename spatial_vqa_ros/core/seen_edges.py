@@ -42,14 +42,16 @@ _HORIZONTAL = (0, 1)
 EdgeExtremes = dict[tuple[str, int], np.ndarray]
 
 
-def edge_extremes(analysis: GridAnalysis, point_of_grid: np.ndarray, lower: np.ndarray,
-                  upper: np.ndarray, *, rotation_scene_from_cam: np.ndarray, count: int
-                  ) -> EdgeExtremes:
+def edge_extremes(analysis: GridAnalysis, point_index: np.ndarray, grid_size: int,
+                  lower: np.ndarray, upper: np.ndarray, *,
+                  rotation_scene_from_cam: np.ndarray, count: int) -> EdgeExtremes:
     """(side, axis) -> (count,) how far the seen outline pixels of that side reach along
     the side's direction on that horizontal axis (signed: larger is farther out; -inf
-    where none). ``point_of_grid``: flat grid index -> row of ``lower``/``upper`` (the
-    points the box extremes are taken from, pulled for noise), -1 where the pixel has
-    no point. One pass per side for every object of the frame."""
+    where none). ``point_index``: the flat grid index of each row of ``lower``/``upper``
+    (the points the box extremes are taken from, pulled for noise) on a grid of
+    ``grid_size`` pixels. One pass per side for every object of the frame."""
+    point_of_grid = np.full(grid_size, -1, np.int64)  # -1: the pixel has no point
+    point_of_grid[point_index] = np.arange(point_index.size)
     out: EdgeExtremes = {}
     for side, (index, edge_labels) in analysis.seen_edge.items():
         rows = point_of_grid[index]

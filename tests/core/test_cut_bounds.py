@@ -186,3 +186,38 @@ def test_the_longest_object_is_a_setting_that_every_hidden_part_obeys():
     assert reach_by_cap[20.0] > MAX_OBJECT_EXTENT_M > reach_by_cap[MAX_OBJECT_EXTENT_M]
     with pytest.raises(ValueError, match="max_object_extent_m must be a length > 0"):
         ObjectConfig(max_object_extent_m=0.0)
+
+
+def test_a_top_cut_by_the_bottom_border_may_go_on_toward_the_camera():
+    """A table seen from above, its near edge below the image (report seed 10024 of the
+    tidy rooms, noise model): the border cuts across its top, so the top may go on
+    toward the camera; its centre 5 cm too far is no longer stated as a fact. A box
+    on it is bounded on every side (its right edge is seen beside the table's top)."""
+    from spatial_vqa_ros.synthetic.render import DepthNoise
+    from spatial_vqa_ros.synthetic.scenes import TIDY
+    from spatial_vqa_ros.synthetic.scoring import render_case, run_pipeline, truth_box
+
+    _, frame, truth = render_case(10024, DepthNoise(), TIDY)
+    result = run_pipeline(frame)
+    table, box = (next(e for e in result.estimates if e.label == name and e.localised)
+                  for name in ("table", "box"))
+    assert table.roi_xyxy[3] == frame.camera.height  # cut by the bottom border
+    near = [(tuple(d), tuple(r), c) for d, r, c in
+            zip(table.hidden_directions, table.hidden_reach_m, table.hidden_causes)
+            if tuple(d) == (-1.0, 0.0, 0.0)]
+    assert len(near) == 1 and near[0][2] == "border"
+    true_table = truth_box(next(t for t in truth.objects if t.id == table.source_id))
+    missing = (table.center_scene[0] - table.extent_scene[0] / 2) - (
+        true_table.center_scene[0] - true_table.extent_scene[0] / 2)
+    assert 0.05 < missing <= near[0][1][1]  # the true near edge lies within the reach
+    verdict = judge("horizontal_distance", table, box, floor_found=True)
+    assert verdict.reason == "partial" and "could be anywhere from" in verdict.message
+
+
+def test_only_a_border_across_the_top_opens_the_near_side():
+    from spatial_vqa_ros.core.hidden_parts import _cut_across_its_top
+
+    assert _cut_across_its_top(0.50, 0.515, 0.5)  # the top's height, within a tenth
+    assert not _cut_across_its_top(0.30, 0.515, 0.5)  # across a near face: only lower
+    assert _cut_across_its_top(0.20, 0.22, 0.1)  # a low object: within 3 cm
+    assert not _cut_across_its_top(math.nan, 0.5, 0.5)  # nothing on the last rows
