@@ -19,10 +19,11 @@ face whose corner is hidden), its outermost seen point lies right beside the
 occluder, and the object goes on behind it. A vertical edge seen above the occluder
 reaches its extreme far from it too.
 
-Calibrated on the calibrate seeds of the rendered rooms (``bench_geometry``, seeds
+Set on the calibrate seeds of the rendered rooms (``bench_geometry`` rooms, seeds
 0-39, noise model): with a band of 3 grid steps, stated widths stayed >= 99.0% within
 +-25% in every room while the share of objects with a stated width rose from 49% to
-74% in cluttered rooms (with the edge-dropout fix of ``outline``). What the prior
+73% in cluttered rooms (with the edge-dropout fix of ``outline``; bands of 2 and 4
+moved it by about a point either way). What the prior
 cannot see: a prism's far corner hidden behind the object itself (a yawed box seen
 edge-on), and objects wider where hidden than where seen (a lamp's base behind a
 crate) -- those widths are stated from what is seen.
