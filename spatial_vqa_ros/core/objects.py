@@ -258,8 +258,7 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     analysis = analyse_grid(seg, depth, n, s, continuity_abs_m=config.continuity_abs_m,
                             continuity_rel=config.continuity_rel,
                             occlusion_margin_m=config.occlusion_margin_m,
-                            reach_px=config.occlusion_reach_px,
-                            seen_band=config.seen_edge_band)
+                            reach_px=config.occlusion_reach_px)
     noise_c = estimate_depth_noise(seg, depth, analysis.jump)
 
     keep = (seg > 0) & np.isfinite(depth) & ~analysis.jump
@@ -292,8 +291,11 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     # top together ("outline"): one array each per frame, read per object below
     fraction = {side: analysis.occluded_fractions((side,)) for side in SIDES} | {
         "outline": analysis.occluded_fractions(("left", "right", "top"))}
-    extremes = edge_extremes(analysis, index, seg.size, lower, upper,
-                             rotation_scene_from_cam=scene.rotation_scene_from_cam, count=n + 1)
+    # seen edges are looked at only where a left or right side may hide a part
+    extremes = edge_extremes(
+        analysis, index, starts, seg.shape, lower=lower, upper=upper,
+        rotation_scene_from_cam=scene.rotation_scene_from_cam, band=config.seen_edge_band,
+        wanted=np.maximum(fraction["left"], fraction["right"]) > config.occluded_side_bound)
     view = HiddenView(crops, analysis, config, scene, s, seg.shape,
                        (capture.camera.fx, capture.camera.fy), fraction,
                        highs[:, 2].astype(np.float64), extremes)
@@ -375,8 +377,11 @@ def _border_height(points: np.ndarray, grid_index: np.ndarray, grid_shape: tuple
     """Scene height of the surface the bottom border cuts: the 90th percentile of the
     object's points on the grid's last two rows (a tenth of the row on its top is a top
     cut, as where the border crosses a turned table's corner), NaN with none there."""
-    last_rows = grid_index // grid_shape[1] >= grid_shape[0] - 2
-    return float(np.percentile(points[last_rows, 2], 90)) if last_rows.any() else math.nan
+    heights = points[grid_index // grid_shape[1] >= grid_shape[0] - 2, 2]
+    if heights.size == 0:
+        return math.nan
+    k = int(0.9 * (heights.size - 1))  # the 90th percentile, lower neighbour
+    return float(np.partition(heights, k)[k])
 
 
 def _behind_x(analysis: GridAnalysis, depth: np.ndarray, grid_rays: np.ndarray, scene: SceneFrame,

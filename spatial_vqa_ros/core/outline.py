@@ -9,8 +9,8 @@ finds, for every object at once:
   them (its silhouette bounds how far, ``occlusion``);
 - the pixels just beyond each object's top outline that show a farther surface: what
   the view shows behind the object (``far_side``);
-- the left and right outline pixels with no nearer surface beside them, away from the
-  occluded stretch of that side: where the object's edge is seen (``seen_edges``).
+- the left and right outline pixels with no nearer surface beside them: where the
+  object's edge may be seen (``seen_edges`` keeps those away from every occluded one).
 
 Learned depth smooths depth steps over a few pixels, so an edge between two masks is
 judged by depths a few pixels into each mask (``reach_px``), the farther reading of the
@@ -48,6 +48,8 @@ class GridAnalysis:
     #: side ("left", "right") -> (flat grid indices, labels) of the outline pixels of
     #: that side with no nearer surface beside them: where the object's edge is seen.
     seen_edge: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: (h * w,) the label of each occluded outline pixel (any side), 0 elsewhere.
+    hidden_label: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     @property
     def base_occluder(self) -> np.ndarray:
@@ -86,10 +88,8 @@ def _inward(index: np.ndarray, step: int, k: int, flat_seg: np.ndarray, *, width
 
 def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
                  continuity_abs_m: float, continuity_rel: float, occlusion_margin_m: float,
-                 reach_px: int, seen_band: int = 3) -> GridAnalysis:
-    """See the module docstring. ``seg``/``depth``: the (h, w) grid (contiguous);
-    ``seen_band``: seen outline pixels within this many grid steps of an occluded one
-    of the same side are not counted as seen edge (``seen_edges``)."""
+                 reach_px: int) -> GridAnalysis:
+    """See the module docstring. ``seg``/``depth``: the (h, w) grid (contiguous)."""
     # Neighbour pairs are taken on the flattened (contiguous) grid: pixel i and i + 1
     # (right; not across a row's end) or i + width (below). Depth jumps are only looked
     # for between pixels of one object and occlusion only on outlines, each test on
@@ -103,7 +103,7 @@ def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
     jump = np.zeros(seg.size, bool)
     outline, occluded, occluder = {}, {}, {}
     beyond_index = beyond_label = np.zeros(0, np.int64)
-    seen_edge: dict[str, np.ndarray] = {}
+    seen_edge: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     hidden_label = np.zeros(seg.size, seg.dtype)  # each occluded outline pixel's label
     count = n + 1
     # Each neighbour pair is compared once: (a, b) = (left, right) then (top, bottom);
@@ -159,36 +159,11 @@ def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
         hidden_label[edge[hidden_a]] = sa[hidden_a]
         hidden_label[edge[hidden_b] + offset] = sb[hidden_b]
         if offset == 1:  # left and right: where each object's side is seen
-            seen_edge[side_of_a] = edge[edge_a & ~a_hidden]
-            seen_edge[side_of_b] = edge[edge_b & ~b_hidden] + offset
-    seen = {side: _away_from_hidden(index, hidden_label, flat_seg, seg.shape, seen_band)
-            for side, index in seen_edge.items()}
+            seen_a, seen_b = edge_a & ~a_hidden, edge_b & ~b_hidden
+            seen_edge[side_of_a] = (edge[seen_a], sa[seen_a].astype(np.int64))
+            seen_edge[side_of_b] = (edge[seen_b] + offset, sb[seen_b].astype(np.int64))
     return GridAnalysis(jump.reshape(height, width), outline, occluded, occluder,
-                        beyond_index, beyond_label, seen)
-
-
-def _away_from_hidden(index: np.ndarray, hidden_label: np.ndarray, flat_seg: np.ndarray,
-                      shape: tuple[int, int], band: int) -> tuple[np.ndarray, np.ndarray]:
-    """The pixels of ``index`` (flat) with no occluded outline pixel of their own object
-    within ``band`` grid steps (any side: where an outline runs into an occluder), and
-    their labels."""
-    labels = flat_seg[index]
-    height, width = shape
-    # only objects with an occluded outline pixel are looked at (most have none)
-    occluded = np.zeros(int(flat_seg.max()) + 1, bool)
-    occluded[hidden_label] = True
-    occluded[0] = False
-    check = np.flatnonzero(occluded[labels])
-    rows, cols = np.divmod(index[check], width)
-    near = np.zeros(check.size, bool)
-    for dy in range(-band, band + 1):
-        for dx in range(-band, band + 1):
-            r, c = rows + dy, cols + dx
-            inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
-            near[inside] |= hidden_label[(r * width + c)[inside]] == labels[check][inside]
-    keep = np.ones(index.size, bool)
-    keep[check[near]] = False
-    return index[keep], labels[keep].astype(np.int64)
+                        beyond_index, beyond_label, seen_edge, hidden_label)
 
 
 #: Up to this many labels the votes of _main_occluder are counted in a dense

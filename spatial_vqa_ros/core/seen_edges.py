@@ -43,30 +43,61 @@ _HORIZONTAL = (0, 1)
 EdgeExtremes = dict[tuple[str, int], np.ndarray]
 
 
-def edge_extremes(analysis: GridAnalysis, point_index: np.ndarray, grid_size: int,
-                  lower: np.ndarray, upper: np.ndarray, *,
-                  rotation_scene_from_cam: np.ndarray, count: int) -> EdgeExtremes:
-    """(side, axis) -> (count,) how far the seen outline pixels of that side reach along
-    the side's direction on that horizontal axis (signed: larger is farther out; -inf
-    where none). ``point_index``: the flat grid index of each row of ``lower``/``upper``
+def edge_extremes(analysis: GridAnalysis, point_index: np.ndarray, point_starts: np.ndarray,
+                  grid_shape: tuple[int, int], *, lower: np.ndarray, upper: np.ndarray,
+                  rotation_scene_from_cam: np.ndarray, wanted: np.ndarray, band: int
+                  ) -> EdgeExtremes:
+    """(side, axis) -> (len(wanted),) how far the seen outline pixels of that side reach
+    along the side's direction on that horizontal axis (signed: larger is farther out;
+    -inf where none), for the labels ``wanted`` marks (the others: -inf). Outline
+    pixels within ``band`` grid steps of an occluded outline pixel of their object do
+    not count. ``point_index``: the flat grid index of each row of ``lower``/``upper``
     (the points the box extremes are taken from, pulled for noise) on a grid of
-    ``grid_size`` pixels. One pass per side for every object of the frame."""
-    point_of_grid = np.full(grid_size, -1, np.int64)  # -1: the pixel has no point
-    point_of_grid[point_index] = np.arange(point_index.size)
+    ``grid_shape``, grouped by label (label l's rows start at ``point_starts[l - 1]``).
+    One pass per side for the frame's wanted objects."""
+    count = wanted.size
     out: EdgeExtremes = {}
-    for side, (index, edge_labels) in analysis.seen_edge.items():
+    if not wanted.any():
+        return out
+    point_of_grid = np.full(grid_shape[0] * grid_shape[1], -1, np.int64)  # -1: no point
+    for label in np.flatnonzero(wanted):  # only the wanted objects' points
+        rows = np.arange(point_starts[label - 1], point_starts[label])
+        point_of_grid[point_index[rows]] = rows
+    for side, (edge_index, edge_labels) in analysis.seen_edge.items():
+        keep = wanted[edge_labels]
+        index, of = _away_from_hidden(edge_index[keep], edge_labels[keep],
+                                      analysis.hidden_label, grid_shape, band)
         rows = point_of_grid[index]
         have = rows >= 0
-        rows, labels = rows[have], edge_labels[have]
+        rows, labels = rows[have], of[have]
         for axis, direction, _ in side_directions(side, rotation_scene_from_cam):
             if axis not in _HORIZONTAL:
                 continue
             sign = float(direction[axis])
             values = sign * (upper if sign > 0 else lower)[rows, axis].astype(np.float64)
             reach = np.full(count, -np.inf)
-            np.maximum.at(reach, labels, values)
+            for label in np.unique(labels):  # the few objects with an occluded side
+                reach[label] = values[labels == label].max()
             out[side, axis] = reach
     return out
+
+
+def _away_from_hidden(index: np.ndarray, labels: np.ndarray, hidden_label: np.ndarray,
+                      grid_shape: tuple[int, int], band: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels of ``index`` (flat, of objects ``labels``) with no occluded outline
+    pixel of their own object within ``band`` grid steps (any side: where an outline
+    runs into an occluder), and their labels; all window offsets in one gather."""
+    if band <= 0 or index.size == 0:
+        return index, labels
+    height, width = grid_shape
+    steps = np.arange(-band, band + 1)
+    rows = (index // width)[:, None] + np.repeat(steps, steps.size)[None, :]
+    cols = (index % width)[:, None] + np.tile(steps, steps.size)[None, :]
+    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+    around = hidden_label[np.where(inside, rows * width + cols, 0)]
+    near = (inside & (around == labels[:, None])).any(axis=1)
+    return index[~near], labels[~near]
 
 
 def seen_axes(extremes: EdgeExtremes, label: int, side: str, *, lo: np.ndarray,
