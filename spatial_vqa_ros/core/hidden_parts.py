@@ -2,8 +2,9 @@
 
 ``objects.lift_objects`` boxes what is seen; this module says, per object, along which
 scene axes the box may go on, and how far: beyond a border the object is cut at
-(``cut_bounds``), behind the occluders along its outline (``occlusion``), unless the
-edge is seen beside the occluder (``seen_edges``), and never below the floor.
+(``cut_bounds``; and nearer, where the bottom border cuts across the object's top),
+behind the occluders along its outline (``occlusion``), unless the edge is seen beside
+the occluder (``seen_edges``), and never below the floor.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from .outline import GridAnalysis
 from .scene_frame import SceneFrame
 from .seen_edges import EdgeExtremes, seen_axes
 
+if TYPE_CHECKING:  # objects builds the view; the view reads its config
+    from .objects import ObjectConfig
+
 #: Toward the camera, in the scene frame.
 _NEARER = np.array([[-1.0, 0.0, 0.0]])
 
@@ -38,10 +42,6 @@ def _cut_across_its_top(border_z_m: float, top_z_m: float, height_m: float) -> b
     go on toward the camera below the image (a table seen from above). A border across a
     near face hides only what lies lower (``cut_bounds``)."""
     return math.isfinite(border_z_m) and border_z_m >= top_z_m - max(0.03, 0.1 * height_m)
-
-
-if TYPE_CHECKING:  # objects builds the view; the view reads its config
-    from .objects import ObjectConfig
 
 
 @dataclass(frozen=True)
