@@ -297,8 +297,8 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
         rotation_scene_from_cam=scene.rotation_scene_from_cam, band=config.seen_edge_band,
         wanted=np.maximum(fraction["left"], fraction["right"]) > config.occluded_side_bound)
     view = HiddenView(crops, analysis, config, scene, s, seg.shape,
-                       (capture.camera.fx, capture.camera.fy), fraction,
-                       highs[:, 2].astype(np.float64), extremes)
+                      (capture.camera.fx, capture.camera.fy), fraction,
+                      highs[:, 2].astype(np.float64), extremes)
     far_z = np.zeros(n)
     far_z[nonempty] = np.maximum.reduceat(z, group_starts) if group_starts.size else 0.0
     behind_x = _behind_x(analysis, depth, grid_rays, scene, n)
