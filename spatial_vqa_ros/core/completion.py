@@ -65,11 +65,7 @@ def _with_z_range(e: ObjectEstimate, z_lo: float, z_hi: float) -> ObjectEstimate
     center[2] = (z_lo + z_hi) / 2
     extent[2] = z_hi - z_lo
     # the base now rests on its support: the part below the image border is known
-    fields = without_lower(e)
-    if len(fields["hidden_directions"]) < len(e.hidden_directions) \
-            and not len(fields["hidden_directions"]):
-        fields["partial"] = False  # all it hid was its base, and the support fixes that
-    return replace(e, center_scene=center, extent_scene=extent, **fields)
+    return replace(e, center_scene=center, extent_scene=extent, **without_lower(e))
 
 
 def _tops_below(estimates: list[ObjectEstimate]) -> list[float]:

@@ -231,11 +231,16 @@ def has_hidden_part(o: object) -> bool:
 
 def without_lower(o: object) -> dict[str, object]:
     """The hidden directions (with reach and cause) less "down", as fields for
-    ``dataclasses.replace``: for an object whose base rests on a support."""
+    ``dataclasses.replace``: for an object whose base rests on a support. An object
+    whose only hidden part was below is then seen whole: ``partial`` False too."""
     directions = _directions(o)
     keep = directions[:, 2] > -0.5
     if keep.all():  # nothing below (most objects): the fields as they are
         return {"hidden_directions": directions, "hidden_reach_m": hidden_reach(o),
                 "hidden_causes": hidden_causes(o)}
-    return {"hidden_directions": directions[keep], "hidden_reach_m": hidden_reach(o)[keep],
-            "hidden_causes": tuple(c for c, k in zip(hidden_causes(o), keep) if k)}
+    fields: dict[str, object] = {
+        "hidden_directions": directions[keep], "hidden_reach_m": hidden_reach(o)[keep],
+        "hidden_causes": tuple(c for c, k in zip(hidden_causes(o), keep) if k)}
+    if not keep.any():
+        fields["partial"] = False
+    return fields
