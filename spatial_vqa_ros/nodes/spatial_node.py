@@ -456,12 +456,15 @@ class SpatialNode(Node):
                                                              .to_msg()), status=[status]))
 
     def _sync_values(self) -> dict[str, str]:
-        """Images the built-in synchroniser dropped unmatched (their other topics lost or
-        too late): frames that never reached the queue. message_filters does not say."""
+        """Messages of each topic the built-in synchroniser dropped unmatched (their other
+        topics lost or too late) and those still waiting for them: frames that never
+        reached the queue. message_filters does not say."""
         if self._use_message_filters:
             return {}
-        return {f"{role}_unsynced": str(n)
-                for role, n in zip(self._topic_roles, self._sync.unmatched)}
+        waiting = self._sync.waiting
+        return {key: str(n) for role, dropped, queued in
+                zip(self._topic_roles, self._sync.unmatched, waiting)
+                for key, n in ((f"{role}_unsynced", dropped), (f"{role}_waiting", queued))}
 
     @property
     def stats(self) -> dict[str, int]:

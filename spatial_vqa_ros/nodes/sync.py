@@ -30,6 +30,13 @@ class ApproximateTimeSync:
         #: Per input, messages that left their full queue without being emitted.
         self.unmatched = [0] * n_inputs
 
+    @property
+    def waiting(self) -> list[int]:
+        """Per input, messages still waiting for their partners (a frame whose other
+        topics were lost stays here until newer messages push it out, ``unmatched``)."""
+        with self._lock:
+            return [len(queue) for queue in self._queues]
+
     def add(self, index: int, stamp_s: float, msg: Any) -> None:
         """Offer a message on input ``index``; may call the callback with one per input."""
         matched = None

@@ -88,6 +88,14 @@ def wait_for_service(client, log_path: Path, timeout_s: float = 30.0) -> None:
                          f"node log:\n{log_path.read_text(errors='replace')[-3000:]}")
 
 
+def left_by_sync(values: dict[str, str]) -> int:
+    """Messages the node's synchroniser dropped unmatched or still holds unmatched, over
+    every topic (``<role>_unsynced``, ``<role>_waiting``): a frame that lost any of its
+    topics on the way is among them, counted once per topic that did arrive."""
+    return sum(int(v) for k, v in values.items()
+               if k.endswith("_unsynced") or k.endswith("_waiting"))
+
+
 def spin_until(node: Node, condition: Callable[[], Any], timeout_s: float) -> Any:
     """Spin ``node`` until ``condition()`` is truthy or ``timeout_s`` passes; its last value."""
     deadline = time.monotonic() + timeout_s

@@ -18,6 +18,7 @@ pytest.importorskip("spatial_vqa_ros.srv", reason="interfaces not built (colcon 
 from ros_support import (  # noqa: E402
     Probe,
     bag_frames,
+    left_by_sync,
     node_command,
     node_topic_args,
     prefixed_topics,
@@ -89,7 +90,7 @@ def test_a_worker_stall_queues_the_burst_and_drops_only_the_overflow_counted(tmp
     # ... and every frame without a graph is counted: dropped by the queue, or (on a
     # loaded machine) left unmatched by the synchroniser or failed
     accounted = (int(values["frames_dropped"]) + int(values["errors"])
-                 + int(values.get("rgb_unsynced", 0)))
+                 + left_by_sync(values))
     assert len(missing) <= accounted, (len(missing), {k: v for k, v in values.items()
                                                       if "drop" in k or "unsynced" in k
                                                       or k == "errors"})

@@ -110,3 +110,14 @@ def test_messages_pushed_out_of_a_full_queue_unmatched_are_counted_per_input():
     sync.add(0, 5.0, "rgb5")  # the queue is full again: rgb2, rgb3, rgb5
     sync.add(0, 0.5, "late")  # older than a full queue: dropped at once, counted
     assert sync.unmatched == [3, 0] and sync.emitted == 1
+
+
+def test_messages_waiting_for_their_partners_are_counted_per_input():
+    """A frame whose other topic was lost waits in its queue until newer messages push
+    it out: the node reports both (``<role>_waiting``, ``<role>_unsynced``)."""
+    sync, out = make(n=2, queue=3)
+    sync.add(0, 0.0, "rgb0")  # its depth is lost
+    sync.add(0, 1.0, "rgb1")
+    sync.add(1, 1.001, "depth1")
+    assert out == [("rgb1", "depth1")]
+    assert sync.waiting == [1, 0] and sync.unmatched == [0, 0]
