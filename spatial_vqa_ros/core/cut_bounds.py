@@ -5,12 +5,14 @@ by half of what is missing, and the missing part can be anywhere beyond the bord
 The sizes of such objects are never stated (``gate``: ``partial``); this module makes
 their positions honest too. What is known:
 
-- the hidden part lies beyond the border it was cut at: beyond the top of the image
-  is farther and higher (scene +x, +z for a camera looking down), beyond a side is to
-  that side (+y left, -y right), beyond the bottom is lower (the base), and a support
-  under the object fixes its base (``completion`` snaps it, and that direction is
-  dropped then); where the bottom border cuts across the object's top (a table seen
-  from above), the top may also go on toward the camera (``hidden_parts``);
+- the hidden part lies beyond the border it was cut at: beyond the top of the image is
+  farther and higher (scene +x, +z for a camera looking down), beyond a side is to
+  that side (+y left, -y right; unless that side's edge is seen at the object's
+  extreme away from the border, ``seen_edges``), beyond the bottom is lower (the
+  base), and a support under the object fixes its base (``completion`` snaps it, and
+  that direction is dropped then); where the bottom border cuts across the object's
+  top (a table seen from above), the top may also go on toward the camera
+  (``hidden_parts``);
 - no indoor object is longer than :data:`MAX_OBJECT_EXTENT_M` along any axis, so the
   centre moves at most half of that, less the part already seen, along each of those
   directions.
@@ -95,15 +97,18 @@ def side_directions(side: str, rotation_scene_from_cam: np.ndarray
     return out
 
 
-def hidden_directions(cut_sides: Mapping[str, bool], rotation_scene_from_cam: np.ndarray
-                      ) -> np.ndarray:
-    """(k, 3) unit scene axes along which the part beyond the cut borders may lie."""
+def hidden_directions(cut_sides: Mapping[str, bool], rotation_scene_from_cam: np.ndarray,
+                      seen_axes: Mapping[str, set[int]] | None = None) -> np.ndarray:
+    """(k, 3) unit scene axes along which the part beyond the cut borders may lie;
+    ``seen_axes``: side -> the axes along which that side's edge is seen away from the
+    border (``seen_edges``), no hidden direction of that side."""
     rows: list[tuple[float, float, float]] = []
     for side, cut in cut_sides.items():
         if not cut:
             continue
-        for _, row, _ in side_directions(side, rotation_scene_from_cam):
-            if tuple(row) not in rows:
+        closed = seen_axes.get(side, ()) if seen_axes else ()
+        for axis, row, _ in side_directions(side, rotation_scene_from_cam):
+            if axis not in closed and tuple(row) not in rows:
                 rows.append((row[0], row[1], row[2]))
     return np.array(rows, float).reshape(-1, 3)
 

@@ -4,7 +4,7 @@
 scene axes the box may go on, and how far: beyond a border the object is cut at
 (``cut_bounds``; and nearer, where the bottom border cuts across the object's top),
 behind the occluders along its outline (``occlusion``), unless the edge is seen beside
-the occluder (``seen_edges``), and never below the floor.
+the occluder or the left or right border (``seen_edges``), and never below the floor.
 """
 
 from __future__ import annotations
@@ -87,6 +87,14 @@ class HiddenView:
         return (math.isfinite(top) and math.isfinite(camera_z) and camera_z > top
                 and top <= bottom_z_m + TOP_SLACK_M)
 
+    def _seen(self, label: int, side: str, lo: np.ndarray, hi: np.ndarray, step_m: float
+              ) -> set[int]:
+        """The axes along which ``side``'s edge is seen at the object's extreme, away
+        from its occluders and the border (``seen_edges``: the prism prior)."""
+        return seen_axes(self.edge_extremes, label, side, lo=lo, hi=hi,
+                         rotation_scene_from_cam=self.scene.rotation_scene_from_cam,
+                         tolerance_m=self.config.seen_edge_tolerance_steps * step_m)
+
     def hidden(self, label: int, cut_sides: dict[str, bool], lo: np.ndarray, hi: np.ndarray,
                *, far_depth_m: float, bottom_cut_z_m: float = math.nan) -> Hidden:
         """The hidden directions of one object (seen box ``lo``-``hi``): beyond the cut
@@ -103,21 +111,18 @@ class HiddenView:
         if not open_sides and not any(cut_sides.values()):
             return NO_DIRECTIONS, NO_REACH, ()  # seen whole: most objects, at no cost
         rotation = self.scene.rotation_scene_from_cam
-        directions = hidden_directions(cut_sides, rotation)
+        step_m = self.stride * far_depth_m / min(self.focal_px)
+        seen = {side: self._seen(label, side, lo, hi, step_m) for side in ("left", "right")
+                if self.config.prism_prior and (cut_sides[side] or side in open_sides)}
+        directions = hidden_directions(cut_sides, rotation, seen)
         hidden: Hidden = (directions, border_reach(directions, extent,
                                                    self.config.max_object_extent_m),
                           ("border",) * len(directions))
         if cut_sides["bottom"] and _cut_across_its_top(bottom_cut_z_m, hi[2], extent[2]):
             nearer = np.array([[0.0, self._nearer_reach(lo, extent)]])
             hidden = merge_hidden(hidden, _NEARER, nearer, cause="border")
-        occluded, up_reach, seen = {}, {}, {}
-        step_m = self.stride * far_depth_m / min(self.focal_px)
+        occluded, up_reach = {}, {}
         for side in open_sides:
-            if side in ("left", "right") and self.config.prism_prior:
-                seen[side] = seen_axes(
-                    self.edge_extremes, label, side, lo=lo, hi=hi,
-                    rotation_scene_from_cam=rotation,
-                    tolerance_m=self.config.seen_edge_tolerance_steps * step_m)
             occluder = int(self.analysis.occluder[side][label])
             occluded[side] = occluder_reach_px(
                 side, self.crops[label - 1], self.crops[occluder - 1] if occluder else None,

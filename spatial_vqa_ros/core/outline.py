@@ -10,7 +10,8 @@ finds, for every object at once:
 - the pixels just beyond each object's top outline that show a farther surface: what
   the view shows behind the object (``far_side``);
 - the left and right outline pixels with no nearer surface beside them: where the
-  object's edge may be seen (``seen_edges`` keeps those away from every occluded one).
+  object's edge may be seen (``seen_edges`` keeps those away from every occluded one
+  and from the image border).
 
 Learned depth smooths depth steps over a few pixels, so an edge between two masks is
 judged by depths a few pixels into each mask (``reach_px``), the farther reading of the
@@ -48,7 +49,8 @@ class GridAnalysis:
     #: side ("left", "right") -> (flat grid indices, labels) of the outline pixels of
     #: that side with no nearer surface beside them: where the object's edge is seen.
     seen_edge: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    #: (h * w,) the label of each occluded outline pixel (any side), 0 elsewhere.
+    #: (h * w,) the label of each occluded outline pixel (any side) and of each mask
+    #: pixel on the image border, 0 elsewhere.
     hidden_label: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     @property
@@ -162,8 +164,18 @@ def analyse_grid(seg: np.ndarray, depth: np.ndarray, n: int, stride: int, *,
             seen_a, seen_b = edge_a & ~a_hidden, edge_b & ~b_hidden
             seen_edge[side_of_a] = (edge[seen_a], sa[seen_a].astype(np.int64))
             seen_edge[side_of_b] = (edge[seen_b] + offset, sb[seen_b].astype(np.int64))
+    _mark_border(hidden_label.reshape(height, width), seg)
     return GridAnalysis(jump.reshape(height, width), outline, occluded, occluder,
                         beyond_index, beyond_label, seen_edge, hidden_label)
+
+
+def _mark_border(hidden_label: np.ndarray, seg: np.ndarray) -> None:
+    """Mask pixels on the image border are hidden outline too: the border hides what
+    lies beyond them as an occluder does (``seen_edges`` keeps seen edges away from
+    both)."""
+    for edge in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
+        free = hidden_label[edge] == 0
+        hidden_label[edge][free] = seg[edge][free]
 
 
 #: Up to this many labels the votes of _main_occluder are counted in a dense

@@ -12,12 +12,20 @@ extreme* when the points of its seen outline reach the object's extreme along th
 axis, within ``tolerance`` (a grid step and a half at the object's range). Then that
 axis is no hidden direction of that side.
 
-Seen outline pixels next to the occluded stretch (within ``ObjectConfig.seen_edge_band``
-grid steps, ``outline``) do not count: where an outline runs outward into the
-occluder (a ball whose widest part lies behind it, the slanted edge of a box's top
-face whose corner is hidden), its outermost seen point lies right beside the
-occluder, and the object goes on behind it. A vertical edge seen above the occluder
-reaches its extreme far from it too.
+The image border hides what lies beyond it as an occluder does, and the same holds
+there: a left or right side cut by the border whose edge is seen, away from the
+border, at the object's extreme (a box whose upper part runs out of the image while
+its lower edge stands just inside it) hides nothing of its extent along that axis
+(``cut_bounds.hidden_directions``: calibrate seeds 0-39, noise model, stated widths in
+cluttered rooms 77.5 -> 80.4%, within +-25% 99.86 -> 99.72%, border-cut distances
+stated 574 -> 955, all still within +-25%).
+
+Seen outline pixels next to the occluded stretch or the border (within
+``ObjectConfig.seen_edge_band`` grid steps, ``outline``) do not count: where an
+outline runs outward into the occluder or the border (a ball whose widest part lies
+behind it, the slanted edge of a box's top face whose corner is hidden), its outermost
+seen point lies right beside the occluder, and the object goes on behind it. A
+vertical edge seen above the occluder reaches its extreme far from it too.
 
 Set on the calibrate seeds of the rendered rooms (``bench_geometry`` rooms, seeds
 0-39, noise model): with a band of 3 grid steps, stated widths stayed >= 99.0% within

@@ -126,3 +126,39 @@ def test_a_partial_object_whose_only_hidden_part_was_its_base_is_whole_on_its_su
                     hidden_causes=("occluded", "occluded"))
     (snapped,) = snap_to_support([wider], CompletionConfig())
     assert snapped.partial and snapped.hidden_directions.tolist() == [[0.0, 1.0, 0.0]]
+
+
+def _cut(mask: np.ndarray, **config):
+    """The object of ``mask`` at 3 m before the 5 m wall, no board (off-image)."""
+    return _lift(*_frame(mask, slice(0, 0), slice(0, 0)), **config)
+
+
+def _left_cut_open(e) -> bool:
+    return any(tuple(d) == LEFT and c == "border"
+               for d, c in zip(e.hidden_directions, e.hidden_causes))
+
+
+#: A box touching the left border on rows 30-49 only; below, its edge is seen at
+#: column 1, against the wall.
+BOX_AT_THE_BORDER = (COLS <= 40) & (ROWS >= 30) & (ROWS < 70) & ~((ROWS >= 50) & (COLS < 1))
+
+
+def test_a_side_cut_by_the_border_whose_edge_is_seen_elsewhere_closes_that_side():
+    """The border is an occluder the prism prior looks past as well: the box's left
+    edge seen on rows 53-69 (away from the border by more than the band) reaches its
+    extreme, so nothing of its width lies beyond the border, and it is whole."""
+    box = _cut(BOX_AT_THE_BORDER)
+    assert box.cut_by_border and not _left_cut_open(box) and not box.partial
+    assert not has_hidden_part(box)
+
+
+def test_without_the_prior_a_side_cut_by_the_border_stays_open():
+    box = _cut(BOX_AT_THE_BORDER, prism_prior=False)
+    assert _left_cut_open(box) and box.partial
+
+
+def test_a_ball_cut_by_the_border_at_its_widest_stays_open():
+    """A ball whose equator runs out of the image: the outline seen above and below
+    runs outward into the border, so its outermost seen points lie beside it."""
+    ball = _cut((ROWS - 50) ** 2 + (COLS - 12) ** 2 <= 20 ** 2)
+    assert _left_cut_open(ball) and ball.partial

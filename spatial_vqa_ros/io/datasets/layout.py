@@ -25,7 +25,11 @@ FORMAT = "spatial_vqa_ros/vqa-dataset"
 #: ``core.seen_edges``), or whose neighbour only lacks depth at its edge, hides no part
 #: any more, and an object with no hidden part left is not partial: more sizes and
 #: statements are written, and ``partial`` flags change.
-FORMAT_VERSION = 5
+#: 6: boxes reach half a grid cell beyond their outermost points across the image
+#: (widths were a grid step short), small widths and heights need less support, and a
+#: side cut by the left or right border whose edge is seen away from it hides nothing:
+#: widths grow by a step, and more sizes and statements are written.
+FORMAT_VERSION = 6
 MANIFEST = "progress.json"
 CARD = "README.md"
 SCENE_GRAPHS = "scene_graphs.jsonl"
