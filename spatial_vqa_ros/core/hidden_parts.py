@@ -112,8 +112,11 @@ class HiddenView:
             return NO_DIRECTIONS, NO_REACH, ()  # seen whole: most objects, at no cost
         rotation = self.scene.rotation_scene_from_cam
         step_m = self.stride * far_depth_m / min(self.focal_px)
+        # a side cut below a top cut is not looked past: beyond that corner may lie the
+        # far vertical edge of a turned box, which the edge seen lower does not bound
         seen = {side: self._seen(label, side, lo, hi, step_m) for side in ("left", "right")
-                if self.config.prism_prior and (cut_sides[side] or side in open_sides)}
+                if self.config.prism_prior
+                and ((cut_sides[side] and not cut_sides["top"]) or side in open_sides)}
         directions = hidden_directions(cut_sides, rotation, seen)
         hidden: Hidden = (directions, border_reach(directions, extent,
                                                    self.config.max_object_extent_m),

@@ -162,3 +162,11 @@ def test_a_ball_cut_by_the_border_at_its_widest_stays_open():
     runs outward into the border, so its outermost seen points lie beside it."""
     ball = _cut((ROWS - 50) ** 2 + (COLS - 12) ** 2 <= 20 ** 2)
     assert _left_cut_open(ball) and ball.partial
+
+
+def test_a_side_cut_at_a_corner_with_the_top_stays_open():
+    """The same box, its upper part run out of the top of the image too: beyond that
+    corner may lie the far vertical edge of a turned box, which the near edge seen
+    lower does not bound."""
+    box = _cut(BOX_AT_THE_BORDER | ((ROWS < 30) & (COLS <= 40)))
+    assert _left_cut_open(box) and box.partial
