@@ -5,7 +5,8 @@ physics supports without a shape prior:
 
 - **Support**: an object resting on the floor (or on another object's top)
   extends down to it. Its lowest visible point is usually a little above the
-  contact (the base curves away, or something in front hides it).
+  contact (the base curves away, or something in front hides it); one that depth
+  noise puts below the floor is raised to it.
 
 - **Far side**: the hidden back (depth extent, centre along the view) is not guessed
   but bounded from what the view shows, and the box takes the middle of that bound
@@ -133,7 +134,10 @@ def snap_to_support(estimates: list[ObjectEstimate], config: CompletionConfig
         gap = z_lo - support
         base_hidden = e.occluded_bottom > config.occluded_bottom and gap <= config.max_hidden_m
         if gap <= config.snap_m + config.snap_rel * (z_hi - z_lo) or base_hidden:
-            base = min(support, z_lo)
+            # nothing sinks into the floor (a fitted plane, good to millimetres): points
+            # below it are depth noise; an object's top may read high (a mask taking a
+            # strip of what lies on it), so a base below one is kept
+            base = support if support == 0.0 else min(support, z_lo)
             snapped = _with_z_range(e, base, z_hi)
             # on a support the view does not show under it, the base may still reach
             # down to the floor: a hidden part below, behind the object hiding it
