@@ -61,6 +61,8 @@ class HiddenView:
     top_z: np.ndarray
     #: (side, axis) -> how far each object's seen side edge reaches (``seen_edges``).
     edge_extremes: EdgeExtremes
+    #: side ("left", "right") -> (n + 1,) share of that side's outline on the border.
+    cut_share: dict[str, np.ndarray]
 
     def _nearer_reach(self, lo: np.ndarray, extent: np.ndarray) -> float:
         """How far toward the camera a top cut by the bottom border may go on: to the
@@ -95,6 +97,16 @@ class HiddenView:
                          rotation_scene_from_cam=self.scene.rotation_scene_from_cam,
                          tolerance_m=self.config.seen_edge_tolerance_steps * step_m)
 
+    def _border_looked_past(self, label: int, side: str, cut_sides: dict[str, bool]
+                            ) -> bool:
+        """Whether the prism prior may look past the border that cuts ``side``: not
+        when the top is cut too (beyond that corner may lie the far vertical edge of a
+        turned box, which the near edge seen lower does not bound), nor when the
+        border takes more than ``max_cut_side_for_prior`` of the side (what is seen of
+        it is then a leg or one receding face, a table run out of the image)."""
+        return (cut_sides[side] and not cut_sides["top"]
+                and float(self.cut_share[side][label]) <= self.config.max_cut_side_for_prior)
+
     def hidden(self, label: int, cut_sides: dict[str, bool], lo: np.ndarray, hi: np.ndarray,
                *, far_depth_m: float, bottom_cut_z_m: float = math.nan) -> Hidden:
         """The hidden directions of one object (seen box ``lo``-``hi``): beyond the cut
@@ -112,11 +124,9 @@ class HiddenView:
             return NO_DIRECTIONS, NO_REACH, ()  # seen whole: most objects, at no cost
         rotation = self.scene.rotation_scene_from_cam
         step_m = self.stride * far_depth_m / min(self.focal_px)
-        # a side cut below a top cut is not looked past: beyond that corner may lie the
-        # far vertical edge of a turned box, which the edge seen lower does not bound
         seen = {side: self._seen(label, side, lo, hi, step_m) for side in ("left", "right")
                 if self.config.prism_prior
-                and ((cut_sides[side] and not cut_sides["top"]) or side in open_sides)}
+                and (self._border_looked_past(label, side, cut_sides) or side in open_sides)}
         directions = hidden_directions(cut_sides, rotation, seen)
         hidden: Hidden = (directions, border_reach(directions, extent,
                                                    self.config.max_object_extent_m),

@@ -81,6 +81,9 @@ class ObjectConfig:
     #: grid steps at its range) hides no horizontal extent: the prism prior (seen_edges).
     seen_edge_band: int = 3
     seen_edge_tolerance_steps: float = 1.5
+    #: The prism prior looks past the left or right border only where the border takes
+    #: at most this share of that side's outline (``hidden_parts``).
+    max_cut_side_for_prior: float = 0.5
     #: False: every occluded side stays open, edge seen or not (the prior off).
     prism_prior: bool = True
     #: The longest an object of these scenes is along any axis [m]: what a part hidden
@@ -295,14 +298,15 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     fraction = {side: analysis.occluded_fractions((side,)) for side in SIDES} | {
         "outline": analysis.occluded_fractions(("left", "right", "top"))}
     # seen edges are looked at only where a left or right side may hide a part
+    cut_share = _cut_shares(seg, analysis, n)
     extremes = edge_extremes(
         analysis, index, starts, seg.shape, lower=lower, upper=upper,
         rotation_scene_from_cam=scene.rotation_scene_from_cam, band=config.seen_edge_band,
         wanted=(np.maximum(fraction["left"], fraction["right"]) > config.occluded_side_bound)
-        | _cut_at_a_side(crops, seg.shape[1]))
+        | (np.maximum(cut_share["left"], cut_share["right"]) > 0.0))
     view = HiddenView(crops, analysis, config, scene, s, seg.shape,
                       (capture.camera.fx, capture.camera.fy), fraction,
-                      highs[:, 2].astype(np.float64), extremes)
+                      highs[:, 2].astype(np.float64), extremes, cut_share)
     far_z = np.zeros(n)
     far_z[nonempty] = np.maximum.reduceat(z, group_starts) if group_starts.size else 0.0
     behind_x = _behind_x(analysis, depth, grid_rays, scene, n)
@@ -397,12 +401,17 @@ def _behind_x(analysis: GridAnalysis, depth: np.ndarray, grid_rays: np.ndarray, 
     return median_by_label(analysis.beyond_top_label, np.asarray(x, float), n + 1)
 
 
-def _cut_at_a_side(crops: list, grid_width: int) -> np.ndarray:
-    """(n + 1,) whether each label's mask reaches the left or right image border."""
-    cut = np.zeros(len(crops) + 1, bool)
-    for k, crop in enumerate(crops):
-        cut[k + 1] = crop is not None and (crop[1].start == 0 or crop[1].stop == grid_width)
-    return cut
+def _cut_shares(seg: np.ndarray, analysis: GridAnalysis, n: int) -> dict[str, np.ndarray]:
+    """side ("left", "right") -> (n + 1,) the share of each label's outline on that side
+    that lies on the image border (its mask pixels in the first or last grid column,
+    against its side outline within the image)."""
+    out = {}
+    for side, column in (("left", seg[:, 0]), ("right", seg[:, -1])):
+        on_border = np.bincount(column, minlength=n + 1)[: n + 1].astype(np.float64)
+        on_border[0] = 0.0
+        total = on_border + analysis.outline[side]
+        out[side] = np.divide(on_border, total, out=np.zeros(n + 1), where=total > 0)
+    return out
 
 
 def _box_extremes(points_scene: np.ndarray, rays: np.ndarray, z: np.ndarray, *,

@@ -170,3 +170,13 @@ def test_a_side_cut_at_a_corner_with_the_top_stays_open():
     lower does not bound."""
     box = _cut(BOX_AT_THE_BORDER | ((ROWS < 30) & (COLS <= 40)))
     assert _left_cut_open(box) and box.partial
+
+
+def test_a_side_mostly_cut_by_the_border_stays_open():
+    """A table run out of the image: the border takes rows 30-64 of its left side and
+    only a leg's edge is seen below, at column 1. What is seen of the side is then a leg
+    or one receding face, not the object's edge: the border is not looked past when it
+    takes more than half of the side."""
+    table = (COLS <= 40) & (ROWS >= 30) & (ROWS < 70) & ~((ROWS >= 65) & (COLS < 1))
+    assert _left_cut_open(_cut(table)) and _cut(table).partial
+    assert not _left_cut_open(_cut(table, max_cut_side_for_prior=1.0))
