@@ -425,7 +425,7 @@ def _box_extremes(points_scene: np.ndarray, rays: np.ndarray, z: np.ndarray, *,
       sight grazes them), so each point reaches out by half its cell along the image's
       x axis (``cell_m_per_m``: the step over fx, metres per metre of depth), and
       widths are no longer a grid step short (measured -0.93 steps without it,
-      +0.10 with it; calibrate seeds, ``size_support``). Not along its y axis: an
+      +0.05 with it; calibrate seeds, ``size_support``). Not along its y axis: an
       object's top is mostly a top face seen from above, and its base rests on a
       support, neither of which the row step shortens (heights +0.09 steps without).
     - **Depth noise** moves a point along its ray: by sigma(z) * (ray in the scene

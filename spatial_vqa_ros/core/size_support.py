@@ -9,21 +9,21 @@ z, and neither by a pixel count alone:
   outermost points, half a step on average, which the lift adds back (each point
   reaches out by half its cell across the image, ``objects``). What is left is the
   spread: two edges each within half a step either way, so a width is within 0.75
-  steps for 95% of edges' positions. A height's top is mostly a top face seen from
+  steps for 94% of the edges' positions. A height's top is mostly a top face seen from
   above, whose height the row step does not shorten, and at most half a step when it
   is seen edge-on. A pixel at range z is ``z / f`` metres wide, so the error is
   ``q g z / f`` metres: a close small object spans many pixels and errs little, a
   far one few and errs much.
-- **Depth noise.** A sensor's depth noise grows as sigma(z) = c z^2 (``DepthNoise``:
-  c = 0.0015/m, 1.5 mm at 1 m; ``objects.estimate_depth_noise`` measures c per frame).
+- **Depth noise.** A sensor's depth noise grows as sigma(z) = c z^2 (``DepthNoise``: c
+  = 0.0015/m, 1.5 mm at 1 m; ``objects.estimate_depth_noise`` measures c per frame).
   Noise moves a point along its ray, so it moves it along a scene axis by sigma(z)
   times the ray's lean on that axis: lambda = |offset along the axis| / horizontal
-  range (the ray's lateral slope for a width, its elevation slope for a height).
-  Boxes pull each extreme point back by two sigmas before taking it (so noise does
-  not stretch them); the few points on an edge reach out by about one sigma of that
-  again, which leaves about ``sigma lambda`` per measured edge: ``2 sigma lambda``
-  for a width (measured: 1.8). A height is measured at its top only when the object rests on a
-  support (``completion`` sets the base), so one edge: ``sigma lambda``.
+  range (the ray's lateral slope for a width, its elevation slope for a height). Boxes
+  pull each extreme point back by two sigmas before taking it (so noise does not
+  stretch them); the few points on an edge reach out by about one sigma of that again,
+  which leaves about ``sigma lambda`` per measured edge: ``2 sigma lambda`` for a
+  width (measured: 1.8). A height is measured at its top only when the object rests on
+  a support (``completion`` sets the base), so one edge: ``sigma lambda``.
 
 The size's expected error is their sum,
 

@@ -120,10 +120,11 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
     assert len(got) >= 3 * detections, (len(got), detections)
     assert values["live_mode"] == "tracked" and float(values["tracker_latency_median_ms"]) > 0
     assert float(values["detector_rate_hz"]) <= 1.5 / DETECTOR_S
-    # the graph rate while the stream ran: the last report may come long after it ended
-    # (when its tail had to be sent again), when the recent rate has decayed
+    # the graph and input rates while the stream ran: the last report may come long after
+    # it ended (when its tail had to be sent again), when the recent rates have decayed
+    # (a full run failed so: input_rate_hz 0.0 in that last report)
     assert max(reported(probe, "graph_rate_hz")) > 2 * float(values["detector_rate_hz"])
-    assert float(values["input_rate_hz"]) > 0
+    assert max(reported(probe, "input_rate_hz")) > 0
     assert values["input_queue_frames"] == "8"
     # a frame without a graph was dropped by the queue or the synchroniser (counted) or
     # failed (an error), never lost silently (message_filters, where installed, says
