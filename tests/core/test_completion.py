@@ -54,8 +54,8 @@ def test_a_mug_on_a_table_snaps_to_the_table_top_and_a_box_beside_it_to_the_floo
 def test_a_base_that_depth_noise_puts_below_the_floor_is_raised_to_it():
     """A 4.3 cm book on the floor 2.4 m away whose lowest points read 5.5 mm below the
     floor (report room 10056): nothing sinks into the floor, so its base is the floor
-    and its height is what its top shows; a base below an object top stays (that top
-    may read high)."""
+    and its height is what its top shows (a base below an object's top stays: the
+    book-on-a-crate tests below)."""
     book = est("book", [1.2, 1.0, 0.022], (0.25, 0.23, 0.055))  # base -0.0055
     (snapped,) = snap_to_support([book], CompletionConfig())
     assert snapped.center_scene[2] - snapped.extent_scene[2] / 2 == pytest.approx(0.0)

@@ -159,9 +159,11 @@ def test_without_the_prior_a_side_cut_by_the_border_stays_open():
 
 def test_a_ball_cut_by_the_border_at_its_widest_stays_open():
     """A ball whose equator runs out of the image: the outline seen above and below
-    runs outward into the border, so its outermost seen points lie beside it."""
-    ball = _cut((ROWS - 50) ** 2 + (COLS - 12) ** 2 <= 20 ** 2)
-    assert _left_cut_open(ball) and ball.partial
+    runs outward into the border, so its outermost seen points lie beside it (and
+    the border takes most of that side as well: open on either count)."""
+    ball = (ROWS - 50) ** 2 + (COLS - 12) ** 2 <= 20 ** 2
+    assert _left_cut_open(_cut(ball)) and _cut(ball).partial
+    assert _left_cut_open(_cut(ball, max_cut_side_for_prior=1.0))  # the band alone
 
 
 def test_a_side_cut_at_a_corner_with_the_top_stays_open():
