@@ -297,13 +297,11 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
     # top together ("outline"): one array each per frame, read per object below
     fraction = {side: analysis.occluded_fractions((side,)) for side in SIDES} | {
         "outline": analysis.occluded_fractions(("left", "right", "top"))}
-    # seen edges are looked at only where a left or right side may hide a part
     cut_share = _cut_shares(seg, analysis, n)
     extremes = edge_extremes(
         analysis, index, starts, seg.shape, lower=lower, upper=upper,
         rotation_scene_from_cam=scene.rotation_scene_from_cam, band=config.seen_edge_band,
-        wanted=(np.maximum(fraction["left"], fraction["right"]) > config.occluded_side_bound)
-        | (np.maximum(cut_share["left"], cut_share["right"]) > 0.0))
+        wanted=_prior_may_close(fraction, cut_share, config))
     view = HiddenView(crops, analysis, config, scene, s, seg.shape,
                       (capture.camera.fx, capture.camera.fy), fraction,
                       highs[:, 2].astype(np.float64), extremes, cut_share)
@@ -412,6 +410,17 @@ def _cut_shares(seg: np.ndarray, analysis: GridAnalysis, n: int) -> dict[str, np
         total = on_border + analysis.outline[side]
         out[side] = np.divide(on_border, total, out=np.zeros(n + 1), where=total > 0)
     return out
+
+
+def _prior_may_close(fraction: dict[str, np.ndarray], cut_share: dict[str, np.ndarray],
+                     config: ObjectConfig) -> np.ndarray:
+    """(n + 1,) the labels whose seen side edges are worth looking at: a left or right
+    side that may hide a part the prism prior may close, behind an occluder or beyond a
+    border that cuts little of it (``hidden_parts``)."""
+    wanted = np.maximum(fraction["left"], fraction["right"]) > config.occluded_side_bound
+    for share in (cut_share["left"], cut_share["right"]):
+        wanted |= (share > 0.0) & (share <= config.max_cut_side_for_prior)
+    return wanted
 
 
 def _box_extremes(points_scene: np.ndarray, rays: np.ndarray, z: np.ndarray, *,
