@@ -6,7 +6,9 @@ physics supports without a shape prior:
 - **Support**: an object resting on the floor (or on another object's top)
   extends down to it. Its lowest visible point is usually a little above the
   contact (the base curves away, or something in front hides it); one that depth
-  noise puts below the floor is raised to it.
+  noise puts below the floor is raised to it. A ball's base is known from its round
+  silhouette (``round_outline``) and is kept, and what rests on a ball has its middle
+  over the ball, not over the corners of its box.
 
 - **Far side**: the hidden back (depth extent, centre along the view) is not guessed
   but bounded from what the view shows, and the box takes the middle of that bound
@@ -16,6 +18,7 @@ physics supports without a shape prior:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -80,17 +83,32 @@ def _tops_below(estimates: list[ObjectEstimate]) -> list[float]:
     boxes = []
     for e in estimates:
         (x, y, z), (dx, dy, dz) = e.center_scene.tolist(), e.extent_scene.tolist()
+        radius = float(e.ball_radius_m)  # a ball's centre lies its radius beyond its front
         boxes.append((z + dz / 2, z - dz / 2, x - dx / 2, y - dy / 2, x + dx / 2, y + dy / 2,
-                      e.localised))
+                      e.localised, x - dx / 2 + radius, y, radius))
     out = []
-    for i, (_, base, x_lo, y_lo, x_hi, y_hi, _) in enumerate(boxes):
+    for i, (_, base, x_lo, y_lo, x_hi, y_hi, *_) in enumerate(boxes):
         best = 0.0
-        for j, (top, _, ox_lo, oy_lo, ox_hi, oy_hi, localised) in enumerate(boxes):
+        for j, (top, _, ox_lo, oy_lo, ox_hi, oy_hi, localised, ox, oy, radius) in \
+                enumerate(boxes):
             if (j != i and localised and best < top <= base + 0.01 and x_lo < ox_hi
-                    and y_lo < oy_hi and ox_lo < x_hi and oy_lo < y_hi):
+                    and y_lo < oy_hi and ox_lo < x_hi and oy_lo < y_hi
+                    and _over_ball((x_lo, y_lo, x_hi, y_hi), (ox, oy, radius))):
                 best = top
         out.append(best)
     return out
+
+
+def _over_ball(footprint: tuple[float, float, float, float],
+               ball: tuple[float, float, float]) -> bool:
+    """Whether the middle of a footprint (x_lo, y_lo, x_hi, y_hi) lies over a ball's
+    disc (x, y, radius): what rests on a ball sits on its top (the corners of its box
+    are empty space); True for a NaN radius, no ball."""
+    x_lo, y_lo, x_hi, y_hi = footprint
+    x, y, radius = ball
+    if math.isnan(radius):
+        return True
+    return math.hypot((x_lo + x_hi) / 2 - x, (y_lo + y_hi) / 2 - y) <= radius
 
 
 def _support_below(e: ObjectEstimate, estimates: list[ObjectEstimate], top_below: float,
@@ -125,7 +143,7 @@ def snap_to_support(estimates: list[ObjectEstimate], config: CompletionConfig
     tops = _tops_below(estimates)
     out = []
     for i, e in enumerate(estimates):
-        if not e.localised:
+        if not e.localised or np.isfinite(e.ball_radius_m):  # a ball's base is known
             out.append(e)
             continue
         z_lo = e.center_scene[2] - e.extent_scene[2] / 2

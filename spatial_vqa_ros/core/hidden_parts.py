@@ -4,18 +4,26 @@
 scene axes the box may go on, and how far: beyond a border the object is cut at
 (``cut_bounds``; and nearer, where the bottom border cuts across the object's top),
 behind the occluders along its outline (``occlusion``), unless the edge is seen beside
-the occluder or the left or right border (``seen_edges``), and never below the floor.
+the occluder or the left or right border (``seen_edges``) or the object is a ball whose
+seen arc fixes it (``round_outline``), and never below the floor.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cut_bounds import NO_DIRECTIONS, NO_REACH, border_reach, hidden_directions
+from .cut_bounds import (
+    NO_DIRECTIONS,
+    NO_REACH,
+    border_reach,
+    hidden_directions,
+    side_directions,
+)
 from .occlusion import (
     TOP_SLACK_M,
     Hidden,
@@ -26,6 +34,7 @@ from .occlusion import (
     up_reach_behind,
 )
 from .outline import GridAnalysis
+from .round_outline import HORIZONTAL, round_silhouette
 from .scene_frame import SceneFrame
 from .seen_edges import EdgeExtremes, seen_axes
 
@@ -63,6 +72,10 @@ class HiddenView:
     edge_extremes: EdgeExtremes
     #: side ("left", "right") -> (n + 1,) share of that side's outline on the border.
     cut_share: dict[str, np.ndarray]
+    #: The grid's labels and depths [m] and (h * w, 3) rays (round silhouettes).
+    seg: np.ndarray
+    depth: np.ndarray
+    grid_rays: np.ndarray
 
     def _nearer_reach(self, lo: np.ndarray, extent: np.ndarray) -> float:
         """How far toward the camera a top cut by the bottom border may go on: to the
@@ -107,19 +120,81 @@ class HiddenView:
         return (cut_sides[side] and not cut_sides["top"]
                 and float(self.cut_share[side][label]) <= self.config.max_cut_side_for_prior)
 
+    def _open_sides(self, label: int, cut_sides: dict[str, bool], bottom_z_m: float
+                    ) -> list[str]:
+        """The sides not cut by the border whose outline runs along a nearer surface
+        for more than ``occluded_side_bound``, less those whose occluder lies below."""
+        camera_z = self.camera_z
+        return [side for side in ("left", "right", "top", "bottom")
+                if not cut_sides[side] and self.fraction[side][label]
+                > self.config.occluded_side_bound
+                and not self._below_the_object(label, side, bottom_z_m, camera_z)]
+
+    @cached_property
+    def camera_z(self) -> float:
+        """The camera's height in the scene frame (NaN without a floor)."""
+        return float(self.scene.camera_position_scene[2]) if self.scene.floor_found \
+            else float("nan")
+
+    def round_grown(self, label: int, cut_sides: dict[str, bool], lo: np.ndarray,
+                    hi: np.ndarray, *, far_depth_m: float
+                    ) -> tuple[np.ndarray, np.ndarray, dict[str, set[int]], float]:
+        """The box grown to the ball a round silhouette is (``round_outline``), for an
+        object with an occluded left or right side, across the image (its width, on
+        both sides: the lift's points fall short of a ball's) and in height; and side ->
+        the axes the ball closes (those, on its occluded sides); its radius. The box as
+        it is (and NaN) for every other object: one cut by the border (the cone cannot
+        be checked there), and one whose occluded sides the prism prior closes."""
+        bound = self.config.occluded_side_bound
+        if (not self.config.round_prior or any(cut_sides.values())
+                or max(self.fraction["left"][label], self.fraction["right"][label]) <= bound):
+            return lo, hi, {}, math.nan  # most objects: no occluded side across the image
+        sides = self._open_sides(label, cut_sides, float(lo[2]))
+        if not any(self._width_open(label, side, lo, hi, far_depth_m) for side in sides):
+            return lo, hi, {}, math.nan
+        found = round_silhouette(label, self.crops[label - 1], self.seg, self.depth,
+                                 hidden_label=self.analysis.hidden_label,
+                                 grid_rays=self.grid_rays,
+                                 rad_per_px=self.stride / max(self.focal_px))
+        if found is None:
+            return lo, hi, {}, math.nan
+        center, radius = found.center_scene(self.scene), found.radius_m
+        rotation = self.scene.rotation_scene_from_cam
+        grown = {axis for side in ("left", "right")
+                 for axis, _, _ in side_directions(side, rotation) if axis in HORIZONTAL}
+        grown.add(2)  # height: no depth along the view (a disc facing the camera is round)
+        lo, hi = lo.copy(), hi.copy()
+        for axis in grown:
+            lo[axis] = min(lo[axis], center[axis] - radius)
+            hi[axis] = max(hi[axis], center[axis] + radius)
+        closed = {side: {axis for axis, _, _ in side_directions(side, rotation)
+                         if axis in grown} for side in sides}
+        return lo, hi, closed, radius
+
+    def _width_open(self, label: int, side: str, lo: np.ndarray, hi: np.ndarray,
+                    far_depth_m: float) -> bool:
+        """Whether an open ``side`` is a left or right one that the prism prior does not
+        close along every horizontal axis it moves along."""
+        if side not in ("left", "right"):
+            return False
+        if not self.config.prism_prior:
+            return True
+        seen = self._seen(label, side, lo, hi, self.stride * far_depth_m / min(self.focal_px))
+        return any(axis not in seen for axis, _, _ in
+                   side_directions(side, self.scene.rotation_scene_from_cam)
+                   if axis in HORIZONTAL)
+
     def hidden(self, label: int, cut_sides: dict[str, bool], lo: np.ndarray, hi: np.ndarray,
-               *, far_depth_m: float, bottom_cut_z_m: float = math.nan) -> Hidden:
+               *, far_depth_m: float, bottom_cut_z_m: float = math.nan,
+               rounded: dict[str, set[int]] | None = None) -> Hidden:
         """The hidden directions of one object (seen box ``lo``-``hi``): beyond the cut
         borders, then behind the occluders of its sides (``occlusion``) where the
-        side's edge is not seen beside them (``seen_edges``); "down" no deeper than the
-        floor."""
-        bound = self.config.occluded_side_bound
+        side's edge is not seen beside them (``seen_edges``) nor given by a round
+        silhouette (``rounded``: side -> axes, :meth:`round_grown`); "down" no deeper
+        than the floor."""
         extent, bottom_z_m = hi - lo, float(lo[2])
-        camera_z = float(self.scene.camera_position_scene[2]) if self.scene.floor_found \
-            else float("nan")
-        open_sides = [side for side in ("left", "right", "top", "bottom")
-                      if not cut_sides[side] and self.fraction[side][label] > bound
-                      and not self._below_the_object(label, side, bottom_z_m, camera_z)]
+        camera_z = self.camera_z
+        open_sides = self._open_sides(label, cut_sides, bottom_z_m)
         if not open_sides and not any(cut_sides.values()):
             return NO_DIRECTIONS, NO_REACH, ()  # seen whole: most objects, at no cost
         rotation = self.scene.rotation_scene_from_cam
@@ -127,6 +202,8 @@ class HiddenView:
         seen = {side: self._seen(label, side, lo, hi, step_m) for side in ("left", "right")
                 if self.config.prism_prior
                 and (self._border_looked_past(label, side, cut_sides) or side in open_sides)}
+        for side, axes in (rounded or {}).items():
+            seen[side] = seen.get(side, set()) | axes
         directions = hidden_directions(cut_sides, rotation, seen)
         hidden: Hidden = (directions, border_reach(directions, extent,
                                                    self.config.max_object_extent_m),

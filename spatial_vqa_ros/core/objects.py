@@ -86,6 +86,8 @@ class ObjectConfig:
     max_cut_side_for_prior: float = 0.5
     #: False: every occluded side stays open, edge seen or not (the prior off).
     prism_prior: bool = True
+    #: False: a round silhouette gives no width behind its occluder (``round_outline``).
+    round_prior: bool = True
     #: The longest an object of these scenes is along any axis [m]: what a part hidden
     #: beyond the border, behind an occluder or on the far side can add. The default is
     #: the indoor prior (``cut_bounds.MAX_OBJECT_EXTENT_M``, a wardrobe, a sofa);
@@ -151,6 +153,9 @@ class ObjectEstimate:
     #: Scene x [m] of the surface seen just beyond the top outline (median; NaN when
     #: none is farther): what the view shows behind the object (``far_side``).
     behind_x_m: float = float("nan")
+    #: The radius [m] of the ball a round silhouette shows (``round_outline``): its box
+    #: is the ball's across the image and in height; NaN for every other object.
+    ball_radius_m: float = float("nan")
     #: The observation's mask source and detection age [s] (``Observations.origin``).
     mask_source: str = "detected"
     detection_age_s: float = 0.0
@@ -304,7 +309,8 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
         wanted=_prior_may_close(fraction, cut_share, config))
     view = HiddenView(crops, analysis, config, scene, s, seg.shape,
                       (capture.camera.fx, capture.camera.fy), fraction,
-                      highs[:, 2].astype(np.float64), extremes, cut_share)
+                      highs[:, 2].astype(np.float64), extremes, cut_share, seg, depth,
+                      grid_rays)
     far_z = np.zeros(n)
     far_z[nonempty] = np.maximum.reduceat(z, group_starts) if group_starts.size else 0.0
     behind_x = _behind_x(analysis, depth, grid_rays, scene, n)
@@ -345,17 +351,18 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
         range_m = float(mean_range[k])
         notes = (f"dropped {dropped[label]} points as outliers",) if dropped[label] else ()
         mask_source, age_s = obs.origin(k)
-        extent = hi - lo
         border_z = _border_height(pts, index[starts[k]:starts[k + 1]], seg.shape) \
             if cut_sides["bottom"] else math.nan
+        lo, hi, rounded, ball_radius = view.round_grown(label, cut_sides, lo, hi,
+                                                        far_depth_m=float(far_z[k]))
         directions, reach, causes = view.hidden(label, cut_sides, lo, hi,
                                                 far_depth_m=float(far_z[k]),
-                                                bottom_cut_z_m=border_z)
+                                                bottom_cut_z_m=border_z, rounded=rounded)
         # a cut or occluded outline with every hidden direction closed hides nothing
         partial = partial and len(directions) > 0
         estimates.append(ObjectEstimate(
             index=k, label=obs.labels[k], score=float(obs.scores[k]),
-            source_id=int(obs.source_ids[k]), center_scene=(lo + hi) / 2, extent_scene=extent,
+            source_id=int(obs.source_ids[k]), center_scene=(lo + hi) / 2, extent_scene=hi - lo,
             points_scene=pts, roi_xyxy=roi, pixel_count=int(pixel_counts[label]),
             point_count=int(pts.shape[0]), localised=True, partial=partial, cut_by_border=cut,
             occluded_outline=float(occluded), occluded_bottom=float(occluded_bottom),
@@ -363,7 +370,7 @@ def lift_objects(capture: Capture, obs: Observations, scene: SceneFrame,
             position_sigma_m=0.005 + max(0.003, 2 * noise_c) * range_m ** 2, notes=notes,
             hidden_directions=directions, hidden_reach_m=reach, hidden_causes=causes,
             occluded_top=occluded_top, behind_x_m=float(behind_x[label]),
-            mask_source=mask_source, detection_age_s=age_s))
+            ball_radius_m=ball_radius, mask_source=mask_source, detection_age_s=age_s))
     return estimates
 
 

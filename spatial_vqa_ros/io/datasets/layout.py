@@ -29,7 +29,10 @@ FORMAT = "spatial_vqa_ros/vqa-dataset"
 #: (widths were a grid step short), small widths and heights need less support, and a
 #: side cut by the left or right border whose edge is seen away from it hides nothing:
 #: widths grow by a step, and more sizes and statements are written.
-FORMAT_VERSION = 6
+#: 7: a ball partly hidden behind a nearer object is completed from its round
+#: silhouette (``core.round_outline``): its width, height and centre move, and more
+#: sizes and statements are written.
+FORMAT_VERSION = 7
 MANIFEST = "progress.json"
 CARD = "README.md"
 SCENE_GRAPHS = "scene_graphs.jsonl"
