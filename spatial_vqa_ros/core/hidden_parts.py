@@ -139,7 +139,7 @@ class HiddenView:
     def round_grown(self, label: int, cut_sides: dict[str, bool], lo: np.ndarray,
                     hi: np.ndarray, *, far_depth_m: float
                     ) -> tuple[np.ndarray, np.ndarray, dict[str, set[int]], float]:
-        """The box grown to the ball a round silhouette is (``round_outline``), for an
+        """The box made the ball's that a round silhouette is (``round_outline``), for an
         object with an occluded left or right side, across the image (its width, on
         both sides: the lift's points fall short of a ball's) and in height; and side ->
         the axes the ball closes (those, on its occluded sides); its radius. The box as
@@ -164,9 +164,8 @@ class HiddenView:
                  for axis, _, _ in side_directions(side, rotation) if axis in HORIZONTAL}
         grown.add(2)  # height: no depth along the view (a disc facing the camera is round)
         lo, hi = lo.copy(), hi.copy()
-        for axis in grown:
-            lo[axis] = min(lo[axis], center[axis] - radius)
-            hi[axis] = max(hi[axis], center[axis] + radius)
+        for axis in grown:  # the ball's, not the points' (which blurred depth stretches)
+            lo[axis], hi[axis] = center[axis] - radius, center[axis] + radius
         closed = {side: {axis for axis, _, _ in side_directions(side, rotation)
                          if axis in grown} for side in sides}
         return lo, hi, closed, radius

@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from builders import est
+from scipy import ndimage
 
 from spatial_vqa_ros.core.camera import CameraIntrinsics
 from spatial_vqa_ros.core.capture import Capture, Observations
@@ -88,6 +89,19 @@ def test_a_ball_half_hidden_behind_a_board_gets_its_whole_width_and_height():
     assert _left_open(without) and without.partial
     assert math.isnan(without.ball_radius_m)
     assert without.extent_scene[1] < 0.7 * 2 * BALL_R
+
+
+@pytest.mark.parametrize("blur_px", [1.5, 3.0])
+def test_blurred_depth_still_gives_the_ball(blur_px):
+    """Learned depth blurs the ball's rim toward the wall behind it: the ball's
+    distance is read near its middle (its rim read it a third too wide), and its box is
+    the ball's, not the blurred points' (which stretched its height by a quarter)."""
+    capture, obs = _frame(_ball_depth(BALL_CENTER, BALL_R), _board_over_left(0.45))
+    blurred = ndimage.gaussian_filter(capture.depth_m.astype(np.float64), blur_px)
+    ball = _lift(Capture(capture.rgb, blurred.astype(np.float32), capture.camera), obs)
+    assert not _left_open(ball) and not ball.partial
+    assert ball.extent_scene[1] == pytest.approx(2 * BALL_R, rel=0.03)
+    assert ball.extent_scene[2] == pytest.approx(2 * BALL_R, rel=0.03)
 
 
 def test_a_box_behind_the_same_board_stays_open():
