@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from spatial_vqa_ros.core.objects import ObjectEstimate
+from spatial_vqa_ros.core.camera import CameraIntrinsics
+from spatial_vqa_ros.core.capture import Capture, Observations
+from spatial_vqa_ros.core.objects import ObjectConfig, ObjectEstimate, lift_objects
 from spatial_vqa_ros.core.scene_frame import scene_frame_from_floor
 from spatial_vqa_ros.core.scene_graph import SceneGraph, SceneGraphTracker
 
@@ -38,3 +40,32 @@ def ns(seconds: float) -> int:
 def graph_of(*estimates: ObjectEstimate, scene=SCENE, stamp_ns: int = 0) -> SceneGraph:
     """The snapshot a fresh tracker makes of ``estimates`` (unique descriptions)."""
     return SceneGraphTracker().update(list(estimates), scene, stamp_ns, "camera_floor")
+
+
+def board_frame(object_depth: np.ndarray, board: np.ndarray, camera: CameraIntrinsics, *,
+                board_m: float = 2.0, wall_m: float = 5.0) -> tuple[Capture, Observations]:
+    """A wall at ``wall_m``, an object (label 1, at ``object_depth`` where that is
+    finite) and a nearer board (label 2, at ``board_m`` over the mask ``board``)."""
+    depth = np.full(object_depth.shape, wall_m)
+    seg = np.zeros(object_depth.shape, np.int32)
+    on = np.isfinite(object_depth)
+    depth[on], seg[on] = object_depth[on], 1
+    depth[board], seg[board] = board_m, 2
+    capture = Capture(np.zeros((*depth.shape, 3), np.uint8), depth.astype(np.float32), camera)
+    obs = Observations(seg, ("object", "board"), np.ones(2, np.float32), np.array([1, 2]))
+    return capture, obs
+
+
+def lift_first(capture: Capture, obs: Observations, **config) -> ObjectEstimate:
+    """The first object lifted on every pixel, by a camera 1.5 m above the floor
+    pitched down 30 degrees; ``config``: ``ObjectConfig`` fields."""
+    tilt = np.radians(30.0)
+    scene = scene_frame_from_floor(np.array([0.0, -np.cos(tilt), -np.sin(tilt)]), 1.5)
+    return lift_objects(capture, obs, scene, ObjectConfig(stride=1, **config))[0]
+
+
+def opens(e: ObjectEstimate, direction: tuple[float, float, float],
+          cause: str = "occluded") -> bool:
+    """Whether ``e`` carries the hidden ``direction`` (a scene axis) for ``cause``."""
+    return any(tuple(d) == direction and c == cause
+               for d, c in zip(e.hidden_directions, e.hidden_causes))

@@ -10,16 +10,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from builders import est
+from builders import board_frame, est, lift_first, opens
 from scipy import ndimage
 
 from spatial_vqa_ros.core.camera import CameraIntrinsics
-from spatial_vqa_ros.core.capture import Capture, Observations
+from spatial_vqa_ros.core.capture import Capture
 from spatial_vqa_ros.core.completion import CompletionConfig, _tops_below, snap_to_support
-from spatial_vqa_ros.core.objects import ObjectConfig, lift_objects
 from spatial_vqa_ros.core.outline import analyse_grid
 from spatial_vqa_ros.core.round_outline import _ball_distance, fit_cone, round_silhouette
-from spatial_vqa_ros.core.scene_frame import scene_frame_from_floor
 
 F = 200.0
 H, W = 120, 160
@@ -41,28 +39,17 @@ def _ball_depth(center: np.ndarray, radius: float) -> np.ndarray:
     return t * unit[..., 2]
 
 
-def _frame(object_depth: np.ndarray, board: np.ndarray, wall_m: float = 5.0):
-    """The object (label 1, where ``object_depth`` is finite) before a wall, and a board
-    (label 2, at 2 m) over ``board`` (a mask)."""
-    depth = np.full((H, W), wall_m)
-    seg = np.zeros((H, W), np.int32)
-    on = np.isfinite(object_depth)
-    depth[on], seg[on] = object_depth[on], 1
-    depth[board], seg[board] = 2.0, 2
-    capture = Capture(np.zeros((H, W, 3), np.uint8), depth.astype(np.float32), CAMERA)
-    obs = Observations(seg, ("object", "board"), np.ones(2, np.float32), np.array([1, 2]))
-    return capture, obs
+def _frame(object_depth: np.ndarray, board: np.ndarray):
+    """The object (label 1, where ``object_depth`` is finite) before a wall at 5 m, and
+    a board (label 2, at 2 m) over ``board`` (a mask)."""
+    return board_frame(object_depth, board, CAMERA)
 
 
-def _lift(capture, obs, **config):
-    tilt = np.radians(30.0)
-    scene = scene_frame_from_floor(np.array([0.0, -np.cos(tilt), -np.sin(tilt)]), 1.5)
-    return lift_objects(capture, obs, scene, ObjectConfig(stride=1, **config))[0]
+_lift = lift_first
 
 
 def _left_open(e) -> bool:
-    return any(tuple(d) == LEFT and c == "occluded"
-               for d, c in zip(e.hidden_directions, e.hidden_causes))
+    return opens(e, LEFT)
 
 
 def _ball_columns() -> tuple[int, int]:

@@ -9,15 +9,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from builders import est
+from builders import board_frame, est, lift_first, opens
 
 from spatial_vqa_ros.core.camera import CameraIntrinsics
-from spatial_vqa_ros.core.capture import Capture, Observations
 from spatial_vqa_ros.core.completion import CompletionConfig, snap_to_support
 from spatial_vqa_ros.core.cut_bounds import has_hidden_part
-from spatial_vqa_ros.core.objects import ObjectConfig, lift_objects
 from spatial_vqa_ros.core.outline import analyse_grid
-from spatial_vqa_ros.core.scene_frame import scene_frame_from_floor
 
 F = 100.0
 H, W = 100, 140
@@ -27,25 +24,17 @@ LEFT = (0.0, 1.0, 0.0)
 def _frame(object_mask: np.ndarray, board_rows: slice, board_cols: slice,
            board_m: float = 2.0):
     """A wall at 5 m, the object (label 1, flat at 3 m) and a nearer board (label 2)."""
-    depth = np.full((H, W), 5.0)
-    seg = np.zeros((H, W), np.int32)
-    depth[object_mask], seg[object_mask] = 3.0, 1
-    depth[board_rows, board_cols], seg[board_rows, board_cols] = board_m, 2
-    camera = CameraIntrinsics(W, H, F, F, W / 2, H / 2)
-    capture = Capture(np.zeros((H, W, 3), np.uint8), depth.astype(np.float32), camera)
-    obs = Observations(seg, ("object", "board"), np.ones(2, np.float32), np.array([1, 2]))
-    return capture, obs
+    board = np.zeros((H, W), bool)
+    board[board_rows, board_cols] = True
+    return board_frame(np.where(object_mask, 3.0, np.nan), board,
+                       CameraIntrinsics(W, H, F, F, W / 2, H / 2), board_m=board_m)
 
 
-def _lift(capture, obs, **config):
-    tilt = np.radians(30.0)
-    scene = scene_frame_from_floor(np.array([0.0, -np.cos(tilt), -np.sin(tilt)]), 1.5)
-    return lift_objects(capture, obs, scene, ObjectConfig(stride=1, **config))[0]
+_lift = lift_first
 
 
 def _left_open(e) -> bool:
-    return any(tuple(d) == LEFT and c == "occluded"
-               for d, c in zip(e.hidden_directions, e.hidden_causes))
+    return opens(e, LEFT)
 
 
 ROWS, COLS = np.arange(H)[:, None], np.arange(W)[None, :]
