@@ -86,7 +86,8 @@ class ObjectConfig:
     max_cut_side_for_prior: float = 0.5
     #: False: every occluded side stays open, edge seen or not (the prior off).
     prism_prior: bool = True
-    #: False: a round silhouette gives no width behind its occluder (``round_outline``).
+    #: False: a ball half hidden is not completed from its round silhouette
+    #: (``round_outline``): its occluded sides stay open, as for any other object.
     round_prior: bool = True
     #: The longest an object of these scenes is along any axis [m]: what a part hidden
     #: beyond the border, behind an occluder or on the far side can add. The default is

@@ -172,10 +172,12 @@ def _arc_deg(directions: np.ndarray, axis: np.ndarray) -> float:
 
 
 def _linear_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Slope and offset of the least-squares line y = slope x + offset."""
+    """Slope and offset of the least-squares line y = slope x + offset (flat, through
+    the mean, when the x do not spread)."""
     x_mean, y_mean = float(x.mean()), float(y.mean())
     dx = x - x_mean
-    slope = float(dx @ (y - y_mean)) / float(dx @ dx)
+    spread = float(dx @ dx)
+    slope = float(dx @ (y - y_mean)) / spread if spread > 0.0 else 0.0
     return slope, y_mean - slope * x_mean
 
 
@@ -257,7 +259,7 @@ def _hidden_where_added(label: int, found: Round, window: tuple[slice, slice], *
                         seg: np.ndarray, depth: np.ndarray, grid_rays: np.ndarray,
                         rad_per_px: float, rule: RoundRule) -> bool:
     """Whether the mask lies inside the cone and every grid pixel of ``window`` (the
-    mask's, with the cone's diameter around it) that the cone adds is one that another
+    mask's and the cone's, ``_window``) that the cone adds is one that another
     object may hide; False when the cone reaches the image border (what it adds there
     cannot be checked)."""
     height, width = seg.shape

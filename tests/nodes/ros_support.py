@@ -73,7 +73,7 @@ def running(command: list[str], log_path: Path, env: dict[str, str] | None = Non
 def call(node: Node, client, request, timeout_s: float = 10.0):
     """Call a service and spin until the answer arrives (or fail the test)."""
     future = client.call_async(request)
-    rclpy.spin_until_future_complete(node, future, timeout_sec=timeout_s)
+    spin_until(node, future.done, timeout_s)
     if not future.done():
         raise AssertionError(f"no answer from {client.srv_name} within {timeout_s} s")
     return future.result()
@@ -96,6 +96,26 @@ def left_by_sync(values: dict[str, str]) -> int:
                if k.endswith("_unsynced") or k.endswith("_waiting"))
 
 
+#: Between two non-blocking spins [s]: at most a thousand callbacks a second.
+_SPIN_PAUSE_S = 0.001
+
+
+def spin_once_now(node: Node) -> None:
+    """Run one ready callback of ``node``, if any, without waiting. A blocking
+    ``spin_once(timeout_sec=t)`` waits on a timer the executor makes for ``t`` and loops
+    until that timer reports ready; one full test run hung in that wait for minutes
+    (the test process at 8% CPU, in ``wait_set.wait``), so the tests spin without it."""
+    rclpy.spin_once(node, timeout_sec=0.0)
+
+
+def spin_for(node: Node, seconds: float) -> None:
+    """Run ``node``'s callbacks for ``seconds`` (wall clock)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        spin_once_now(node)
+        time.sleep(_SPIN_PAUSE_S)
+
+
 def spin_until(node: Node, condition: Callable[[], Any], timeout_s: float) -> Any:
     """Spin ``node`` until ``condition()`` is truthy or ``timeout_s`` passes; its last value."""
     deadline = time.monotonic() + timeout_s
@@ -103,7 +123,8 @@ def spin_until(node: Node, condition: Callable[[], Any], timeout_s: float) -> An
         value = condition()
         if value:
             return value
-        rclpy.spin_once(node, timeout_sec=min(0.05, max(deadline - time.monotonic(), 0.0)))
+        spin_once_now(node)
+        time.sleep(_SPIN_PAUSE_S)
     return condition()
 
 

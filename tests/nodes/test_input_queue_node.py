@@ -23,6 +23,7 @@ from ros_support import (  # noqa: E402
     node_topic_args,
     prefixed_topics,
     running,
+    spin_for,
     spin_until,
     wait_for_service,
 )
@@ -68,8 +69,7 @@ def test_a_worker_stall_queues_the_burst_and_drops_only_the_overflow_counted(tmp
             start = time.monotonic()
             for k, frame in enumerate(frames[1:], start=1):
                 probe.publish_raw(frame)
-                while time.monotonic() < start + k / RATE_HZ:
-                    rclpy.spin_once(probe.node, timeout_sec=0.01)
+                spin_for(probe.node, start + k / RATE_HZ - time.monotonic())
             probe.wait_for(lambda: probe.graph_for(bag.stamps_ns[-1]), 30.0,
                            "the last frame's graph", log)
             spin_until(probe.node, lambda: False, 1.5)  # one more diagnostics period

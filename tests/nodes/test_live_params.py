@@ -32,6 +32,7 @@ from ros_support import (  # noqa: E402
     node_topic_args,
     prefixed_topics,
     running,
+    spin_until,
     wait_for_service,
 )
 from spatial_vqa_ros.msg import DistanceReward  # noqa: E402
@@ -84,7 +85,7 @@ class Session:
     def set(self, **values):
         """Set parameters one by one (as ros2 param set does); their SetParametersResults."""
         future = self.params.set_parameters([Parameter(k, value=v) for k, v in values.items()])
-        rclpy.spin_until_future_complete(self.probe.node, future, timeout_sec=10.0)
+        spin_until(self.probe.node, future.done, 10.0)
         assert future.done(), f"no answer to set_parameters {values}"
         return future.result().results
 
@@ -94,7 +95,7 @@ class Session:
 
     def get(self, name: str):
         future = self.params.get_parameters([name])
-        rclpy.spin_until_future_complete(self.probe.node, future, timeout_sec=10.0)
+        spin_until(self.probe.node, future.done, 10.0)
         return parameter_value_to_python(future.result().values[0])
 
     def publish_until(self, condition, what: str, timeout_s: float = 40.0):

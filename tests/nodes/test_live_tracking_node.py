@@ -22,6 +22,7 @@ from ros_support import (  # noqa: E402
     node_topic_args,
     prefixed_topics,
     running,
+    spin_for,
     spin_until,
     wait_for_service,
 )
@@ -67,8 +68,7 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
             start = time.monotonic()
             for k, frame in enumerate(frames[1:], start=1):
                 probe.publish_raw(frame)
-                while time.monotonic() < start + k / RATE_HZ:
-                    rclpy.spin_once(probe.node, timeout_sec=0.01)
+                spin_for(probe.node, start + k / RATE_HZ - time.monotonic())
             # the end of the stream: one of its last frames' graphs (under load a frame
             # whose odometry came too late is skipped, said in the log and counted). In
             # about one full run of three, none of them came within 15 s and the node
@@ -85,7 +85,7 @@ def test_tracked_mode_publishes_a_graph_for_most_frames_with_a_one_second_detect
                 probe.publish_raw(frames[-1])
             probe.wait_for(tail_graph, 15.0, "a graph of the last three frames", log)
             time.sleep(0.2)
-            rclpy.spin_once(probe.node, timeout_sec=0.1)
+            spin_for(probe.node, 0.1)
             before = len(probe.diagnostics)  # a report made after the last frame's graph
             values = probe.wait_for(lambda: len(probe.diagnostics) > before
                                     and probe.diagnostic_values().get("detector_rate_hz")

@@ -21,6 +21,7 @@ from ros_support import (  # noqa: E402
     node_topic_args,
     prefixed_topics,
     running,
+    spin_for,
     wait_for_service,
 )
 
@@ -56,12 +57,11 @@ def test_a_failing_tracker_frame_keeps_the_last_graph_and_reports_error(tmp_path
             start = time.monotonic()
             for k, frame in enumerate(frames):
                 probe.publish_raw(frame)
-                while time.monotonic() < start + (k + 1) / RATE_HZ:
-                    rclpy.spin_once(probe.node, timeout_sec=0.01)
+                spin_for(probe.node, start + (k + 1) / RATE_HZ - time.monotonic())
             probe.wait_for(lambda: probe.graph_for(bag.stamps_ns[-1]), 5.0,
                            "the last frame's graph", log)
             time.sleep(0.3)
-            rclpy.spin_once(probe.node, timeout_sec=0.1)
+            spin_for(probe.node, 0.1)
             before = len(probe.diagnostics)  # a report made after the last frame's graph
             values = probe.wait_for(lambda: len(probe.diagnostics) > before
                                     and probe.diagnostic_values(), 5.0,
