@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 QUESTION_TIMEOUT_S = 10.0
+#: Between two non-blocking spins of the demo's client node [s].
+SPIN_PAUSE_S = 0.002
 
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen:
@@ -64,18 +66,20 @@ class _Client:
                   disable=not (what and sys.stdout.isatty()), file=sys.stdout,
                   mininterval=0.5) as bar:
             while time.monotonic() < deadline:
-                self.rclpy.spin_once(self.node, timeout_sec=0.05)
+                # no timeout: a blocking spin_once waits on a timer the executor makes for
+                # it, and a test run of this rclpy (Kilted) hung in that wait, busy, for
+                # minutes; a non-blocking spin a couple of milliseconds apart cannot
+                self.rclpy.spin_once(self.node, timeout_sec=0.0)
                 bar.update(0)
                 if condition():
                     return True
+                time.sleep(SPIN_PAUSE_S)
         return False
 
     def ask(self, question: str, units: str = "metric"):
         future = self.query_client.call_async(
             self.QuerySpatial.Request(question=question, unit_preference=units))
-        self.rclpy.spin_until_future_complete(self.node, future,
-                                              timeout_sec=QUESTION_TIMEOUT_S)
-        if not future.done():
+        if not self.spin_until(future.done, QUESTION_TIMEOUT_S):
             raise RuntimeError(f"no answer to {question!r} within {QUESTION_TIMEOUT_S} s")
         return future.result()
 
