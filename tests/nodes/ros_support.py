@@ -103,8 +103,9 @@ _SPIN_PAUSE_S = 0.001
 def spin_once_now(node: Node) -> None:
     """Run one ready callback of ``node``, if any, without waiting. A blocking
     ``spin_once(timeout_sec=t)`` waits on a timer the executor makes for ``t`` and loops
-    until that timer reports ready; one full test run hung in that wait for minutes
-    (the test process at 8% CPU, in ``wait_set.wait``), so the tests spin without it."""
+    until that timer reports ready; full test runs hung there for minutes, the main
+    thread busy inside ``wait_set.wait`` in every py-spy sample and out of
+    pytest-timeout's reach, so the tests spin without it."""
     rclpy.spin_once(node, timeout_sec=0.0)
 
 
