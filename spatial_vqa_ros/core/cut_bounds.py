@@ -50,10 +50,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CAUSES", "MAX_BEARING_SPREAD_DEG", "MAX_OBJECT_EXTENT_M", "MAX_SPREAD_RATIO",
-           "NO_DIRECTIONS", "NO_REACH", "bearing_range_deg", "border_reach", "coordinate_box",
-           "difference_box", "has_hidden_part", "hidden_causes", "hidden_directions",
-           "hidden_reach", "measure_interval", "only_cause", "side_directions",
+__all__ = ["CAUSES", "HORIZONTAL_AXES", "MAX_BEARING_SPREAD_DEG", "MAX_OBJECT_EXTENT_M",
+           "MAX_SPREAD_RATIO", "NO_DIRECTIONS", "NO_REACH", "bearing_range_deg", "border_reach",
+           "coordinate_box", "difference_box", "has_hidden_part", "hidden_causes",
+           "hidden_directions", "hidden_reach", "measure_interval", "only_cause", "side_directions",
            "size_interval", "without_lower"]
 
 #: The longest an indoor object is along any axis [m] (a wardrobe's height, a sofa).
@@ -75,6 +75,9 @@ _AXIS_LEAN = 0.17
 #: (``hidden_parts`` adds "nearer" then).
 _BORDER_CAM = {"top": ((0.0, -1.0, 0.0), (0, 1, 2)), "bottom": ((0.0, 1.0, 0.0), (2,)),
                "left": ((-1.0, 0.0, 0.0), (0, 1, 2)), "right": ((1.0, 0.0, 0.0), (0, 1, 2))}
+#: The horizontal scene axes (x depth, y width), which a left or right side moves a
+#: hidden part along (with z, height, where the camera is tilted or rolled).
+HORIZONTAL_AXES = (0, 1)
 NO_DIRECTIONS = np.zeros((0, 3))
 NO_REACH = np.zeros((0, 2))
 #: Why a part may be hidden, in the order the gate names them.

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .cut_bounds import (
+    HORIZONTAL_AXES,
     NO_DIRECTIONS,
     NO_REACH,
     border_reach,
@@ -34,7 +35,7 @@ from .occlusion import (
     up_reach_behind,
 )
 from .outline import GridAnalysis
-from .round_outline import HORIZONTAL, round_silhouette
+from .round_outline import round_silhouette
 from .scene_frame import SceneFrame
 from .seen_edges import EdgeExtremes, seen_axes
 
@@ -161,7 +162,7 @@ class HiddenView:
         center, radius = found.center_scene(self.scene), found.radius_m
         rotation = self.scene.rotation_scene_from_cam
         grown = {axis for side in ("left", "right")
-                 for axis, _, _ in side_directions(side, rotation) if axis in HORIZONTAL}
+                 for axis, _, _ in side_directions(side, rotation) if axis in HORIZONTAL_AXES}
         grown.add(2)  # height: no depth along the view (a disc facing the camera is round)
         lo, hi = lo.copy(), hi.copy()
         for axis in grown:  # the ball's, not the points' (which blurred depth stretches)
@@ -181,7 +182,7 @@ class HiddenView:
         seen = self._seen(label, side, lo, hi, self.stride * far_depth_m / min(self.focal_px))
         return any(axis not in seen for axis, _, _ in
                    side_directions(side, self.scene.rotation_scene_from_cam)
-                   if axis in HORIZONTAL)
+                   if axis in HORIZONTAL_AXES)
 
     def hidden(self, label: int, cut_sides: dict[str, bool], lo: np.ndarray, hi: np.ndarray,
                *, far_depth_m: float, bottom_cut_z_m: float = math.nan,

@@ -51,9 +51,6 @@ import numpy as np
 
 from .scene_frame import SceneFrame
 
-#: The horizontal scene axes (x depth, y width) a left or right side can move along.
-HORIZONTAL = (0, 1)
-
 
 @dataclass(frozen=True)
 class RoundRule:

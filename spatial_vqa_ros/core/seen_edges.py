@@ -48,11 +48,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cut_bounds import side_directions
+from .cut_bounds import HORIZONTAL_AXES, side_directions
 from .outline import GridAnalysis
-
-#: Horizontal scene axes (x depth, y width); the prior says nothing of height.
-_HORIZONTAL = (0, 1)
 
 #: (side, axis) -> (n + 1,) the farthest each object's seen side edge reaches.
 EdgeExtremes = dict[tuple[str, int], np.ndarray]
@@ -86,7 +83,7 @@ def edge_extremes(analysis: GridAnalysis, point_index: np.ndarray, point_starts:
         have = rows >= 0
         rows, labels = rows[have], of[have]
         for axis, direction, _ in side_directions(side, rotation_scene_from_cam):
-            if axis not in _HORIZONTAL:
+            if axis not in HORIZONTAL_AXES:  # the prior says nothing of height
                 continue
             sign = float(direction[axis])
             values = sign * (upper if sign > 0 else lower)[rows, axis].astype(np.float64)
