@@ -117,6 +117,12 @@ def spin_for(node: Node, seconds: float) -> None:
         time.sleep(_SPIN_PAUSE_S)
 
 
+#: How long spin_until spins between two looks at its condition [s]: the longest the
+#: blocking spin it replaces waited. Some conditions publish a frame each time (a node
+#: with a real detector fell behind at one every millisecond).
+_CONDITION_EVERY_S = 0.05
+
+
 def spin_until(node: Node, condition: Callable[[], Any], timeout_s: float) -> Any:
     """Spin ``node`` until ``condition()`` is truthy or ``timeout_s`` passes; its last value."""
     deadline = time.monotonic() + timeout_s
@@ -124,8 +130,7 @@ def spin_until(node: Node, condition: Callable[[], Any], timeout_s: float) -> An
         value = condition()
         if value:
             return value
-        spin_once_now(node)
-        time.sleep(_SPIN_PAUSE_S)
+        spin_for(node, min(_CONDITION_EVERY_S, max(deadline - time.monotonic(), 0.0)))
     return condition()
 
 
